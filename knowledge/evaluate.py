@@ -1,0 +1,140 @@
+"""Runs a question set against the matcher and reports accuracy, confusions and clarify hits."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knowledge.matcher import Decision, Matcher
+
+
+class EvalFileError(ValueError):
+    """The question set file is not a list of {q, expect} cases."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    q: str
+    expect: str
+    style: str
+    decision: str
+    topic: str | None
+    candidates: list[str]
+    score: float
+    lang: str | None
+    correct: bool
+
+
+def load_cases(path: str | Path) -> list[dict[str, Any]]:
+    """Cases from a YAML list of mappings with ``q`` and ``expect`` (other keys kept as is)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise EvalFileError(f"{path}: cannot read the question set: {exc}") from exc
+    if not isinstance(data, list):
+        raise EvalFileError(f"{path}: expected a YAML list of {{q, expect}} cases")
+    cases = []
+    for i, item in enumerate(data, 1):
+        if not isinstance(item, dict) or "q" not in item or "expect" not in item:
+            raise EvalFileError(f"{path}: case {i} needs both 'q' and 'expect'")
+        cases.append({**item, "q": str(item["q"]), "expect": str(item["expect"])})
+    return cases
+
+
+def is_correct(decision: Decision, expect: str) -> bool:
+    """answer with the expected topic, handoff for ``operator``, none for ``none``."""
+    if expect == "operator":
+        return decision.kind == "handoff"
+    if expect == "none":
+        return decision.kind == "none"
+    return decision.kind == "answer" and decision.topic == expect
+
+
+def evaluate(matcher: Matcher, cases: list[dict[str, Any]]) -> list[CaseResult]:
+    results = []
+    for case in cases:
+        d = matcher.match(case["q"], case.get("lang"))
+        results.append(
+            CaseResult(
+                q=case["q"],
+                expect=case["expect"],
+                style=str(case.get("style", "")),
+                decision=d.kind,
+                topic=d.topic,
+                candidates=d.candidate_ids if d.kind == "clarify" else [],
+                score=round(d.score, 4),
+                lang=d.lang,
+                correct=is_correct(d, case["expect"]),
+            )
+        )
+    return results
+
+
+def _ratio(n: int, total: int) -> float:
+    return round(n / total, 4) if total else 0.0
+
+
+def summarize(results: list[CaseResult]) -> dict[str, Any]:
+    total = len(results)
+    correct = sum(r.correct for r in results)
+    by_style: dict[str, list[CaseResult]] = defaultdict(list)
+    for r in results:
+        by_style[r.style or "-"].append(r)
+    clarify = [r for r in results if r.decision == "clarify"]
+    confusions = Counter(
+        (r.expect, r.topic or r.decision) for r in results if not r.correct
+    ).most_common()
+    return {
+        "total": total,
+        "correct": correct,
+        "accuracy": _ratio(correct, total),
+        "decisions": dict(Counter(r.decision for r in results)),
+        "by_style": {
+            style: {
+                "total": len(rs),
+                "correct": sum(r.correct for r in rs),
+                "accuracy": _ratio(sum(r.correct for r in rs), len(rs)),
+            }
+            for style, rs in sorted(by_style.items())
+        },
+        "none_answered": sum(
+            1 for r in results if r.expect == "none" and r.decision in ("answer", "handoff")
+        ),
+        "wrong_answers": sum(1 for r in results if r.decision == "answer" and not r.correct),
+        "clarify": len(clarify),
+        "clarify_with_expected": sum(1 for r in clarify if r.expect in r.candidates),
+        "confusions": [{"expect": exp, "got": got, "count": n} for (exp, got), n in confusions],
+    }
+
+
+def report_json(results: list[CaseResult]) -> dict[str, Any]:
+    return {"summary": summarize(results), "cases": [asdict(r) for r in results]}
+
+
+def report_text(results: list[CaseResult]) -> str:
+    s = summarize(results)
+    lines = [
+        f"accuracy: {s['accuracy']:.1%} ({s['correct']}/{s['total']})",
+        "decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(s["decisions"].items())),
+        f"out-of-scope answered: {s['none_answered']}; wrong answers: {s['wrong_answers']}",
+        f"clarify: {s['clarify']}, with the expected topic among the choices: "
+        f"{s['clarify_with_expected']}",
+        "",
+        "by style:",
+    ]
+    for style, st in s["by_style"].items():
+        lines.append(f"  {style:<12} {st['accuracy']:>7.1%}  ({st['correct']}/{st['total']})")
+    misses = [r for r in results if not r.correct]
+    if misses:
+        lines += ["", "misses (expected → got):"]
+        for r in misses:
+            got = r.topic or r.decision
+            extra = f" {r.candidates}" if r.candidates else ""
+            lines.append(
+                f"  [{r.style}] {r.q!r}: {r.expect} → {r.decision} {got}{extra} ({r.score})"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,118 @@
+"""Per-language word handling: stemming (Snowball for ru/en, suffix rules for tg) and stopwords."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import snowballstemmer
+
+from knowledge.text import normalize
+
+LANGS: tuple[str, ...] = ("ru", "tg", "en")
+
+# Function words weigh little in a match but still tell "какой у меня тариф" from "какие тарифы".
+_STOPWORDS_TEXT = {
+    "ru": """
+    а без бы был была были было в вам вас весь во вот все всё вы где да даже для до его
+    ее её ей если есть еще ещё же за здесь и из или им их к как какая какие каким какой
+    какую когда кто ли либо мне мной мое моё мои мой моя мы на над нам нас него нее
+    неё ни них но ну о об однако он она они оно от по под пожалуйста при про с сам
+    со так также там тебе то того тоже той только том ты у уже хочу хотел хотела чем что
+    чтобы эта эти это этот я меня можно могу нужно надо моего моем моём моему скажите
+    подскажите плиз please какое чей
+    """,
+    "tg": """
+    ва ё дар ба аз бо то барои ки чи чӣ хел тавр чаро кай куҷо кадом ман ту вай мо шумо
+    онҳо он ин аст ҳаст буд мешавад мекунад шуд мумкин лутфан илтимос ҳам низ агар
+    чанд чандто бояд мехоҳам хоҳиш дорам дорад ҳастам як
+    """,
+    "en": """
+    a an the i me my mine you your we our is are am was were be been do does did to of
+    in on at for with from by and or not no it its this that these those there here how
+    what which who whom why when where can could would should will shall may might
+    please pls want need have has had get got any some so just about
+    """,
+}
+STOPWORDS: dict[str, frozenset[str]] = {
+    lang: frozenset(text.split()) for lang, text in _STOPWORDS_TEXT.items()
+}
+
+
+FOLDED_STOPWORDS: dict[str, frozenset[str]] = {
+    lang: frozenset(normalize(w) for w in words) for lang, words in STOPWORDS.items()
+}
+
+# Tajik is agglutinative at the end of the word: plural -ҳо, object -ро, izofat -и, possessive
+# -ам/-ат/-аш/-амон/-атон/-ашон, indefinite -е. Folded spellings (х for ҳ) are what we see.
+_TG_SUFFIXES = sorted(
+    {
+        "хоямон",
+        "хоятон",
+        "хояшон",
+        "хоям",
+        "хоят",
+        "хояш",
+        "хоро",
+        "хои",
+        "хо",
+        "ямон",
+        "ятон",
+        "яшон",
+        "амон",
+        "атон",
+        "ашон",
+        "ям",
+        "ят",
+        "яш",
+        "ам",
+        "ат",
+        "аш",
+        "ро",
+        "и",
+        "е",
+        "ед",
+        "ем",
+        "анд",
+        "ад",
+        "дан",
+        "тан",
+        "ида",
+        "шуда",
+    },
+    key=len,
+    reverse=True,
+)
+
+_SNOWBALL = {
+    "ru": snowballstemmer.stemmer("russian"),
+    "en": snowballstemmer.stemmer("english"),
+}
+
+
+def _stem_tg(word: str) -> str:
+    for _ in range(2):  # e.g. "бастаҳоямро" → "бастаҳоям" → "баста"
+        for suf in _TG_SUFFIXES:
+            if word.endswith(suf) and len(word) - len(suf) >= 3:
+                word = word[: -len(suf)]
+                break
+        else:
+            break
+    return word
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str, lang: str) -> str:
+    """The stem of one normalized word in a language; words with digits or short ones stay."""
+    if len(word) <= 3 or any(ch.isdigit() for ch in word):
+        return word
+    if lang == "tg":
+        return _stem_tg(word)
+    if lang == "ru" and not word.isascii():
+        return _SNOWBALL["ru"].stemWord(word)
+    if lang == "en" or word.isascii():
+        return _SNOWBALL["en"].stemWord(word)
+    return word
+
+
+def is_stopword(word: str, lang: str) -> bool:
+    return word in FOLDED_STOPWORDS[lang]

@@ -1,0 +1,409 @@
+"""Fuzzy matching of a subscriber's question to a topic, with an explained Decision.
+
+How a question is matched:
+1. Variants of the text are made: as typed; for Latin text also its Cyrillic transliteration and
+   what it means on a Russian keyboard ("rfr gjgjkybnm" → "как пополнить"); for Cyrillic text
+   what it means on an English keyboard. Each variant belongs to one language index.
+2. Words become keys: normalized, stemmed for the language, spelled loosely (``phonetic``).
+3. Each query key is looked up in the index vocabulary exactly, then fuzzily (rapidfuzz), so a
+   typo still finds its word. Triggers that share a content word are the candidates.
+4. A candidate trigger scores a soft F1 of IDF-weighted words: how much of the question it
+   explains (precision) and how much of the trigger the question contains (recall). A topic
+   scores its best trigger.
+5. The best variant's scores give the Decision: answer, clarify ("did you mean"), handoff or none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from knowledge.lang import LANGS, is_stopword, stem
+from knowledge.loader import KnowledgeBase
+from knowledge.text import (
+    has_tajik_letters,
+    layout_en_to_ru,
+    layout_ru_to_en,
+    normalize,
+    phonetic,
+    script,
+    translit_to_cyrillic,
+)
+
+DecisionKind = Literal["answer", "clarify", "handoff", "none"]
+STOPWORD_WEIGHT = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Score cut-offs (0..1) that turn scores into a decision; set in config.yaml."""
+
+    answer: float = 0.6
+    margin: float = 0.08
+    confident: float = 0.85
+    clarify: float = 0.42
+    clarify_window: float = 0.2
+    max_candidates: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A topic or intent and how well the question matched it."""
+
+    id: str
+    score: float
+    trigger: str
+    lang: str
+    matched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with a question, with the evidence behind it."""
+
+    kind: DecisionKind
+    lang: str | None
+    topic: str | None = None
+    score: float = 0.0
+    candidates: tuple[Candidate, ...] = ()
+    intent: str | None = None
+    normalized: str = ""
+    variant: str = ""
+    explanation: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def candidate_ids(self) -> list[str]:
+        return [c.id for c in self.candidates]
+
+
+@dataclass(slots=True)
+class _Trigger:
+    entry: str
+    text: str
+    keys: tuple[int, ...]
+    weights: tuple[float, ...]
+    total: float
+
+
+@dataclass
+class _LangIndex:
+    lang: str
+    vocab: dict[str, int] = field(default_factory=dict)
+    words: list[str] = field(default_factory=list)
+    weight: list[float] = field(default_factory=list)
+    stop: list[bool] = field(default_factory=list)
+    postings: list[list[int]] = field(default_factory=list)
+    triggers: list[_Trigger] = field(default_factory=list)
+    by_length: dict[int, list[str]] = field(default_factory=dict)
+
+    def key_id(self, key: str, is_stop: bool) -> int:
+        kid = self.vocab.get(key)
+        if kid is None:
+            kid = len(self.words)
+            self.vocab[key] = kid
+            self.words.append(key)
+            self.weight.append(1.0)
+            self.stop.append(is_stop)
+            self.postings.append([])
+        elif not is_stop:
+            self.stop[kid] = False
+        return kid
+
+
+def word_keys(text: str, lang: str) -> list[tuple[str, bool]]:
+    """(key, is_stopword) for each word of ``text`` in ``lang``: normalized, stemmed, loose."""
+    out = []
+    for word in normalize(text).split():
+        out.append((phonetic(stem(word, lang)), is_stopword(word, lang)))
+    return out
+
+
+def _fuzzy_cutoff(key: str) -> float | None:
+    n = len(key)
+    if n <= 3 or key.isdigit():
+        return None
+    return 75.0 if n <= 7 else 70.0
+
+
+class Matcher:
+    """Matches questions against one knowledge base; build once per KB version."""
+
+    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
+        self.kb = kb
+        self.thresholds = thresholds or Thresholds()
+        self.actions: dict[str, str] = {tid: "answer" for tid in kb.topics}
+        self.actions.update({iid: intent.action for iid, intent in kb.intents.items()})
+        self.indexes = {lang: self._build(lang) for lang in LANGS}
+        self._latin_vocab = {
+            lang: {w for w in idx.vocab if w.isascii()} for lang, idx in self.indexes.items()
+        }
+
+    # -- index -----------------------------------------------------------------------------
+
+    def _phrases(self, lang: str) -> Iterable[tuple[str, str]]:
+        for topic in self.kb.topics.values():
+            for phrase in getattr(topic.triggers, lang):
+                yield topic.id, phrase
+            for phrase in getattr(topic.keywords, lang):
+                yield topic.id, phrase
+        for intent in self.kb.intents.values():
+            for phrase in getattr(intent.triggers, lang):
+                yield intent.id, phrase
+
+    def _build(self, lang: str) -> _LangIndex:
+        idx = _LangIndex(lang)
+        raw: list[tuple[str, str, list[int]]] = []
+        entries_of: dict[int, set[str]] = defaultdict(set)
+        for entry, phrase in self._phrases(lang):
+            keys = [idx.key_id(k, s) for k, s in word_keys(phrase, lang)]
+            if not keys:
+                continue
+            raw.append((entry, phrase, keys))
+            for k in keys:
+                entries_of[k].add(entry)
+        n_entries = max(1, len(self.actions))
+        for kid, entries in entries_of.items():
+            idf = math.log(1.0 + n_entries / len(entries))
+            idx.weight[kid] = idf * (STOPWORD_WEIGHT if idx.stop[kid] else 1.0)
+        for entry, phrase, keys in raw:
+            uniq = tuple(dict.fromkeys(keys))
+            weights = tuple(idx.weight[k] for k in uniq)
+            tid = len(idx.triggers)
+            idx.triggers.append(_Trigger(entry, phrase, uniq, weights, sum(weights)))
+            for k in uniq:
+                idx.postings[k].append(tid)
+        for word in idx.words:
+            idx.by_length.setdefault(len(word), []).append(word)
+        return idx
+
+    # -- matching --------------------------------------------------------------------------
+
+    def _lookup(self, idx: _LangIndex, key: str) -> dict[int, float]:
+        """Vocabulary words close to ``key`` → similarity 0..1."""
+        found: dict[int, float] = {}
+        exact = idx.vocab.get(key)
+        if exact is not None:
+            found[exact] = 1.0
+        cutoff = _fuzzy_cutoff(key)
+        if cutoff is None:
+            return found
+        n = len(key)
+        lo, hi = max(1, int(n * 0.6)), int(n / 0.6) + 1
+        for length in range(lo, hi + 1):
+            words = idx.by_length.get(length)
+            if not words:
+                continue
+            for word, sim, _ in process.extract(
+                key, words, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5
+            ):
+                kid = idx.vocab[word]
+                if kid != exact:
+                    # A near word counts less than the word itself, and less the further it is.
+                    found[kid] = max(found.get(kid, 0.0), 0.9 * sim / 100.0)
+        return found
+
+    def _score_variant(
+        self, text: str, lang: str, keep_latin: bool = False
+    ) -> tuple[list[Candidate], float]:
+        """Candidates (best first) of one language index and the share of words it knows."""
+        idx = self.indexes[lang]
+        qkeys = word_keys(text, lang)
+        if keep_latin and not qkeys:
+            return [], 0.0
+        if not qkeys:
+            return [], 0.0
+        matches: list[dict[int, float]] = []
+        qweights: list[float] = []
+        known = 0
+        content_idf = [w for w, s in zip(idx.weight, idx.stop, strict=True) if not s]
+        default_w = max(content_idf) if content_idf else 1.0
+        for key, is_stop in dict.fromkeys(qkeys):
+            found = self._lookup(idx, key)
+            matches.append(found)
+            if found:
+                known += 1
+                best = max(found, key=lambda k: found[k])
+                w = idx.weight[best]
+                if is_stop or idx.stop[best]:
+                    w = min(w, default_w * STOPWORD_WEIGHT)
+            else:
+                # An unknown word is what makes a question not ours: weigh it like a rare word.
+                w = default_w * (STOPWORD_WEIGHT if is_stop else 0.75)
+            qweights.append(w)
+        coverage = known / len(matches)
+
+        cand: dict[int, float] = defaultdict(float)
+        for found, w in zip(matches, qweights, strict=True):
+            for kid, sim in found.items():
+                if idx.stop[kid]:
+                    continue
+                for tid in idx.postings[kid]:
+                    cand[tid] += w * sim
+        if not cand:
+            return [], coverage
+        top = sorted(cand, key=cand.__getitem__, reverse=True)[:400]
+
+        qtotal = sum(qweights)
+        best_by_entry: dict[str, Candidate] = {}
+        for tid in top:
+            trig = idx.triggers[tid]
+            tkeys = set(trig.keys)
+            # precision: how much of the question this trigger explains
+            p_num = 0.0
+            matched_words: list[str] = []
+            for found, w in zip(matches, qweights, strict=True):
+                s = max((found[k] for k in found if k in tkeys), default=0.0)
+                p_num += w * s
+            # recall: how much of the trigger the question contains
+            r_num = 0.0
+            for k, w in zip(trig.keys, trig.weights, strict=True):
+                s = max((f.get(k, 0.0) for f in matches), default=0.0)
+                if s:
+                    matched_words.append(idx.words[k])
+                r_num += w * s
+            p = p_num / qtotal
+            r = r_num / trig.total if trig.total else 0.0
+            if p <= 0 or r <= 0:
+                continue
+            score = 2 * p * r / (p + r)
+            prev = best_by_entry.get(trig.entry)
+            if prev is None or score > prev.score:
+                best_by_entry[trig.entry] = Candidate(
+                    trig.entry, round(score, 4), trig.text, lang, tuple(matched_words)
+                )
+        ranked = sorted(best_by_entry.values(), key=lambda c: c.score, reverse=True)
+        return ranked, coverage
+
+    def _variants(self, text: str) -> list[tuple[str, str, str, float]]:
+        """(label, text, index language, weight) for each way the text may have been meant."""
+        kind = script(text)
+        if kind == "latin":
+            cyr = translit_to_cyrillic(text)
+            lay = layout_en_to_ru(text)
+            return [
+                ("as typed", text, "en", 1.0),
+                ("translit", cyr, "ru", 0.97),
+                ("translit", cyr, "tg", 0.95),
+                ("keyboard layout", lay, "ru", 0.97),
+                ("keyboard layout", lay, "tg", 0.93),
+            ]
+        if kind == "cyrillic":
+            return [
+                ("as typed", text, "ru", 1.0),
+                ("as typed", text, "tg", 1.0),
+                ("keyboard layout", layout_ru_to_en(text), "en", 0.95),
+            ]
+        return []
+
+    def _keep_known_latin(self, original: str, converted: str, lang: str) -> str:
+        """Translit/layout converted every word; Latin words the index knows (apn, iphone) stay."""
+        known = self._latin_vocab[lang]
+        if not known:
+            return converted
+        orig_words = original.split()
+        conv_words = converted.split()
+        if len(orig_words) != len(conv_words):
+            return converted
+        out = []
+        for o, c in zip(orig_words, conv_words, strict=True):
+            key = normalize(o)
+            out.append(o if key and phonetic(stem(key, lang)) in known else c)
+        return " ".join(out)
+
+    def match(self, text: str, lang_hint: str | None = None) -> Decision:
+        """Decide what to do with a question. Never raises on any string."""
+        norm = normalize(text)
+        if not norm:
+            return Decision("none", lang_hint, normalized=norm, explanation=("no words",))
+        best: tuple[float, str, str, list[Candidate], float] | None = None
+        coverage_by_lang: dict[str, float] = {}
+        notes: list[str] = []
+        for label, variant, lang, weight in self._variants(text):
+            if label != "as typed":
+                variant = self._keep_known_latin(text, variant, lang)
+            ranked, coverage = self._score_variant(variant, lang)
+            coverage_by_lang[lang] = max(coverage_by_lang.get(lang, 0.0), coverage * weight)
+            top = ranked[0].score * weight if ranked else 0.0
+            notes.append(f"{label}/{lang}: {normalize(variant)!r} top={top:.3f}")
+            if best is None or top > best[0] + 1e-9:
+                best = (top, label, lang, ranked, weight)
+        if best is None or not best[3]:
+            return Decision(
+                "none",
+                self._language(text, coverage_by_lang, lang_hint, None),
+                normalized=norm,
+                explanation=(*notes, "no trigger shares a word with the question"),
+            )
+        _, label, lang, ranked, weight = best
+        ranked = [
+            Candidate(c.id, round(c.score * weight, 4), c.trigger, c.lang, c.matched)
+            for c in ranked
+        ]
+        detected = self._language(text, coverage_by_lang, lang_hint, lang)
+        return self._decide(ranked, detected, norm, label, notes)
+
+    def _language(
+        self, text: str, coverage: Mapping[str, float], hint: str | None, matched: str | None
+    ) -> str | None:
+        if has_tajik_letters(text):
+            return "tg"
+        kind = script(text)
+        if kind == "latin":
+            if matched in ("ru", "tg"):
+                return matched
+            return "en" if coverage.get("en", 0) >= 0.5 or hint is None else hint
+        if kind == "cyrillic":
+            ru, tg = coverage.get("ru", 0.0), coverage.get("tg", 0.0)
+            if matched == "en":
+                return "en"
+            if tg > ru:
+                return "tg"
+            if ru > tg:
+                return "ru"
+            if hint in ("ru", "tg"):
+                return hint
+            return matched or "ru"
+        return hint
+
+    def _decide(
+        self,
+        ranked: list[Candidate],
+        lang: str | None,
+        norm: str,
+        variant: str,
+        notes: list[str],
+    ) -> Decision:
+        th = self.thresholds
+        first = ranked[0]
+        second = ranked[1].score if len(ranked) > 1 else 0.0
+        why = (
+            *notes,
+            f"best: {first.id} {first.score:.3f} via {first.trigger!r} "
+            f"(words {', '.join(first.matched)})",
+            *(f"next: {c.id} {c.score:.3f} via {c.trigger!r}" for c in ranked[1:4]),
+        )
+        base = {"lang": lang, "normalized": norm, "variant": variant, "explanation": why}
+        action = self.actions.get(first.id, "answer")
+        clear = first.score >= th.confident or first.score - second >= th.margin
+        if first.score >= th.answer and action == "handoff":
+            # Asking for a human needs no margin: a topic close behind is no reason to refuse.
+            return Decision("handoff", score=first.score, intent=first.id, **base)
+        if first.score >= th.answer and clear:
+            if action == "smalltalk":
+                return Decision("none", score=first.score, intent=first.id, **base)
+            return Decision(
+                "answer", topic=first.id, score=first.score, candidates=(first,), **base
+            )
+        if first.score < th.clarify:
+            return Decision("none", score=first.score, **base)
+        floor = max(th.clarify, first.score - th.clarify_window)
+        options = [c for c in ranked if c.score >= floor and self.actions.get(c.id) == "answer"]
+        if not options:
+            return Decision("none", score=first.score, **base)
+        options = options[: th.max_candidates]
+        return Decision("clarify", score=first.score, candidates=tuple(options), **base)

@@ -1,0 +1,87 @@
+"""The knowledge-base file format as pydantic models; the editors' JSON Schema comes from here."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+# Ids go into callback data (64 bytes at most), so they stay short.
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,47}$")]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class I18nText(_Strict):
+    """A text in every language the bot speaks."""
+
+    ru: NonEmpty
+    tg: NonEmpty
+    en: NonEmpty
+
+
+class Phrases(_Strict):
+    """Phrases per language; a language may be left out (``dono check`` warns)."""
+
+    ru: list[Phrase] = Field(default_factory=list)
+    tg: list[Phrase] = Field(default_factory=list)
+    en: list[Phrase] = Field(default_factory=list)
+
+    @field_validator("ru", "tg", "en", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class Button(_Strict):
+    text: I18nText
+    url: Annotated[str, StringConstraints(pattern=r"^(https?|tg)://\S+$")]
+
+
+class Category(_Strict):
+    id: Id
+    title: I18nText
+    icon: str = ""
+
+
+class Topic(_Strict):
+    """A question the bot answers."""
+
+    id: Id
+    category: Id
+    title: I18nText | None = None
+    triggers: Phrases
+    keywords: Phrases = Field(default_factory=Phrases)
+    answer: I18nText
+    buttons: list[Button] = Field(default_factory=list)
+    related: list[Id] = Field(default_factory=list)
+
+
+class Intent(_Strict):
+    """Something a subscriber says that is not a question: ask for a human, say thanks."""
+
+    id: Id
+    action: Literal["handoff", "smalltalk"]
+    triggers: Phrases
+    answer: I18nText | None = None
+
+
+class KnowledgeFile(_Strict):
+    """One YAML file of the knowledge base; files in a directory are merged."""
+
+    categories: list[Category] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list)
+    intents: list[Intent] = Field(default_factory=list)
+
+
+def json_schema() -> str:
+    """The JSON Schema of one knowledge-base file, as committed in docs/kb.schema.json."""
+    schema = KnowledgeFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Dono knowledge base file"
+    return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"

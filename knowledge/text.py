@@ -1,0 +1,181 @@
+"""Text normalization for matching: case, letters, punctuation, translit and keyboard layout."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Tajik letters and their Russian look-alikes: a subscriber on a Russian keyboard types
+# "Тарифхо" for "Тарифҳо", so both sides of a match are folded the same way.
+TAJIK_FOLD = str.maketrans(
+    {
+        "ӣ": "и",
+        "ӯ": "у",
+        "қ": "к",
+        "ғ": "г",
+        "ҳ": "х",
+        "ҷ": "ч",
+        "Ӣ": "и",
+        "Ӯ": "у",
+        "Қ": "к",
+        "Ғ": "г",
+        "Ҳ": "х",
+        "Ҷ": "ч",
+        "ё": "е",
+        "Ё": "е",
+    }
+)
+TAJIK_LETTERS = frozenset("ӣӯқғҳҷӢӮҚҒҲҶ")
+
+# Latin letters that look like Cyrillic ones; folded inside words that are mostly Cyrillic.
+_LATIN_HOMOGLYPHS = str.maketrans("aceopxyktmbh", "асеорхукттвн")
+
+_EN_KEYS = "`qwertyuiop[]asdfghjkl;'zxcvbnm,./"
+_RU_KEYS = "ёйцукенгшщзхъфывапролджэячсмитьбю."
+
+
+def _keymap(src: str, dst: str) -> dict[int, str]:
+    table = {}
+    for a, b in zip(src, dst, strict=True):
+        table[ord(a)] = b
+        if a.upper() != a:  # punctuation keys have no upper case of their own
+            table[ord(a.upper())] = b.upper()
+    return table
+
+
+_EN_TO_RU = _keymap(_EN_KEYS, _RU_KEYS)
+_RU_TO_EN = _keymap(_RU_KEYS[:-1], _EN_KEYS[:-1])  # "." is on both layouts
+
+# Latin transliteration of Russian (and plain-Latin Tajik), longest sequences first.
+_TRANSLIT = [
+    ("shch", "щ"),
+    ("sch", "щ"),
+    ("zh", "ж"),
+    ("kh", "х"),
+    ("ch", "ч"),
+    ("sh", "ш"),
+    ("ts", "ц"),
+    ("tc", "ц"),
+    ("yu", "ю"),
+    ("ju", "ю"),
+    ("iu", "ю"),
+    ("ya", "я"),
+    ("ja", "я"),
+    ("ia", "я"),
+    ("yo", "е"),
+    ("jo", "е"),
+    ("ye", "е"),
+    ("je", "е"),
+    ("iy", "ий"),
+    ("yi", "ый"),
+    ("gh", "г"),
+    ("ph", "ф"),
+    ("w", "в"),
+    ("x", "х"),
+    ("q", "к"),
+    ("a", "а"),
+    ("b", "б"),
+    ("c", "ц"),
+    ("d", "д"),
+    ("e", "е"),
+    ("f", "ф"),
+    ("g", "г"),
+    ("h", "х"),
+    ("i", "и"),
+    ("j", "ч"),
+    ("k", "к"),
+    ("l", "л"),
+    ("m", "м"),
+    ("n", "н"),
+    ("o", "о"),
+    ("p", "п"),
+    ("r", "р"),
+    ("s", "с"),
+    ("t", "т"),
+    ("u", "у"),
+    ("v", "в"),
+    ("y", "ы"),
+    ("z", "з"),
+    ("'", "ь"),
+]
+_TRANSLIT_RE = re.compile("|".join(re.escape(k) for k, _ in _TRANSLIT))
+_TRANSLIT_MAP = dict(_TRANSLIT)
+
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_REPEAT_RE = re.compile(r"(\w)\1{2,}", re.UNICODE)
+_LATIN_RE = re.compile(r"[a-z]")
+_CYR_RE = re.compile(
+    r"[а-яё\u04e2\u04e3\u04ee\u04ef\u049a\u049b\u0492\u0493\u04b2\u04b3\u04b6\u04b7]"
+)
+
+MAX_QUERY_CHARS = 1000
+
+
+def _clean(text: str) -> str:
+    # NFC so that "и" + combining macron from some keyboards becomes "ӣ".
+    text = unicodedata.normalize("NFC", text)
+    return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+def fold_homoglyphs(word: str) -> str:
+    """Latin look-alike letters inside a mostly-Cyrillic word become Cyrillic ("тapиф")."""
+    cyr = len(_CYR_RE.findall(word))
+    lat = len(_LATIN_RE.findall(word))
+    if cyr and lat and cyr >= lat:
+        return word.translate(_LATIN_HOMOGLYPHS)
+    return word
+
+
+def normalize(text: str) -> str:
+    """Lowercase words only: ё→е, Tajik letters folded, no punctuation or emoji, runs of 3+ letters
+    squeezed, single spaces. Idempotent."""
+    text = _clean(text[: MAX_QUERY_CHARS * 4]).lower().translate(TAJIK_FOLD)
+    words = [fold_homoglyphs(w) for w in _WORD_RE.findall(text)]
+    return " ".join(_REPEAT_RE.sub(r"\1", w) for w in words)
+
+
+def tokens(text: str) -> list[str]:
+    """The words of a normalized text."""
+    return normalize(text).split()
+
+
+def script(text: str) -> str:
+    """ "latin", "cyrillic" or "other" by which letters dominate the text."""
+    low = text.lower()
+    lat = len(_LATIN_RE.findall(low))
+    cyr = len(_CYR_RE.findall(low))
+    if lat == 0 and cyr == 0:
+        return "other"
+    return "latin" if lat > cyr else "cyrillic"
+
+
+def has_tajik_letters(text: str) -> bool:
+    return any(ch in TAJIK_LETTERS for ch in text)
+
+
+def layout_en_to_ru(text: str) -> str:
+    """What the subscriber meant when typing Russian on an English layout: "ghbdtn" → "привет"."""
+    return text.translate(_EN_TO_RU)
+
+
+def layout_ru_to_en(text: str) -> str:
+    """What the subscriber meant when typing English on a Russian layout: "руддщ" → "hello"."""
+    return text.translate(_RU_TO_EN)
+
+
+def translit_to_cyrillic(text: str) -> str:
+    """Latin transliteration of Russian or Tajik back to Cyrillic: "kak dela" → "как дела"."""
+    return _TRANSLIT_RE.sub(lambda m: _TRANSLIT_MAP[m.group(0)], text.lower())
+
+
+# The phonetic key forgives what people mistype or transliterate loosely: unstressed о/а,
+# е/и after soft signs, щ/ш/сч, й/и/ы, soft and hard signs, doubled letters.
+_PHONETIC = str.maketrans({"щ": "ш", "ы": "и", "й": "и", "о": "а", "э": "е", "ъ": None, "ь": None})
+_DOUBLE_RE = re.compile(r"(\w)\1+", re.UNICODE)
+
+
+def phonetic(word: str) -> str:
+    """A loose spelling key for one normalized word; idempotent, same for "щет" and "счет"."""
+    word = word.replace("сч", "ш").replace("зч", "ш").translate(_PHONETIC)
+    word = word.replace("тс", "ц").replace("ph", "f").replace("ck", "k")
+    return _DOUBLE_RE.sub(r"\1", word)
