@@ -19,22 +19,35 @@ _STOPWORDS_TEXT = {
     неё ни них но ну о об однако он она они оно от по под пожалуйста при про с сам
     со так также там тебе то того тоже той только том ты у уже хочу хотел хотела чем что
     чтобы эта эти это этот я меня можно могу нужно надо моего моем моём моему скажите
-    подскажите плиз please какое чей
+    подскажите плиз please какое чей свой свою своя свои своего своем своём нужен нужна
+    узнать посмотреть сказать скажи подскажи сделать помогите помочь вообще просто
     """,
     "tg": """
     ва ё дар ба аз бо то барои ки чи чӣ хел тавр чаро кай куҷо кадом ман ту вай мо шумо
     онҳо он ин аст ҳаст буд мешавад мекунад шуд мумкин лутфан илтимос ҳам низ агар
-    чанд чандто бояд мехоҳам хоҳиш дорам дорад ҳастам як
+    чанд чандто бояд мехоҳам хоҳиш дорам дорад ҳастам як худ худро кардан кунам кунед
+    мекунам фаҳмидан фаҳмам донистан гуфтан бигӯед бигӯ гӯед
     """,
     "en": """
     a an the i me my mine you your we our is are am was were be been do does did to of
     in on at for with from by and or not no it its this that these those there here how
     what which who whom why when where can could would should will shall may might
-    please pls want need have has had get got any some so just about
+    please pls want need have has had get got any some so just about tell know find show
+    see use using give make let
     """,
 }
+# Places are what a question is about, not which question it is: "coverage in Khujand" is a
+# coverage question, "what to see in Khujand" is not ours. They weigh like stopwords.
+PLACES = """
+    душанбе худжанд хуҷанд ходжент бохтар курган тюбе куляб кӯлоб кулоб истаравшан пенджикент
+    панҷакент хорог хоруғ турсунзаде вахдат ваҳдат гиссар ҳисор канибадам конибодом исфара нурек
+    норак рогун яван дангара гафуров ғафуров рашт файзабад бустон чкаловск левакант
+    dushanbe khujand khodjent khudzhand bokhtar bokhtar kulob kulyab istaravshan panjakent
+    penjikent khorog tursunzade vahdat hisor gissar konibodom kanibadam isfara nurek norak rogun
+""".split()
+
 STOPWORDS: dict[str, frozenset[str]] = {
-    lang: frozenset(text.split()) for lang, text in _STOPWORDS_TEXT.items()
+    lang: frozenset(text.split()) | frozenset(PLACES) for lang, text in _STOPWORDS_TEXT.items()
 }
 
 
@@ -106,12 +119,13 @@ def stem(word: str, lang: str) -> str:
     if len(word) <= 3 or any(ch.isdigit() for ch in word):
         return word
     if lang == "tg":
-        return _stem_tg(word)
-    if lang == "ru" and not word.isascii():
-        return _SNOWBALL["ru"].stemWord(word)
-    if lang == "en" or word.isascii():
-        return _SNOWBALL["en"].stemWord(word)
-    return word
+        out = _stem_tg(word)
+    elif lang == "ru" and not word.isascii():
+        out = _SNOWBALL["ru"].stemWord(word)
+    else:
+        out = _SNOWBALL["en"].stemWord(word)
+    # Snowball sometimes cuts a short word to almost nothing ("есим" → "ес"); keep 4 letters.
+    return out if len(out) >= 4 else word[: max(4, len(out))]
 
 
 def is_stopword(word: str, lang: str) -> bool:

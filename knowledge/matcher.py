@@ -23,7 +23,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from knowledge.lang import LANGS, is_stopword, stem
+from knowledge.lang import FOLDED_STOPWORDS, LANGS, is_stopword, stem
 from knowledge.loader import KnowledgeBase
 from knowledge.text import (
     has_tajik_letters,
@@ -36,15 +36,22 @@ from knowledge.text import (
 )
 
 DecisionKind = Literal["answer", "clarify", "handoff", "none"]
-STOPWORD_WEIGHT = 0.25
+STOPWORD_WEIGHT = 0.4
+UNKNOWN_WEIGHT = 1.0
+MAX_CANDIDATE_TRIGGERS = 400
+FUZZY_MAX = 0.9
+FUZZY_POWER = 2.0
+TOPIC_BLEND = 0.5
+PREFIX_MIN = 4
+PREFIX_SIM = 0.85
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """Score cut-offs (0..1) that turn scores into a decision; set in config.yaml."""
 
-    answer: float = 0.6
-    margin: float = 0.08
+    answer: float = 0.55
+    margin: float = 0.06
     confident: float = 0.85
     clarify: float = 0.42
     clarify_window: float = 0.2
@@ -100,8 +107,15 @@ class _LangIndex:
     postings: list[list[int]] = field(default_factory=list)
     triggers: list[_Trigger] = field(default_factory=list)
     by_length: dict[int, list[str]] = field(default_factory=dict)
+    # unstemmed (loosely spelled) forms → key id: a typo in an ending changes the stem
+    surface: dict[str, int] = field(default_factory=dict)
+    surface_by_length: dict[int, list[str]] = field(default_factory=dict)
+    entry_keys: dict[str, set[int]] = field(default_factory=dict)
+    # key prefixes (4+ letters) → keys: Snowball stems of one root differ in length
+    prefixes: dict[str, list[int]] = field(default_factory=dict)
+    max_weight: float = 1.0
 
-    def key_id(self, key: str, is_stop: bool) -> int:
+    def key_id(self, key: str, is_stop: bool, surface: str) -> int:
         kid = self.vocab.get(key)
         if kid is None:
             kid = len(self.words)
@@ -110,16 +124,26 @@ class _LangIndex:
             self.weight.append(1.0)
             self.stop.append(is_stop)
             self.postings.append([])
-        elif not is_stop:
-            self.stop[kid] = False
+        elif is_stop:
+            self.stop[kid] = True
+        self.surface.setdefault(surface, kid)
         return kid
 
 
-def word_keys(text: str, lang: str) -> list[tuple[str, bool]]:
-    """(key, is_stopword) for each word of ``text`` in ``lang``: normalized, stemmed, loose."""
+def word_key(word: str, lang: str) -> str:
+    """The matching key of one normalized word: stemmed for the language, spelled loosely."""
+    return phonetic(stem(word, lang))
+
+
+STOP_KEYS = {lang: frozenset(word_key(w, lang) for w in FOLDED_STOPWORDS[lang]) for lang in LANGS}
+
+
+def word_keys(text: str, lang: str) -> list[tuple[str, bool, str]]:
+    """(key, is_stopword, surface form) for each word of ``text`` in ``lang``."""
     out = []
     for word in normalize(text).split():
-        out.append((phonetic(stem(word, lang)), is_stopword(word, lang)))
+        key = word_key(word, lang)
+        out.append((key, key in STOP_KEYS[lang] or is_stopword(word, lang), phonetic(word)))
     return out
 
 
@@ -160,10 +184,11 @@ class Matcher:
         raw: list[tuple[str, str, list[int]]] = []
         entries_of: dict[int, set[str]] = defaultdict(set)
         for entry, phrase in self._phrases(lang):
-            keys = [idx.key_id(k, s) for k, s in word_keys(phrase, lang)]
+            keys = [idx.key_id(k, s, f) for k, s, f in word_keys(phrase, lang)]
             if not keys:
                 continue
             raw.append((entry, phrase, keys))
+            idx.entry_keys.setdefault(entry, set()).update(keys)
             for k in keys:
                 entries_of[k].add(entry)
         n_entries = max(1, len(self.actions))
@@ -177,65 +202,82 @@ class Matcher:
             idx.triggers.append(_Trigger(entry, phrase, uniq, weights, sum(weights)))
             for k in uniq:
                 idx.postings[k].append(tid)
-        for word in idx.words:
+        for kid, word in enumerate(idx.words):
             idx.by_length.setdefault(len(word), []).append(word)
+            for n in range(PREFIX_MIN, len(word)):
+                idx.prefixes.setdefault(word[:n], []).append(kid)
+        content = [w for w, stop in zip(idx.weight, idx.stop, strict=True) if not stop]
+        idx.max_weight = max(content, default=1.0)
+        for form in idx.surface:
+            idx.surface_by_length.setdefault(len(form), []).append(form)
         return idx
 
     # -- matching --------------------------------------------------------------------------
 
-    def _lookup(self, idx: _LangIndex, key: str) -> dict[int, float]:
-        """Vocabulary words close to ``key`` → similarity 0..1."""
+    def _lookup(self, idx: _LangIndex, key: str, surface: str) -> dict[int, float]:
+        """Vocabulary keys close to a query word → similarity 0..1 (1 for the same key)."""
         found: dict[int, float] = {}
         exact = idx.vocab.get(key)
+        if exact is None:
+            exact = idx.surface.get(surface)
         if exact is not None:
             found[exact] = 1.0
-        cutoff = _fuzzy_cutoff(key)
-        if cutoff is None:
             return found
-        n = len(key)
-        lo, hi = max(1, int(n * 0.6)), int(n / 0.6) + 1
-        for length in range(lo, hi + 1):
-            words = idx.by_length.get(length)
-            if not words:
+        # one stem a prefix of the other: "замен" and "заме" are one root
+        for kid in idx.prefixes.get(key, ()):
+            found[kid] = max(found.get(kid, 0.0), PREFIX_SIM)
+        for n in range(len(key) - 1, PREFIX_MIN - 1, -1):
+            kid = idx.vocab.get(key[:n])
+            if kid is not None:
+                found[kid] = max(found.get(kid, 0.0), PREFIX_SIM)
+        for probe, by_length, ids in (
+            (key, idx.by_length, idx.vocab),
+            (surface, idx.surface_by_length, idx.surface),
+        ):
+            cutoff = _fuzzy_cutoff(probe)
+            if cutoff is None:
                 continue
-            for word, sim, _ in process.extract(
-                key, words, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5
-            ):
-                kid = idx.vocab[word]
-                if kid != exact:
-                    # A near word counts less than the word itself, and less the further it is.
-                    found[kid] = max(found.get(kid, 0.0), 0.9 * sim / 100.0)
+            n = len(probe)
+            for length in range(max(1, n - 2), n + 3):
+                words = by_length.get(length)
+                if not words:
+                    continue
+                for word, sim, _ in process.extract(
+                    probe, words, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5
+                ):
+                    kid = ids[word]
+                    # A near word counts less than the word itself, the less the further it is.
+                    found[kid] = max(found.get(kid, 0.0), FUZZY_MAX * (sim / 100.0) ** FUZZY_POWER)
         return found
 
-    def _score_variant(
-        self, text: str, lang: str, keep_latin: bool = False
-    ) -> tuple[list[Candidate], float]:
-        """Candidates (best first) of one language index and the share of words it knows."""
+    def _score_variant(self, text: str, lang: str) -> tuple[list[Candidate], float, list[str]]:
+        """Candidates (best first) of one language index, the share of words it knows, and
+        how each word was read (for explanations)."""
         idx = self.indexes[lang]
-        qkeys = word_keys(text, lang)
-        if keep_latin and not qkeys:
-            return [], 0.0
+        qkeys = list({k: (k, st, f) for k, st, f in word_keys(text, lang)}.values())
         if not qkeys:
-            return [], 0.0
+            return [], 0.0, []
         matches: list[dict[int, float]] = []
         qweights: list[float] = []
         known = 0
-        content_idf = [w for w, s in zip(idx.weight, idx.stop, strict=True) if not s]
-        default_w = max(content_idf) if content_idf else 1.0
-        for key, is_stop in dict.fromkeys(qkeys):
-            found = self._lookup(idx, key)
+        for key, is_stop, surface in qkeys:
+            found = self._lookup(idx, key, surface)
             matches.append(found)
             if found:
                 known += 1
-                best = max(found, key=lambda k: found[k])
+                best = max(found, key=found.__getitem__)
                 w = idx.weight[best]
                 if is_stop or idx.stop[best]:
-                    w = min(w, default_w * STOPWORD_WEIGHT)
+                    w = min(w, idx.max_weight * STOPWORD_WEIGHT)
             else:
-                # An unknown word is what makes a question not ours: weigh it like a rare word.
-                w = default_w * (STOPWORD_WEIGHT if is_stop else 0.75)
+                # A word no trigger has: the question may be about something we don't cover.
+                w = idx.max_weight * (STOPWORD_WEIGHT if is_stop else UNKNOWN_WEIGHT)
             qweights.append(w)
         coverage = known / len(matches)
+        words = []
+        for (_, is_stop, surface), found, w in zip(qkeys, matches, qweights, strict=True):
+            near = ",".join(f"{idx.words[k]}:{sim:.2f}" for k, sim in found.items()) or "?"
+            words.append(f"{surface}{'(stop)' if is_stop else ''} w={w:.2f} → {near}")
 
         cand: dict[int, float] = defaultdict(float)
         for found, w in zip(matches, qweights, strict=True):
@@ -245,28 +287,37 @@ class Matcher:
                 for tid in idx.postings[kid]:
                     cand[tid] += w * sim
         if not cand:
-            return [], coverage
-        top = sorted(cand, key=cand.__getitem__, reverse=True)[:400]
+            return [], coverage, words
+        top = sorted(cand, key=cand.__getitem__, reverse=True)[:MAX_CANDIDATE_TRIGGERS]
 
         qtotal = sum(qweights)
+        topic_precision: dict[str, float] = {}
         best_by_entry: dict[str, Candidate] = {}
         for tid in top:
             trig = idx.triggers[tid]
             tkeys = set(trig.keys)
-            # precision: how much of the question this trigger explains
-            p_num = 0.0
-            matched_words: list[str] = []
+            # precision: how much of the question this trigger explains ...
+            p_trig = 0.0
             for found, w in zip(matches, qweights, strict=True):
-                s = max((found[k] for k in found if k in tkeys), default=0.0)
-                p_num += w * s
+                p_trig += w * max((sim for k, sim in found.items() if k in tkeys), default=0.0)
+            # ... and how much all the triggers of its topic together explain
+            p_topic = topic_precision.get(trig.entry)
+            if p_topic is None:
+                ekeys = idx.entry_keys[trig.entry]
+                p_topic = sum(
+                    w * max((sim for k, sim in found.items() if k in ekeys), default=0.0)
+                    for found, w in zip(matches, qweights, strict=True)
+                )
+                topic_precision[trig.entry] = p_topic
             # recall: how much of the trigger the question contains
             r_num = 0.0
+            matched_words: list[str] = []
             for k, w in zip(trig.keys, trig.weights, strict=True):
-                s = max((f.get(k, 0.0) for f in matches), default=0.0)
-                if s:
+                sim = max((f.get(k, 0.0) for f in matches), default=0.0)
+                if sim:
                     matched_words.append(idx.words[k])
-                r_num += w * s
-            p = p_num / qtotal
+                r_num += w * sim
+            p = ((1 - TOPIC_BLEND) * p_trig + TOPIC_BLEND * p_topic) / qtotal
             r = r_num / trig.total if trig.total else 0.0
             if p <= 0 or r <= 0:
                 continue
@@ -277,7 +328,7 @@ class Matcher:
                     trig.entry, round(score, 4), trig.text, lang, tuple(matched_words)
                 )
         ranked = sorted(best_by_entry.values(), key=lambda c: c.score, reverse=True)
-        return ranked, coverage
+        return ranked, coverage, words
 
     def _variants(self, text: str) -> list[tuple[str, str, str, float]]:
         """(label, text, index language, weight) for each way the text may have been meant."""
@@ -323,15 +374,17 @@ class Matcher:
         best: tuple[float, str, str, list[Candidate], float] | None = None
         coverage_by_lang: dict[str, float] = {}
         notes: list[str] = []
+        best_words: list[str] = []
         for label, variant, lang, weight in self._variants(text):
             if label != "as typed":
                 variant = self._keep_known_latin(text, variant, lang)
-            ranked, coverage = self._score_variant(variant, lang)
+            ranked, coverage, words = self._score_variant(variant, lang)
             coverage_by_lang[lang] = max(coverage_by_lang.get(lang, 0.0), coverage * weight)
             top = ranked[0].score * weight if ranked else 0.0
             notes.append(f"{label}/{lang}: {normalize(variant)!r} top={top:.3f}")
             if best is None or top > best[0] + 1e-9:
                 best = (top, label, lang, ranked, weight)
+                best_words = words
         if best is None or not best[3]:
             return Decision(
                 "none",
@@ -340,6 +393,7 @@ class Matcher:
                 explanation=(*notes, "no trigger shares a word with the question"),
             )
         _, label, lang, ranked, weight = best
+        notes.extend(f"  word {w}" for w in best_words)
         ranked = [
             Candidate(c.id, round(c.score * weight, 4), c.trigger, c.lang, c.matched)
             for c in ranked

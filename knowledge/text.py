@@ -168,14 +168,20 @@ def translit_to_cyrillic(text: str) -> str:
     return _TRANSLIT_RE.sub(lambda m: _TRANSLIT_MAP[m.group(0)], text.lower())
 
 
-# The phonetic key forgives what people mistype or transliterate loosely: unstressed о/а,
-# е/и after soft signs, щ/ш/сч, й/и/ы, soft and hard signs, doubled letters.
-_PHONETIC = str.maketrans({"щ": "ш", "ы": "и", "й": "и", "о": "а", "э": "е", "ъ": None, "ь": None})
+# The phonetic key forgives what people mistype or transliterate loosely: unstressed о/а and
+# е/и, щ/ш/сч, й/и/ы, soft and hard signs, doubled letters, a devoiced final consonant.
+_PHONETIC = str.maketrans(
+    {"щ": "ш", "ы": "и", "й": "и", "о": "а", "э": "и", "е": "и", "ъ": None, "ь": None}
+)
 _DOUBLE_RE = re.compile(r"(\w)\1+", re.UNICODE)
+# Russian devoices a final consonant: "тарив" is heard and typed for "тариф".
+_DEVOICE = {"б": "п", "в": "ф", "г": "к", "д": "т", "ж": "ш", "з": "с"}
 
 
 def phonetic(word: str) -> str:
     """A loose spelling key for one normalized word; idempotent, same for "щет" and "счет"."""
     word = word.replace("сч", "ш").replace("зч", "ш").translate(_PHONETIC)
     word = word.replace("тс", "ц").replace("ph", "f").replace("ck", "k")
+    if word and word[-1] in _DEVOICE:
+        word = word[:-1] + _DEVOICE[word[-1]]
     return _DOUBLE_RE.sub(r"\1", word)

@@ -1,0 +1,95 @@
+"""The sample knowledge base answers the question sets well enough to ship; `dono eval` works."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from knowledge.evaluate import evaluate, load_cases, summarize
+from knowledge.loader import load
+from knowledge.matcher import Matcher
+
+ROOT = Path(__file__).parent.parent.parent
+DATA = ROOT / "tests" / "data"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(load(ROOT / "kb"))
+
+
+@pytest.mark.parametrize("name", ["eval_public.yaml", "eval_extra.yaml"])
+def test_accuracy_and_no_out_of_scope_answered(matcher: Matcher, name: str) -> None:
+    summary = summarize(evaluate(matcher, load_cases(DATA / name)))
+    assert summary["accuracy"] >= 0.95, summary["confusions"]
+    assert summary["none_answered"] == 0
+    assert summary["wrong_answers"] <= 1
+
+
+def test_every_style_is_covered(matcher: Matcher) -> None:
+    summary = summarize(evaluate(matcher, load_cases(DATA / "eval_public.yaml")))
+    for style, stats in summary["by_style"].items():
+        assert stats["accuracy"] >= 0.8, (style, stats)
+
+
+def test_sample_kb_has_the_required_topics() -> None:
+    required = """tariff_list tariff_current tariff_change balance_check top_up promised_payment
+    balance_transfer charges_detail internet_packages remaining_quota paid_subscriptions roaming
+    international_calls call_forwarding missed_calls ringback_tone apn_android apn_iphone
+    mms_setup esim lte_4g modem_router own_number sim_lost sim_replace puk_code sim_purchase
+    personal_account offices no_internet outage_report coverage call_center""".split()
+    kb = load(ROOT / "kb")
+    assert set(required) <= set(kb.topics)
+    assert any(i.action == "handoff" for i in kb.intents.values())
+
+
+def test_dono_eval_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["eval", str(DATA / "eval_public.yaml"), "--json", "--kb", str(ROOT / "kb")])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["total"] == 128
+    case = report["cases"][0]
+    assert set(case) >= {"q", "expect", "decision", "topic", "candidates", "score"}
+    assert case["decision"] in ("answer", "clarify", "handoff", "none")
+
+
+def test_dono_eval_min_accuracy_fails_below(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["eval", str(DATA / "eval_public.yaml"), "--kb", str(ROOT / "kb"), "--min-accuracy", "1.01"]
+    )
+    assert code == 1
+    assert "below" in capsys.readouterr().err
+
+
+def test_dono_eval_text_report(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", str(DATA / "eval_public.yaml"), "--kb", str(ROOT / "kb")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("accuracy: ")
+    assert "by style:" in out and "ru-layout" in out
+    assert "with the expected topic among the choices" in out
+
+
+def test_dono_eval_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "cases.yaml"
+    bad.write_text("- q: hello\n")
+    assert main(["eval", str(bad), "--kb", str(ROOT / "kb")]) == 2
+    assert "needs both 'q' and 'expect'" in capsys.readouterr().err
+
+
+def test_dono_ask_json_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "kak proverit balans", "--json", "--kb", str(ROOT / "kb")]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["decision"], d["topic"], d["lang"]) == ("answer", "balance_check", "ru")
+    assert main(["ask", "Баланси ман", "--explain", "--kb", str(ROOT / "kb")]) == 0
+    out = capsys.readouterr().out
+    assert "topic: balance_check" in out and "explanation:" in out and "*100#" in out
+
+
+def test_dono_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(ROOT / "kb")]) == 0
+    assert "OK, 33 topics" in capsys.readouterr().out
+    (tmp_path / "bad.yaml").write_text("topics:\n  - id: x\n")
+    assert main(["check", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.yaml:2:" in err and "error(s)" in err
