@@ -1,0 +1,174 @@
+"""Wires Dono together: Bot (with retries), Dispatcher, routers, store, knowledge; runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.types import BotCommand, ErrorEvent
+
+from bot.config import Config, bot_token
+from bot.handlers import subscriber
+from bot.middlewares import SubscriberMiddleware
+from bot.retry import RetryMiddleware
+from bot.texts import t
+from handoff.store import Store
+from knowledge.lang import LANGS
+from knowledge.service import KnowledgeService
+
+log = logging.getLogger("dono")
+
+
+def create_bot(token: str, api_base: str | None = None, timeout: float = 30) -> Bot:
+    """A Bot whose every call waits out 429s and retries 5xx/network errors."""
+    api = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
+    session = AiohttpSession(api=api, timeout=timeout)
+    session.middleware(RetryMiddleware())
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+
+
+def error_handler(store: Store):
+    """Errors of any handler: a blocked user is recorded, anything else logged; never re-raised."""
+
+    async def on_error(event: ErrorEvent) -> bool:
+        exc = event.exception
+        update = event.update
+        chat = None
+        if update.message:
+            chat = update.message.chat.id
+        elif update.callback_query and update.callback_query.message:
+            chat = update.callback_query.message.chat.id
+        if isinstance(exc, TelegramForbiddenError) and chat is not None:
+            log.info("chat %s blocked the bot; marked as blocked", chat)
+            await store.mark_blocked(chat)
+            return True
+        log.error("update %s failed: %r", update.update_id, exc, exc_info=exc)
+        if chat is not None and event.update.message and not isinstance(exc, TelegramAPIError):
+            with contextlib.suppress(Exception):
+                await event.update.message.answer(t(None, "error"))
+        return True
+
+    return on_error
+
+
+def create_dispatcher(config: Config, knowledge: KnowledgeService, store: Store) -> Dispatcher:
+    dp = Dispatcher(knowledge=knowledge, store=store, config=config)
+    dp["max_chars"] = config.bot.max_message_chars
+    middleware = SubscriberMiddleware(store, config.bot.default_language)
+    private = subscriber.create_router()
+    private.message.outer_middleware(middleware)
+    private.callback_query.outer_middleware(middleware)
+    dp.errors.register(error_handler(store))
+    dp.include_router(private)
+    return dp
+
+
+async def set_commands(bot: Bot) -> None:
+    names = ["start", "menu", "operator", "lang", "help"]
+    for lang in (*LANGS, None):
+        commands = [BotCommand(command=n, description=t(lang or "en", f"cmd_{n}")) for n in names]
+        try:
+            await bot.set_my_commands(commands, language_code=lang)
+        except TelegramAPIError as exc:
+            log.warning("setMyCommands(%s) failed: %s", lang, exc)
+
+
+@dataclass
+class Dono:
+    """One running bot: open with ``await Dono.start(...)``, stop with ``await stop()``."""
+
+    config: Config
+    bot: Bot
+    dp: Dispatcher
+    store: Store
+    knowledge: KnowledgeService
+    task: asyncio.Task | None = None
+    _stopped: bool = field(default=False, repr=False)
+
+    @classmethod
+    async def create(cls, config: Config, token: str, api_base: str | None = None) -> Dono:
+        knowledge = KnowledgeService(
+            config.knowledge.path, config.knowledge.thresholds.to_thresholds()
+        )
+        ok, problems = knowledge.reload()
+        if not ok:
+            from knowledge.loader import KnowledgeBaseError
+
+            raise KnowledgeBaseError(problems)
+        store = await Store.open(config.bot.database)
+        bot = create_bot(token, api_base or config.api_base, config.telegram.request_timeout)
+        dp = create_dispatcher(config, knowledge, store)
+        log.info(
+            "knowledge base %s: %d topics, version %s",
+            knowledge.path,
+            len(knowledge.kb.topics),
+            knowledge.kb.version,
+        )
+        return cls(config, bot, dp, store, knowledge)
+
+    async def start_polling(self, polling_timeout: int = 10) -> None:
+        """Start long polling in a background task."""
+        await set_commands(self.bot)
+        self.task = asyncio.create_task(
+            self.dp.start_polling(
+                self.bot,
+                polling_timeout=polling_timeout,
+                handle_signals=False,
+                close_bot_session=False,
+            )
+        )
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.task is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dp.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self.task, timeout=5)
+        await self.bot.session.close()
+        await self.store.close()
+
+
+async def serve(config: Config, token: str, api_base: str | None = None) -> None:
+    """Run until SIGINT/SIGTERM."""
+    dono = await Dono.create(config, token, api_base)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await dono.start_polling()
+    me = await dono.bot.get_me()
+    log.info("Dono is running as @%s", me.username)
+    await stop.wait()
+    await dono.stop()
+
+
+def setup_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("DONO_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # aiogram logs full request URLs on some errors; those contain the token.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def run_bot(config: Config) -> int:
+    token = bot_token()
+    if not token:
+        print("DONO_BOT_TOKEN is not set: put the bot token from @BotFather in the environment.")
+        return 2
+    setup_logging()
+    asyncio.run(serve(config, token))
+    return 0

@@ -1,0 +1,170 @@
+"""The `dono` command: ask, check, eval, schema (knowledge base) and run, playground (bot)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+from knowledge.evaluate import (
+    EvalFileError,
+    evaluate,
+    load_cases,
+    report_json,
+    report_text,
+    summarize,
+)
+from knowledge.loader import KnowledgeBaseError, check, load
+from knowledge.matcher import Decision, Matcher
+from knowledge.schema import json_schema
+
+
+def _matcher(config: Config, kb_path: str | None) -> Matcher:
+    kb = load(Path(kb_path) if kb_path else config.knowledge.path)
+    return Matcher(kb, config.knowledge.thresholds.to_thresholds())
+
+
+def _decision_json(d: Decision) -> dict:
+    return {
+        "decision": d.kind,
+        "topic": d.topic,
+        "intent": d.intent,
+        "lang": d.lang,
+        "score": d.score,
+        "candidates": [asdict(c) for c in d.candidates],
+        "normalized": d.normalized,
+        "variant": d.variant,
+        "explanation": list(d.explanation),
+    }
+
+
+def cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    matcher = _matcher(config, args.kb)
+    d = matcher.match(args.question, args.lang)
+    if args.json:
+        print(json.dumps(_decision_json(d), ensure_ascii=False, indent=2))
+        return 0
+    lang = args.lang or d.lang or config.bot.default_language
+    print(f"decision: {d.kind}  score: {d.score:.3f}  language: {d.lang or '?'}")
+    if d.kind == "answer" and d.topic:
+        print(f"topic: {d.topic}\n")
+        print(getattr(matcher.kb.topics[d.topic].answer, lang))
+    elif d.kind == "clarify":
+        print("did you mean: " + ", ".join(f"{c.id} ({c.score:.2f})" for c in d.candidates))
+    elif d.intent:
+        print(f"intent: {d.intent}")
+    if args.explain:
+        print("\nexplanation:")
+        for line in d.explanation:
+            print(f"  {line}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    path = Path(args.path) if args.path else config.knowledge.path
+    kb, problems = check(path)
+    for p in problems:
+        print(p, file=sys.stderr if p.severity == "error" else sys.stdout)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if kb is None:
+        print(f"{path}: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+        return 1
+    print(
+        f"{path}: OK, {len(kb.topics)} topics, {len(kb.intents)} intents, "
+        f"{len(kb.categories)} categories, version {kb.version}, {warnings} warning(s)"
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, config: Config) -> int:
+    matcher = _matcher(config, args.kb)
+    results = evaluate(matcher, load_cases(args.file))
+    if args.json:
+        print(json.dumps(report_json(results), ensure_ascii=False, indent=2))
+    else:
+        print(report_text(results))
+    accuracy = summarize(results)["accuracy"]
+    if args.min_accuracy is not None and accuracy < args.min_accuracy:
+        print(f"accuracy {accuracy:.1%} is below {args.min_accuracy:.1%}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, config: Config) -> int:
+    text = json_schema()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from bot.app import run_bot  # aiogram is needed only to run the bot
+
+    return run_bot(config)
+
+
+def cmd_playground(args: argparse.Namespace, config: Config) -> int:
+    from bot.playground import run_playground
+
+    return run_playground(config, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dono", description=__doc__)
+    parser.add_argument("--config", help="path to config.yaml (default: ./config.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="match one question and show the decision")
+    ask.add_argument("question")
+    ask.add_argument("--lang", choices=["ru", "tg", "en"], help="the subscriber's language")
+    ask.add_argument("--explain", action="store_true", help="show how the decision was made")
+    ask.add_argument("--json", action="store_true", help="print the decision as JSON")
+    ask.add_argument("--kb", help="knowledge base to use instead of the configured one")
+    ask.set_defaults(func=cmd_ask)
+
+    chk = sub.add_parser("check", help="validate a knowledge base; non-zero exit on errors")
+    chk.add_argument("path", nargs="?", help="KB directory or file (default: configured)")
+    chk.set_defaults(func=cmd_check)
+
+    ev = sub.add_parser("eval", help="run a question set and report accuracy")
+    ev.add_argument("file", help="YAML list of {q, expect} cases")
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--min-accuracy", type=float, help="exit 1 below this accuracy (0..1)")
+    ev.add_argument("--kb", help="knowledge base to use instead of the configured one")
+    ev.set_defaults(func=cmd_eval)
+
+    sch = sub.add_parser("schema", help="print the JSON Schema of a knowledge-base file")
+    sch.add_argument("--out", help="write to this file")
+    sch.set_defaults(func=cmd_schema)
+
+    run = sub.add_parser("run", help="run the bot (token from DONO_BOT_TOKEN)")
+    run.set_defaults(func=cmd_run)
+
+    pg = sub.add_parser("playground", help="emulator + bot + web page, no token needed")
+    pg.add_argument("--port", type=int, help="web page port (default: config playground.port)")
+    pg.set_defaults(func=cmd_playground)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        return int(args.func(args, config) or 0)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+    except KnowledgeBaseError as exc:
+        print(f"knowledge base has errors:\n{exc}", file=sys.stderr)
+    except EvalFileError as exc:
+        print(str(exc), file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

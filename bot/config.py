@@ -1,0 +1,118 @@
+"""The bot's configuration: config.yaml parsed once into a typed object, secrets from the env."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from knowledge.matcher import Thresholds
+
+DEFAULT_CONFIG = "config.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+_TH = Thresholds()
+
+
+class ThresholdsConfig(_Section):
+    answer: float = Field(_TH.answer, ge=0, le=1)
+    margin: float = Field(_TH.margin, ge=0, le=1)
+    confident: float = Field(_TH.confident, ge=0, le=1)
+    clarify: float = Field(_TH.clarify, ge=0, le=1)
+    clarify_window: float = Field(_TH.clarify_window, ge=0, le=1)
+    max_candidates: int = Field(_TH.max_candidates, ge=2, le=8)
+
+    def to_thresholds(self) -> Thresholds:
+        return Thresholds(**self.model_dump())
+
+
+class KnowledgeConfig(_Section):
+    path: Path = Path("kb")
+    thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+
+
+class WebhookConfig(_Section):
+    url: str | None = None
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(8443, ge=1, le=65535)
+    path: str = "/telegram"
+
+
+class TelegramConfig(_Section):
+    api_base: str | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    request_timeout: float = Field(30, gt=0)
+
+
+class BotConfig(_Section):
+    default_language: Literal["ru", "tg", "en"] = "ru"
+    database: Path = Path("var/dono.sqlite3")
+    max_message_chars: int = Field(4000, ge=1)
+
+
+class AgentsConfig(_Section):
+    group_id: int | None = None
+    admins: list[int] = Field(default_factory=list)
+
+
+class PlaygroundConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class Config(_Section):
+    knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    bot: BotConfig = Field(default_factory=BotConfig)
+    agents: AgentsConfig = Field(default_factory=AgentsConfig)
+    playground: PlaygroundConfig = Field(default_factory=PlaygroundConfig)
+
+    @property
+    def api_base(self) -> str | None:
+        """DONO_API_BASE wins over config.yaml, for a local Bot API server or the emulator."""
+        return os.environ.get("DONO_API_BASE") or self.telegram.api_base
+
+
+class ConfigError(ValueError):
+    """config.yaml is unreadable or has wrong values; the message names each key."""
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read config.yaml (or defaults when the default file is absent) into a Config."""
+    file = Path(path or os.environ.get("DONO_CONFIG") or DEFAULT_CONFIG)
+    if not file.exists():
+        if path is None:
+            return Config()
+        raise ConfigError(f"{file}: no such file")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: YAML syntax error: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: expected a mapping of sections")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{file}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("\n".join(lines)) from exc
+    base = file.parent
+    config.knowledge.path = _relative(base, config.knowledge.path)
+    config.bot.database = _relative(base, config.bot.database)
+    return config
+
+
+def _relative(base: Path, path: Path) -> Path:
+    return path if path.is_absolute() else base / path
+
+
+def bot_token() -> str | None:
+    """The bot token, only ever from the environment."""
+    return os.environ.get("DONO_BOT_TOKEN") or None

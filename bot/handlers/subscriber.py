@@ -1,0 +1,241 @@
+"""Subscriber side: private chats with the bot — commands, questions, menu and buttons."""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot import keyboards
+from bot.keyboards import CategoryCb, FeedbackCb, LangCb, OperatorCb, TopicCb
+from bot.split import split_html
+from bot.texts import t
+from handoff.store import Store, Subscriber
+from knowledge.lang import LANGS
+from knowledge.matcher import Decision
+from knowledge.service import KnowledgeService
+
+log = logging.getLogger(__name__)
+
+
+async def send_long(
+    message: Message, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """Send HTML text split under the limit; the keyboard goes under the last part."""
+    chunks = split_html(text)
+    sent = message
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        sent = await message.answer(chunk, reply_markup=markup if last else None)
+    return sent
+
+
+async def send_topic(
+    message: Message, knowledge: KnowledgeService, topic_id: str, lang: str
+) -> bool:
+    kb = knowledge.kb
+    topic = kb.topics.get(topic_id)
+    if topic is None:
+        return False
+    await send_long(message, getattr(topic.answer, lang), keyboards.answer(kb, topic, lang))
+    return True
+
+
+async def hand_off(message: Message, store: Store, user_id: int, lang: str, reason: str) -> None:
+    recent = await store.recent_interactions(user_id, limit=1)
+    question = recent[0]["text"] if recent else ""
+    ticket = await store.request_handoff(user_id, reason, question)
+    position = await store.queue_position(ticket)
+    await message.answer(t(lang, "handoff_waiting", position=position))
+
+
+async def cmd_start(message: Message, sub: Subscriber, lang: str) -> None:
+    name = html.escape(message.from_user.first_name if message.from_user else "")
+    await message.answer(t(lang, "start", name=name))
+    if sub.lang is None:
+        await message.answer(t(lang, "choose_language"), reply_markup=keyboards.languages())
+
+
+async def cmd_help(message: Message, lang: str) -> None:
+    await message.answer(t(lang, "help"))
+
+
+async def cmd_lang(message: Message, lang: str) -> None:
+    await message.answer(t(lang, "choose_language"), reply_markup=keyboards.languages())
+
+
+async def cmd_menu(message: Message, knowledge: KnowledgeService, lang: str) -> None:
+    await message.answer(t(lang, "menu_title"), reply_markup=keyboards.menu(knowledge.kb, lang))
+
+
+async def cmd_operator(message: Message, store: Store, sub: Subscriber, lang: str) -> None:
+    await hand_off(message, store, sub.user_id, lang, "command")
+
+
+async def on_question(
+    message: Message,
+    knowledge: KnowledgeService,
+    store: Store,
+    sub: Subscriber,
+    lang: str,
+    max_chars: int,
+) -> None:
+    started = time.perf_counter()
+    text = message.text or ""
+    truncated = len(text) > max_chars
+    decision = knowledge.matcher.match(text[:max_chars], lang)
+    reply_lang = decision.lang if decision.lang in LANGS else lang
+    if truncated:
+        await message.answer(t(reply_lang, "too_long"))
+    await answer_decision(message, knowledge, store, sub, decision, reply_lang)
+    await store.log_interaction(
+        sub.user_id,
+        text[:max_chars],
+        decision.normalized,
+        decision.kind,
+        decision.topic or decision.intent,
+        decision.candidate_ids if decision.kind == "clarify" else [],
+        decision.score,
+        decision.lang,
+        (time.perf_counter() - started) * 1000,
+    )
+
+
+async def answer_decision(
+    message: Message,
+    knowledge: KnowledgeService,
+    store: Store,
+    sub: Subscriber,
+    decision: Decision,
+    lang: str,
+) -> None:
+    kb = knowledge.kb
+    if decision.kind == "answer" and decision.topic:
+        if await send_topic(message, knowledge, decision.topic, lang):
+            return
+    elif decision.kind == "clarify":
+        ids = decision.candidate_ids
+        await message.answer(t(lang, "clarify"), reply_markup=keyboards.choices(kb, ids, lang))
+        return
+    elif decision.kind == "handoff":
+        await hand_off(message, store, sub.user_id, lang, "asked")
+        return
+    elif decision.intent and decision.intent in kb.intents:
+        reply = kb.intents[decision.intent].answer
+        if reply is not None:
+            await message.answer(getattr(reply, lang))
+            return
+    await message.answer(t(lang, "not_found"), reply_markup=keyboards.fallback(lang))
+
+
+async def on_other(message: Message, lang: str) -> None:
+    """Photos, voice, stickers, locations...: say what the bot can do instead of silence."""
+    await message.answer(t(lang, "media_unsupported"), reply_markup=keyboards.fallback(lang))
+
+
+# -- buttons -----------------------------------------------------------------------------------
+
+
+async def on_language(
+    query: CallbackQuery, callback_data: LangCb, store: Store, sub: Subscriber
+) -> None:
+    if callback_data.lang not in LANGS:
+        await query.answer(t(None, "stale_button"))
+        return
+    await store.set_language(sub.user_id, callback_data.lang)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(t(callback_data.lang, "language_set"))
+
+
+async def on_category(
+    query: CallbackQuery, callback_data: CategoryCb, knowledge: KnowledgeService, lang: str
+) -> None:
+    kb = knowledge.kb
+    known = callback_data.id == "" or callback_data.id in kb.categories
+    if not isinstance(query.message, Message) or not known:
+        await query.answer(t(lang, "stale_button"))
+        return
+    await query.answer()
+    if callback_data.id == "":
+        text, markup = t(lang, "menu_title"), keyboards.menu(kb, lang)
+    else:
+        cat = kb.categories[callback_data.id]
+        text = t(lang, "menu_category", icon=cat.icon, title=getattr(cat.title, lang)).strip()
+        markup = keyboards.category(kb, cat.id, lang)
+    if _is_menu(query.message):
+        await query.message.edit_text(text, reply_markup=markup)
+    else:
+        await query.message.answer(text, reply_markup=markup)
+
+
+def _is_menu(message: Message) -> bool:
+    """A menu message is navigated in place; an answer with a Menu button stays as it is."""
+    markup = message.reply_markup
+    if not message.text or markup is None:
+        return False
+    data = [b.callback_data or "" for row in markup.inline_keyboard for b in row]
+    return any(d.startswith("c:") for d in data) and not any(d.startswith("f:") for d in data)
+
+
+async def on_topic(
+    query: CallbackQuery, callback_data: TopicCb, knowledge: KnowledgeService, lang: str
+) -> None:
+    if not isinstance(query.message, Message):
+        await query.answer(t(lang, "stale_button"))
+        return
+    if not await send_topic(query.message, knowledge, callback_data.id, lang):
+        await query.answer(t(lang, "stale_button"), show_alert=True)
+        return
+    await query.answer()
+
+
+async def on_feedback(
+    query: CallbackQuery,
+    callback_data: FeedbackCb,
+    knowledge: KnowledgeService,
+    store: Store,
+    sub: Subscriber,
+    lang: str,
+) -> None:
+    if callback_data.topic not in knowledge.kb.topics:
+        await query.answer(t(lang, "stale_button"))
+        return
+    await store.add_feedback(sub.user_id, callback_data.topic, callback_data.helpful)
+    await query.answer(t(lang, "feedback_thanks" if callback_data.helpful else "feedback_sorry"))
+
+
+async def on_operator(query: CallbackQuery, store: Store, sub: Subscriber, lang: str) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await hand_off(query.message, store, sub.user_id, lang, "button")
+
+
+async def on_unknown_button(query: CallbackQuery, lang: str) -> None:
+    """Forged or stale callback data: a polite note, never an exception."""
+    await query.answer(t(lang, "stale_button"))
+
+
+def create_router() -> Router:
+    """A fresh router with every subscriber handler (a router belongs to one dispatcher)."""
+    router = Router(name="subscriber")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.register(cmd_start, CommandStart())
+    router.message.register(cmd_help, Command("help"))
+    router.message.register(cmd_lang, Command("lang"))
+    router.message.register(cmd_menu, Command("menu"))
+    router.message.register(cmd_operator, Command("operator"))
+    router.message.register(on_question, F.text)
+    router.message.register(on_other)
+    router.callback_query.register(on_language, LangCb.filter())
+    router.callback_query.register(on_category, CategoryCb.filter())
+    router.callback_query.register(on_topic, TopicCb.filter())
+    router.callback_query.register(on_feedback, FeedbackCb.filter())
+    router.callback_query.register(on_operator, OperatorCb.filter())
+    router.callback_query.register(on_unknown_button)
+    return router

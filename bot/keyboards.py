@@ -1,0 +1,120 @@
+"""Inline keyboards and the callback data they carry (each fits Telegram's 64 bytes)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.texts import catalog, t
+from knowledge.lang import LANGS
+from knowledge.loader import KnowledgeBase
+from knowledge.schema import Topic
+
+
+class TopicCb(CallbackData, prefix="t"):
+    """Show a topic's answer (from the menu, "did you mean" or "see also")."""
+
+    id: str
+
+
+class CategoryCb(CallbackData, prefix="c"):
+    """Open a menu category; an empty id is the top of the menu."""
+
+    id: str = ""
+
+
+class LangCb(CallbackData, prefix="l"):
+    lang: str
+
+
+class FeedbackCb(CallbackData, prefix="f"):
+    topic: str
+    helpful: bool
+
+
+class OperatorCb(CallbackData, prefix="op"):
+    """The subscriber asks for a human."""
+
+
+def topic_title(topic: Topic, lang: str) -> str:
+    if topic.title is not None:
+        return getattr(topic.title, lang)
+    first = getattr(topic.triggers, lang) or topic.triggers.ru or topic.triggers.en
+    text = first[0] if first else topic.id
+    return text[:1].upper() + text[1:]
+
+
+def languages() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for lang in LANGS:
+        kb.button(text=catalog(lang)["language_name"], callback_data=LangCb(lang=lang))
+    return kb.as_markup()
+
+
+def menu(kb_: KnowledgeBase, lang: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for cat in kb_.categories.values():
+        if kb_.topics_in(cat.id):
+            title = getattr(cat.title, lang)
+            kb.button(text=f"{cat.icon} {title}".strip(), callback_data=CategoryCb(id=cat.id))
+    kb.button(text=t(lang, "button_operator"), callback_data=OperatorCb())
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def category(kb_: KnowledgeBase, cat_id: str, lang: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for topic in kb_.topics_in(cat_id):
+        kb.button(text=topic_title(topic, lang), callback_data=TopicCb(id=topic.id))
+    kb.button(text=t(lang, "button_back"), callback_data=CategoryCb(id=""))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def answer(kb_: KnowledgeBase, topic: Topic, lang: str) -> InlineKeyboardMarkup:
+    """URL buttons, related topics, 👍/👎, operator and menu under an answer."""
+    kb = InlineKeyboardBuilder()
+    for button in topic.buttons:
+        kb.row(InlineKeyboardButton(text=getattr(button.text, lang), url=button.url))
+    for rel in topic.related:
+        if rel in kb_.topics:
+            kb.row(
+                InlineKeyboardButton(
+                    text="➡️ " + topic_title(kb_.topics[rel], lang),
+                    callback_data=TopicCb(id=rel).pack(),
+                )
+            )
+    kb.row(
+        InlineKeyboardButton(
+            text=t(lang, "button_helpful"),
+            callback_data=FeedbackCb(topic=topic.id, helpful=True).pack(),
+        ),
+        InlineKeyboardButton(
+            text=t(lang, "button_not_helpful"),
+            callback_data=FeedbackCb(topic=topic.id, helpful=False).pack(),
+        ),
+    )
+    kb.row(
+        InlineKeyboardButton(text=t(lang, "button_menu"), callback_data=CategoryCb(id="").pack()),
+        InlineKeyboardButton(text=t(lang, "button_operator"), callback_data=OperatorCb().pack()),
+    )
+    return kb.as_markup()
+
+
+def choices(kb_: KnowledgeBase, topic_ids: list[str], lang: str) -> InlineKeyboardMarkup:
+    """ "Did you mean" buttons, then the operator."""
+    kb = InlineKeyboardBuilder()
+    for tid in topic_ids:
+        if tid in kb_.topics:
+            kb.button(text=topic_title(kb_.topics[tid], lang), callback_data=TopicCb(id=tid))
+    kb.button(text=t(lang, "button_operator"), callback_data=OperatorCb())
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def fallback(lang: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t(lang, "button_operator"), callback_data=OperatorCb())
+    kb.button(text=t(lang, "button_menu"), callback_data=CategoryCb(id=""))
+    return kb.as_markup()

@@ -1,0 +1,47 @@
+"""`dono playground`: the Bot API emulator, the real bot and the web page, no token needed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from bot.app import Dono, setup_logging
+from bot.config import Config
+
+log = logging.getLogger("dono.playground")
+
+
+async def start_playground(config: Config, port: int | None = None):
+    """Start the emulator on the playground port and the bot against it; returns both."""
+    from emulator import DEFAULT_TOKEN, start_emulator
+
+    emu = await start_emulator(
+        config.playground.host, port if port is not None else config.playground.port
+    )
+    dono = await Dono.create(config, DEFAULT_TOKEN, api_base=emu.base_url)
+    await dono.start_polling(polling_timeout=5)
+    return emu, dono
+
+
+async def _serve(config: Config, port: int | None) -> None:
+    emu, dono = await start_playground(config, port)
+    print(f"Dono playground: open {emu.base_url}/ in a browser (Ctrl+C to stop)", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await dono.stop()
+    await emu.stop()
+
+
+def run_playground(config: Config, port: int | None = None) -> int:
+    setup_logging()
+    if config.bot.database.name == "dono.sqlite3":
+        # keep the playground's made-up conversations apart from a real bot's database
+        config.bot.database = config.bot.database.with_name("playground.sqlite3")
+    asyncio.run(_serve(config, port))
+    return 0
