@@ -52,9 +52,25 @@ class KnowledgeBase:
     categories: Mapping[str, Category]
     version: str
     sources: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    # trigger text → its normalized form, computed once while validating
+    normalized: Mapping[str, str] = field(default_factory=dict)
 
     def topics_in(self, category: str) -> list[Topic]:
         return [t for t in self.topics.values() if t.category == category]
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster when present
+
+
+def _parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once: the node tree (for line numbers) and the data built from it."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return node, data
 
 
 def _line_map(node: yaml.Node, path: Loc, out: dict[Loc, int], dups: list[tuple[Loc, int]]) -> None:
@@ -121,8 +137,7 @@ def _parse_file(path: Path, name: str, problems: list[Problem]) -> tuple[Knowled
         problems.append(Problem(name, 1, f"cannot read the file: {exc}"))
         return KnowledgeFile(), {}
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 1
@@ -193,6 +208,7 @@ def check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     categories: dict[str, Category] = {}
     sources: dict[str, tuple[str, int]] = {}
     triggers_seen: dict[str, tuple[str, str, int]] = {}
+    normalized: dict[str, str] = {}
     checks: list[tuple[str, dict, KnowledgeFile]] = []
 
     for file in files:
@@ -232,7 +248,9 @@ def check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
                     intents[entry.id] = entry
                 for lang in LANGS:
                     for j, phrase in enumerate(getattr(entry.triggers, lang)):
-                        key = normalize(phrase)
+                        key = normalized.get(phrase)
+                        if key is None:
+                            key = normalized[phrase] = normalize(phrase)
                         pline = lines.get((kind, i, "triggers", lang, j), line)
                         if not key:
                             problems.append(
@@ -277,6 +295,7 @@ def check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
         categories=categories,
         version=digest.hexdigest()[:12],
         sources=sources,
+        normalized=normalized,
     )
     return kb, problems
 

@@ -15,10 +15,12 @@ How a question is matched:
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz, process
@@ -38,7 +40,9 @@ from knowledge.text import (
 DecisionKind = Literal["answer", "clarify", "handoff", "none"]
 STOPWORD_WEIGHT = 0.4
 UNKNOWN_WEIGHT = 1.0
-MAX_CANDIDATE_TRIGGERS = 400
+MAX_CANDIDATE_TRIGGERS = 120
+MAX_NEW_CANDIDATES = 1500
+LOOKUP_CACHE = 50_000
 FUZZY_MAX = 0.9
 FUZZY_POWER = 2.0
 TOPIC_BLEND = 0.5
@@ -95,6 +99,7 @@ class _Trigger:
     keys: tuple[int, ...]
     weights: tuple[float, ...]
     total: float
+    keyset: frozenset[int]
 
 
 @dataclass
@@ -114,6 +119,7 @@ class _LangIndex:
     # key prefixes (4+ letters) → keys: Snowball stems of one root differ in length
     prefixes: dict[str, list[int]] = field(default_factory=dict)
     max_weight: float = 1.0
+    lookups: dict[tuple[str, str], dict[int, float]] = field(default_factory=dict)
 
     def key_id(self, key: str, is_stop: bool, surface: str) -> int:
         kid = self.vocab.get(key)
@@ -130,6 +136,7 @@ class _LangIndex:
         return kid
 
 
+@lru_cache(maxsize=200_000)
 def word_key(word: str, lang: str) -> str:
     """The matching key of one normalized word: stemmed for the language, spelled loosely."""
     return phonetic(stem(word, lang))
@@ -138,10 +145,10 @@ def word_key(word: str, lang: str) -> str:
 STOP_KEYS = {lang: frozenset(word_key(w, lang) for w in FOLDED_STOPWORDS[lang]) for lang in LANGS}
 
 
-def word_keys(text: str, lang: str) -> list[tuple[str, bool, str]]:
+def word_keys(text: str, lang: str, normalized: str | None = None) -> list[tuple[str, bool, str]]:
     """(key, is_stopword, surface form) for each word of ``text`` in ``lang``."""
     out = []
-    for word in normalize(text).split():
+    for word in (normalize(text) if normalized is None else normalized).split():
         key = word_key(word, lang)
         out.append((key, key in STOP_KEYS[lang] or is_stopword(word, lang), phonetic(word)))
     return out
@@ -184,7 +191,8 @@ class Matcher:
         raw: list[tuple[str, str, list[int]]] = []
         entries_of: dict[int, set[str]] = defaultdict(set)
         for entry, phrase in self._phrases(lang):
-            keys = [idx.key_id(k, s, f) for k, s, f in word_keys(phrase, lang)]
+            norm = self.kb.normalized.get(phrase)
+            keys = [idx.key_id(k, s, f) for k, s, f in word_keys(phrase, lang, norm)]
             if not keys:
                 continue
             raw.append((entry, phrase, keys))
@@ -199,7 +207,9 @@ class Matcher:
             uniq = tuple(dict.fromkeys(keys))
             weights = tuple(idx.weight[k] for k in uniq)
             tid = len(idx.triggers)
-            idx.triggers.append(_Trigger(entry, phrase, uniq, weights, sum(weights)))
+            idx.triggers.append(
+                _Trigger(entry, phrase, uniq, weights, sum(weights), frozenset(uniq))
+            )
             for k in uniq:
                 idx.postings[k].append(tid)
         for kid, word in enumerate(idx.words):
@@ -216,6 +226,16 @@ class Matcher:
 
     def _lookup(self, idx: _LangIndex, key: str, surface: str) -> dict[int, float]:
         """Vocabulary keys close to a query word → similarity 0..1 (1 for the same key)."""
+        cached = idx.lookups.get((key, surface))
+        if cached is not None:
+            return cached
+        found = self._lookup_uncached(idx, key, surface)
+        if len(idx.lookups) >= LOOKUP_CACHE:
+            idx.lookups.clear()  # subscribers' words repeat; a full reset keeps it simple
+        idx.lookups[(key, surface)] = found
+        return found
+
+    def _lookup_uncached(self, idx: _LangIndex, key: str, surface: str) -> dict[int, float]:
         found: dict[int, float] = {}
         exact = idx.vocab.get(key)
         if exact is None:
@@ -279,44 +299,66 @@ class Matcher:
             near = ",".join(f"{idx.words[k]}:{sim:.2f}" for k, sim in found.items()) or "?"
             words.append(f"{surface}{'(stop)' if is_stop else ''} w={w:.2f} → {near}")
 
-        cand: dict[int, float] = defaultdict(float)
-        for found, w in zip(matches, qweights, strict=True):
+        # kid → [(query word index, similarity)]: scoring a trigger walks its own few keys
+        by_kid: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        for i, found in enumerate(matches):
             for kid, sim in found.items():
-                if idx.stop[kid]:
-                    continue
-                for tid in idx.postings[kid]:
-                    cand[tid] += w * sim
+                by_kid[kid].append((i, sim))
+        recall_sim = {kid: max(sim for _, sim in pairs) for kid, pairs in by_kid.items()}
+
+        triggers = idx.triggers
+        cand: dict[int, float] = defaultdict(float)
+        # Rarest words first; once there are plenty of candidates, common words only add to
+        # the ones found, which keeps a 10,000-topic KB fast.
+        content = sorted((k for k in by_kid if not idx.stop[k]), key=lambda k: len(idx.postings[k]))
+        for kid in content:
+            gain = max(qweights[i] * sim for i, sim in by_kid[kid])
+            postings = idx.postings[kid]
+            if not cand or len(cand) + len(postings) <= MAX_NEW_CANDIDATES:
+                for tid in postings:
+                    cand[tid] += gain
+            else:
+                for tid in cand:
+                    if kid in triggers[tid].keyset:
+                        cand[tid] += gain
         if not cand:
             return [], coverage, words
-        top = sorted(cand, key=cand.__getitem__, reverse=True)[:MAX_CANDIDATE_TRIGGERS]
-
         qtotal = sum(qweights)
+        # Rank by an F1 estimate from content words, then score the best few exactly.
+        top = heapq.nlargest(
+            MAX_CANDIDATE_TRIGGERS, cand, key=lambda t: cand[t] / (qtotal + triggers[t].total)
+        )
+
         topic_precision: dict[str, float] = {}
         best_by_entry: dict[str, Candidate] = {}
         for tid in top:
-            trig = idx.triggers[tid]
-            tkeys = set(trig.keys)
+            trig = triggers[tid]
+            per_word = [0.0] * len(qweights)
+            r_num = 0.0
+            matched_words: list[str] = []
+            for k, w in zip(trig.keys, trig.weights, strict=True):
+                pairs = by_kid.get(k)
+                if not pairs:
+                    continue
+                matched_words.append(idx.words[k])
+                r_num += w * recall_sim[k]
+                for i, sim in pairs:
+                    if sim > per_word[i]:
+                        per_word[i] = sim
             # precision: how much of the question this trigger explains ...
-            p_trig = 0.0
-            for found, w in zip(matches, qweights, strict=True):
-                p_trig += w * max((sim for k, sim in found.items() if k in tkeys), default=0.0)
+            p_trig = sum(w * sim for w, sim in zip(qweights, per_word, strict=True))
             # ... and how much all the triggers of its topic together explain
             p_topic = topic_precision.get(trig.entry)
             if p_topic is None:
                 ekeys = idx.entry_keys[trig.entry]
-                p_topic = sum(
-                    w * max((sim for k, sim in found.items() if k in ekeys), default=0.0)
-                    for found, w in zip(matches, qweights, strict=True)
-                )
+                best = [0.0] * len(qweights)
+                for kid, pairs in by_kid.items():
+                    if kid in ekeys:
+                        for i, sim in pairs:
+                            if sim > best[i]:
+                                best[i] = sim
+                p_topic = sum(w * sim for w, sim in zip(qweights, best, strict=True))
                 topic_precision[trig.entry] = p_topic
-            # recall: how much of the trigger the question contains
-            r_num = 0.0
-            matched_words: list[str] = []
-            for k, w in zip(trig.keys, trig.weights, strict=True):
-                sim = max((f.get(k, 0.0) for f in matches), default=0.0)
-                if sim:
-                    matched_words.append(idx.words[k])
-                r_num += w * sim
             p = ((1 - TOPIC_BLEND) * p_trig + TOPIC_BLEND * p_topic) / qtotal
             r = r_num / trig.total if trig.total else 0.0
             if p <= 0 or r <= 0:
@@ -325,7 +367,7 @@ class Matcher:
             prev = best_by_entry.get(trig.entry)
             if prev is None or score > prev.score:
                 best_by_entry[trig.entry] = Candidate(
-                    trig.entry, round(score, 4), trig.text, lang, tuple(matched_words)
+                    trig.entry, round(score, 4), trig.text, idx.lang, tuple(matched_words)
                 )
         ranked = sorted(best_by_entry.values(), key=lambda c: c.score, reverse=True)
         return ranked, coverage, words
@@ -375,7 +417,13 @@ class Matcher:
         coverage_by_lang: dict[str, float] = {}
         notes: list[str] = []
         best_words: list[str] = []
+        confident_as_typed = False
+        understood_as_russian: set[str] = set()
         for label, variant, lang, weight in self._variants(text):
+            if confident_as_typed and label != "as typed":
+                break  # clearly meant as typed: no need to try translit or layout
+            if lang == "tg" and label in understood_as_russian:
+                continue  # every word read as Russian: no need for a Tajik reading of it
             if label != "as typed":
                 variant = self._keep_known_latin(text, variant, lang)
             ranked, coverage, words = self._score_variant(variant, lang)
@@ -385,6 +433,15 @@ class Matcher:
             if best is None or top > best[0] + 1e-9:
                 best = (top, label, lang, ranked, weight)
                 best_words = words
+            if best[0] >= self.thresholds.confident and label == "as typed":
+                confident_as_typed = True
+            if (
+                lang == "ru"
+                and label != "as typed"
+                and coverage == 1.0
+                and top >= self.thresholds.answer
+            ):
+                understood_as_russian.add(label)
         if best is None or not best[3]:
             return Decision(
                 "none",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Tajik letters and their Russian look-alikes: a subscriber on a Russian keyboard types
 # "Тарифхо" for "Тарифҳо", so both sides of a match are folded the same way.
@@ -111,17 +112,13 @@ _CYR_RE = re.compile(
 MAX_QUERY_CHARS = 1000
 
 
-def _clean(text: str) -> str:
-    # NFC so that "и" + combining macron from some keyboards becomes "ӣ".
-    text = unicodedata.normalize("NFC", text)
-    return "".join(ch if ch.isprintable() else " " for ch in text)
-
-
 def fold_homoglyphs(word: str) -> str:
     """Latin look-alike letters inside a mostly-Cyrillic word become Cyrillic ("тapиф")."""
+    if word.isascii() or not _LATIN_RE.search(word):
+        return word
     cyr = len(_CYR_RE.findall(word))
     lat = len(_LATIN_RE.findall(word))
-    if cyr and lat and cyr >= lat:
+    if cyr and cyr >= lat:
         return word.translate(_LATIN_HOMOGLYPHS)
     return word
 
@@ -129,9 +126,14 @@ def fold_homoglyphs(word: str) -> str:
 def normalize(text: str) -> str:
     """Lowercase words only: ё→е, Tajik letters folded, no punctuation or emoji, runs of 3+ letters
     squeezed, single spaces. Idempotent."""
-    text = _clean(text[: MAX_QUERY_CHARS * 4]).lower().translate(TAJIK_FOLD)
-    words = [fold_homoglyphs(w) for w in _WORD_RE.findall(text)]
-    return " ".join(_REPEAT_RE.sub(r"\1", w) for w in words)
+    # NFC so that "и" + a combining macron from some keyboards becomes "ӣ"; control and
+    # format characters are not word characters, so they only separate words.
+    text = unicodedata.normalize("NFC", text[: MAX_QUERY_CHARS * 4]).lower().translate(TAJIK_FOLD)
+    text = _REPEAT_RE.sub(r"\1", text)
+    words = _WORD_RE.findall(text)
+    if _LATIN_RE.search(text) and _CYR_RE.search(text):  # mixed scripts: look word by word
+        words = [fold_homoglyphs(w) for w in words]
+    return " ".join(words)
 
 
 def tokens(text: str) -> list[str]:
@@ -178,6 +180,7 @@ _DOUBLE_RE = re.compile(r"(\w)\1+", re.UNICODE)
 _DEVOICE = {"б": "п", "в": "ф", "г": "к", "д": "т", "ж": "ш", "з": "с"}
 
 
+@lru_cache(maxsize=100_000)
 def phonetic(word: str) -> str:
     """A loose spelling key for one normalized word; idempotent, same for "щет" and "счет"."""
     word = word.replace("сч", "ш").replace("зч", "ш").translate(_PHONETIC)
