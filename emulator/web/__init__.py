@@ -1,0 +1,1 @@
+"""Static files (HTML/JS/CSS) of the emulator playground page, served at ``/``."""
