@@ -1,0 +1,65 @@
+"""The playground page in headless Chromium, with the real Dono behind it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.playground import start_playground
+from tests.e2e.conftest import make_config
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="needs Debian's chromium (bash .ci/setup --browser)"
+)
+
+
+async def test_type_a_question_see_the_answer_press_a_button(tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    emu, dono = await start_playground(make_config(tmp_path), port=0)
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(emu.base_url)
+            await expect(page.get_by_test_id("connection-status")).to_have_attribute(
+                "data-state", "online"
+            )
+            await page.get_by_test_id("new-user-name").fill("Фарход")
+            await page.get_by_test_id("new-user-lang").select_option("ru")
+            await page.get_by_test_id("new-user-create").click()
+
+            chat = page.get_by_test_id("user-messages")
+            await page.get_by_test_id("user-input").fill("kak proverit balans")
+            await page.get_by_test_id("user-send").click()
+            answer = chat.get_by_test_id("bot-message").last
+            await expect(answer.get_by_test_id("message-text")).to_contain_text("*100#")
+
+            # a related-topic button under the answer opens that topic's answer
+            related = answer.locator('[data-testid="inline-button"][data-callback-data^="t:"]')
+            await related.first.click()
+            await expect(chat.get_by_test_id("bot-message")).to_have_count(2)
+            await expect(
+                chat.get_by_test_id("bot-message").last.get_by_test_id("message-text")
+            ).not_to_be_empty()
+
+            # 👍 answers the press with a toast
+            await answer.locator('[data-callback-data^="f:"]').first.click()
+            await expect(page.get_by_test_id("callback-toast")).to_contain_text("Спасибо")
+
+            shot = tmp_path / "playground.png"
+            await page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            assert errors == []
+            await browser.close()
+    finally:
+        await dono.stop()
+        await emu.stop()
