@@ -15,6 +15,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import BotCommand, ErrorEvent
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
 
 from bot.config import Config, bot_token
 from bot.handlers import subscriber
@@ -92,6 +94,7 @@ class Dono:
     store: Store
     knowledge: KnowledgeService
     task: asyncio.Task | None = None
+    runner: web.AppRunner | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @classmethod
@@ -127,10 +130,29 @@ class Dono:
             )
         )
 
+    async def start_webhook(self, url: str, secret: str | None) -> web.AppRunner:
+        """Serve Telegram's webhook on config.telegram.webhook's host/port/path."""
+        hook = self.config.telegram.webhook
+        app = web.Application()
+        SimpleRequestHandler(self.dp, self.bot, secret_token=secret).register(app, path=hook.path)
+        setup_application(app, self.dp, bot=self.bot)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, hook.listen_host, hook.listen_port)
+        await site.start()
+        await set_commands(self.bot)
+        await self.bot.set_webhook(
+            url, secret_token=secret, allowed_updates=self.dp.resolve_used_update_types()
+        )
+        self.runner = runner
+        return runner
+
     async def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        if self.runner is not None:
+            await self.runner.cleanup()
         if self.task is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dp.stop_polling()
@@ -148,7 +170,13 @@ async def serve(config: Config, token: str, api_base: str | None = None) -> None
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await dono.start_polling()
+    hook = config.telegram.webhook
+    if config.telegram.mode == "webhook":
+        if not hook.url:
+            raise SystemExit("telegram.webhook.url must be set in webhook mode")
+        await dono.start_webhook(hook.url, os.environ.get("DONO_WEBHOOK_SECRET") or None)
+    else:
+        await dono.start_polling()
     me = await dono.bot.get_me()
     log.info("Dono is running as @%s", me.username)
     await stop.wait()

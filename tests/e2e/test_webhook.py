@@ -1,0 +1,61 @@
+"""Webhook mode: Telegram POSTs updates with a secret token; the bot answers through the API."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import aiohttp
+
+from bot.app import Dono
+from emulator import Emulator
+from tests.e2e.conftest import make_config
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_webhook_with_secret_token(emu: Emulator, tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    config.telegram.mode = "webhook"
+    config.telegram.webhook.listen_port = free_port()
+    dono = await Dono.create(config, emu.token, api_base=emu.base_url)
+    try:
+        await dono.start_webhook("https://bot.example.tj/telegram", "s3cret")
+        (set_hook,) = emu.calls("setWebhook")
+        assert set_hook["params"]["secret_token"] == "s3cret"
+
+        user = await emu.create_user("Web", language_code="ru", started=True)
+        inbox = emu.inbox(user.id)
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": {"id": user.id, "type": "private", "first_name": "Web"},
+                "from": {
+                    "id": user.id,
+                    "is_bot": False,
+                    "first_name": "Web",
+                    "language_code": "ru",
+                },
+                "text": "как проверить баланс",
+            },
+        }
+        url = f"http://127.0.0.1:{config.telegram.webhook.listen_port}/telegram"
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "x"}
+            ) as r:
+                assert r.status == 401
+            async with http.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+            ) as r:
+                assert r.status == 200
+        assert "*100#" in (await inbox.next())["text"]
+    finally:
+        await dono.stop()
