@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -194,6 +195,16 @@ def _display(path: Path) -> str:
 
 def check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     """Validate a knowledge base; the KB is None when there are errors. All problems at once."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # parsing makes many acyclic objects; the collector would rescan them in vain
+    try:
+        return _check(path)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     root = Path(path)
     problems: list[Problem] = []
     if not root.exists():

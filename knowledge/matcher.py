@@ -15,6 +15,7 @@ How a question is matched:
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 from collections import defaultdict
@@ -169,7 +170,15 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self.actions: dict[str, str] = {tid: "answer" for tid in kb.topics}
         self.actions.update({iid: intent.action for iid, intent in kb.intents.items()})
-        self.indexes = {lang: self._build(lang) for lang in LANGS}
+        # Building makes many small objects that hold no cycles: the cyclic collector would
+        # only rescan them over and over.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self.indexes = {lang: self._build(lang) for lang in LANGS}
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         self._latin_vocab = {
             lang: {w for w in idx.vocab if w.isascii()} for lang, idx in self.indexes.items()
         }
@@ -433,7 +442,11 @@ class Matcher:
             if best is None or top > best[0] + 1e-9:
                 best = (top, label, lang, ranked, weight)
                 best_words = words
-            if best[0] >= self.thresholds.confident and label == "as typed":
+            if label == "as typed" and (
+                best[0] >= self.thresholds.confident
+                or (coverage >= 0.75 and top >= self.thresholds.clarify)
+            ):
+                # confident, or words of this language as typed: not translit or layout
                 confident_as_typed = True
             if (
                 lang == "ru"
