@@ -1,0 +1,91 @@
+"""Upgrading a database made before the agent desk: every row survives, hand-offs become tickets."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from handoff.store import MIGRATIONS, Store
+from tests.handoff.conftest import T0, Clock
+
+
+def make_v1(path: Path) -> None:
+    """A database as the first release left it: schema v1 and a few rows in every table."""
+    db = sqlite3.connect(path)
+    db.executescript(f"BEGIN;\n{MIGRATIONS[0]}\nPRAGMA user_version = 1;\nCOMMIT;")
+    db.executemany(
+        "INSERT INTO subscribers (user_id, chat_id, first_name, lang, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(42, 42, "Фарход", "tg", T0 - 500, T0 - 500), (43, 43, "Anna", None, T0 - 400, T0)],
+    )
+    db.execute(
+        "INSERT INTO interactions (user_id, ts, text, normalized, decision, score, latency_ms)"
+        " VALUES (42, ?, 'баланс', 'баланс', 'answer', 0.9, 12.5)",
+        (T0 - 300,),
+    )
+    db.execute(
+        "INSERT INTO feedback (user_id, topic, helpful, ts) VALUES (42, 'balance', 1, ?)", (T0,)
+    )
+    db.executemany(
+        "INSERT INTO handoffs (id, user_id, reason, question, status, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (3, 42, "command", "", "waiting", T0 - 200),  # a duplicate an old race could leave
+            (5, 43, "button", "roaming?", "waiting", T0 - 150),
+            (7, 42, "asked", "интернет", "waiting", T0 - 100),
+            (8, 44, "asked", "old", "done", T0 - 50),
+        ],
+    )
+    db.commit()
+    db.close()
+
+
+async def test_a_v1_database_is_upgraded_and_keeps_its_data(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "dono.sqlite3"
+    make_v1(path)
+    store = await Store.open(path, clock=clock)
+    try:
+        assert await store.schema_version() == len(MIGRATIONS) == 2
+        sub = await store.subscriber(42)
+        assert sub is not None and (sub.first_name, sub.lang) == ("Фарход", "tg")
+        assert [i["text"] for i in await store.recent_interactions(42)] == ["баланс"]
+        assert await store.feedback_counts("balance") == (1, 0)
+
+        # The queue the subscribers were told about is still there, with the same numbers.
+        assert [(w["id"], w["user_id"], w["reason"]) for w in await store.waiting_handoffs()] == [
+            (5, 43, "button"),
+            (7, 42, "asked"),
+        ]
+        assert [await store.queue_position(i) for i in (5, 7)] == [1, 2]
+        latest = await store.get_ticket(7)
+        assert latest is not None
+        assert (latest.status, latest.lang, latest.question, latest.created_at) == (
+            "waiting", "tg", "интернет", T0 - 100,
+        )  # fmt: skip
+        for old in (3, 8):
+            ticket = await store.get_ticket(old)
+            assert ticket is not None and (ticket.status, ticket.close_reason) == (
+                "closed",
+                "migrated",
+            )
+        assert [e.name for e in await store.events(3)] == ["opened", "closed"]
+
+        # The desk works on the upgraded data: claims, one open ticket per subscriber, new ids.
+        assert (await store.claim(7, 1, "Alice")).status == "claimed"
+        same, created = await store.open_ticket(42, "command")
+        assert (same.id, created) == (7, False)
+        fresh, created = await store.open_ticket(44, "command")
+        assert created and fresh.id == 9
+    finally:
+        await store.close()
+    # Opening again migrates nothing twice.
+    store = await Store.open(path, clock=clock)
+    try:
+        assert await store.schema_version() == 2
+        assert len(await store.ticket_metrics(0)) == 5
+    finally:
+        await store.close()
+
+
+async def test_a_new_database_gets_every_migration(store: Store) -> None:
+    assert await store.schema_version() == len(MIGRATIONS)
