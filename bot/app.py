@@ -19,7 +19,8 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.config import Config, bot_token
-from bot.handlers import subscriber
+from bot.desk import Desk
+from bot.handlers import agent, subscriber
 from bot.middlewares import SubscriberMiddleware
 from bot.retry import RetryMiddleware
 from bot.texts import t
@@ -62,14 +63,18 @@ def error_handler(store: Store):
     return on_error
 
 
-def create_dispatcher(config: Config, knowledge: KnowledgeService, store: Store) -> Dispatcher:
-    dp = Dispatcher(knowledge=knowledge, store=store, config=config)
+def create_dispatcher(
+    config: Config, knowledge: KnowledgeService, store: Store, desk: Desk
+) -> Dispatcher:
+    dp = Dispatcher(knowledge=knowledge, store=store, config=config, desk=desk)
     dp["max_chars"] = config.bot.max_message_chars
     middleware = SubscriberMiddleware(store, config.bot.default_language)
-    private = subscriber.create_router()
-    private.message.outer_middleware(middleware)
-    private.callback_query.outer_middleware(middleware)
+    private = subscriber.create_router(store)
+    for observer in (private.message, private.edited_message, private.callback_query):
+        observer.outer_middleware(middleware)
     dp.errors.register(error_handler(store))
+    if config.agents.group_id is not None:
+        dp.include_router(agent.create_router(config.agents.group_id))
     dp.include_router(private)
     return dp
 
@@ -109,7 +114,8 @@ class Dono:
             raise KnowledgeBaseError(problems)
         store = await Store.open(config.bot.database)
         bot = create_bot(token, api_base or config.api_base, config.telegram.request_timeout)
-        dp = create_dispatcher(config, knowledge, store)
+        desk = Desk(bot, store, config.agents, config.agents.hours())
+        dp = create_dispatcher(config, knowledge, store, desk)
         log.info(
             "knowledge base %s: %d topics, version %s",
             knowledge.path,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from handoff.hours import WorkingHours
 from knowledge.matcher import Thresholds
 
 DEFAULT_CONFIG = "config.yaml"
@@ -61,6 +62,20 @@ class BotConfig(_Section):
 class AgentsConfig(_Section):
     group_id: int | None = None
     admins: list[int] = Field(default_factory=list)
+    language: Literal["ru", "tg", "en"] = "ru"
+    signature: Literal["none", "first_name"] = "none"
+    reopen_window: float = Field(3600, ge=0)
+    handoff_after_misses: int = Field(2, ge=0)
+    working_hours: Any = "24/7"
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: Any) -> Any:
+        WorkingHours.from_config(value, "agents.working_hours")  # raises with the key path
+        return value
+
+    def hours(self) -> WorkingHours:
+        return WorkingHours.from_config(self.working_hours, "agents.working_hours")
 
 
 class PlaygroundConfig(_Section):

@@ -20,6 +20,14 @@ async def start_playground(config: Config, port: int | None = None):
     emu = await start_emulator(
         config.playground.host, port if port is not None else config.playground.port
     )
+    if config.agents.group_id is None:
+        # the operators' side of the page: a forum group with two agents
+        agents = [
+            await emu.create_user("Dilnoza", username="dilnoza_agent", language_code="ru"),
+            await emu.create_user("Rustam", username="rustam_agent", language_code="ru"),
+        ]
+        group = await emu.create_forum_group("Operators", agents=agents)
+        config.agents.group_id = group.id
     dono = await Dono.create(config, DEFAULT_TOKEN, api_base=emu.base_url)
     await dono.start_polling(polling_timeout=5)
     return emu, dono

@@ -18,7 +18,7 @@ def catalog(lang: str) -> dict[str, str]:
     return {str(k): str(v).rstrip("\n") for k, v in data.items()}
 
 
-def t(lang: str | None, key: str, **params: object) -> str:
+def t(lang: str | None, key: str, /, **params: object) -> str:
     """The text ``key`` in ``lang`` (Russian when the language is unknown), formatted."""
     texts = catalog(lang if lang in LANGS else "ru")
     text = texts[key]

@@ -7,17 +7,20 @@ import logging
 import time
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandStart, Filter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import keyboards
+from bot.desk import CsatCb, Desk
 from bot.keyboards import CategoryCb, FeedbackCb, LangCb, OperatorCb, TopicCb
 from bot.split import split_html
 from bot.texts import t
 from handoff.store import Store, Subscriber
+from handoff.tickets import Ticket
 from knowledge.lang import LANGS
 from knowledge.matcher import Decision
 from knowledge.service import KnowledgeService
+from knowledge.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +48,12 @@ async def send_topic(
     return True
 
 
-async def hand_off(message: Message, store: Store, user_id: int, lang: str, reason: str) -> None:
-    recent = await store.recent_interactions(user_id, limit=1)
+async def hand_off(
+    message: Message, desk: Desk, store: Store, sub: Subscriber, lang: str, reason: str
+) -> None:
+    recent = await store.recent_interactions(sub.user_id, limit=1)
     question = recent[0]["text"] if recent else ""
-    ticket = await store.request_handoff(user_id, reason, question)
-    position = await store.queue_position(ticket)
-    await message.answer(t(lang, "handoff_waiting", position=position))
+    await message.answer(await desk.hand_off(sub, lang, reason, question))
 
 
 async def cmd_start(message: Message, sub: Subscriber, lang: str) -> None:
@@ -72,14 +75,17 @@ async def cmd_menu(message: Message, knowledge: KnowledgeService, lang: str) -> 
     await message.answer(t(lang, "menu_title"), reply_markup=keyboards.menu(knowledge.kb, lang))
 
 
-async def cmd_operator(message: Message, store: Store, sub: Subscriber, lang: str) -> None:
-    await hand_off(message, store, sub.user_id, lang, "command")
+async def cmd_operator(
+    message: Message, desk: Desk, store: Store, sub: Subscriber, lang: str
+) -> None:
+    await hand_off(message, desk, store, sub, lang, "command")
 
 
 async def on_question(
     message: Message,
     knowledge: KnowledgeService,
     store: Store,
+    desk: Desk,
     sub: Subscriber,
     lang: str,
     max_chars: int,
@@ -91,7 +97,16 @@ async def on_question(
     reply_lang = decision.lang if decision.lang in LANGS else lang
     if truncated:
         await message.answer(t(reply_lang, "too_long"))
-    await answer_decision(message, knowledge, store, sub, decision, reply_lang)
+    missed = decision.kind == "none" and decision.intent is None and bool(decision.normalized)
+    if missed and await _missed_before(store, sub.user_id, desk.config.handoff_after_misses):
+        decision = Decision(
+            "handoff",
+            decision.lang,
+            score=decision.score,
+            intent="bot_failed",
+            normalized=decision.normalized,
+        )
+    await answer_decision(message, knowledge, store, desk, sub, decision, reply_lang)
     await store.log_interaction(
         sub.user_id,
         text[:max_chars],
@@ -105,10 +120,23 @@ async def on_question(
     )
 
 
+async def _missed_before(store: Store, user_id: int, limit: int) -> bool:
+    """The bot could not help the last ``limit - 1`` times in a row either."""
+    if limit <= 0:
+        return False
+    if limit == 1:
+        return True
+    recent = await store.recent_interactions(user_id, limit=limit - 1)
+    return len(recent) == limit - 1 and all(
+        r["decision"] == "none" and not r["topic"] and normalize(r["text"]) for r in recent
+    )
+
+
 async def answer_decision(
     message: Message,
     knowledge: KnowledgeService,
     store: Store,
+    desk: Desk,
     sub: Subscriber,
     decision: Decision,
     lang: str,
@@ -122,7 +150,8 @@ async def answer_decision(
         await message.answer(t(lang, "clarify"), reply_markup=keyboards.choices(kb, ids, lang))
         return
     elif decision.kind == "handoff":
-        await hand_off(message, store, sub.user_id, lang, "asked")
+        reason = "bot_failed" if decision.intent == "bot_failed" else "asked"
+        await message.answer(await desk.hand_off(sub, lang, reason, message.text or ""))
         return
     elif decision.intent and decision.intent in kb.intents:
         reply = kb.intents[decision.intent].answer
@@ -209,10 +238,81 @@ async def on_feedback(
     await query.answer(t(lang, "feedback_thanks" if callback_data.helpful else "feedback_sorry"))
 
 
-async def on_operator(query: CallbackQuery, store: Store, sub: Subscriber, lang: str) -> None:
+async def on_operator(
+    query: CallbackQuery, desk: Desk, store: Store, sub: Subscriber, lang: str
+) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await hand_off(query.message, store, sub.user_id, lang, "button")
+        await hand_off(query.message, desk, store, sub, lang, "button")
+
+
+async def on_ticket_message(message: Message, desk: Desk, store: Store, ticket: Ticket) -> None:
+    """While a ticket is open, everything the subscriber sends goes to the agents."""
+    await desk.relay_in(message, ticket)
+
+
+async def on_banned_message(message: Message, store: Store, sub: Subscriber) -> None:
+    """A banned subscriber's message is kept (for the record), not relayed, not answered."""
+    await store.log_interaction(
+        sub.user_id,
+        message.text or message.caption or f"<{message.content_type}>",
+        "",
+        "banned",
+        None,
+        [],
+        0.0,
+        None,
+        0.0,
+    )
+
+
+async def on_edit(message: Message, desk: Desk) -> None:
+    await desk.mirror_edit_in(message)
+
+
+async def on_csat(
+    query: CallbackQuery,
+    callback_data: CsatCb,
+    desk: Desk,
+    store: Store,
+    sub: Subscriber,
+    lang: str,
+) -> None:
+    ticket = await store.get_ticket(callback_data.id)
+    if ticket is None or ticket.user_id != sub.user_id or not 1 <= callback_data.score <= 5:
+        await query.answer(t(lang, "stale_button"))
+        return
+    ticket = await store.set_csat(ticket.id, callback_data.score)
+    await query.answer(t(lang, "csat_thanks"))
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    await desk.notify(ticket, t(desk.lang, "agent_csat", ticket=ticket.id, score=ticket.csat))
+
+
+async def on_agent_command_here(message: Message, lang: str) -> None:
+    """Desk commands belong to the operators' group; here they do nothing but say so."""
+    await message.answer(t(lang, "agent_only_in_group"))
+
+
+class OpenTicket(Filter):
+    """Passes when the subscriber has an open ticket, handing it to the handler."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def __call__(self, message: Message) -> bool | dict:
+        if message.from_user is None:
+            return False
+        ticket = await self.store.open_ticket_of(message.from_user.id)
+        return {"ticket": ticket} if ticket is not None else False
+
+
+class IsBanned(Filter):
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def __call__(self, message: Message) -> bool:
+        return message.from_user is not None and await self.store.is_banned(message.from_user.id)
 
 
 async def on_unknown_button(query: CallbackQuery, lang: str) -> None:
@@ -220,16 +320,23 @@ async def on_unknown_button(query: CallbackQuery, lang: str) -> None:
     await query.answer(t(lang, "stale_button"))
 
 
-def create_router() -> Router:
+AGENT_COMMANDS = ("close", "reopen", "transfer", "kb", "ban", "unban", "queue", "whois", "note")
+
+
+def create_router(store: Store) -> Router:
     """A fresh router with every subscriber handler (a router belongs to one dispatcher)."""
     router = Router(name="subscriber")
     router.message.filter(F.chat.type == "private")
+    router.edited_message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
+    router.message.register(on_banned_message, IsBanned(store))
     router.message.register(cmd_start, CommandStart())
     router.message.register(cmd_help, Command("help"))
     router.message.register(cmd_lang, Command("lang"))
     router.message.register(cmd_menu, Command("menu"))
     router.message.register(cmd_operator, Command("operator"))
+    router.message.register(on_agent_command_here, Command(*AGENT_COMMANDS))
+    router.message.register(on_ticket_message, OpenTicket(store))
     router.message.register(on_question, F.text)
     router.message.register(on_other)
     router.callback_query.register(on_language, LangCb.filter())
@@ -237,5 +344,7 @@ def create_router() -> Router:
     router.callback_query.register(on_topic, TopicCb.filter())
     router.callback_query.register(on_feedback, FeedbackCb.filter())
     router.callback_query.register(on_operator, OperatorCb.filter())
+    router.callback_query.register(on_csat, CsatCb.filter())
+    router.edited_message.register(on_edit)
     router.callback_query.register(on_unknown_button)
     return router

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -85,3 +86,68 @@ async def dono(emu: Emulator, tmp_path: Path) -> AsyncIterator[Dono]:
 async def person(emu: Emulator, dono: Dono) -> Person:
     user = await emu.create_user("Alice", language_code="ru")
     return Person(emu, user)
+
+
+class Desk:
+    """The operators' forum group with two agents, and the bot configured for it."""
+
+    def __init__(self, emu: Emulator, dono: Dono, group: Any, agents: list[Any]) -> None:
+        self.emu = emu
+        self.dono = dono
+        self.group = group
+        self.agents = agents
+
+    async def card(
+        self, ticket_no: int | None = None, timeout: float = 10.0, since: int = 0
+    ) -> dict:
+        """The first ticket card the bot posted in the group after ``since``."""
+
+        def is_card(m: dict) -> bool:
+            text = m.get("text") or ""
+            return ("Обращение #" in text) and (ticket_no is None or f"#{ticket_no}" in text)
+
+        return await self.emu.wait_for_bot_message(
+            self.group.id, predicate=is_card, timeout=timeout, since=since
+        )
+
+    async def say(self, agent: Any, text: str, thread_id: int | None, **kw: Any) -> dict:
+        return await self.emu.send_text(agent, text, chat=self.group.id, thread_id=thread_id, **kw)
+
+    def topic(self, thread_id: int | None) -> Any:
+        """A cursor over the bot's messages in a ticket's topic, from now on."""
+        return self.emu.inbox(self.group.id, thread_id=thread_id)
+
+
+async def start_dono(emu: Emulator, config: Config) -> Dono:
+    bot = await Dono.create(config, emu.token, api_base=emu.base_url)
+    await bot.start_polling(polling_timeout=1)
+    return bot
+
+
+@pytest.fixture
+async def desk(emu: Emulator, tmp_path: Path) -> AsyncIterator[Desk]:
+    agents = [
+        await emu.create_user("Dilnoza", language_code="ru", username="dilnoza"),
+        await emu.create_user("Rustam", language_code="ru", username="rustam"),
+    ]
+    group = await emu.create_forum_group("Operators", agents=agents)
+    config = make_config(tmp_path)
+    config.agents.group_id = group.id
+    bot = await start_dono(emu, config)
+    env = Desk(emu, bot, group, agents)
+    try:
+        yield env
+    finally:
+        await env.dono.stop()
+
+
+async def wait_for(fetch, ok, timeout: float = 5.0):
+    """Re-read the bot's own database until ``ok`` (bounded): for effects the bot sends no
+    message about, so there is no emulator event to wait on."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await fetch()
+        if ok(value) or loop.time() > deadline:
+            return value
+        await asyncio.sleep(0.02)

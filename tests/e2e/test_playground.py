@@ -63,3 +63,41 @@ async def test_type_a_question_see_the_answer_press_a_button(tmp_path: Path) -> 
     finally:
         await dono.stop()
         await emu.stop()
+
+
+async def test_operator_side_by_side(tmp_path: Path) -> None:
+    """Hand-off in the subscriber pane, the agent answers from the group pane."""
+    from playwright.async_api import async_playwright, expect
+
+    emu, dono = await start_playground(make_config(tmp_path), port=0)
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            page = await browser.new_page(viewport={"width": 1400, "height": 900})
+            await page.goto(emu.base_url)
+            await expect(page.get_by_test_id("connection-status")).to_have_attribute(
+                "data-state", "online"
+            )
+            await page.get_by_test_id("new-user-name").fill("Malika")
+            await page.get_by_test_id("new-user-lang").select_option("tg")
+            await page.get_by_test_id("new-user-create").click()
+            await page.get_by_test_id("user-input").fill("Бо оператор пайваст кунед")
+            await page.get_by_test_id("user-send").click()
+            chat = page.get_by_test_id("user-messages")
+            await expect(chat.get_by_test_id("bot-message").last).to_contain_text("навбат")
+
+            tab = page.get_by_test_id("topic-tab").filter(has_text="Malika")
+            await tab.click()
+            group = page.get_by_test_id("group-messages")
+            await expect(group).to_contain_text("Обращение #1")
+            await page.get_by_test_id("group-input").fill("Салом! Чӣ ёрӣ лозим?")
+            await page.get_by_test_id("group-send").click()
+            await expect(chat.get_by_test_id("bot-message").last).to_contain_text("Салом!")
+            await page.screenshot(path=str(tmp_path / "desk.png"))
+            await browser.close()
+    finally:
+        await dono.stop()
+        await emu.stop()

@@ -6,7 +6,7 @@ import asyncio
 
 from bot.app import Dono
 from emulator import Emulator
-from tests.e2e.conftest import Person
+from tests.e2e.conftest import Person, wait_for
 
 
 async def test_blocked_user_does_not_stall_others(emu: Emulator, dono: Dono) -> None:
@@ -21,7 +21,7 @@ async def test_blocked_user_does_not_stall_others(emu: Emulator, dono: Dono) -> 
     assert all("*100#" in a["text"] for a in answers)
     rejected = [c for c in emu.calls("sendMessage") if c.get("error_code") == 403]
     assert rejected, "the bot tried to answer the blocked user and got 403"
-    sub = await _wait_for(lambda: dono.store.subscriber(blocker.user.id), lambda s: s and s.blocked)
+    sub = await wait_for(lambda: dono.store.subscriber(blocker.user.id), lambda s: s and s.blocked)
     assert sub.blocked
 
 
@@ -43,14 +43,3 @@ async def test_emulator_restart_mid_conversation(person: Person, emu: Emulator) 
     await emu.restart(down_for=1.0)
     answer = await person.send("kak popolnit balans", timeout=30)
     assert "Пополнить" in answer["text"] or "пополн" in answer["text"].lower()
-
-
-async def _wait_for(fetch, ok, timeout: float = 5.0):
-    """Poll the bot's own database (not the bot's chat) until ``ok``; bounded."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await fetch()
-        if ok(value) or loop.time() > deadline:
-            return value
-        await asyncio.sleep(0.05)
