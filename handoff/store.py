@@ -874,8 +874,11 @@ class Store:
             raise TicketNotFound(ticket_id)
         return ticket
 
-    async def _last_ticket(self, user_id: int) -> Ticket | None:
+    async def last_ticket(self, user_id: int) -> Ticket | None:
+        """The subscriber's most recent ticket, whatever its state."""
         return await self._one_ticket("user_id = ?", (user_id,))
+
+    _last_ticket = last_ticket
 
     async def _conversation_start(
         self, user_id: int, now: float, gap: float, after: float | None

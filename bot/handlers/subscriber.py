@@ -16,7 +16,7 @@ from bot.keyboards import CategoryCb, FeedbackCb, LangCb, OperatorCb, TopicCb
 from bot.split import split_html
 from bot.texts import t
 from handoff.store import Store, Subscriber
-from handoff.tickets import Ticket
+from handoff.tickets import DeskError, Ticket, reopenable
 from knowledge.lang import LANGS
 from knowledge.matcher import Decision
 from knowledge.service import KnowledgeService
@@ -295,16 +295,39 @@ async def on_agent_command_here(message: Message, lang: str) -> None:
 
 
 class OpenTicket(Filter):
-    """Passes when the subscriber has an open ticket, handing it to the handler."""
+    """Passes when the subscriber has an open ticket, handing it to the handler. A message soon
+    after a close (``agents.reopen_window``) reopens the ticket, unless it is only smalltalk
+    ("спасибо", "ok") that the bot answers itself."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def __call__(self, message: Message) -> bool | dict:
+    async def __call__(
+        self, message: Message, desk: Desk, knowledge: KnowledgeService
+    ) -> bool | dict:
         if message.from_user is None:
             return False
-        ticket = await self.store.open_ticket_of(message.from_user.id)
-        return {"ticket": ticket} if ticket is not None else False
+        user_id = message.from_user.id
+        ticket = await self.store.open_ticket_of(user_id)
+        if ticket is not None:
+            return {"ticket": ticket}
+        last = await self.store.last_ticket(user_id)
+        window = desk.config.reopen_window
+        if (
+            last is None
+            or not reopenable(last, desk.clock(), window)
+            or last.close_reason != "agent"
+        ):
+            return False
+        if message.text:
+            decision = knowledge.matcher.match(message.text)
+            if decision.kind == "none" and decision.intent is not None:
+                return False
+        try:
+            ticket = await self.store.reopen(last.id, reopen_window=window)
+        except DeskError:
+            return False
+        return {"ticket": await desk.show_ticket(ticket)}
 
 
 class IsBanned(Filter):

@@ -276,3 +276,22 @@ async def test_second_ticket_gets_an_estimated_wait(desk: Desk) -> None:
     second = Person(emu, await emu.create_user("Second", language_code="ru"))
     reply = await second.send("/operator")
     assert "Примерное время ожидания" in reply["text"]
+
+
+async def test_writing_again_soon_after_close_reopens(desk: Desk) -> None:
+    emu, dilnoza = desk.emu, desk.agents[0]
+    person, card = await handed_off(desk)
+    thread = card["message_thread_id"]
+    await desk.say(dilnoza, "Готово", thread)
+    await person.next()
+    await desk.say(dilnoza, "/close", thread)
+    await person.next()  # the CSAT question
+    thanks = await person.send("спасибо!")  # smalltalk: the bot answers, no reopen
+    assert "Пожалуйста" in thanks["text"] or "пожалуйста" in thanks["text"].lower()
+    assert (await desk.dono.store.get_ticket(1)).status == "closed"
+    topic = emu.inbox(desk.group.id, thread_id=thread)
+    await emu.send_text(person.user, "интернет опять пропал")
+    relayed = await topic.next(predicate=lambda m: m.get("text") == "интернет опять пропал")
+    assert relayed["message_thread_id"] == thread
+    ticket = await desk.dono.store.get_ticket(1)
+    assert (ticket.status, ticket.reopened) == ("waiting", 1)
