@@ -169,6 +169,22 @@ MIGRATIONS: list[str] = [
         SELECT id, 'closed', closed_at, close_reason FROM tickets WHERE status = 'closed';
     DROP TABLE handoffs;
     """,
+    # v3, admins and reports: outage reports from subscribers, and 👎 kept with the question
+    """
+    CREATE TABLE outages (
+        id          INTEGER PRIMARY KEY,
+        user_id     INTEGER NOT NULL,
+        district    TEXT,
+        latitude    REAL,
+        longitude   REAL,
+        description TEXT NOT NULL DEFAULT '',
+        ts          REAL NOT NULL,
+        notified    INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outages_ts ON outages(ts);
+    CREATE INDEX outages_district ON outages(district, ts);
+    ALTER TABLE feedback ADD COLUMN question TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 
@@ -358,12 +374,76 @@ class Store:
         return [dict(r) for r in rows]
 
     async def add_feedback(self, user_id: int, topic: str, helpful: bool) -> None:
+        """A 👍/👎 on a topic's answer, kept with the question that got that answer."""
         async with self._writing():
             await self.db.execute(
-                "INSERT INTO feedback (user_id, topic, helpful, ts) VALUES (?, ?, ?, ?)",
-                (user_id, topic, int(helpful), self.clock()),
+                "INSERT INTO feedback (user_id, topic, helpful, ts, question) VALUES (?, ?, ?, ?,"
+                " COALESCE((SELECT text FROM interactions WHERE user_id = ? AND topic = ?"
+                " ORDER BY id DESC LIMIT 1), ''))",
+                (user_id, topic, int(helpful), self.clock(), user_id, topic),
             )
             await self.db.commit()
+
+    async def unanswered(self, since: float) -> list[dict]:
+        """What the bot could not answer well since ``since``: "none" and "clarify" decisions
+        (smalltalk and banned users' messages left out) and questions whose answer got 👎."""
+        async with self.db.execute(
+            "SELECT ts, text, normalized, decision AS kind, topic FROM interactions"
+            " WHERE ts >= ? AND (decision = 'clarify' OR (decision = 'none' AND topic IS NULL))"
+            " AND normalized != ''"
+            " UNION ALL SELECT ts, question, '', 'dislike', topic FROM feedback"
+            " WHERE ts >= ? AND helpful = 0 AND question != '' ORDER BY ts",
+            (since, since),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [dict(r) for r in rows]
+
+    # -- outages -------------------------------------------------------------------------------
+
+    async def add_outage(
+        self,
+        user_id: int,
+        district: str | None,
+        description: str = "",
+        latitude: float | None = None,
+        longitude: float | None = None,
+    ) -> int:
+        async with self._writing():
+            cur = await self.db.execute(
+                "INSERT INTO outages (user_id, district, latitude, longitude, description, ts)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (user_id, district, latitude, longitude, description, self.clock()),
+            )
+            await self.db.commit()
+        return int(cur.lastrowid or 0)
+
+    async def outage_cluster(self, district: str, since: float) -> list[dict]:
+        """Reports from one district since ``since`` that agents have not been told about."""
+        async with self.db.execute(
+            "SELECT id, user_id, description, ts FROM outages"
+            " WHERE district = ? AND ts >= ? AND notified = 0 ORDER BY ts",
+            (district, since),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [dict(r) for r in rows]
+
+    async def mark_outages_notified(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        async with self._writing():
+            await self.db.executemany(
+                "UPDATE outages SET notified = 1 WHERE id = ?", [(i,) for i in ids]
+            )
+            await self.db.commit()
+
+    async def outages(self, since: float, until: float | None = None) -> list[dict]:
+        async with self.db.execute(
+            "SELECT id, user_id, district, latitude, longitude, description, ts FROM outages"
+            " WHERE ts >= ? AND ts < ? ORDER BY ts",
+            (since, until if until is not None else float("inf")),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [dict(r) for r in rows]
 
     async def feedback_counts(self, topic: str) -> tuple[int, int]:
         """(helpful, not helpful) votes for a topic."""
