@@ -20,8 +20,9 @@ from aiohttp import web
 
 from bot.config import Config, bot_token
 from bot.desk import Desk
-from bot.handlers import agent, subscriber
+from bot.handlers import admin, agent, subscriber
 from bot.middlewares import SubscriberMiddleware
+from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
 from bot.texts import t
 from handoff.store import Store
@@ -67,12 +68,14 @@ def create_dispatcher(
     config: Config, knowledge: KnowledgeService, store: Store, desk: Desk
 ) -> Dispatcher:
     dp = Dispatcher(knowledge=knowledge, store=store, config=config, desk=desk)
+    dp["admins"] = frozenset(config.agents.admins)
     dp["max_chars"] = config.bot.max_message_chars
     middleware = SubscriberMiddleware(store, config.bot.default_language)
     private = subscriber.create_router(store)
     for observer in (private.message, private.edited_message, private.callback_query):
         observer.outer_middleware(middleware)
     dp.errors.register(error_handler(store))
+    dp.include_router(admin.create_router())
     if config.agents.group_id is not None:
         dp.include_router(agent.create_router(config.agents.group_id))
     dp.include_router(private)
@@ -98,6 +101,7 @@ class Dono:
     dp: Dispatcher
     store: Store
     knowledge: KnowledgeService
+    reloader: Reloader
     task: asyncio.Task | None = None
     runner: web.AppRunner | None = None
     _stopped: bool = field(default=False, repr=False)
@@ -116,16 +120,28 @@ class Dono:
         bot = create_bot(token, api_base or config.api_base, config.telegram.request_timeout)
         desk = Desk(bot, store, config.agents, config.agents.hours())
         dp = create_dispatcher(config, knowledge, store, desk)
+
+        async def tell_admins(result: ReloadResult) -> None:
+            if desk.group_id is not None:
+                await bot.send_message(desk.group_id, admin.result_text(desk.lang, result))
+
+        reloader = Reloader(knowledge, tell_admins)
+        dp["reloader"] = reloader
         log.info(
             "knowledge base %s: %d topics, version %s",
             knowledge.path,
             len(knowledge.kb.topics),
             knowledge.kb.version,
         )
-        return cls(config, bot, dp, store, knowledge)
+        return cls(config, bot, dp, store, knowledge, reloader)
+
+    def _start_watching(self) -> None:
+        if self.config.knowledge.watch:
+            self.reloader.start()
 
     async def start_polling(self, polling_timeout: int = 10) -> None:
         """Start long polling in a background task."""
+        self._start_watching()
         await set_commands(self.bot)
         self.task = asyncio.create_task(
             self.dp.start_polling(
@@ -146,6 +162,7 @@ class Dono:
         await runner.setup()
         site = web.TCPSite(runner, hook.listen_host, hook.listen_port)
         await site.start()
+        self._start_watching()
         await set_commands(self.bot)
         await self.bot.set_webhook(
             url, secret_token=secret, allowed_updates=self.dp.resolve_used_update_types()
@@ -157,6 +174,7 @@ class Dono:
         if self._stopped:
             return
         self._stopped = True
+        await self.reloader.stop()
         if self.runner is not None:
             await self.runner.cleanup()
         if self.task is not None:

@@ -36,6 +36,7 @@ class ThresholdsConfig(_Section):
 
 class KnowledgeConfig(_Section):
     path: Path = Path("kb")
+    watch: bool = True  # reload when a file in `path` changes
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
 
 
