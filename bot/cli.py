@@ -17,6 +17,7 @@ from knowledge.evaluate import (
     report_text,
     summarize,
 )
+from knowledge.lint import ambiguous_triggers
 from knowledge.loader import KnowledgeBaseError, check, load
 from knowledge.matcher import Decision, Matcher
 from knowledge.schema import json_schema
@@ -66,6 +67,9 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
     path = Path(args.path) if args.path else config.knowledge.path
     kb, problems = check(path)
+    if kb is not None and not args.quick:
+        matcher = Matcher(kb, config.knowledge.thresholds.to_thresholds())
+        problems = problems + ambiguous_triggers(kb, matcher)
     for p in problems:
         print(p, file=sys.stderr if p.severity == "error" else sys.stdout)
     errors = sum(p.severity == "error" for p in problems)
@@ -130,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser("check", help="validate a knowledge base; non-zero exit on errors")
     chk.add_argument("path", nargs="?", help="KB directory or file (default: configured)")
+    chk.add_argument(
+        "--quick", action="store_true", help="validation only, no check of triggers' answers"
+    )
     chk.set_defaults(func=cmd_check)
 
     ev = sub.add_parser("eval", help="run a question set and report accuracy")

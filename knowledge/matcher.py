@@ -87,6 +87,7 @@ class Decision:
     normalized: str = ""
     variant: str = ""
     explanation: tuple[str, ...] = field(default=(), compare=False)
+    runner_up: Candidate | None = None  # the best other topic or intent
 
     @property
     def candidate_ids(self) -> list[str]:
@@ -511,7 +512,13 @@ class Matcher:
             f"(words {', '.join(first.matched)})",
             *(f"next: {c.id} {c.score:.3f} via {c.trigger!r}" for c in ranked[1:4]),
         )
-        base = {"lang": lang, "normalized": norm, "variant": variant, "explanation": why}
+        base = {
+            "lang": lang,
+            "normalized": norm,
+            "variant": variant,
+            "explanation": why,
+            "runner_up": ranked[1] if len(ranked) > 1 else None,
+        }
         action = self.actions.get(first.id, "answer")
         clear = first.score >= th.confident or first.score - second >= th.margin
         if first.score >= th.answer and action == "handoff":

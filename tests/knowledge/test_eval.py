@@ -93,3 +93,23 @@ def test_dono_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "bad.yaml:2:" in err and "error(s)" in err
+
+
+def test_dono_check_warns_about_triggers_answered_elsewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    kb = tmp_path / "kb"
+    shutil.copytree(ROOT / "kb", kb)
+    path = kb / "balance.yaml"
+    text = path.read_text(encoding="utf-8")
+    # a top_up trigger that really asks how to check the balance
+    anchor = "  - id: top_up\n    category: balance\n    triggers:\n      ru:\n"
+    assert anchor in text
+    text = text.replace(anchor, anchor + "        - проверить баланс на счету\n")
+    path.write_text(text, encoding="utf-8")
+    assert main(["check", str(kb)]) == 0  # warnings don't fail the check
+    out = capsys.readouterr().out
+    assert 'trigger "проверить баланс на счету" (ru)' in out
+    assert "balance_check" in out and "warning:" in out
