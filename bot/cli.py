@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import csv
 import json
 import sys
+import time
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
+from handoff.store import Store
 from knowledge.evaluate import (
     EvalFileError,
     evaluate,
@@ -21,6 +26,7 @@ from knowledge.lint import ambiguous_triggers
 from knowledge.loader import KnowledgeBaseError, check, load
 from knowledge.matcher import Decision, Matcher
 from knowledge.schema import json_schema
+from knowledge.unanswered import cluster
 
 
 def _matcher(config: Config, kb_path: str | None) -> Matcher:
@@ -98,6 +104,73 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def parse_since(value: str, now: float | None = None) -> float:
+    """ "7d", "24h", "90m" ago, or an ISO date/time, as an epoch timestamp."""
+    now = time.time() if now is None else now
+    value = value.strip()
+    units = {"d": 86400, "h": 3600, "m": 60}
+    if value[:-1].isdigit() and value[-1:] in units:
+        return now - int(value[:-1]) * units[value[-1]]
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--since: expected like 7d, 24h, 90m or 2026-11-01, got {value!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+async def _open_store(config: Config, db: str | None) -> Store:
+    path = Path(db) if db else config.bot.database
+    if not path.exists():
+        raise ConfigError(f"{path}: no database yet (the bot creates it when it runs)")
+    return await Store.open(path)
+
+
+def cmd_unanswered(args: argparse.Namespace, config: Config) -> int:
+    async def collect() -> list[dict]:
+        store = await _open_store(config, args.db)
+        try:
+            return await store.unanswered(parse_since(args.since))
+        finally:
+            await store.close()
+
+    items = asyncio.run(collect())
+    matcher = _matcher(config, args.kb)
+    clusters = cluster(items, matcher)
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(
+            ["count", "none", "clarify", "dislike", "question", "examples", "closest_topic"]
+        )
+        for c in clusters:
+            writer.writerow(
+                [
+                    c.count,
+                    c.kinds.get("none", 0),
+                    c.kinds.get("clarify", 0),
+                    c.kinds.get("dislike", 0),
+                    c.representative,
+                    " | ".join(c.examples),
+                    c.suggestion or "",
+                ]
+            )
+        return 0
+    print(
+        f"{len(items)} unanswered or disliked questions in {len(clusters)} groups"
+        f" since {args.since}"
+    )
+    for c in clusters:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(c.kinds.items()))
+        closest = f"  (closest topic: {c.suggestion})" if c.suggestion else ""
+        print(f"\n{c.count:>4}  {c.representative}{closest}\n      {kinds}")
+        for example in c.examples[1:]:
+            print(f"      · {example}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace, config: Config) -> int:
     text = json_schema()
     if args.out:
@@ -145,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--min-accuracy", type=float, help="exit 1 below this accuracy (0..1)")
     ev.add_argument("--kb", help="knowledge base to use instead of the configured one")
     ev.set_defaults(func=cmd_eval)
+
+    un = sub.add_parser("unanswered", help="group what the bot could not answer or got 👎")
+    un.add_argument("--since", default="7d", help="like 7d, 24h or 2026-11-01 (default: 7d)")
+    un.add_argument("--csv", action="store_true", help="CSV for a spreadsheet")
+    un.add_argument("--db", help="database (default: config bot.database)")
+    un.add_argument("--kb", help="knowledge base for the closest-topic hints")
+    un.set_defaults(func=cmd_unanswered)
 
     sch = sub.add_parser("schema", help="print the JSON Schema of a knowledge-base file")
     sch.add_argument("--out", help="write to this file")
