@@ -79,6 +79,20 @@ class AgentsConfig(_Section):
         return WorkingHours.from_config(self.working_hours, "agents.working_hours")
 
 
+class District(_Section):
+    name: str
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class OutagesConfig(_Section):
+    """The outage-report flow: districts to pick from, and when agents are alerted."""
+
+    districts: list[District] = Field(default_factory=list)
+    alert_count: int = Field(3, ge=1)  # this many reports from one district ...
+    alert_minutes: float = Field(30, gt=0)  # ... within this many minutes → a summary to agents
+
+
 class PlaygroundConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -90,6 +104,7 @@ class Config(_Section):
     bot: BotConfig = Field(default_factory=BotConfig)
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     playground: PlaygroundConfig = Field(default_factory=PlaygroundConfig)
+    outages: OutagesConfig = Field(default_factory=OutagesConfig)
 
     @property
     def api_base(self) -> str | None:

@@ -8,10 +8,13 @@ import time
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart, Filter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import keyboards
+from bot.config import Config
 from bot.desk import CsatCb, Desk
+from bot.handlers import outage
 from bot.keyboards import CategoryCb, FeedbackCb, LangCb, OperatorCb, TopicCb
 from bot.split import split_html
 from bot.texts import t
@@ -89,6 +92,8 @@ async def on_question(
     sub: Subscriber,
     lang: str,
     max_chars: int,
+    state: FSMContext,
+    config: Config,
 ) -> None:
     started = time.perf_counter()
     text = message.text or ""
@@ -106,7 +111,7 @@ async def on_question(
             intent="bot_failed",
             normalized=decision.normalized,
         )
-    await answer_decision(message, knowledge, store, desk, sub, decision, reply_lang)
+    await answer_decision(message, knowledge, store, desk, sub, decision, reply_lang, state, config)
     await store.log_interaction(
         sub.user_id,
         text[:max_chars],
@@ -140,10 +145,14 @@ async def answer_decision(
     sub: Subscriber,
     decision: Decision,
     lang: str,
+    state: FSMContext | None = None,
+    config: Config | None = None,
 ) -> None:
     kb = knowledge.kb
     if decision.kind == "answer" and decision.topic:
         if await send_topic(message, knowledge, decision.topic, lang):
+            if decision.topic == outage.OUTAGE_TOPIC and state is not None:
+                await outage.start(message, state, config, lang)
             return
     elif decision.kind == "clarify":
         ids = decision.candidate_ids
@@ -212,7 +221,12 @@ def _is_menu(message: Message) -> bool:
 
 
 async def on_topic(
-    query: CallbackQuery, callback_data: TopicCb, knowledge: KnowledgeService, lang: str
+    query: CallbackQuery,
+    callback_data: TopicCb,
+    knowledge: KnowledgeService,
+    lang: str,
+    state: FSMContext,
+    config: Config,
 ) -> None:
     if not isinstance(query.message, Message):
         await query.answer(t(lang, "stale_button"))
@@ -221,6 +235,8 @@ async def on_topic(
         await query.answer(t(lang, "stale_button"), show_alert=True)
         return
     await query.answer()
+    if callback_data.id == outage.OUTAGE_TOPIC:
+        await outage.start(query.message, state, config, lang)
 
 
 async def on_feedback(
@@ -359,6 +375,7 @@ def create_router(store: Store) -> Router:
     router.message.register(cmd_menu, Command("menu"))
     router.message.register(cmd_operator, Command("operator"))
     router.message.register(on_agent_command_here, Command(*AGENT_COMMANDS))
+    outage.register(router)
     router.message.register(on_ticket_message, OpenTicket(store))
     router.message.register(on_question, F.text)
     router.message.register(on_other)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.app import Dono
-from bot.config import BotConfig, Config, KnowledgeConfig
+from bot.config import Config, load_config
 from emulator import Emulator, start_emulator
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -59,10 +59,11 @@ async def emu() -> AsyncIterator[Emulator]:
 
 
 def make_config(tmp_path: Path, kb: Path | None = None) -> Config:
-    return Config(
-        knowledge=KnowledgeConfig(path=kb or ROOT / "kb"),
-        bot=BotConfig(database=tmp_path / "dono.sqlite3"),
-    )
+    """The repository's config.yaml, with the test's KB and a fresh database."""
+    config = load_config(ROOT / "config.yaml")
+    config.knowledge.path = kb or ROOT / "kb"
+    config.bot.database = tmp_path / "dono.sqlite3"
+    return config
 
 
 @pytest.fixture

@@ -1,0 +1,153 @@
+"""The outage-report flow: district (or location), a short description, a stored record, and
+a summary to the agents when reports from one district cluster."""
+
+from __future__ import annotations
+
+import html
+import math
+
+from aiogram import F
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.config import Config, District
+from bot.desk import Desk
+from bot.texts import t
+from handoff.store import Store, Subscriber
+
+OUTAGE_TOPIC = "outage_report"
+
+
+class OutageFlow(StatesGroup):
+    district = State()
+    description = State()
+
+
+class DistrictCb(CallbackData, prefix="od"):
+    index: int  # into config.outages.districts; -1 "somewhere else"
+
+
+def nearest(districts: list[District], latitude: float, longitude: float) -> District | None:
+    """The configured district whose centre is closest (great-circle), if any has one."""
+    best, best_km = None, math.inf
+    for d in districts:
+        if d.latitude is None or d.longitude is None:
+            continue
+        phi1, phi2 = math.radians(latitude), math.radians(d.latitude)
+        dphi, dlmb = phi2 - phi1, math.radians(d.longitude - longitude)
+        a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+        km = 2 * 6371 * math.asin(math.sqrt(a))
+        if km < best_km:
+            best, best_km = d, km
+    return best
+
+
+async def start(message: Message, state: FSMContext, config: Config, lang: str) -> None:
+    """Called after the outage_report answer: ask where."""
+    kb = InlineKeyboardBuilder()
+    for i, d in enumerate(config.outages.districts):
+        kb.button(text=d.name, callback_data=DistrictCb(index=i))
+    kb.button(text=t(lang, "outage_other_district"), callback_data=DistrictCb(index=-1))
+    kb.adjust(3)
+    await state.set_state(OutageFlow.district)
+    await message.answer(t(lang, "outage_ask_district"), reply_markup=kb.as_markup())
+    location = ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=t(lang, "outage_button_location"), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await message.answer("📍", reply_markup=location)
+
+
+async def on_district(
+    query: CallbackQuery, callback_data: DistrictCb, state: FSMContext, config: Config, lang: str
+) -> None:
+    districts = config.outages.districts
+    if not -1 <= callback_data.index < len(districts):
+        await query.answer(t(lang, "stale_button"))
+        return
+    name = districts[callback_data.index].name if callback_data.index >= 0 else None
+    await state.update_data(district=name)
+    await state.set_state(OutageFlow.description)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(
+            t(lang, "outage_ask_description"), reply_markup=ReplyKeyboardRemove()
+        )
+
+
+async def on_location(message: Message, state: FSMContext, config: Config, lang: str) -> None:
+    loc = message.location
+    assert loc is not None
+    place = nearest(config.outages.districts, loc.latitude, loc.longitude)
+    await state.update_data(
+        district=place.name if place else None, latitude=loc.latitude, longitude=loc.longitude
+    )
+    await state.set_state(OutageFlow.description)
+    await message.answer(t(lang, "outage_ask_description"), reply_markup=ReplyKeyboardRemove())
+
+
+async def on_description(
+    message: Message,
+    state: FSMContext,
+    store: Store,
+    desk: Desk,
+    config: Config,
+    sub: Subscriber,
+    lang: str,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    district = data.get("district")
+    report_id = await store.add_outage(
+        sub.user_id,
+        district,
+        (message.text or "")[:1000],
+        data.get("latitude"),
+        data.get("longitude"),
+    )
+    place = district or t(lang, "outage_unknown_place")
+    await message.answer(
+        t(lang, "outage_thanks", id=report_id, district=html.escape(place)),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    if district:
+        await alert_if_clustered(store, desk, config, district)
+
+
+async def alert_if_clustered(store: Store, desk: Desk, config: Config, district: str) -> None:
+    """N reports from one district within M minutes → one summary for the agents."""
+    window = config.outages.alert_minutes * 60
+    reports = await store.outage_cluster(district, store.clock() - window)
+    if len(reports) < config.outages.alert_count or desk.group_id is None:
+        return
+    lines = "\n".join(f"• {html.escape(r['description'][:150]) or '—'}" for r in reports[-10:])
+    await desk.bot.send_message(
+        desk.group_id,
+        t(
+            desk.lang,
+            "agent_outage_alert",
+            district=html.escape(district),
+            count=len(reports),
+            minutes=round(config.outages.alert_minutes),
+            lines=lines,
+        ),
+    )
+    await store.mark_outages_notified([r["id"] for r in reports])
+
+
+def register(router) -> None:
+    """The flow's steps go first in the private router: they win over question matching."""
+    router.callback_query.register(on_district, DistrictCb.filter())
+    router.message.register(on_location, OutageFlow.district, F.location)
+    router.message.register(on_location, OutageFlow.description, F.location)
+    router.message.register(on_description, OutageFlow.description, F.text)

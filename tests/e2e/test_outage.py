@@ -1,0 +1,52 @@
+"""Outage reports: district or location, a description, a record, and an alert to agents."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import Desk, Person, button_data
+
+
+async def report(desk: Desk, name: str, description: str, district: str = "Худжанд") -> dict:
+    person = Person(desk.emu, await desk.emu.create_user(name, language_code="ru"))
+    answer = await person.send("в нашем районе нет связи со вчерашнего дня")
+    assert "Сообщите о сбое" in answer["text"]
+    ask = await person.next()
+    assert "Где нет связи" in ask["text"]
+    await person.next()  # "📍" with the reply keyboard that shares the location
+    keyboard = desk.emu.reply_keyboard(person.user.id)
+    assert keyboard["keyboard"][0][0]["request_location"] is True
+    await person.press(ask, button_data(ask, district))
+    assert "опишите" in (await person.next())["text"]
+    thanks = await person.send(description)
+    assert "принято" in thanks["text"] and district in thanks["text"]
+    return thanks
+
+
+async def test_outage_reports_cluster_into_one_alert(desk: Desk) -> None:
+    since = desk.emu.cursor()
+    await report(desk, "A", "нет интернета с утра")
+    await report(desk, "B", "не работают звонки")
+    await report(desk, "C", "<b>ничего</b> не работает")
+    alert = await desk.emu.wait_for_bot_message(desk.group.id, since=since, timeout=10)
+    assert "Худжанд" in alert["text"] and "3 сообщений" in alert["text"]
+    assert "<b>ничего</b> не работает" in alert["text"]  # escaped, shown as typed
+    rows = await desk.dono.store.outages(0)
+    assert [r["district"] for r in rows] == ["Худжанд"] * 3
+    # a fourth report starts counting again: no second alert for the same reports
+    await report(desk, "D", "всё ещё нет сети")
+    assert [
+        m for m in desk.emu.bot_messages(desk.group.id) if "аварию" in (m.get("text") or "")
+    ] == [alert]
+
+
+async def test_location_picks_the_nearest_district(desk: Desk) -> None:
+    emu = desk.emu
+    person = Person(emu, await emu.create_user("Loc", language_code="ru"))
+    await person.send("нет сигнала во всём районе")
+    await person.next()
+    await person.next()
+    await emu.send_location(person.user, 40.28, 69.63)  # Khujand
+    assert "опишите" in (await person.next())["text"]
+    thanks = await person.send("нет связи")
+    assert "Худжанд" in thanks["text"]
+    (row,) = await desk.dono.store.outages(0)
+    assert row["latitude"] == 40.28 and row["district"] == "Худжанд"
