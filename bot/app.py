@@ -21,6 +21,7 @@ from aiohttp import web
 from bot.config import Config, bot_token
 from bot.desk import Desk
 from bot.handlers import admin, agent, subscriber
+from bot.health import ApiMetrics, JsonFormatter, Metrics, UpdateMetrics, start_health_server
 from bot.middlewares import SubscriberMiddleware
 from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
@@ -32,11 +33,15 @@ from knowledge.service import KnowledgeService
 log = logging.getLogger("dono")
 
 
-def create_bot(token: str, api_base: str | None = None, timeout: float = 30) -> Bot:
+def create_bot(
+    token: str, api_base: str | None = None, timeout: float = 30, metrics: Metrics | None = None
+) -> Bot:
     """A Bot whose every call waits out 429s and retries 5xx/network errors."""
     api = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
     session = AiohttpSession(api=api, timeout=timeout)
     session.middleware(RetryMiddleware())
+    if metrics is not None:
+        session.middleware(ApiMetrics(metrics))  # inside the retries: every attempt counts
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
@@ -102,8 +107,10 @@ class Dono:
     store: Store
     knowledge: KnowledgeService
     reloader: Reloader
+    metrics: Metrics
     task: asyncio.Task | None = None
     runner: web.AppRunner | None = None
+    health: web.AppRunner | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @classmethod
@@ -117,9 +124,14 @@ class Dono:
 
             raise KnowledgeBaseError(problems)
         store = await Store.open(config.bot.database)
-        bot = create_bot(token, api_base or config.api_base, config.telegram.request_timeout)
+        metrics = Metrics()
+        bot = create_bot(
+            token, api_base or config.api_base, config.telegram.request_timeout, metrics
+        )
         desk = Desk(bot, store, config.agents, config.agents.hours())
         dp = create_dispatcher(config, knowledge, store, desk)
+        dp["metrics"] = metrics
+        dp.update.outer_middleware(UpdateMetrics(metrics))
 
         async def tell_admins(result: ReloadResult) -> None:
             if desk.group_id is not None:
@@ -133,11 +145,32 @@ class Dono:
             len(knowledge.kb.topics),
             knowledge.kb.version,
         )
-        return cls(config, bot, dp, store, knowledge, reloader)
+        return cls(config, bot, dp, store, knowledge, reloader, metrics)
 
     def _start_watching(self) -> None:
         if self.config.knowledge.watch:
             self.reloader.start()
+
+    async def status(self) -> dict:
+        """What /healthz says; also refreshes the gauges /metrics shows."""
+        waiting = len(await self.store.queue())
+        kb = self.knowledge.kb
+        self.metrics.tickets_waiting.set(waiting)
+        self.metrics.kb_topics.set(len(kb.topics))
+        serving = (self.task is not None and not self.task.done()) or self.runner is not None
+        return {
+            "status": "ok" if serving and not self._stopped else "down",
+            "kb_version": kb.version,
+            "kb_topics": len(kb.topics),
+            "tickets_waiting": waiting,
+        }
+
+    async def start_health(self) -> None:
+        ops = self.config.ops
+        if ops.health_port is not None:
+            self.health = await start_health_server(
+                ops.health_host, ops.health_port, self.metrics, self.status
+            )
 
     async def start_polling(self, polling_timeout: int = 10) -> None:
         """Start long polling in a background task."""
@@ -175,6 +208,8 @@ class Dono:
             return
         self._stopped = True
         await self.reloader.stop()
+        if self.health is not None:
+            await self.health.cleanup()
         if self.runner is not None:
             await self.runner.cleanup()
         if self.task is not None:
@@ -201,17 +236,20 @@ async def serve(config: Config, token: str, api_base: str | None = None) -> None
         await dono.start_webhook(hook.url, os.environ.get("DONO_WEBHOOK_SECRET") or None)
     else:
         await dono.start_polling()
+    await dono.start_health()
     me = await dono.bot.get_me()
     log.info("Dono is running as @%s", me.username)
     await stop.wait()
     await dono.stop()
 
 
-def setup_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("DONO_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def setup_logging(json_lines: bool = False) -> None:
+    handler = logging.StreamHandler()
+    if json_lines or os.environ.get("DONO_LOG_JSON") == "1":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=os.environ.get("DONO_LOG_LEVEL", "INFO"), handlers=[handler])
     # aiogram logs full request URLs on some errors; those contain the token.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
@@ -221,6 +259,6 @@ def run_bot(config: Config) -> int:
     if not token:
         print("DONO_BOT_TOKEN is not set: put the bot token from @BotFather in the environment.")
         return 2
-    setup_logging()
+    setup_logging(config.ops.json_logs)
     asyncio.run(serve(config, token))
     return 0

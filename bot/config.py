@@ -98,6 +98,14 @@ class PlaygroundConfig(_Section):
     port: int = Field(8080, ge=0, le=65535)
 
 
+class OpsConfig(_Section):
+    """Running in production: health/metrics endpoint and log format."""
+
+    health_port: int | None = Field(None, ge=0, le=65535)  # null: no /healthz and /metrics
+    health_host: str = "127.0.0.1"
+    json_logs: bool = False
+
+
 class Config(_Section):
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
@@ -105,6 +113,7 @@ class Config(_Section):
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     playground: PlaygroundConfig = Field(default_factory=PlaygroundConfig)
     outages: OutagesConfig = Field(default_factory=OutagesConfig)
+    ops: OpsConfig = Field(default_factory=OpsConfig)
 
     @property
     def api_base(self) -> str | None:

@@ -15,6 +15,7 @@ from bot import keyboards
 from bot.config import Config
 from bot.desk import CsatCb, Desk
 from bot.handlers import outage
+from bot.health import Metrics
 from bot.keyboards import CategoryCb, FeedbackCb, LangCb, OperatorCb, TopicCb
 from bot.split import split_html
 from bot.texts import t
@@ -94,11 +95,14 @@ async def on_question(
     max_chars: int,
     state: FSMContext,
     config: Config,
+    metrics: Metrics | None = None,
 ) -> None:
     started = time.perf_counter()
     text = message.text or ""
     truncated = len(text) > max_chars
     decision = knowledge.matcher.match(text[:max_chars], lang)
+    if metrics is not None:
+        metrics.decisions.labels(decision.kind).inc()
     reply_lang = decision.lang if decision.lang in LANGS else lang
     if truncated:
         await message.answer(t(reply_lang, "too_long"))

@@ -1,0 +1,132 @@
+"""Operations: /healthz and Prometheus metrics on a local port, and JSON log lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods.base import Response
+from aiogram.types import TelegramObject, Update
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """The bot's counters; one registry per bot so tests and restarts don't collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.updates = Counter("dono_updates", "Updates received", ["type"], registry=r)
+        self.decisions = Counter("dono_decisions", "Matcher decisions", ["kind"], registry=r)
+        self.api_calls = Counter(
+            "dono_api_calls", "Bot API calls by outcome", ["method", "outcome"], registry=r
+        )
+        self.retry_after = Counter("dono_api_429", "429 Too Many Requests received", registry=r)
+        self.send_latency = Histogram(
+            "dono_api_latency_seconds",
+            "Bot API call latency (sends, not long polls)",
+            ["method"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.tickets_waiting = Gauge("dono_tickets_waiting", "Tickets waiting", registry=r)
+        self.kb_topics = Gauge("dono_kb_topics", "Topics in the served KB", registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class UpdateMetrics(BaseMiddleware):
+    """Counts every update by type (outer middleware on the dispatcher's update observer)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if isinstance(event, Update):
+            self.metrics.updates.labels(event.event_type).inc()
+        return await handler(event, data)
+
+
+class ApiMetrics(BaseRequestMiddleware):
+    """Times every Bot API call and counts its outcome (ok, 429, error)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[Any],
+        bot: Bot,
+        method: TelegramMethod[Any],
+    ) -> Response[Any]:
+        name = type(method).__name__
+        started = time.perf_counter()
+        try:
+            result = await make_request(bot, method)
+        except TelegramRetryAfter:
+            self.metrics.retry_after.inc()
+            self.metrics.api_calls.labels(name, "429").inc()
+            raise
+        except Exception:
+            self.metrics.api_calls.labels(name, "error").inc()
+            raise
+        if not isinstance(method, GetUpdates):
+            self.metrics.send_latency.labels(name).observe(time.perf_counter() - started)
+        self.metrics.api_calls.labels(name, "ok").inc()
+        return result
+
+
+async def start_health_server(
+    host: str, port: int, metrics: Metrics, status: Callable[[], Awaitable[dict[str, Any]]]
+) -> web.AppRunner:
+    """GET /healthz (JSON, 200 when serving) and GET /metrics (Prometheus text)."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        body = await status()
+        code = 200 if body.get("status") == "ok" else 503
+        return web.json_response(body, status=code)
+
+    async def prometheus(_: web.Request) -> web.Response:
+        await status()  # refreshes the gauges
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", prometheus)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message (and the exception, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "ts": round(record.created, 3),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
