@@ -23,6 +23,7 @@ from bot.desk import Desk
 from bot.handlers import admin, agent, subscriber
 from bot.health import ApiMetrics, JsonFormatter, Metrics, UpdateMetrics, start_health_server
 from bot.middlewares import SubscriberMiddleware
+from bot.pacing import Limits, Pacer
 from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
 from bot.texts import t
@@ -34,12 +35,19 @@ log = logging.getLogger("dono")
 
 
 def create_bot(
-    token: str, api_base: str | None = None, timeout: float = 30, metrics: Metrics | None = None
+    token: str,
+    api_base: str | None = None,
+    timeout: float = 30,
+    metrics: Metrics | None = None,
+    pacer: Pacer | None = None,
 ) -> Bot:
-    """A Bot whose every call waits out 429s and retries 5xx/network errors."""
+    """A Bot whose sends are paced to the flood limits and whose every call waits out 429s
+    and retries 5xx/network errors (each attempt paced again)."""
     api = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
     session = AiohttpSession(api=api, timeout=timeout)
     session.middleware(RetryMiddleware())
+    if pacer is not None:
+        session.middleware(pacer)
     if metrics is not None:
         session.middleware(ApiMetrics(metrics))  # inside the retries: every attempt counts
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
@@ -108,6 +116,7 @@ class Dono:
     knowledge: KnowledgeService
     reloader: Reloader
     metrics: Metrics
+    pacer: Pacer
     task: asyncio.Task | None = None
     runner: web.AppRunner | None = None
     health: web.AppRunner | None = None
@@ -125,8 +134,10 @@ class Dono:
             raise KnowledgeBaseError(problems)
         store = await Store.open(config.bot.database)
         metrics = Metrics()
+        pacer = Pacer(Limits(**config.telegram.limits.model_dump()))
+        metrics.outbox_waiting.set_function(lambda: pacer.waiting)
         bot = create_bot(
-            token, api_base or config.api_base, config.telegram.request_timeout, metrics
+            token, api_base or config.api_base, config.telegram.request_timeout, metrics, pacer
         )
         desk = Desk(bot, store, config.agents, config.agents.hours())
         dp = create_dispatcher(config, knowledge, store, desk)
@@ -145,7 +156,7 @@ class Dono:
             len(knowledge.kb.topics),
             knowledge.kb.version,
         )
-        return cls(config, bot, dp, store, knowledge, reloader, metrics)
+        return cls(config, bot, dp, store, knowledge, reloader, metrics, pacer)
 
     def _start_watching(self) -> None:
         if self.config.knowledge.watch:

@@ -47,11 +47,23 @@ class WebhookConfig(_Section):
     path: str = "/telegram"
 
 
+class LimitsConfig(_Section):
+    """Telegram's flood limits the bot paces itself to (raise only for a local Bot API server)."""
+
+    global_per_second: float = Field(30, gt=0)
+    global_burst: int = Field(30, ge=1)
+    private_per_second: float = Field(1, gt=0)
+    private_burst: int = Field(5, ge=1)
+    group_per_minute: float = Field(20, gt=0)
+    group_burst: int = Field(20, ge=1)
+
+
 class TelegramConfig(_Section):
     api_base: str | None = None
     mode: Literal["polling", "webhook"] = "polling"
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     request_timeout: float = Field(30, gt=0)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
 
 class BotConfig(_Section):

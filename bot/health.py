@@ -43,6 +43,9 @@ class Metrics:
         )
         self.tickets_waiting = Gauge("dono_tickets_waiting", "Tickets waiting", registry=r)
         self.kb_topics = Gauge("dono_kb_topics", "Topics in the served KB", registry=r)
+        self.outbox_waiting = Gauge(
+            "dono_outbox_waiting", "Sends waiting for the flood limits", registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

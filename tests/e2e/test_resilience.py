@@ -43,3 +43,12 @@ async def test_emulator_restart_mid_conversation(person: Person, emu: Emulator) 
     await emu.restart(down_for=1.0)
     answer = await person.send("kak popolnit balans", timeout=30)
     assert "Пополнить" in answer["text"] or "пополн" in answer["text"].lower()
+
+
+async def test_pacing_keeps_clear_of_429(person: Person, emu: Emulator) -> None:
+    questions = ["как проверить баланс", "kak popolnit balans", "мой номер", "роуминг"] * 3
+    for q in questions:  # twelve questions at once: more than a private chat's burst
+        await emu.send_text(person.user, q)
+    answers = await person.inbox.take(len(questions), timeout=30)
+    assert len(answers) == len(questions)
+    assert [c for c in emu.calls("sendMessage") if c.get("error_code") == 429] == []
