@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from tests.handoff.conftest import Clock
 from tests.handoff.test_reports import DAY, DAY0, TZ, fill_scenario
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 pytestmark = pytest.mark.skipif(
     shutil.which("chromium") is None, reason="needs Debian's chromium (bash .ci/setup --browser)"
 )
@@ -21,10 +23,13 @@ pytestmark = pytest.mark.skipif(
 async def write_report_page(
     path: Path, *, days: int = 7, per_day: int = 60, seed: int = 7, hostile: bool = True
 ) -> int:
-    """Fill a store with a generated week, write its report page to ``path``; returns how many
-    conversations the report counted."""
+    """Fill a new store with generated days, write their report page to ``path``; returns how
+    many conversations the report counted."""
+    db = path.with_suffix(".sqlite3")
+    if db.exists():
+        raise FileExistsError(f"{db}: the scenario needs a new database")
     clock = Clock(DAY0)
-    store = await Store.open(path.parent / "report.sqlite3", clock=clock)
+    store = await Store.open(db, clock=clock)
     try:
         await fill_scenario(store, clock, days=days, per_day=per_day, seed=seed, hostile=hostile)
         report = await build_report(store, DAY0, DAY0 + days * DAY, TZ)
@@ -34,33 +39,15 @@ async def write_report_page(
     return report.outcomes.conversations
 
 
-async def screenshot(page_path: Path, png: Path, width: int = 1280) -> dict[str, float]:
-    """Open the page in Chromium (offline) and save a full-page screenshot; returns the drawn
-    size of each chart by its test id."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = await browser.new_page(viewport={"width": width, "height": 900})
-            requests: list[str] = []
-            page.on("request", lambda r: requests.append(r.url))
-            await page.goto(page_path.as_uri())
-            sizes = {}
-            for figure in await page.locator("figure.chart").all():
-                box = await figure.locator("svg").bounding_box()
-                assert box is not None
-                sizes[await figure.get_attribute("data-testid") or ""] = (
-                    box["width"] * box["height"]
-                )
-            await page.screenshot(path=str(png), full_page=True)
-            assert requests == [page_path.as_uri()], "the page fetched something"
-            return sizes
-        finally:
-            await browser.close()
+async def chart_areas_and_screenshot(page: Any, png: Path) -> dict[str, float]:
+    """The drawn area (px²) of each chart by its test id, then a full-page screenshot."""
+    areas = {}
+    for figure in await page.locator("figure.chart").all():
+        box = await figure.locator("svg").bounding_box()
+        assert box is not None
+        areas[await figure.get_attribute("data-testid") or ""] = box["width"] * box["height"]
+    await page.screenshot(path=str(png), full_page=True)
+    return areas
 
 
 async def test_the_report_page_in_a_browser(tmp_path: Path) -> None:
@@ -70,22 +57,25 @@ async def test_the_report_page_in_a_browser(tmp_path: Path) -> None:
     conversations = await write_report_page(html_path, days=5, per_day=40)
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = await browser.new_page(viewport={"width": 1280, "height": 900})
-        await page.goto(html_path.as_uri())
-        await expect(page.get_by_test_id("title")).to_have_text("Dono · support report")
-        await expect(page.get_by_test_id("headline")).to_be_visible()
-        await expect(page.get_by_test_id("kpi-conversations")).to_have_text(
-            format_count(conversations)
-        )
-        await expect(page.get_by_test_id("kpi-first_line_resolution")).to_contain_text("%")
-        await browser.close()
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            await page.goto(html_path.as_uri())
+            await expect(page.get_by_test_id("title")).to_have_text("Dono · support report")
+            await expect(page.get_by_test_id("headline")).to_be_visible()
+            await expect(page.get_by_test_id("kpi-conversations")).to_have_text(
+                format_count(conversations)
+            )
+            await expect(page.get_by_test_id("kpi-first_line_resolution")).to_contain_text("%")
+            await expect(page.get_by_test_id("agents").locator("tbody tr")).not_to_have_count(0)
 
-    png = tmp_path / "report.png"
-    sizes = await screenshot(html_path, png)
-    assert set(sizes) == {"svg-outcomes", "svg-times", "svg-hours"}
-    assert all(area > 10_000 for area in sizes.values()), sizes
-    assert png.stat().st_size > 50_000
+            png = tmp_path / "report.png"
+            areas = await chart_areas_and_screenshot(page, png)
+            assert set(areas) == {"svg-outcomes", "svg-times"}
+            assert all(area > 10_000 for area in areas.values()), areas
+            assert png.stat().st_size > 50_000
+            assert requests == [html_path.as_uri()], "the page fetched something"
+        finally:
+            await browser.close()

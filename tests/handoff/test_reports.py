@@ -56,18 +56,32 @@ TOPICS = {
     "call_forwarding": 2,
     "esim": 2,
 }
-QUESTIONS = {
-    "ru": ["как проверить баланс", "не работает интернет", "какие есть пакеты", "роуминг"],
-    "tg": ["Тавозуни ман чанд аст", "интернет кор намекунад", "тарифҳо", "пули ваъдагӣ"],
-    "en": ["how do I check my balance", "no internet", "roaming prices", "lost my sim"],
-    None: ["???", "ok", "hmm"],
+ASKED = {  # how subscribers ask for a topic, per language
+    "balance_check": ("как проверить баланс", "Тавозуни ман чанд аст", "how do I check my balance"),
+    "internet_packages": ("какие есть интернет пакеты", "бастаҳои интернет", "internet bundles"),
+    "no_internet": ("не работает интернет", "интернет кор намекунад", "no internet"),
+    "top_up": ("как пополнить счёт", "чӣ тавр пул гузорам", "how to top up"),
+    "tariff_list": ("какие есть тарифы", "тарифҳо", "what tariffs are there"),
+    "remaining_quota": ("сколько осталось гигабайт", "чанд гигабайт монд", "remaining data"),
+    "apn_android": ("настройки интернета андроид", "танзимоти интернет", "apn settings"),
+    "roaming": ("роуминг в россии", "роуминг", "roaming prices"),
+    "promised_payment": ("обещанный платёж", "пули ваъдагӣ", "promised payment"),
+    "sim_lost": ("потерял сим карту", "симкорт гум шуд", "lost my sim"),
+    "call_forwarding": ("переадресация", "интиқоли занг", "call forwarding"),
+    "esim": ("есть ли esim", "esim ҳаст", "do you have esim"),
+    "outage_report": ("нет связи", "алоқа нест", "no signal"),
+    "greeting": ("здравствуйте", "салом", "hello"),
+    "thanks": ("спасибо", "ташаккур", "thanks"),
+    "operator": ("позовите оператора", "Бо оператор пайваст кунед", "talk to a human"),
 }
+LANGS = ("ru", "tg", "en")
+OTHER = {"ru": "а можно вопрос", "tg": "савол дорам", "en": "question", None: "???"}
 AGENTS = [(501, "Мадина", 5), (502, "Farrukh", 4), (503, "Зарина", 3)]
 DISTRICTS = {"Душанбе": 5, "Худжанд": 3, "Бохтар": 2, "Куляб": 2, "Хорог": 1, None: 1}
 # local hour → how busy
 HOURS = [1, 1, 0, 0, 0, 1, 2, 4, 7, 10, 12, 12, 11, 9, 8, 8, 9, 10, 12, 12, 10, 7, 4, 2]
 
-Step = tuple[float, int, Callable[[], Awaitable[None]]]
+Step = tuple[float, int, Callable[[], Awaitable[object]]]
 
 
 def _pick(rng: random.Random, weights: dict) -> object:
@@ -87,17 +101,19 @@ async def fill_scenario(
     about ``per_day`` conversations a day, the same every run for a seed. ``hostile`` adds a
     question and an agent name full of HTML."""
     rng = random.Random(seed)
-    agents = list(AGENTS) + ([(504, HOSTILE_AGENT, 1)] if hostile else [])
     steps: list[Step] = []
     seq = 0
 
-    def at(ts: float, action: Callable[[], Awaitable[None]]) -> None:
+    def at(ts: float, action: Callable[[], Awaitable[object]]) -> None:
         nonlocal seq
         seq += 1
         steps.append((ts, seq, action))
 
     def ask(ts: float, uid: int, decision: str, topic: str | None, lang: str | None) -> None:
-        text = rng.choice(QUESTIONS[lang])
+        if topic in ASKED:
+            text = ASKED[topic][LANGS.index(lang) if lang in LANGS else 0]
+        else:
+            text = OTHER[lang]
         latency = rng.lognormvariate(3.0, 0.5)
         at(
             ts,
@@ -128,7 +144,7 @@ async def fill_scenario(
         if fate < 0.10:
             at(ts + rng.uniform(300, 900), then(lambda i: store.close_ticket(i, reason="user")))
             return
-        agent_id, name, _ = rng.choices(agents, weights=[a[2] for a in agents])[0]
+        agent_id, name, _ = rng.choices(AGENTS, weights=[a[2] for a in AGENTS])[0]
         claimed = ts + rng.lognormvariate(5.0 if not evening else 6.0, 0.6)
         replied = claimed + rng.uniform(15, 150)
         closed = replied + rng.lognormvariate(6.6, 0.6)
@@ -193,13 +209,13 @@ async def fill_scenario(
             else:
                 ask(t, uid, "answer", "outage_report", lang)
                 district = _pick(rng, DISTRICTS)
-                if day == 2 and rng.random() < 0.7:
-                    district = "Худжанд"  # a cluster: one bad evening in Khujand
-                    t = DAY0 + day * DAY + 19 * 3600 + rng.uniform(0, 5400)
-                at(
-                    t + 45,
-                    lambda u=uid, d=district: store.add_outage(u, d, "нет сети", None, None),
-                )
+                at(t + 45, lambda u=uid, d=district: store.add_outage(u, d, "нет сети"))
+        if day == 2:  # one bad evening in Khujand: a cluster of reports
+            for uid in range(20_000, 20_000 + per_day // 4):
+                t = DAY0 + day * DAY + 19 * 3600 + rng.uniform(0, 5400)
+                at(t, lambda u=uid: _touch(store, u))
+                ask(t + 1, uid, "answer", "outage_report", "tg")
+                at(t + 40, lambda u=uid: store.add_outage(u, "Худжанд", "алоқа нест"))
         # a banned subscriber's messages are kept but are not conversations
         banned = 9_999
         ask(DAY0 + day * DAY + 12 * 3600, banned, "banned", None, "ru")
@@ -213,8 +229,17 @@ async def fill_scenario(
                 9_998, SCRIPT, "баланс", "answer", "balance_check", [], 0.6, "ru", 25.0
             ),
         )
-        at(ts + 10, lambda: store.add_feedback(9_998, "balance_check", False))
-        at(ts + 20, lambda: store.add_feedback(9_998, "balance_check", False))
+        for i in range(5):  # enough 👎 to top the list
+            at(ts + 10 + i, lambda: store.add_feedback(9_998, "balance_check", False))
+        ticket = {"id": 0}
+
+        async def open_() -> None:
+            ticket["id"] = (await store.open_ticket(9_997, "command", SCRIPT))[0].id
+
+        at(ts, open_)
+        at(ts + 60, lambda: store.claim(ticket["id"], 504, HOSTILE_AGENT))
+        at(ts + 90, lambda: store.record_message(ticket["id"], "out"))
+        at(ts + 600, lambda: store.close_ticket(ticket["id"], 504, HOSTILE_AGENT))
 
     for ts, _, action in sorted(steps, key=lambda s: (s[0], s[1])):
         clock.now = ts
@@ -420,7 +445,15 @@ def test_outages_and_feedback_match_sql(scenario: Scenario) -> None:
         UNTIL,
     )
     assert {t.topic: t.answers for t in r.topics if t.answers} == dict(answers)
-    assert r.disliked[0].question == SCRIPT and r.disliked[0].votes == 2
+    assert (r.disliked[0].question, r.disliked[0].votes) == (SCRIPT, 5)
+    [(n,)] = sql(
+        scenario.path,
+        "SELECT COUNT(*) FROM feedback WHERE helpful = 0 AND question = ? AND ts >= ? AND ts < ?",
+        r.disliked[1].question,
+        SINCE,
+        UNTIL,
+    )
+    assert n >= r.disliked[1].votes >= 1
     assert sum(x.questions for x in r.languages) == r.questions
     assert sum(x.share for x in r.languages) == pytest.approx(1.0)
 
@@ -541,7 +574,6 @@ def test_page_is_well_formed_and_escapes_user_text(scenario: Scenario) -> None:
     assert {n.attrs["data-testid"] for n in tree.root.find_all("figure")} == {
         "svg-outcomes",
         "svg-times",
-        "svg-hours",
     }
 
 
@@ -570,6 +602,14 @@ def test_page_shows_the_reports_numbers(scenario: Scenario) -> None:
     assert districts == {
         (d.district or "somewhere else"): str(d.reports) for d in r.outages.by_district
     }
+    totals = rows_of(root.one(data_testid="times-total"))
+    assert totals[1][1:] == [
+        format_duration(r.times.wait_until_claim.p50),
+        format_duration(r.times.wait_until_claim.p90),
+        str(r.times.wait_until_claim.count),
+    ]
+    hours = rows_of(root.one(data_testid="outages-hour"))[1]
+    assert hours == [str(n) if n else "" for n in r.outages.by_hour]
     topics = rows_of(root.one(data_testid="topics"))
     top = r.topics[0]
     assert topics[0] == [top.topic, str(top.answers), str(top.helpful), str(top.unhelpful)]
@@ -677,9 +717,10 @@ def test_nearest_rank_percentiles() -> None:
         percentile([1], 0)
 
 
-def test_today_window_starts_at_local_midnight() -> None:
-    since, until = today_window(DAY0 + 2 * DAY + 5 * 3600 + 17, TZ)
-    assert (since, until) == (DAY0 + 2 * DAY, DAY0 + 2 * DAY + 5 * 3600 + 17)
+def test_today_is_from_local_midnight_to_the_next() -> None:
+    assert today_window(DAY0 + 2 * DAY + 5 * 3600 + 17, TZ) == (DAY0 + 2 * DAY, DAY0 + 3 * DAY)
+    assert today_window(DAY0 - 1, TZ) == (DAY0 - DAY, DAY0)
+    assert today_window(DAY0, "UTC") == (DAY0 - 19 * 3600, DAY0 + 5 * 3600)
 
 
 def test_numbers_as_the_page_writes_them() -> None:
