@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
+from handoff import reports
 from handoff.store import Store
 from knowledge.evaluate import (
     EvalFileError,
@@ -171,6 +172,32 @@ def cmd_unanswered(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    tz = args.tz or config.agents.hours().timezone
+
+    async def make():
+        store = await _open_store(config, args.db)
+        try:
+            since = parse_since(args.since)
+            until = parse_since(args.until) if args.until else time.time()
+            return await reports.build_report(store, since, until, tz)
+        finally:
+            await store.close()
+
+    report = asyncio.run(make())
+    if args.json:
+        text = json.dumps(reports.report_json(report), ensure_ascii=False, indent=2)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+        return 0
+    out = Path(args.out or "report.html")
+    out.write_text(reports.render_html(report), encoding="utf-8")
+    print(f"report written to {out}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace, config: Config) -> int:
     text = json_schema()
     if args.out:
@@ -225,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     un.add_argument("--db", help="database (default: config bot.database)")
     un.add_argument("--kb", help="knowledge base for the closest-topic hints")
     un.set_defaults(func=cmd_unanswered)
+
+    rep = sub.add_parser("report", help="handling times and outcomes as an HTML page or JSON")
+    rep.add_argument("--since", default="30d", help="like 30d, 24h or 2026-11-01 (default 30d)")
+    rep.add_argument("--until", help="end of the period (default: now)")
+    rep.add_argument("--out", help="file to write (default report.html; stdout for --json)")
+    rep.add_argument("--json", action="store_true", help="JSON instead of HTML")
+    rep.add_argument("--tz", help="time zone of days and hours (default: working hours' zone)")
+    rep.add_argument("--db", help="database (default: config bot.database)")
+    rep.set_defaults(func=cmd_report)
 
     sch = sub.add_parser("schema", help="print the JSON Schema of a knowledge-base file")
     sch.add_argument("--out", help="write to this file")

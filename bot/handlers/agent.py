@@ -12,6 +12,16 @@ from rapidfuzz import process
 
 from bot.desk import Desk, TicketCb
 from bot.texts import t
+from handoff.reports import (
+    build_report,
+    format_count,
+    format_csat,
+    format_duration,
+    format_latency,
+    format_share,
+    headline,
+    today_window,
+)
 from handoff.tickets import DeskError, Ticket
 from knowledge.service import KnowledgeService
 
@@ -267,6 +277,29 @@ async def cmd_whois(message: Message, desk: Desk) -> None:
     )
 
 
+async def cmd_stats(message: Message, desk: Desk) -> None:
+    """Today's headline numbers (local day of the working-hours time zone)."""
+    tz = desk.hours.timezone
+    now = desk.clock()
+    report = await build_report(desk.store, *today_window(now, tz), tz)
+    h = headline(report)
+    await message.reply(
+        t(
+            desk.lang,
+            "agent_stats",
+            conversations=format_count(h["conversations"]),
+            answered=format_count(h["answered_by_bot"]),
+            share=format_share(h["first_line_resolution"]),
+            handed_off=format_count(h["handed_off"]),
+            waiting=len(await desk.store.queue()),
+            wait=format_duration(h["median_wait_until_claim"]),
+            latency=format_latency(h["median_bot_latency_ms"]),
+            csat=format_csat(h["csat_average"]),
+            rated=h["csat_count"],
+        )
+    )
+
+
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -320,6 +353,7 @@ def create_router(group_id: int) -> Router:
     router.message.register(cmd_unban, Command("unban"))
     router.message.register(cmd_queue, Command("queue"))
     router.message.register(cmd_whois, Command("whois"))
+    router.message.register(cmd_stats, Command("stats"))
     router.message.register(on_agent_message)
     router.edited_message.register(on_agent_edit)
     return router

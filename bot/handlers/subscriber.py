@@ -363,7 +363,18 @@ async def on_unknown_button(query: CallbackQuery, lang: str) -> None:
     await query.answer(t(lang, "stale_button"))
 
 
-AGENT_COMMANDS = ("close", "reopen", "transfer", "kb", "ban", "unban", "queue", "whois", "note")
+AGENT_COMMANDS = (
+    "close",
+    "reopen",
+    "transfer",
+    "kb",
+    "ban",
+    "unban",
+    "queue",
+    "whois",
+    "note",
+    "stats",
+)
 
 
 def create_router(store: Store) -> Router:
