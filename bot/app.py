@@ -254,8 +254,24 @@ async def serve(config: Config, token: str, api_base: str | None = None) -> None
     await dono.stop()
 
 
-def setup_logging(json_lines: bool = False) -> None:
+class RedactToken(logging.Filter):
+    """Whatever a library logs (a URL in an error, say), the token never reaches the log."""
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token:
+            message = record.getMessage()
+            if self.token in message:
+                record.msg, record.args = message.replace(self.token, "<token>"), None
+        return True
+
+
+def setup_logging(json_lines: bool = False, token: str | None = None) -> None:
     handler = logging.StreamHandler()
+    handler.addFilter(RedactToken(token))
     if json_lines or os.environ.get("DONO_LOG_JSON") == "1":
         handler.setFormatter(JsonFormatter())
     else:
@@ -270,6 +286,6 @@ def run_bot(config: Config) -> int:
     if not token:
         print("DONO_BOT_TOKEN is not set: put the bot token from @BotFather in the environment.")
         return 2
-    setup_logging(config.ops.json_logs)
+    setup_logging(config.ops.json_logs, token)
     asyncio.run(serve(config, token))
     return 0

@@ -51,3 +51,14 @@ def test_json_log_lines() -> None:
     record = logging.LogRecord("dono", logging.INFO, __file__, 1, "served %s", ("x",), None)
     line = JsonFormatter().format(record)
     assert '"message": "served x"' in line and '"level": "INFO"' in line
+
+
+def test_token_is_redacted_from_logs() -> None:
+    from bot.app import RedactToken
+
+    token = "123456:SECRET-token"
+    record = logging.LogRecord(
+        "aiohttp", logging.ERROR, __file__, 1, "GET %s failed", (f"/bot{token}/getMe",), None
+    )
+    assert RedactToken(token).filter(record)
+    assert token not in record.getMessage() and "<token>" in record.getMessage()
