@@ -29,6 +29,7 @@ class ThresholdsConfig(_Section):
     clarify: float = Field(_TH.clarify, ge=0, le=1)
     clarify_window: float = Field(_TH.clarify_window, ge=0, le=1)
     max_candidates: int = Field(_TH.max_candidates, ge=2, le=8)
+    single: float = Field(_TH.single, ge=0, le=1)
 
     def to_thresholds(self) -> Thresholds:
         return Thresholds(**self.model_dump())

@@ -61,6 +61,7 @@ class Thresholds:
     clarify: float = 0.42
     clarify_window: float = 0.2
     max_candidates: int = 4
+    single: float = 0.5  # answer a lone candidate from this score instead of asking
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +191,16 @@ class Matcher:
         for topic in self.kb.topics.values():
             for phrase in getattr(topic.triggers, lang):
                 yield topic.id, phrase
-            for phrase in getattr(topic.keywords, lang):
-                yield topic.id, phrase
+            keywords = dict.fromkeys(getattr(topic.keywords, lang))
+            # one-word Latin keywords (xiaomi, iphone, apn, lte, esim) are typed as such in
+            # any language
+            for other in LANGS:
+                keywords.update(
+                    dict.fromkeys(
+                        k for k in getattr(topic.keywords, other) if k.isascii() and " " not in k
+                    )
+                )
+            yield from ((topic.id, phrase) for phrase in keywords)
         for intent in self.kb.intents.values():
             for phrase in getattr(intent.triggers, lang):
                 yield intent.id, phrase
@@ -299,6 +308,10 @@ class Matcher:
                 w = idx.weight[best]
                 if is_stop or idx.stop[best]:
                     w = min(w, idx.max_weight * STOPWORD_WEIGHT)
+                else:
+                    # a far fuzzy match is partly an unknown word: weigh it partly as one
+                    sim = found[best]
+                    w = sim * w + (1 - sim) * idx.max_weight * UNKNOWN_WEIGHT
             else:
                 # A word no trigger has: the question may be about something we don't cover.
                 w = idx.max_weight * (STOPWORD_WEIGHT if is_stop else UNKNOWN_WEIGHT)
@@ -412,10 +425,15 @@ class Matcher:
         conv_words = converted.split()
         if len(orig_words) != len(conv_words):
             return converted
+        vocab = self.indexes[lang].vocab
         out = []
         for o, c in zip(orig_words, conv_words, strict=True):
             key = normalize(o)
-            out.append(o if key and phonetic(stem(key, lang)) in known else c)
+            latin_known = bool(key) and word_key(key, lang) in known
+            converted = normalize(c)
+            # "internet" → "интернет" is known too: then the Cyrillic reading was meant
+            cyrillic_known = bool(converted) and word_key(converted, lang) in vocab
+            out.append(o if latin_known and not cyrillic_known else c)
         return " ".join(out)
 
     def match(self, text: str, lang_hint: str | None = None) -> Decision:
@@ -536,5 +554,10 @@ class Matcher:
         options = [c for c in ranked if c.score >= floor and self.actions.get(c.id) == "answer"]
         if not options:
             return Decision("none", score=first.score, **base)
+        if len(options) == 1 and options[0] is first and first.score >= th.single:
+            # nothing else comes close: "did you mean X?" with one button only slows people
+            return Decision(
+                "answer", topic=first.id, score=first.score, candidates=(first,), **base
+            )
         options = options[: th.max_candidates]
         return Decision("clarify", score=first.score, candidates=tuple(options), **base)
