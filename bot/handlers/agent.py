@@ -53,6 +53,14 @@ async def ticket_of(message: Message, desk: Desk) -> Ticket | None:
     return None
 
 
+async def _ticket_here(message: Message, desk: Desk) -> Ticket | None:
+    """The ticket of the topic a command was given in; outside one, the agent is told so."""
+    ticket = await ticket_of(message, desk)
+    if ticket is None:
+        await message.reply(t(desk.lang, "agent_only_in_topic"))
+    return ticket
+
+
 async def _desk_error(message: Message, desk: Desk, exc: DeskError) -> None:
     key = {
         "already_claimed": "agent_already_claimed",
@@ -108,9 +116,8 @@ def _check_owner(ticket: Ticket, agent_id: int) -> None:
 
 
 async def cmd_close(message: Message, desk: Desk) -> None:
-    ticket = await ticket_of(message, desk)
+    ticket = await _ticket_here(message, desk)
     if ticket is None:
-        await message.reply(t(desk.lang, "agent_only_in_topic"))
         return
     agent_id, agent_name = _agent_name(message)
     try:
@@ -121,9 +128,8 @@ async def cmd_close(message: Message, desk: Desk) -> None:
 
 
 async def cmd_reopen(message: Message, desk: Desk) -> None:
-    ticket = await ticket_of(message, desk)
+    ticket = await _ticket_here(message, desk)
     if ticket is None:
-        await message.reply(t(desk.lang, "agent_only_in_topic"))
         return
     agent_id, _ = _agent_name(message)
     try:
@@ -140,9 +146,8 @@ async def cmd_reopen(message: Message, desk: Desk) -> None:
 
 
 async def cmd_transfer(message: Message, desk: Desk) -> None:
-    ticket = await ticket_of(message, desk)
+    ticket = await _ticket_here(message, desk)
     if ticket is None:
-        await message.reply(t(desk.lang, "agent_only_in_topic"))
         return
     agent_id, _ = _agent_name(message)
     try:
@@ -157,9 +162,8 @@ async def cmd_transfer(message: Message, desk: Desk) -> None:
 async def cmd_kb(
     message: Message, command: CommandObject, desk: Desk, knowledge: KnowledgeService
 ) -> None:
-    ticket = await ticket_of(message, desk)
+    ticket = await _ticket_here(message, desk)
     if ticket is None:
-        await message.reply(t(desk.lang, "agent_only_in_topic"))
         return
     topic_id = (command.args or "").strip()
     if not topic_id:
@@ -211,9 +215,8 @@ async def cmd_kb(
 
 
 async def cmd_ban(message: Message, command: CommandObject, desk: Desk) -> None:
-    ticket = await ticket_of(message, desk)
+    ticket = await _ticket_here(message, desk)
     if ticket is None:
-        await message.reply(t(desk.lang, "agent_only_in_topic"))
         return
     agent_id, _ = _agent_name(message)
     closed = await desk.store.ban(ticket.user_id, agent_id, (command.args or "").strip())
@@ -256,9 +259,8 @@ async def cmd_queue(message: Message, desk: Desk) -> None:
 
 
 async def cmd_whois(message: Message, desk: Desk) -> None:
-    ticket = await ticket_of(message, desk)
+    ticket = await _ticket_here(message, desk)
     if ticket is None:
-        await message.reply(t(desk.lang, "agent_only_in_topic"))
         return
     info = await desk.store.subscriber_summary(ticket.user_id)
     sub = info.subscriber

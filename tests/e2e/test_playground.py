@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,57 +18,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-async def test_type_a_question_see_the_answer_press_a_button(tmp_path: Path) -> None:
-    from playwright.async_api import async_playwright, expect
-
-    emu, dono = await start_playground(make_config(tmp_path), port=0)
-    try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            page = await browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            await page.goto(emu.base_url)
-            await expect(page.get_by_test_id("connection-status")).to_have_attribute(
-                "data-state", "online"
-            )
-            await page.get_by_test_id("new-user-name").fill("Фарход")
-            await page.get_by_test_id("new-user-lang").select_option("ru")
-            await page.get_by_test_id("new-user-create").click()
-
-            chat = page.get_by_test_id("user-messages")
-            await page.get_by_test_id("user-input").fill("kak proverit balans")
-            await page.get_by_test_id("user-send").click()
-            answer = chat.get_by_test_id("bot-message").last
-            await expect(answer.get_by_test_id("message-text")).to_contain_text("*100#")
-
-            # a related-topic button under the answer opens that topic's answer
-            related = answer.locator('[data-testid="inline-button"][data-callback-data^="t:"]')
-            await related.first.click()
-            await expect(chat.get_by_test_id("bot-message")).to_have_count(2)
-            await expect(
-                chat.get_by_test_id("bot-message").last.get_by_test_id("message-text")
-            ).not_to_be_empty()
-
-            # 👍 answers the press with a toast
-            await answer.locator('[data-callback-data^="f:"]').first.click()
-            await expect(page.get_by_test_id("callback-toast")).to_contain_text("Спасибо")
-
-            shot = tmp_path / "playground.png"
-            await page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000
-            assert errors == []
-            await browser.close()
-    finally:
-        await dono.stop()
-        await emu.stop()
-
-
-async def test_operator_side_by_side(tmp_path: Path) -> None:
-    """Hand-off in the subscriber pane, the agent answers from the group pane."""
+@pytest.fixture
+async def page(tmp_path: Path) -> AsyncIterator[Any]:
+    """The playground (emulator + bot + page) open in Chromium, online, with no page errors."""
     from playwright.async_api import async_playwright, expect
 
     emu, dono = await start_playground(make_config(tmp_path), port=0)
@@ -77,27 +31,69 @@ async def test_operator_side_by_side(tmp_path: Path) -> None:
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )
             page = await browser.new_page(viewport={"width": 1400, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
             await page.goto(emu.base_url)
             await expect(page.get_by_test_id("connection-status")).to_have_attribute(
                 "data-state", "online"
             )
-            await page.get_by_test_id("new-user-name").fill("Malika")
-            await page.get_by_test_id("new-user-lang").select_option("tg")
-            await page.get_by_test_id("new-user-create").click()
-            await page.get_by_test_id("user-input").fill("Бо оператор пайваст кунед")
-            await page.get_by_test_id("user-send").click()
-            chat = page.get_by_test_id("user-messages")
-            await expect(chat.get_by_test_id("bot-message").last).to_contain_text("навбат")
-
-            tab = page.get_by_test_id("topic-tab").filter(has_text="Malika")
-            await tab.click()
-            group = page.get_by_test_id("group-messages")
-            await expect(group).to_contain_text("Обращение #1")
-            await page.get_by_test_id("group-input").fill("Салом! Чӣ ёрӣ лозим?")
-            await page.get_by_test_id("group-send").click()
-            await expect(chat.get_by_test_id("bot-message").last).to_contain_text("Салом!")
-            await page.screenshot(path=str(tmp_path / "desk.png"))
+            yield page
+            assert errors == []
             await browser.close()
     finally:
         await dono.stop()
         await emu.stop()
+
+
+async def new_subscriber(page: Any, name: str, lang: str) -> None:
+    await page.get_by_test_id("new-user-name").fill(name)
+    await page.get_by_test_id("new-user-lang").select_option(lang)
+    await page.get_by_test_id("new-user-create").click()
+
+
+async def say(page: Any, text: str) -> None:
+    await page.get_by_test_id("user-input").fill(text)
+    await page.get_by_test_id("user-send").click()
+
+
+async def test_type_a_question_see_the_answer_press_a_button(page: Any, tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    await new_subscriber(page, "Фарход", "ru")
+    await say(page, "kak proverit balans")
+    chat = page.get_by_test_id("user-messages")
+    answer = chat.get_by_test_id("bot-message").last
+    await expect(answer.get_by_test_id("message-text")).to_contain_text("*100#")
+
+    # a related-topic button under the answer opens that topic's answer
+    related = answer.locator('[data-testid="inline-button"][data-callback-data^="t:"]')
+    await related.first.click()
+    await expect(chat.get_by_test_id("bot-message")).to_have_count(2)
+    await expect(
+        chat.get_by_test_id("bot-message").last.get_by_test_id("message-text")
+    ).not_to_be_empty()
+
+    # 👍 answers the press with a toast
+    await answer.locator('[data-callback-data^="f:"]').first.click()
+    await expect(page.get_by_test_id("callback-toast")).to_contain_text("Спасибо")
+
+    shot = tmp_path / "playground.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+async def test_operator_side_by_side(page: Any, tmp_path: Path) -> None:
+    """Hand-off in the subscriber pane, the agent answers from the group pane."""
+    from playwright.async_api import expect
+
+    await new_subscriber(page, "Malika", "tg")
+    await say(page, "Бо оператор пайваст кунед")
+    chat = page.get_by_test_id("user-messages")
+    await expect(chat.get_by_test_id("bot-message").last).to_contain_text("навбат")
+
+    await page.get_by_test_id("topic-tab").filter(has_text="Malika").click()
+    await expect(page.get_by_test_id("group-messages")).to_contain_text("Обращение #1")
+    await page.get_by_test_id("group-input").fill("Салом! Чӣ ёрӣ лозим?")
+    await page.get_by_test_id("group-send").click()
+    await expect(chat.get_by_test_id("bot-message").last).to_contain_text("Салом!")
+    await page.screenshot(path=str(tmp_path / "desk.png"))
