@@ -325,8 +325,8 @@ class OpenTicket(Filter):
     async def __call__(
         self, message: Message, desk: Desk, knowledge: KnowledgeService
     ) -> bool | dict:
-        if message.from_user is None:
-            return False
+        if message.from_user is None or desk.group_id is None:
+            return False  # without an operators' group a ticket is only a record
         user_id = message.from_user.id
         ticket = await self.store.open_ticket_of(user_id)
         if ticket is not None:

@@ -101,6 +101,11 @@ async def test_operator_command_and_button(person: Person, emu: Emulator, dono: 
     assert [w["reason"] for w in waiting] == ["command", "button"]
 
 
+async def test_without_an_operators_group_the_bot_keeps_answering(person: Person) -> None:
+    assert "очеред" in (await person.send("/operator"))["text"]
+    assert "*100#" in (await person.send("как проверить баланс"))["text"]
+
+
 async def test_handoff_intent_in_free_text(person: Person, dono: Dono) -> None:
     reply = await person.send("позовите живого оператора пожалуйста")
     assert "очеред" in reply["text"]
