@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+import tempfile
+from pathlib import Path
 
 from bot.app import Dono, setup_logging
 from bot.config import Config
@@ -48,8 +50,10 @@ async def _serve(config: Config, port: int | None) -> None:
 
 def run_playground(config: Config, port: int | None = None) -> int:
     setup_logging()
-    if config.bot.database.name == "dono.sqlite3":
-        # keep the playground's made-up conversations apart from a real bot's database
-        config.bot.database = config.bot.database.with_name("playground.sqlite3")
-    asyncio.run(_serve(config, port))
+    # The emulator starts empty every time, so the bot's database does too: a fresh one per
+    # run, apart from a real bot's (`dono report --db` on it while the playground runs).
+    with tempfile.TemporaryDirectory(prefix="dono-playground-") as tmp:
+        config.bot.database = Path(tmp) / "playground.sqlite3"
+        print(f"playground database: {config.bot.database}", flush=True)
+        asyncio.run(_serve(config, port))
     return 0
