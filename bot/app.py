@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.config import Config, bot_token
 from bot.desk import Desk
+from bot.durable import DurablePoller, IdempotentSends
 from bot.handlers import admin, agent, subscriber
 from bot.health import ApiMetrics, JsonFormatter, Metrics, UpdateMetrics, start_health_server
 from bot.middlewares import SubscriberMiddleware
@@ -40,11 +41,14 @@ def create_bot(
     timeout: float = 30,
     metrics: Metrics | None = None,
     pacer: Pacer | None = None,
+    store: Store | None = None,
 ) -> Bot:
     """A Bot whose sends are paced to the flood limits and whose every call waits out 429s
     and retries 5xx/network errors (each attempt paced again)."""
     api = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
     session = AiohttpSession(api=api, timeout=timeout)
+    if store is not None:
+        session.middleware(IdempotentSends(store))  # outermost: one logical send, one record
     session.middleware(RetryMiddleware())
     if pacer is not None:
         session.middleware(pacer)
@@ -120,6 +124,7 @@ class Dono:
     task: asyncio.Task | None = None
     runner: web.AppRunner | None = None
     health: web.AppRunner | None = None
+    poller: DurablePoller | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @classmethod
@@ -137,7 +142,12 @@ class Dono:
         pacer = Pacer(Limits(**config.telegram.limits.model_dump()))
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)
         bot = create_bot(
-            token, api_base or config.api_base, config.telegram.request_timeout, metrics, pacer
+            token,
+            api_base or config.api_base,
+            config.telegram.request_timeout,
+            metrics,
+            pacer,
+            store,
         )
         desk = Desk(bot, store, config.agents, config.agents.hours())
         dp = create_dispatcher(config, knowledge, store, desk)
@@ -187,14 +197,8 @@ class Dono:
         """Start long polling in a background task."""
         self._start_watching()
         await set_commands(self.bot)
-        self.task = asyncio.create_task(
-            self.dp.start_polling(
-                self.bot,
-                polling_timeout=polling_timeout,
-                handle_signals=False,
-                close_bot_session=False,
-            )
-        )
+        self.poller = DurablePoller(self.bot, self.dp, self.store, polling_timeout)
+        self.task = asyncio.create_task(self.poller.run())
 
     async def start_webhook(self, url: str, secret: str | None) -> web.AppRunner:
         """Serve Telegram's webhook on config.telegram.webhook's host/port/path."""
@@ -223,9 +227,10 @@ class Dono:
             await self.health.cleanup()
         if self.runner is not None:
             await self.runner.cleanup()
+        if self.poller is not None:
+            await self.poller.stop()
         if self.task is not None:
-            with contextlib.suppress(RuntimeError):
-                await self.dp.stop_polling()
+            self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self.task, timeout=5)
         await self.bot.session.close()

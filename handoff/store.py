@@ -188,6 +188,36 @@ MIGRATIONS: list[str] = [
 ]
 
 
+# The update journal lives in a file of its own next to the database: updates are stored
+# there before Telegram is told they arrived, and what was sent for each is kept, so a crash
+# neither loses a message nor answers it twice. A file of its own means recording a send never
+# waits for (or collides with) the handlers' transactions.
+JOURNAL_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS inbox (
+        update_id   INTEGER PRIMARY KEY,
+        body        TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        done_at     REAL,
+        error       TEXT
+    );
+    CREATE INDEX IF NOT EXISTS inbox_pending ON inbox(done_at, update_id);
+    CREATE TABLE IF NOT EXISTS sent (
+        update_id  INTEGER NOT NULL,
+        chat_id    TEXT NOT NULL,
+        n          INTEGER NOT NULL,
+        method     TEXT NOT NULL,
+        response   TEXT NOT NULL,
+        ts         REAL NOT NULL,
+        PRIMARY KEY (update_id, chat_id, n)
+    );
+"""
+
+
+def journal_path(path: str | Path) -> str:
+    return ":memory:" if str(path) == ":memory:" else f"{path}.journal"
+
+
 @dataclass(frozen=True, slots=True)
 class Subscriber:
     user_id: int
@@ -225,6 +255,8 @@ class Store:
         # from its first statement to its commit (or rollback), so no task commits or rolls
         # back another's half-done work. Other connections are kept out by SQLite itself.
         self._lock = asyncio.Lock()
+        # the update journal (see JOURNAL_SCHEMA): its own file, connection and thread
+        self.journal: aiosqlite.Connection = db
 
     @classmethod
     async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Store:
@@ -237,9 +269,15 @@ class Store:
         await db.execute("PRAGMA busy_timeout=5000")
         store = cls(db, clock)
         await store._migrate()
+        store.journal = await aiosqlite.connect(journal_path(path))
+        await store.journal.execute("PRAGMA journal_mode=WAL")
+        await store.journal.execute("PRAGMA synchronous=NORMAL")
+        await store.journal.executescript(JOURNAL_SCHEMA)
         return store
 
     async def close(self) -> None:
+        if self.journal is not self.db:
+            await self.journal.close()
         await self.db.close()
 
     async def _migrate(self) -> None:
@@ -397,6 +435,64 @@ class Store:
         ) as cur:
             rows = await cur.fetchall()
         return [dict(r) for r in rows]
+
+    # -- durable updates -----------------------------------------------------------------------
+
+    async def inbox_put(self, updates: list[tuple[int, str]]) -> None:
+        """Keep updates (id, JSON) before they are acknowledged to Telegram; repeats are
+        ignored. Raises sqlite3 errors (locked, disk full) for the caller to retry."""
+        await self.journal.executemany(
+            "INSERT OR IGNORE INTO inbox (update_id, body, received_at) VALUES (?, ?, ?)",
+            [(uid, body, self.clock()) for uid, body in updates],
+        )
+        await self.journal.commit()
+
+    async def inbox_pending(self, limit: int = 1000) -> list[tuple[int, str, int]]:
+        """Stored updates not handled yet, oldest first: (id, JSON, attempts so far)."""
+        async with self.journal.execute(
+            "SELECT update_id, body, attempts FROM inbox WHERE done_at IS NULL"
+            " ORDER BY update_id LIMIT ?",
+            (limit,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    async def inbox_last_id(self) -> int | None:
+        async with self.journal.execute("SELECT MAX(update_id) FROM inbox") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def inbox_attempt(self, update_id: int) -> None:
+        await self.journal.execute(
+            "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", (update_id,)
+        )
+        await self.journal.commit()
+
+    async def inbox_done(self, update_id: int, error: str | None = None) -> None:
+        await self.journal.execute(
+            "UPDATE inbox SET done_at = ?, error = ? WHERE update_id = ?",
+            (self.clock(), error, update_id),
+        )
+        await self.journal.commit()
+
+    async def sent_get(self, update_id: int, chat_id: str, n: int) -> str | None:
+        """The Bot API response already received for this update's n-th send to a chat."""
+        async with self.journal.execute(
+            "SELECT response FROM sent WHERE update_id = ? AND chat_id = ? AND n = ?",
+            (update_id, chat_id, n),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def sent_put(
+        self, update_id: int, chat_id: str, n: int, method: str, response: str
+    ) -> None:
+        await self.journal.execute(
+            "INSERT OR REPLACE INTO sent (update_id, chat_id, n, method, response, ts)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (update_id, chat_id, n, method, response, self.clock()),
+        )
+        await self.journal.commit()
 
     # -- outages -------------------------------------------------------------------------------
 
