@@ -620,7 +620,7 @@ class Store:
                 existing = await self.open_ticket_of(user_id)
                 if existing is not None:
                     return existing, False
-                last = await self._last_ticket(user_id)
+                last = await self.last_ticket(user_id)
                 if last is None or not rules.reopenable(last, now, reopen_window):
                     started = conversation_started_at
                     if started is None:
@@ -1013,7 +1013,7 @@ class Store:
             lang=(sub.lang or sub.language_code) if sub else None,
             tickets=int(counts[0]) if counts else 0,
             open_ticket=await self.open_ticket_of(user_id),
-            last_ticket=await self._last_ticket(user_id),
+            last_ticket=await self.last_ticket(user_id),
             average_csat=float(counts[1]) if counts and counts[1] is not None else None,
             ban=await self.ban_of(user_id),
             recent_questions=tuple(r[0] for r in texts),
@@ -1053,8 +1053,6 @@ class Store:
     async def last_ticket(self, user_id: int) -> Ticket | None:
         """The subscriber's most recent ticket, whatever its state."""
         return await self._one_ticket("user_id = ?", (user_id,))
-
-    _last_ticket = last_ticket
 
     async def _conversation_start(
         self, user_id: int, now: float, gap: float, after: float | None

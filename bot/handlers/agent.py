@@ -6,11 +6,13 @@ import html
 import logging
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from rapidfuzz import process
 
 from bot.desk import Desk, TicketCb
+from bot.split import split_html
 from bot.texts import t
 from handoff.reports import (
     build_report,
@@ -22,7 +24,7 @@ from handoff.reports import (
     headline,
     today_window,
 )
-from handoff.tickets import DeskError, Ticket
+from handoff.tickets import DeskError, NotYourTicket, Ticket
 from knowledge.service import KnowledgeService
 
 log = logging.getLogger(__name__)
@@ -61,15 +63,25 @@ async def _ticket_here(message: Message, desk: Desk) -> Ticket | None:
     return ticket
 
 
+_DESK_ERROR_TEXTS = {
+    "already_claimed": "agent_already_claimed",
+    "not_yours": "agent_not_yours",
+    "closed": "agent_ticket_is_closed",
+}
+
+
+def desk_error_text(lang: str, exc: DeskError, *, for_html: bool) -> str:
+    """A desk rule's "no" as the agents' text; escaped for messages, plain for alerts."""
+    key = _DESK_ERROR_TEXTS.get(exc.code)
+    escape = html.escape if for_html else str
+    if key is None:
+        return escape(str(exc))
+    params = {**exc.params, "agent": escape(str(exc.params.get("agent", "")))}
+    return t(lang, key, **params)
+
+
 async def _desk_error(message: Message, desk: Desk, exc: DeskError) -> None:
-    key = {
-        "already_claimed": "agent_already_claimed",
-        "not_yours": "agent_not_yours",
-        "closed": "agent_ticket_is_closed",
-    }.get(exc.code)
-    params = {"agent": html.escape(str(exc.params.get("agent", ""))), **exc.params}
-    text = t(desk.lang, key, **params) if key else html.escape(str(exc))
-    await message.reply(text)
+    await message.reply(desk_error_text(desk.lang, exc, for_html=True))
 
 
 # -- buttons on the card ---------------------------------------------------------------------
@@ -98,16 +110,10 @@ async def on_card_button(query: CallbackQuery, callback_data: TicketCb, desk: De
             await query.answer()
             await desk.close(ticket, agent_id, agent_name)
     except DeskError as exc:
-        key = {"already_claimed": "agent_already_claimed", "not_yours": "agent_not_yours"}.get(
-            exc.code
-        )
-        text = t(desk.lang, key, **exc.params) if key else str(exc)
-        await query.answer(text, show_alert=True)
+        await query.answer(desk_error_text(desk.lang, exc, for_html=False), show_alert=True)
 
 
 def _check_owner(ticket: Ticket, agent_id: int) -> None:
-    from handoff.tickets import NotYourTicket
-
     if ticket.status == "claimed" and ticket.agent_id not in (None, agent_id):
         raise NotYourTicket(ticket.agent_id, ticket.agent_name or "")
 
@@ -196,18 +202,12 @@ async def cmd_kb(
     except DeskError as exc:
         await _desk_error(message, desk, exc)
         return
-    from bot.split import split_html
-
     for chunk in split_html(getattr(topic.answer, lang)):
         try:
             sent = await desk.bot.send_message(ticket.user_id, chunk)
-        except Exception as exc:
-            from aiogram.exceptions import TelegramForbiddenError
-
-            if isinstance(exc, TelegramForbiddenError):
-                await desk.subscriber_blocked(ticket)
-                return
-            raise
+        except TelegramForbiddenError:
+            await desk.subscriber_blocked(ticket)
+            return
         await desk.store.record_message(
             ticket.id, "out", sent.message_id, message.message_id, kind="kb"
         )
