@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -20,7 +21,7 @@ from aiohttp import web
 
 from bot.config import Config, bot_token
 from bot.desk import Desk
-from bot.durable import DurablePoller, IdempotentSends
+from bot.durable import DurablePoller, IdempotentSends, storage_unavailable
 from bot.handlers import admin, agent, subscriber
 from bot.health import ApiMetrics, JsonFormatter, Metrics, UpdateMetrics, start_health_server
 from bot.middlewares import SubscriberMiddleware
@@ -41,14 +42,14 @@ def create_bot(
     timeout: float = 30,
     metrics: Metrics | None = None,
     pacer: Pacer | None = None,
-    store: Store | None = None,
+    sends: IdempotentSends | None = None,
 ) -> Bot:
     """A Bot whose sends are paced to the flood limits and whose every call waits out 429s
     and retries 5xx/network errors (each attempt paced again)."""
     api = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
     session = AiohttpSession(api=api, timeout=timeout)
-    if store is not None:
-        session.middleware(IdempotentSends(store))  # outermost: one logical send, one record
+    if sends is not None:
+        session.middleware(sends)  # outermost: one logical send, one record
     session.middleware(RetryMiddleware())
     if pacer is not None:
         session.middleware(pacer)
@@ -72,6 +73,8 @@ def error_handler(store: Store):
             log.info("chat %s blocked the bot; marked as blocked", chat)
             await store.mark_blocked(chat)
             return True
+        if storage_unavailable(exc):
+            raise exc  # not the update's fault: the poller keeps it and tries again
         log.error("update %s failed: %r", update.update_id, exc, exc_info=exc)
         if chat is not None and event.update.message and not isinstance(exc, TelegramAPIError):
             with contextlib.suppress(Exception):
@@ -121,6 +124,7 @@ class Dono:
     reloader: Reloader
     metrics: Metrics
     pacer: Pacer
+    sends: IdempotentSends | None = None
     task: asyncio.Task | None = None
     runner: web.AppRunner | None = None
     health: web.AppRunner | None = None
@@ -141,13 +145,14 @@ class Dono:
         metrics = Metrics()
         pacer = Pacer(Limits(**config.telegram.limits.model_dump()))
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)
+        sends = IdempotentSends(store)
         bot = create_bot(
             token,
             api_base or config.api_base,
             config.telegram.request_timeout,
             metrics,
             pacer,
-            store,
+            sends,
         )
         desk = Desk(bot, store, config.agents, config.agents.hours())
         dp = create_dispatcher(config, knowledge, store, desk)
@@ -166,7 +171,7 @@ class Dono:
             len(knowledge.kb.topics),
             knowledge.kb.version,
         )
-        return cls(config, bot, dp, store, knowledge, reloader, metrics, pacer)
+        return cls(config, bot, dp, store, knowledge, reloader, metrics, pacer, sends)
 
     def _start_watching(self) -> None:
         if self.config.knowledge.watch:
@@ -174,17 +179,29 @@ class Dono:
 
     async def status(self) -> dict:
         """What /healthz says; also refreshes the gauges /metrics shows."""
-        waiting = len(await self.store.queue())
         kb = self.knowledge.kb
-        self.metrics.tickets_waiting.set(waiting)
         self.metrics.kb_topics.set(len(kb.topics))
         serving = (self.task is not None and not self.task.done()) or self.runner is not None
-        return {
+        body: dict = {
             "status": "ok" if serving and not self._stopped else "down",
             "kb_version": kb.version,
             "kb_topics": len(kb.topics),
-            "tickets_waiting": waiting,
         }
+        problem = self.poller.storage_error if self.poller is not None else None
+        try:
+            waiting = len(await self.store.queue())
+        except sqlite3.Error as exc:
+            problem = problem or str(exc)
+        else:
+            self.metrics.tickets_waiting.set(waiting)
+            body["tickets_waiting"] = waiting
+        if problem is not None:
+            body["database"] = problem
+            if body["status"] == "ok":
+                body["status"] = "degraded"
+        if self.poller is not None:
+            body["updates_kept_in_memory"] = len(self.poller.waiting)
+        return body
 
     async def start_health(self) -> None:
         ops = self.config.ops
@@ -197,7 +214,9 @@ class Dono:
         """Start long polling in a background task."""
         self._start_watching()
         await set_commands(self.bot)
-        self.poller = DurablePoller(self.bot, self.dp, self.store, polling_timeout)
+        self.poller = DurablePoller(
+            self.bot, self.dp, self.store, polling_timeout, sends=self.sends
+        )
         self.task = asyncio.create_task(self.poller.run())
 
     async def start_webhook(self, url: str, secret: str | None) -> web.AppRunner:

@@ -11,6 +11,12 @@ Telegram just before the crash and whose response was not stored yet: that one m
 
 An update whose handling raised is logged and marked done (not retried forever); one that was
 started three times without finishing (it crashes the process) is skipped with a log line.
+
+When the database itself is unavailable (locked by another process, disk full, I/O error), the
+message is not at fault and must not be dropped: a batch that cannot be stored stays in memory,
+unacknowledged (Telegram keeps it too), and an update whose handling hit the database is kept in
+memory and handled again, both with a growing pause, each attempt logged. The bot neither
+crashes nor spins, and /healthz says "degraded" until the database answers again.
 """
 
 from __future__ import annotations
@@ -41,6 +47,17 @@ log = logging.getLogger("dono.durable")
 
 MAX_ATTEMPTS = 3
 MAX_BACKOFF = 10.0  # seconds between getUpdates retries while Telegram is down
+MAX_STORAGE_BACKOFF = 30.0  # seconds between retries while the database is unavailable
+
+_UNAVAILABLE = ("locked", "busy", "full", "disk i/o", "unable to open", "readonly")
+
+
+def storage_unavailable(exc: BaseException) -> bool:
+    """A database error that says nothing about the update: wait and try again."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    text = str(exc).lower()
+    return any(word in text for word in _UNAVAILABLE)
 
 
 @dataclass
@@ -57,6 +74,9 @@ class IdempotentSends(BaseRequestMiddleware):
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # sends whose record could not be written (database unavailable): kept here so that
+        # handling the update again still finds them, and written once the database is back
+        self.unrecorded: dict[tuple[int, str, int], tuple[str, str]] = {}
 
     async def __call__(
         self,
@@ -73,7 +93,9 @@ class IdempotentSends(BaseRequestMiddleware):
         n = handling.counters.get(chat, 0)
         handling.counters[chat] = n + 1
         adapter = TypeAdapter(method.__returning__)
-        stored = await self.store.sent_get(handling.update_id, chat, n)
+        key = (handling.update_id, chat, n)
+        kept = self.unrecorded.get(key)
+        stored = kept[1] if kept else await self.store.sent_get(*key)
         if stored is not None:
             log.info(
                 "update %s: send #%d to %s was made before; not repeated",
@@ -83,12 +105,29 @@ class IdempotentSends(BaseRequestMiddleware):
             )
             return adapter.validate_json(stored, context={"bot": bot})
         result = await make_request(bot, method)  # the chain passes results, not Responses
+        body = adapter.dump_json(result, exclude_none=True).decode()
         try:
-            body = adapter.dump_json(result, exclude_none=True).decode()
             await self.store.sent_put(handling.update_id, chat, n, name, body)
-        except sqlite3.Error as exc:  # the message went out; only the memory of it is lost
-            log.error("update %s: could not record send #%d: %s", handling.update_id, n, exc)
+        except sqlite3.Error as exc:  # the message went out: remember it in memory instead
+            self.unrecorded[key] = (name, body)
+            log.error(
+                "update %s: send #%d made but not recorded (%s); kept in memory",
+                handling.update_id,
+                n,
+                exc,
+            )
         return result
+
+    async def flush(self, update_id: int | None = None) -> None:
+        """Write the sends kept in memory (of one update, or all), now that the database may be
+        back; what still can't be written stays in memory."""
+        for key in [k for k in self.unrecorded if update_id is None or k[0] == update_id]:
+            name, body = self.unrecorded[key]
+            try:
+                await self.store.sent_put(*key, name, body)
+            except sqlite3.Error:
+                return
+            del self.unrecorded[key]
 
 
 class DurablePoller:
@@ -101,14 +140,24 @@ class DurablePoller:
         store: Store,
         polling_timeout: int = 10,
         concurrency: int = 256,
+        sends: IdempotentSends | None = None,
     ) -> None:
         self.bot = bot
         self.dp = dp
         self.store = store
+        self.sends = sends
         self.polling_timeout = polling_timeout
         self.slots = asyncio.Semaphore(concurrency)
         self.tasks: set[asyncio.Task] = set()
         self._stop = asyncio.Event()
+        self.waiting: dict[int, Update] = {}  # updates kept in memory for the database
+        self._inbox_error: str | None = None  # why the last batch could not be stored
+        self._handling_error: str | None = None  # why updates in ``waiting`` wait
+
+    @property
+    def storage_error(self) -> str | None:
+        """What is wrong with the database, while something waits for it; else None."""
+        return self._inbox_error or self._handling_error
 
     async def run(self) -> None:
         allowed = self.dp.resolve_used_update_types()
@@ -124,28 +173,44 @@ class DurablePoller:
                 await self._sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
                 continue
+            delay = 0.5
             if not updates and not bad:
-                delay = 0.5
                 continue
+            if not await self._store(updates, bad):
+                return  # stopped while the database was away; Telegram still has them
+            offset = max([u.update_id for u in updates] + [uid for uid, _ in bad]) + 1
+            for update in updates:
+                self._spawn(update)
+
+    async def _store(self, updates: list[Update], bad: list[tuple[int, str]]) -> bool:
+        """Put a batch in the journal, holding it in memory (unacknowledged) until that works."""
+        rows = [(u.update_id, u.model_dump_json(exclude_none=True)) for u in updates] + bad
+        delay = 0.5
+        while True:
             try:
-                await self.store.inbox_put(
-                    [(u.update_id, u.model_dump_json(exclude_none=True)) for u in updates]
-                    + [(uid, body) for uid, body in bad]
-                )
+                await self.store.inbox_put(rows)
                 for uid, _ in bad:
                     await self.store.inbox_done(uid, "malformed")
             except sqlite3.Error as exc:
-                # not acknowledged: Telegram keeps them and sends them again
+                self._inbox_error = str(exc)
                 log.error(
-                    "cannot store %d updates (%s); retrying in %.1fs", len(updates), exc, delay
+                    "cannot store %d updates (%s); kept in memory, not acknowledged;"
+                    " retrying in %.1fs",
+                    len(rows),
+                    exc,
+                    delay,
                 )
                 await self._sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF)
+                if self._stop.is_set():
+                    return False
+                delay = min(delay * 2, MAX_STORAGE_BACKOFF)
                 continue
-            delay = 0.5
-            offset = max([u.update_id for u in updates] + [uid for uid, _ in bad]) + 1
-            for update in updates:
-                self._spawn(update, attempts=0)
+            if self._inbox_error is not None:
+                log.warning("the database is back; %d updates stored", len(rows))
+                self._inbox_error = None
+                if self.sends is not None:
+                    await self.sends.flush()
+            return True
 
     async def _fetch(
         self, offset: int | None, allowed: list[str]
@@ -196,28 +261,57 @@ class DurablePoller:
                 log.error("stored update %s is unreadable (%s); skipped", update_id, exc)
                 await self.store.inbox_done(update_id, "unreadable")
                 continue
-            self._spawn(update, attempts)
+            self._spawn(update)
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
-    def _spawn(self, update: Update, attempts: int) -> None:
-        task = asyncio.create_task(self._handle(update))
+    def _spawn(self, update: Update, retry: int = 0) -> None:
+        task = asyncio.create_task(self._handle(update, retry))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _handle(self, update: Update) -> None:
+    async def _handle(self, update: Update, retry: int = 0) -> None:
+        if retry:
+            await self._sleep(min(MAX_STORAGE_BACKOFF, 0.5 * 2 ** (retry - 1)))
+            if self._stop.is_set():
+                return  # still pending in the journal (or at Telegram): handled after restart
         async with self.slots:
             token = _current.set(_Handling(update.update_id))
             error = None
             try:
-                await self.store.inbox_attempt(update.update_id)
+                if not retry:  # counts starts, to spot an update that crashes the process
+                    await self.store.inbox_attempt(update.update_id)
                 await self.dp.feed_update(self.bot, update)
-            except Exception as exc:  # a poison update: logged and skipped, not retried forever
+            except Exception as exc:
+                if storage_unavailable(exc):
+                    self._wait_for_storage(update, retry, exc)
+                    return
+                # a poison update: logged and skipped, not retried forever
                 error = repr(exc)
                 log.exception("update %s failed; skipped", update.update_id)
             finally:
                 _current.reset(token)
-            with contextlib.suppress(sqlite3.Error):
+            self.waiting.pop(update.update_id, None)
+            try:
                 await self.store.inbox_done(update.update_id, error)
+                if self.sends is not None:
+                    await self.sends.flush(update.update_id)
+            except sqlite3.Error as exc:  # handled; on a restart its sends are looked up
+                log.warning("update %s handled but not marked done: %s", update.update_id, exc)
+                return
+            if self._handling_error is not None and not self.waiting:
+                log.warning("the database is back; the updates kept in memory are handled")
+                self._handling_error = None
+
+    def _wait_for_storage(self, update: Update, retry: int, exc: BaseException) -> None:
+        self._handling_error = str(exc)
+        self.waiting[update.update_id] = update
+        log.error(
+            "update %s: the database is unavailable (%s); kept in memory, retrying in %.1fs",
+            update.update_id,
+            exc,
+            min(MAX_STORAGE_BACKOFF, 0.5 * 2**retry),
+        )
+        self._spawn(update, retry + 1)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
