@@ -12,8 +12,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from emulator import Emulator
 from tests.e2e.conftest import ROOT, Person, wait_for
 
@@ -32,9 +30,12 @@ def start_bot_process(emu: Emulator, tmp_path: Path) -> subprocess.Popen:
         "DONO_BOT_TOKEN": emu.token,
         "DONO_API_BASE": emu.base_url,
         "DONO_CONFIG": str(tmp_path / "config.yaml"),
-        "DONO_LOG_LEVEL": "WARNING",
+        "DONO_LOG_LEVEL": os.environ.get("DONO_LOG_LEVEL", "WARNING"),
     }
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env)
+    log = (tmp_path / "bot.log").open("a", encoding="utf-8")
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env, stderr=log, stdout=log
+    )
 
 
 async def recorded_sends(tmp_path: Path) -> int:
@@ -60,17 +61,21 @@ async def wait_until_answered(emu: Emulator, chats: set[int], timeout: float) ->
         seen += len(events)
 
 
-@pytest.mark.skipif(
-    os.environ.get("DONO_KILL_TEST") != "1",
-    reason="DONO_KILL_TEST=1: passes in most runs, but a rare duplicate answer (2 in ~40 runs)"
-    " is not understood yet; kept out of CI until it is (see the reliability issue)",
-)
+async def settled(emu: Emulator, quiet: float = 0.5, limit: float = 10.0) -> None:
+    """Returns once the emulator has logged nothing new for ``quiet`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while loop.time() < deadline:
+        if not await emu.wait_for_events(emu.cursor(), timeout=quiet):
+            return
+
+
 async def test_kill_9_mid_burst_then_restart_answers_each_question_once(
     emu: Emulator, tmp_path: Path
 ) -> None:
     bot = start_bot_process(emu, tmp_path)
     try:
-        await emu.wait_for_call("getUpdates", since=0, timeout=60)
+        await emu.wait_for_event(lambda e: e.kind == "poll", since=0, timeout=60)
         people = [await emu.create_user(f"K{i}", language_code="ru") for i in range(90)]
         chats = {p.id for p in people}
         early, late = people[:20], people[20:]
@@ -89,31 +94,18 @@ async def test_kill_9_mid_burst_then_restart_answers_each_question_once(
         await emu.wait_for_call("sendMessage", since=since, timeout=30)
         os.kill(bot.pid, signal.SIGKILL)
         bot.wait(timeout=10)
+        # Requests the bot wrote to its sockets just before it died are still on their way:
+        # they reach Telegram (and are held there) before Telegram recovers. Clearing the
+        # fault first would deliver them unrecorded: the one gap the Bot API leaves.
+        await settled(emu)
         assert len(answers_per_chat(emu, chats)) == len(early)
         emu.clear_faults()
 
         bot = start_bot_process(emu, tmp_path)
         counts = await wait_until_answered(emu, chats, timeout=60)
         assert len(counts) == len(chats), f"{len(chats) - len(counts)} questions never answered"
-        twice = [c for c, n in counts.items() if n > 1]
-        with contextlib.closing(sqlite3.connect(tmp_path / "dono.db.journal")) as db:
-            rows = db.execute("SELECT update_id, chat_id, n FROM sent").fetchall()
-            inbox = db.execute("SELECT update_id, done_at, attempts, error FROM inbox").fetchall()
-        early_ids = {p.id for p in early}
-        detail = [
-            (
-                c,
-                c in early_ids,
-                [r for r in rows if r[1] == str(c)],
-                [
-                    (e.seq, e.data.get("message", {}).get("text", "")[:15])
-                    for e in emu.events
-                    if e.chat_id == c
-                ],
-            )
-            for c in twice
-        ]
-        assert not twice, f"answered twice: {detail} inbox={inbox[:3]}"
+        twice = {c: n for c, n in counts.items() if n > 1}
+        assert not twice, f"answered more than once: {twice} (bot log: {tmp_path / 'bot.log'})"
     finally:
         bot.send_signal(signal.SIGTERM)
         bot.wait(timeout=30)
