@@ -141,6 +141,7 @@ class DurablePoller:
         polling_timeout: int = 10,
         concurrency: int = 256,
         sends: IdempotentSends | None = None,
+        max_pending: int = 1000,
     ) -> None:
         self.bot = bot
         self.dp = dp
@@ -149,6 +150,12 @@ class DurablePoller:
         self.polling_timeout = polling_timeout
         self.slots = asyncio.Semaphore(concurrency)
         self.tasks: set[asyncio.Task] = set()
+        # Backpressure: with this many updates in hand (handled or waiting for a slot, which
+        # in a burst means waiting for the flood limits), stop fetching; Telegram keeps the
+        # rest. Memory stays bounded however long the queue.
+        self.max_pending = max_pending
+        self._room = asyncio.Event()
+        self._room.set()
         self._stop = asyncio.Event()
         self.waiting: dict[int, Update] = {}  # updates kept in memory for the database
         self._inbox_error: str | None = None  # why the last batch could not be stored
@@ -166,8 +173,10 @@ class DurablePoller:
         offset = last + 1 if last is not None else None
         delay = 0.5
         while not self._stop.is_set():
+            await self._wait_for_room()
             try:
-                updates, bad = await self._fetch(offset, allowed)
+                room = min(100, self.max_pending - len(self.tasks))
+                updates, bad = await self._fetch(offset, allowed, max(1, room))
             except (TimeoutError, TelegramAPIError, AiogramError, OSError) as exc:
                 log.warning("getUpdates failed (%s); again in %.1fs", exc, delay)
                 await self._sleep(delay)
@@ -213,12 +222,13 @@ class DurablePoller:
             return True
 
     async def _fetch(
-        self, offset: int | None, allowed: list[str]
+        self, offset: int | None, allowed: list[str], limit: int = 100
     ) -> tuple[list[Update], list[tuple[int, str]]]:
         """The next updates, and the malformed ones (id, raw JSON) to log and step over."""
         try:
             updates = await self.bot.get_updates(
                 offset=offset,
+                limit=limit,
                 timeout=self.polling_timeout,
                 allowed_updates=allowed,
                 request_timeout=self.polling_timeout + 10,
@@ -243,31 +253,52 @@ class DurablePoller:
         return good, bad
 
     async def _handle_leftovers(self) -> None:
-        pending = await self.store.inbox_pending()
-        if pending:
-            log.info("handling %d updates left over from the last run", len(pending))
-        for update_id, body, attempts in pending:
-            if attempts >= MAX_ATTEMPTS:
-                log.error(
-                    "update %s was started %d times and never finished; skipped",
-                    update_id,
-                    attempts,
-                )
-                await self.store.inbox_done(update_id, "skipped after repeated crashes")
-                continue
-            try:
-                update = Update.model_validate_json(body, context={"bot": self.bot})
-            except ValueError as exc:
-                log.error("stored update %s is unreadable (%s); skipped", update_id, exc)
-                await self.store.inbox_done(update_id, "unreadable")
-                continue
-            self._spawn(update)
+        after = None
+        while not self._stop.is_set():
+            pending = await self.store.inbox_pending(limit=500, after=after)
+            if not pending:
+                break
+            if after is None:
+                log.info("handling updates left over from the last run")
+            for update_id, body, attempts in pending:
+                after = update_id
+                if attempts >= MAX_ATTEMPTS:
+                    log.error(
+                        "update %s was started %d times and never finished; skipped",
+                        update_id,
+                        attempts,
+                    )
+                    await self.store.inbox_done(update_id, "skipped after repeated crashes")
+                    continue
+                try:
+                    update = Update.model_validate_json(body, context={"bot": self.bot})
+                except ValueError as exc:
+                    log.error("stored update %s is unreadable (%s); skipped", update_id, exc)
+                    await self.store.inbox_done(update_id, "unreadable")
+                    continue
+                await self._wait_for_room()
+                self._spawn(update)
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def _wait_for_room(self) -> None:
+        if len(self.tasks) < self.max_pending:
+            return
+        self._room.clear()
+        stop = asyncio.ensure_future(self._stop.wait())
+        room = asyncio.ensure_future(self._room.wait())
+        await asyncio.wait([stop, room], return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        room.cancel()
+
+    def _done(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        if len(self.tasks) <= self.max_pending // 2:
+            self._room.set()
 
     def _spawn(self, update: Update, retry: int = 0) -> None:
         task = asyncio.create_task(self._handle(update, retry))
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._done)
 
     async def _handle(self, update: Update, retry: int = 0) -> None:
         if retry:

@@ -447,12 +447,15 @@ class Store:
         )
         await self.journal.commit()
 
-    async def inbox_pending(self, limit: int = 1000) -> list[tuple[int, str, int]]:
-        """Stored updates not handled yet, oldest first: (id, JSON, attempts so far)."""
+    async def inbox_pending(
+        self, limit: int = 1000, after: int | None = None
+    ) -> list[tuple[int, str, int]]:
+        """Stored updates not handled yet, oldest first (after ``after``, if given), at most
+        ``limit``: (id, JSON, attempts so far)."""
         async with self.journal.execute(
             "SELECT update_id, body, attempts FROM inbox WHERE done_at IS NULL"
-            " ORDER BY update_id LIMIT ?",
-            (limit,),
+            " AND update_id > ? ORDER BY update_id LIMIT ?",
+            (-(2**63) if after is None else after, limit),
         ) as cur:
             rows = await cur.fetchall()
         return [(int(r[0]), str(r[1]), int(r[2])) for r in rows]
