@@ -86,6 +86,7 @@ def topic_gone(exc: Exception) -> bool:
 class _Album:
     messages: list[Message] = field(default_factory=list)
     task: asyncio.Task | None = None
+    relayed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Desk:
@@ -280,7 +281,7 @@ class Desk:
     async def relay_in(self, message: Message, ticket: Ticket) -> None:
         """A subscriber's message (any kind) into the ticket's topic, reply kept."""
         if message.media_group_id:
-            self._collect(message, lambda msgs: self._relay_album_in(msgs, ticket.id))
+            await self._collect(message, lambda msgs: self._relay_album_in(msgs, ticket.id))
             return
         async with self._lock(ticket.id):
             ticket = await self._fresh(ticket)
@@ -363,7 +364,7 @@ class Desk:
     async def relay_out(self, message: Message, ticket: Ticket) -> None:
         """An agent's message to the subscriber, anonymous or signed, reply kept."""
         if message.media_group_id:
-            self._collect(message, lambda msgs: self._relay_album_out(msgs, ticket.id))
+            await self._collect(message, lambda msgs: self._relay_album_out(msgs, ticket.id))
             return
         async with self._lock(ticket.id):
             reply_to = await self._private_reply_target(message)
@@ -499,8 +500,13 @@ class Desk:
 
     # -- albums ------------------------------------------------------------------------------
 
-    def _collect(self, message: Message, flush: Callable[[list[Message]], Awaitable[None]]) -> None:
-        """Parts of an album arrive one by one; relay them together once they stop coming."""
+    async def _collect(
+        self, message: Message, flush: Callable[[list[Message]], Awaitable[None]]
+    ) -> None:
+        """Parts of an album arrive one by one; relay them together once they stop coming.
+
+        Each part returns only once the album went out, so no part's update counts as handled
+        before that: a crash in between relays the album after the restart."""
         key = f"{message.chat.id}:{message.media_group_id}"
         album = self._albums.setdefault(key, _Album())
         album.messages.append(message)
@@ -508,15 +514,18 @@ class Desk:
             album.task.cancel()
 
         async def later() -> None:
-            await asyncio.sleep(self.ALBUM_WAIT)
+            await asyncio.sleep(self.ALBUM_WAIT)  # a new part cancels this and waits again
             self._albums.pop(key, None)
             parts = sorted(album.messages, key=lambda m: m.message_id)
             try:
                 await flush(parts)
             except Exception:
                 log.exception("album %s not relayed", key)
+            finally:
+                album.relayed.set()
 
         album.task = asyncio.create_task(later())
+        await album.relayed.wait()
 
 
 def csat_keyboard(ticket_id: int) -> InlineKeyboardMarkup:

@@ -295,3 +295,25 @@ async def test_writing_again_soon_after_close_reopens(desk: Desk) -> None:
     assert relayed["message_thread_id"] == thread
     ticket = await desk.dono.store.get_ticket(1)
     assert (ticket.status, ticket.reopened) == ("waiting", 1)
+
+
+async def test_album_parts_count_as_handled_only_once_the_album_is_relayed(desk: Desk) -> None:
+    """A crash while an album is being collected must not lose it: its parts stay pending in
+    the update journal until the album went out."""
+    person, card = await handed_off(desk)
+    topic = desk.topic(card["message_thread_id"])
+    desk_obj = desk.dono.dp["desk"]
+    desk_obj.ALBUM_WAIT = 1.5
+    journal = desk.dono.store.journal
+
+    async def pending() -> int:
+        async with journal.execute("SELECT COUNT(*) FROM inbox WHERE done_at IS NULL") as cur:
+            return (await cur.fetchone())[0]
+
+    await desk.emu.send_media_group(person.user, [tiny_png(8, 8), tiny_png(9, 9)])
+    assert await wait_for(pending, lambda n: n == 2) == 2  # stored ...
+    await asyncio.sleep(0.5)
+    assert await pending() == 2  # ... and still not done while the album is being collected
+    album = await topic.take(2, timeout=15)
+    assert album[0]["media_group_id"] == album[1]["media_group_id"]
+    assert await wait_for(pending, lambda n: n == 0) == 0
