@@ -21,7 +21,7 @@ from aiohttp import web
 
 from bot.config import Config, bot_token
 from bot.desk import Desk
-from bot.durable import DurablePoller, IdempotentSends, storage_unavailable
+from bot.durable import DurablePoller, IdempotentSends, worth_retrying
 from bot.handlers import admin, agent, subscriber
 from bot.health import ApiMetrics, JsonFormatter, Metrics, UpdateMetrics, start_health_server
 from bot.middlewares import SubscriberMiddleware
@@ -43,6 +43,7 @@ def create_bot(
     metrics: Metrics | None = None,
     pacer: Pacer | None = None,
     sends: IdempotentSends | None = None,
+    retry: RetryMiddleware | None = None,
 ) -> Bot:
     """A Bot whose sends are paced to the flood limits and whose every call waits out 429s
     and retries 5xx/network errors (each attempt paced again)."""
@@ -50,7 +51,7 @@ def create_bot(
     session = AiohttpSession(api=api, timeout=timeout)
     if sends is not None:
         session.middleware(sends)  # outermost: one logical send, one record
-    session.middleware(RetryMiddleware())
+    session.middleware(retry or RetryMiddleware())
     if pacer is not None:
         session.middleware(pacer)
     if metrics is not None:
@@ -59,7 +60,8 @@ def create_bot(
 
 
 def error_handler(store: Store):
-    """Errors of any handler: a blocked user is recorded, anything else logged; never re-raised."""
+    """Errors of any handler: a blocked user is recorded, anything else logged. Only the
+    database or Telegram being away is re-raised, for the poller to keep the update and retry."""
 
     async def on_error(event: ErrorEvent) -> bool:
         exc = event.exception
@@ -73,7 +75,7 @@ def error_handler(store: Store):
             log.info("chat %s blocked the bot; marked as blocked", chat)
             await store.mark_blocked(chat)
             return True
-        if storage_unavailable(exc):
+        if worth_retrying(exc):
             raise exc  # not the update's fault: the poller keeps it and tries again
         log.error("update %s failed: %r", update.update_id, exc, exc_info=exc)
         if chat is not None and event.update.message and not isinstance(exc, TelegramAPIError):
@@ -125,6 +127,7 @@ class Dono:
     metrics: Metrics
     pacer: Pacer
     sends: IdempotentSends | None = None
+    retry: RetryMiddleware | None = None
     task: asyncio.Task | None = None
     runner: web.AppRunner | None = None
     health: web.AppRunner | None = None
@@ -146,6 +149,7 @@ class Dono:
         pacer = Pacer(Limits(**config.telegram.limits.model_dump()))
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)
         sends = IdempotentSends(store)
+        retry = RetryMiddleware()
         bot = create_bot(
             token,
             api_base or config.api_base,
@@ -153,6 +157,7 @@ class Dono:
             metrics,
             pacer,
             sends,
+            retry,
         )
         desk = Desk(bot, store, config.agents, config.agents.hours())
         dp = create_dispatcher(config, knowledge, store, desk)
@@ -171,7 +176,7 @@ class Dono:
             len(knowledge.kb.topics),
             knowledge.kb.version,
         )
-        return cls(config, bot, dp, store, knowledge, reloader, metrics, pacer, sends)
+        return cls(config, bot, dp, store, knowledge, reloader, metrics, pacer, sends, retry)
 
     def _start_watching(self) -> None:
         if self.config.knowledge.watch:

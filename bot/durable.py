@@ -15,8 +15,11 @@ started three times without finishing (it crashes the process) is skipped with a
 When the database itself is unavailable (locked by another process, disk full, I/O error), the
 message is not at fault and must not be dropped: a batch that cannot be stored stays in memory,
 unacknowledged (Telegram keeps it too), and an update whose handling hit the database is kept in
-memory and handled again, both with a growing pause, each attempt logged. The bot neither
-crashes nor spins, and /healthz says "degraded" until the database answers again.
+memory and handled again, both with a growing pause, each attempt logged. The same holds for an
+update whose sends still failed after the retry middleware's attempts (Telegram down for
+minutes): its sends made so far are recorded, so handling it again only makes the rest.
+The bot neither crashes nor spins, and /healthz says "degraded" until the database answers
+again.
 """
 
 from __future__ import annotations
@@ -35,7 +38,14 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import AiogramError, ClientDecodeError, TelegramAPIError
+from aiogram.exceptions import (
+    AiogramError,
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from pydantic import TypeAdapter, ValidationError
@@ -58,6 +68,16 @@ def storage_unavailable(exc: BaseException) -> bool:
         return False
     text = str(exc).lower()
     return any(word in text for word in _UNAVAILABLE)
+
+
+def telegram_unavailable(exc: BaseException) -> bool:
+    """Telegram still failing after the retry middleware's attempts (5xx, network, 429)."""
+    return isinstance(exc, (TelegramServerError, TelegramNetworkError, TelegramRetryAfter))
+
+
+def worth_retrying(exc: BaseException) -> bool:
+    """Nothing is wrong with the update: the database or Telegram is away. Keep it, retry."""
+    return storage_unavailable(exc) or telegram_unavailable(exc)
 
 
 @dataclass
@@ -313,8 +333,8 @@ class DurablePoller:
                     await self.store.inbox_attempt(update.update_id)
                 await self.dp.feed_update(self.bot, update)
             except Exception as exc:
-                if storage_unavailable(exc):
-                    self._wait_for_storage(update, retry, exc)
+                if worth_retrying(exc):
+                    self._keep(update, retry, exc)
                     return
                 # a poison update: logged and skipped, not retried forever
                 error = repr(exc)
@@ -333,12 +353,14 @@ class DurablePoller:
                 log.warning("the database is back; the updates kept in memory are handled")
                 self._handling_error = None
 
-    def _wait_for_storage(self, update: Update, retry: int, exc: BaseException) -> None:
-        self._handling_error = str(exc)
+    def _keep(self, update: Update, retry: int, exc: BaseException) -> None:
+        if storage_unavailable(exc):
+            self._handling_error = str(exc)
         self.waiting[update.update_id] = update
         log.error(
-            "update %s: the database is unavailable (%s); kept in memory, retrying in %.1fs",
+            "update %s: %s is unavailable (%s); kept in memory, retrying in %.1fs",
             update.update_id,
+            "the database" if storage_unavailable(exc) else "Telegram",
             exc,
             min(MAX_STORAGE_BACKOFF, 0.5 * 2**retry),
         )

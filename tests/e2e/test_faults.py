@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from bot.app import Dono
 from emulator import Emulator
 from tests.e2e.conftest import ROOT, Person, wait_for
 
@@ -136,3 +137,20 @@ async def test_malformed_and_unknown_updates_are_skipped(person: Person, emu: Em
     assert "длинное" in reply["text"]
     assert "*100#" in (await person.next())["text"]  # the queue moved past the bad ones
     assert "*100#" in (await person.send("как проверить баланс"))["text"]
+
+
+async def test_sends_failing_past_the_retries_keep_the_update_until_telegram_is_back(
+    person: Person, emu: Emulator, dono: Dono
+) -> None:
+    """Telegram down for longer than the send retries last: the question is kept and answered
+    once Telegram is back, not dropped with the last retry."""
+    assert dono.retry is not None
+    dono.retry.max_attempts, dono.retry.base_delay = 2, 0.05  # give up fast, as after minutes
+    emu.inject_error("sendMessage", count=5, status=502)
+    await emu.send_text(person.user, "kak popolnit balans")
+    reply = await person.next(timeout=30)
+    assert "ополн" in reply["text"]
+    failed = [c for c in emu.calls("sendMessage") if c.get("status") == 502]
+    assert len(failed) == 5  # two rounds of retries gave up, the update was kept, then sent
+    await emu.wait_for_events(emu.cursor(), timeout=1.5)
+    assert len(emu.bot_messages(person.user.id)) == 1
