@@ -200,12 +200,14 @@ class Dono:
         else:
             self.metrics.tickets_waiting.set(waiting)
             body["tickets_waiting"] = waiting
+        self.metrics.database_ok.set(0 if problem else 1)
         if problem is not None:
             body["database"] = problem
             if body["status"] == "ok":
                 body["status"] = "degraded"
         if self.poller is not None:
             body["updates_kept_in_memory"] = len(self.poller.waiting)
+            self.metrics.updates_kept.set(len(self.poller.waiting))
         return body
 
     async def start_health(self) -> None:

@@ -46,6 +46,14 @@ class Metrics:
         self.outbox_waiting = Gauge(
             "dono_outbox_waiting", "Sends waiting for the flood limits", registry=r
         )
+        self.updates_kept = Gauge(
+            "dono_updates_kept",
+            "Updates kept in memory until the database or Telegram is back",
+            registry=r,
+        )
+        self.database_ok = Gauge(
+            "dono_database_ok", "1 while the database answers, 0 while it fails", registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
