@@ -58,6 +58,8 @@ log = logging.getLogger("dono.durable")
 MAX_ATTEMPTS = 3
 MAX_BACKOFF = 10.0  # seconds between getUpdates retries while Telegram is down
 MAX_STORAGE_BACKOFF = 30.0  # seconds between retries while the database is unavailable
+PRUNE_EVERY = 600.0  # seconds between clean-ups of the journal
+JOURNAL_KEEP = 3600.0  # seconds a handled update (and what was sent for it) is remembered
 
 _UNAVAILABLE = ("locked", "busy", "full", "disk i/o", "unable to open", "readonly")
 
@@ -188,11 +190,27 @@ class DurablePoller:
 
     async def run(self) -> None:
         allowed = self.dp.resolve_used_update_types()
-        await self._handle_leftovers()
-        last = await self.store.inbox_last_id()
+        delay = 0.5
+        while True:  # a database unavailable at start is waited for, not a crash (loop)
+            try:
+                await self._handle_leftovers()
+                last = await self.store.inbox_last_id()
+                break
+            except sqlite3.Error as exc:
+                self._inbox_error = str(exc)
+                log.error("cannot read the update journal (%s); retrying in %.1fs", exc, delay)
+                await self._sleep(delay)
+                if self._stop.is_set():
+                    return
+                delay = min(delay * 2, MAX_STORAGE_BACKOFF)
+        self._inbox_error = None
         offset = last + 1 if last is not None else None
         delay = 0.5
+        pruned = asyncio.get_running_loop().time()
         while not self._stop.is_set():
+            if asyncio.get_running_loop().time() - pruned > PRUNE_EVERY:
+                pruned = asyncio.get_running_loop().time()
+                await self._prune()
             await self._wait_for_room()
             try:
                 room = min(100, self.max_pending - len(self.tasks))
@@ -299,6 +317,15 @@ class DurablePoller:
                 await self._wait_for_room()
                 self._spawn(update)
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def _prune(self) -> None:
+        try:
+            forgotten = await self.store.journal_prune(keep=JOURNAL_KEEP)
+        except sqlite3.Error as exc:
+            log.warning("could not clean up the update journal: %s", exc)
+            return
+        if forgotten:
+            log.info("update journal: %d handled updates forgotten", forgotten)
 
     async def _wait_for_room(self) -> None:
         if len(self.tasks) < self.max_pending:

@@ -497,6 +497,28 @@ class Store:
         )
         await self.journal.commit()
 
+    async def journal_prune(self, keep: float = 3600.0, keep_errors: float = 7 * 86400.0) -> int:
+        """Forget handled updates (and what was sent for them) older than ``keep`` seconds, the
+        ones that failed after ``keep_errors``; pending ones and the newest (the polling
+        offset) stay. Returns how many updates were forgotten."""
+        now = self.clock()
+        old = (
+            "done_at IS NOT NULL AND update_id < (SELECT MAX(update_id) FROM inbox)"
+            " AND done_at < CASE WHEN error IS NULL THEN ? ELSE ? END"
+        )
+        args = (now - keep, now - keep_errors)
+        await self.journal.execute(
+            f"DELETE FROM sent WHERE update_id IN (SELECT update_id FROM inbox WHERE {old})", args
+        )
+        cur = await self.journal.execute(f"DELETE FROM inbox WHERE {old}", args)
+        # sends whose update is gone already (kept by an older version, or an unknown update)
+        await self.journal.execute(
+            "DELETE FROM sent WHERE ts < ? AND update_id NOT IN (SELECT update_id FROM inbox)",
+            (now - keep,),
+        )
+        await self.journal.commit()
+        return cur.rowcount
+
     # -- outages -------------------------------------------------------------------------------
 
     async def add_outage(
