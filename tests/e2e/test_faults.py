@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.app import Dono
 from emulator import Emulator
-from tests.e2e.conftest import ROOT, Person, wait_for
+from tests.e2e.conftest import ROOT, Person, make_config, start_dono, wait_for
 
 QUESTIONS = ["как проверить баланс", "kak popolnit balans", "how do I check my balance"]
 
@@ -122,6 +122,30 @@ async def test_telegram_down_for_30_seconds_then_everything_is_delivered(
         await emu.send_text(p.user, "kak popolnit balans")
     for p in (person, *others):
         assert "ополн" in (await p.inbox.next(timeout=90))["text"]
+    await settled(emu)
+    assert [len(emu.bot_messages(p.user.id)) for p in (person, *others)] == [2, 1, 1, 1, 1, 1]
+
+
+async def test_telegram_timing_out_for_30_seconds_then_everything_is_delivered_once(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path)
+    config.telegram.request_timeout = 2  # the bot gives up on a call after 2 s
+    dono = await start_dono(emu, config)
+    try:
+        person = Person(emu, await emu.create_user("T", language_code="ru"))
+        assert "*100#" in (await person.send("как проверить баланс"))["text"]
+        emu.fail_for(30, kind="timeout", hold=5)  # every call hangs, then its connection drops
+        others = [Person(emu, await emu.create_user(f"T{i}", language_code="ru")) for i in range(5)]
+        for p in (person, *others):
+            await emu.send_text(p.user, "kak popolnit balans")
+        for p in (person, *others):
+            assert "ополн" in (await p.inbox.next(timeout=120))["text"]
+        await settled(emu)
+        assert [len(emu.bot_messages(p.user.id)) for p in (person, *others)] == [2, 1, 1, 1, 1, 1]
+        assert any(c.get("fault") == "timeout" for c in emu.calls("sendMessage"))
+    finally:
+        await dono.stop()
 
 
 async def test_malformed_and_unknown_updates_are_skipped(person: Person, emu: Emulator) -> None:
