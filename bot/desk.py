@@ -458,6 +458,14 @@ class Desk:
 
     async def close(self, ticket: Ticket, agent_id: int | None, agent_name: str | None) -> Ticket:
         ticket = await self.store.close_ticket(ticket.id, agent_id, agent_name)
+        # the subscriber first: the group's 20 messages a minute may keep its notice waiting
+        lang = ticket.lang or "ru"
+        try:
+            await self.bot.send_message(
+                ticket.user_id, t(lang, "ticket_closed"), reply_markup=csat_keyboard(ticket.id)
+            )
+        except TelegramForbiddenError:
+            log.info("ticket #%s closed; the subscriber has blocked the bot", ticket.id)
         await self.refresh_card(ticket)
         await self.notify(
             ticket,
@@ -468,13 +476,6 @@ class Desk:
                 agent=html.escape(agent_name or ""),
             ),
         )
-        lang = ticket.lang or "ru"
-        try:
-            await self.bot.send_message(
-                ticket.user_id, t(lang, "ticket_closed"), reply_markup=csat_keyboard(ticket.id)
-            )
-        except TelegramForbiddenError:
-            log.info("ticket #%s closed; the subscriber has blocked the bot", ticket.id)
         await self._close_topic(ticket)
         return ticket
 

@@ -302,7 +302,14 @@ async def on_csat(
     if ticket is None or ticket.user_id != sub.user_id or not 1 <= callback_data.score <= 5:
         await query.answer(t(lang, "stale_button"))
         return
-    ticket = await store.set_csat(ticket.id, callback_data.score)
+    if ticket.status != "closed":  # reopened since the rating was asked for
+        await query.answer(t(lang, "csat_not_closed"))
+        return
+    try:
+        ticket = await store.set_csat(ticket.id, callback_data.score)
+    except DeskError:  # reopened in the meantime
+        await query.answer(t(lang, "csat_not_closed"))
+        return
     await query.answer(t(lang, "csat_thanks"))
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)

@@ -285,7 +285,7 @@ async def test_writing_again_soon_after_close_reopens(desk: Desk) -> None:
     await desk.say(dilnoza, "Готово", thread)
     await person.next()
     await desk.say(dilnoza, "/close", thread)
-    await person.next()  # the CSAT question
+    csat = await person.next()  # the CSAT question
     thanks = await person.send("спасибо!")  # smalltalk: the bot answers, no reopen
     assert "Пожалуйста" in thanks["text"] or "пожалуйста" in thanks["text"].lower()
     assert (await desk.dono.store.get_ticket(1)).status == "closed"
@@ -295,6 +295,10 @@ async def test_writing_again_soon_after_close_reopens(desk: Desk) -> None:
     assert relayed["message_thread_id"] == thread
     ticket = await desk.dono.store.get_ticket(1)
     assert (ticket.status, ticket.reopened) == ("waiting", 1)
+    # the rating buttons of the first close, pressed now: not an error, a clear word
+    answer = await emu.wait_for_callback_answer(await person.press(csat, button_data(csat, "5")))
+    assert "после" in answer["text"]  # "... rate it after it is closed"
+    assert (await desk.dono.store.get_ticket(1)).csat is None
 
 
 async def test_album_parts_count_as_handled_only_once_the_album_is_relayed(desk: Desk) -> None:
