@@ -8,11 +8,12 @@ restart loses nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import html
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -110,12 +111,26 @@ class Desk:
         self.hours = hours or WorkingHours()
         self.clock = clock
         self._albums: dict[str, _Album] = {}
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks: dict[tuple[int, str], tuple[asyncio.Lock, int]] = {}  # lock, its users
         self._members: dict[int, tuple[bool, float]] = {}
 
-    def _lock(self, ticket_id: int) -> asyncio.Lock:
-        # one relay at a time per ticket keeps each subscriber's messages in order
-        return self._locks.setdefault(ticket_id, asyncio.Lock())
+    @contextlib.asynccontextmanager
+    async def _in_order(self, ticket_id: int, direction: str) -> AsyncIterator[None]:
+        """One relay at a time per ticket and direction keeps each side's messages in order.
+        The two directions don't wait for each other: the group's 20 messages a minute must
+        not hold up the agents' answers. A lock lives only while someone uses it."""
+        key = (ticket_id, direction)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
     # -- who is an agent ---------------------------------------------------------------------
 
@@ -283,7 +298,7 @@ class Desk:
         if message.media_group_id:
             await self._collect(message, lambda msgs: self._relay_album_in(msgs, ticket.id))
             return
-        async with self._lock(ticket.id):
+        async with self._in_order(ticket.id, "in"):
             ticket = await self._fresh(ticket)
             reply_to = await self._group_reply_target(message)
             copy_id = await self._into_topic(
@@ -301,7 +316,7 @@ class Desk:
             )
 
     async def _relay_album_in(self, messages: list[Message], ticket_id: int) -> None:
-        async with self._lock(ticket_id):
+        async with self._in_order(ticket_id, "in"):
             ticket = await self.store.get_ticket(ticket_id)
             if ticket is None:
                 return
@@ -366,7 +381,7 @@ class Desk:
         if message.media_group_id:
             await self._collect(message, lambda msgs: self._relay_album_out(msgs, ticket.id))
             return
-        async with self._lock(ticket.id):
+        async with self._in_order(ticket.id, "out"):
             reply_to = await self._private_reply_target(message)
             try:
                 if message.text:
@@ -397,7 +412,7 @@ class Desk:
             )
 
     async def _relay_album_out(self, messages: list[Message], ticket_id: int) -> None:
-        async with self._lock(ticket_id):
+        async with self._in_order(ticket_id, "out"):
             ticket = await self.store.get_ticket(ticket_id)
             if ticket is None:
                 return

@@ -321,3 +321,24 @@ async def test_album_parts_count_as_handled_only_once_the_album_is_relayed(desk:
     album = await topic.take(2, timeout=15)
     assert album[0]["media_group_id"] == album[1]["media_group_id"]
     assert await wait_for(pending, lambda n: n == 0) == 0
+
+
+async def test_a_long_group_queue_does_not_hold_up_answers_to_the_subscriber(desk: Desk) -> None:
+    """Telegram's 20 messages a minute per group can queue the subscriber's messages for
+    minutes; the agents' answers go the other way and must not wait behind them."""
+    emu, dilnoza = desk.emu, desk.agents[0]
+    person, card = await handed_off(desk)
+    thread = card["message_thread_id"]
+    await press(desk, dilnoza, card, "Взять")
+    config = desk.dono.config
+    await desk.dono.stop()
+    config.telegram.limits.group_per_minute = 6  # one message every 10 s into the group
+    config.telegram.limits.group_burst = 1
+    desk.dono = await start_dono(emu, config)
+    topic = desk.topic(thread)
+    for i in range(3):
+        await emu.send_text(person.user, f"сообщение {i}")
+    assert (await topic.next(timeout=10))["text"] == "сообщение 0"  # the next two wait 10, 20 s
+    await desk.say(dilnoza, "Ответ сразу", thread)
+    assert (await person.next(timeout=3))["text"] == "Ответ сразу"
+    assert (await topic.next(timeout=15))["text"] == "сообщение 1"  # in order, none lost
