@@ -1,0 +1,402 @@
+"""Steady benchmark: subscribers chatting for minutes, some handed off to a few agents.
+
+    .venv/bin/python bench/steady.py [--users 200] [--minutes 5] [--handoff 0.2] [--agents 3]
+                                     [--group-per-minute 20] [--json bench/results/steady.json]
+
+The emulator runs in this process on 127.0.0.1 with Telegram's flood limits on; Dono runs as
+its own process (`dono run`) with an operators' forum group, as in production. Each subscriber
+writes every 15-45 s: questions for the bot, and, for the share that asks for a human
+(/operator), messages to their agent until the agent has answered three times and closes the
+ticket; the subscriber then rates the agent and leaves (writing again within
+`agents.reopen_window` would reopen the ticket). Agents claim new
+cards within a few seconds and answer each message 2-6 s after it reaches them.
+
+Reports: the bot's CPU (seconds and share of one core), RSS (peak and at the end), the SQLite
+files' size, answer latency (question → answer), relay latency both ways (subscriber → topic,
+agent → subscriber) p50/p99, and anything not delivered after a bounded drain.
+
+Telegram lets a bot post at most 20 messages a minute in one group. This workload posts far
+more than that into the operators' group (a card, a claim notice, every relayed message, the
+close notice and the rating per ticket), so at 20/min the relay queue only grows. To measure
+the bot rather than that ceiling, `--group-per-minute` raises it in both the emulator and the
+bot's pacer; the README states which value produced which figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.burst import pct, proc_stats  # noqa: E402
+from emulator import DEFAULT_TOKEN, Emulator, start_emulator  # noqa: E402
+
+QUESTIONS = {
+    "ru": [
+        "как проверить баланс",
+        "kak popolnit balans",
+        "настройки интернета андроид",
+        "роуминг",
+        "rfr gjgjkybnm",
+        "какой у меня номер",
+        "как подключить пакет интернета",
+        "не работает интернет",
+    ],
+    "tg": [
+        "Баланси ман чанд аст?",
+        "чи тавр балансро пур кунам",
+        "роуминг чи тавр фаъол мешавад",
+        "раками ман чанд аст",
+    ],
+    "en": [
+        "how do I check my balance",
+        "what is my number",
+        "how to top up",
+        "roaming abroad",
+    ],
+}
+THINK = (15.0, 45.0)  # seconds between a subscriber's messages
+CLAIM_DELAY = (1.0, 5.0)
+REPLY_DELAY = (2.0, 6.0)
+REPLIES_PER_TICKET = 3
+NAME = re.compile(r"Sub(\d{4})")
+
+
+@dataclass
+class Sub:
+    i: int
+    user: Any
+    lang: str
+    handoff_at: float | None  # seconds after start when this one asks for a human
+    state: str = "bot"  # bot | ticket | done (rated the agent and left)
+    asked_at: float | None = None  # a question waiting for the bot's answer
+    sent: int = 0
+
+
+@dataclass
+class Ticket:
+    thread: int
+    sub: Sub
+    agent: int
+    card_id: int
+    claimed: asyncio.Event = field(default_factory=asyncio.Event)
+    replies: int = 0
+    closing: bool = False
+
+
+@dataclass
+class Tally:
+    answer: list[float] = field(default_factory=list)
+    relay_in: list[float] = field(default_factory=list)
+    relay_out: list[float] = field(default_factory=list)
+    questions: int = 0
+    to_agents: dict[str, float] = field(default_factory=dict)  # text → when sent
+    to_subscribers: dict[str, float] = field(default_factory=dict)
+    tickets: int = 0
+    closed: int = 0
+    rss: list[float] = field(default_factory=list)
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def files_mb(directory: Path) -> float:
+    return sum(p.stat().st_size for p in directory.glob("dono.sqlite3*")) / 2**20
+
+
+class Scenario:
+    def __init__(self, emu: Emulator, group: Any, agents: list[Any], subs: list[Sub]) -> None:
+        self.emu = emu
+        self.group = group
+        self.agents = agents
+        self.subs = {s.user.id: s for s in subs}
+        self.by_index = {s.i: s for s in subs}
+        self.tickets: dict[int, Ticket] = {}
+        self.load = [0] * len(agents)
+        self.tally = Tally()
+        self.tasks: set[asyncio.Task] = set()
+        self.start = time.time()
+
+    def later(self, delay: tuple[float, float], coro: Any) -> None:
+        async def run() -> None:
+            await asyncio.sleep(random.uniform(*delay))
+            await coro
+
+        task = asyncio.create_task(run())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def subscriber(self, sub: Sub, until: float) -> None:
+        await asyncio.sleep(random.uniform(0, THINK[0]))
+        while time.time() < until and sub.state != "done":
+            now = time.time()
+            if sub.state == "bot":
+                if sub.handoff_at is not None and now - self.start >= sub.handoff_at:
+                    sub.handoff_at = None
+                    sub.state = "ticket"
+                    await self.emu.send_text(sub.user, "/operator")
+                else:
+                    sub.asked_at = time.time()
+                    self.tally.questions += 1
+                    await self.emu.send_text(sub.user, random.choice(QUESTIONS[sub.lang]))
+            else:
+                sub.sent += 1
+                text = f"Sub{sub.i:04d}: сообщение {sub.sent}"
+                self.tally.to_agents[text] = time.time()
+                await self.emu.send_text(sub.user, text)
+            await asyncio.sleep(random.uniform(*THINK))
+
+    async def claim(self, ticket: Ticket, data: str) -> None:
+        agent = self.agents[ticket.agent]
+        query = await self.emu.press_button(
+            agent, ticket.card_id, data, chat=self.group.id, strict=False
+        )
+        await self.emu.wait_for_callback_answer(query, timeout=60)
+        ticket.claimed.set()
+
+    async def reply(self, ticket: Ticket) -> None:
+        await ticket.claimed.wait()
+        if ticket.closing:
+            return
+        ticket.replies += 1
+        agent = self.agents[ticket.agent]
+        text = f"Agent{ticket.agent}: ответ {ticket.replies} для Sub{ticket.sub.i:04d}"
+        self.tally.to_subscribers[text] = time.time()
+        await self.emu.send_text(agent, text, chat=self.group.id, thread_id=ticket.thread)
+        if ticket.replies >= REPLIES_PER_TICKET:
+            ticket.closing = True
+            self.later(REPLY_DELAY, self.close(ticket))
+
+    async def close(self, ticket: Ticket) -> None:
+        agent = self.agents[ticket.agent]
+        await self.emu.send_text(agent, "/close", chat=self.group.id, thread_id=ticket.thread)
+        self.load[ticket.agent] -= 1
+        self.tally.closed += 1
+
+    async def rate(self, sub: Sub, message: dict) -> None:
+        await self.emu.press_button(sub.user, message["message_id"], text="5", strict=False)
+
+    def on_group_message(self, msg: dict, at: float) -> None:
+        text = msg.get("text") or ""
+        thread = msg.get("message_thread_id")
+        if text in self.tally.to_agents:
+            self.tally.relay_in.append(at - self.tally.to_agents.pop(text))
+            ticket = self.tickets.get(thread)
+            if ticket is not None:
+                self.later(REPLY_DELAY, self.reply(ticket))
+            return
+        buttons = [
+            b for row in (msg.get("reply_markup") or {}).get("inline_keyboard", []) for b in row
+        ]
+        claim = next((b for b in buttons if "Взять" in b["text"]), None)
+        found = NAME.search(text)
+        if claim is None or found is None or thread is None or thread in self.tickets:
+            return
+        sub = self.by_index[int(found.group(1))]
+        sub.state = "ticket"  # also when the bot handed off on its own
+        agent = min(range(len(self.agents)), key=lambda a: self.load[a])
+        self.load[agent] += 1
+        ticket = Ticket(thread, sub, agent, msg["message_id"])
+        self.tickets[thread] = ticket
+        self.tally.tickets += 1
+        self.later(CLAIM_DELAY, self.claim(ticket, claim["callback_data"]))
+
+    def on_private_message(self, sub: Sub, msg: dict, at: float) -> None:
+        text = msg.get("text") or ""
+        if text in self.tally.to_subscribers:
+            self.tally.relay_out.append(at - self.tally.to_subscribers.pop(text))
+            return
+        buttons = [
+            b["text"]
+            for row in (msg.get("reply_markup") or {}).get("inline_keyboard", [])
+            for b in row
+        ]
+        if buttons == ["1", "2", "3", "4", "5"]:
+            sub.state = "done"
+            self.later((1.0, 3.0), self.rate(sub, msg))
+            return
+        if sub.asked_at is not None:
+            self.tally.answer.append(at - sub.asked_at)
+            sub.asked_at = None
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        seen = self.emu.cursor()
+        while not stop.is_set():
+            for ev in await self.emu.wait_for_events(seen, timeout=0.5):
+                seen = max(seen, ev.seq)
+                if ev.kind != "message" or not ev.from_bot:
+                    continue
+                msg = ev.data.get("message") or {}
+                if ev.chat_id == self.group.id:
+                    self.on_group_message(msg, ev.time)
+                elif (sub := self.subs.get(ev.chat_id)) is not None:
+                    self.on_private_message(sub, msg, ev.time)
+
+
+def write_config(tmp: Path, group_id: int, agents: list[Any], per_minute: float) -> Path:
+    config = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    for old, new in [
+        ("path: kb ", f"path: {ROOT / 'kb'} "),
+        ("database: var/dono.sqlite3", f"database: {tmp / 'dono.sqlite3'}"),
+        ("watch: true ", "watch: false "),
+        ("group_id: null ", f"group_id: {group_id} "),
+        ("group_per_minute: 20", f"group_per_minute: {per_minute:g}"),
+        ("group_burst: 20", f"group_burst: {max(20, int(per_minute / 3))}"),
+    ]:
+        assert old in config, old
+        config = config.replace(old, new)
+    path = tmp / "config.yaml"
+    path.write_text(config, encoding="utf-8")
+    return path
+
+
+async def run(args: argparse.Namespace) -> dict:
+    random.seed(args.seed)
+    emu = await start_emulator()
+    emu.set_limits(
+        group_per_minute=args.group_per_minute, group_burst=max(20, int(args.group_per_minute / 3))
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="dono-steady-"))
+    agents = [await emu.create_user(f"Agent{a}", language_code="ru") for a in range(args.agents)]
+    group = await emu.create_forum_group("Operators", agents=agents)
+    env = {
+        **os.environ,
+        "DONO_BOT_TOKEN": DEFAULT_TOKEN,
+        "DONO_API_BASE": emu.base_url,
+        "DONO_CONFIG": str(write_config(tmp, group.id, agents, args.group_per_minute)),
+        "DONO_LOG_LEVEL": "WARNING",
+    }
+    bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env)
+    duration = args.minutes * 60
+    try:
+        await emu.wait_for_event(lambda e: e.kind == "poll", since=0, timeout=60)
+        cpu_before, _ = proc_stats(bot.pid)
+        langs = random.choices(["ru", "tg", "en"], weights=[6, 3, 1], k=args.users)
+        handing = set(random.sample(range(args.users), round(args.users * args.handoff)))
+        subs = [
+            Sub(
+                i,
+                await emu.create_user(f"Sub{i:04d}", language_code=langs[i]),
+                langs[i],
+                random.uniform(20, duration - 120) if i in handing else None,
+            )
+            for i in range(args.users)
+        ]
+        scenario = Scenario(emu, group, agents, subs)
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(scenario.watch(stop))
+        until = scenario.start + duration
+
+        async def sample() -> None:
+            while not stop.is_set():
+                scenario.tally.rss.append(rss_mb(bot.pid))
+                await asyncio.sleep(1.0)
+
+        sampler = asyncio.create_task(sample())
+        await asyncio.gather(*(scenario.subscriber(s, until) for s in subs))
+        # drain: what was sent gets delivered, open tickets get their answers
+        deadline = time.time() + args.drain
+        tally = scenario.tally
+        while time.time() < deadline and (
+            tally.to_agents
+            or tally.to_subscribers
+            or scenario.tasks
+            or any(s.asked_at for s in subs)
+        ):
+            await asyncio.sleep(0.5)
+        elapsed = time.time() - scenario.start
+        cpu_after, peak = proc_stats(bot.pid)
+        end_rss = rss_mb(bot.pid)
+        stop.set()
+        await asyncio.gather(watcher, sampler)
+    finally:
+        bot.terminate()
+        bot.wait(timeout=30)
+        await emu.stop()
+    size = files_mb(tmp)
+    too_many = sum(1 for c in emu.calls() if c.get("error_code") == 429)
+
+    def ms(values: list[float], q: float) -> float | None:
+        return round(pct(values, q) * 1000) if values else None
+
+    cpu = cpu_after - cpu_before
+    return {
+        "users": args.users,
+        "minutes": args.minutes,
+        "agents": args.agents,
+        "group_per_minute": args.group_per_minute,
+        "questions": tally.questions,
+        "answered": len(tally.answer),
+        "unanswered": sum(1 for s in subs if s.asked_at),
+        "tickets": tally.tickets,
+        "tickets_closed": tally.closed,
+        "relayed_to_agents": len(tally.relay_in),
+        "relayed_to_subscribers": len(tally.relay_out),
+        "not_relayed": len(tally.to_agents) + len(tally.to_subscribers),
+        "rejected_429": too_many,
+        "answer_latency_p50_ms": round(statistics.median(tally.answer) * 1000)
+        if tally.answer
+        else None,
+        "answer_latency_p99_ms": ms(tally.answer, 99),
+        "relay_to_agents_p50_ms": round(statistics.median(tally.relay_in) * 1000)
+        if tally.relay_in
+        else None,
+        "relay_to_agents_p99_ms": ms(tally.relay_in, 99),
+        "relay_to_subscribers_p50_ms": round(statistics.median(tally.relay_out) * 1000)
+        if tally.relay_out
+        else None,
+        "relay_to_subscribers_p99_ms": ms(tally.relay_out, 99),
+        "bot_cpu_s": round(cpu, 1),
+        "bot_cpu_share_of_one_core": round(cpu / elapsed, 3),
+        "bot_rss_peak_mb": round(peak, 1),
+        "bot_rss_end_mb": round(end_rss, 1),
+        "bot_rss_median_mb": round(statistics.median(tally.rss), 1) if tally.rss else None,
+        "sqlite_mb": round(size, 2),
+        "elapsed_s": round(elapsed, 1),
+        "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--handoff", type=float, default=0.2, help="share that asks for a human")
+    parser.add_argument("--agents", type=int, default=3)
+    parser.add_argument(
+        "--group-per-minute",
+        type=float,
+        default=20.0,
+        help="the group flood limit in the emulator and the bot (Telegram's is 20)",
+    )
+    parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait at the end")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", help="also write the result to this file")
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
