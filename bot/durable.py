@@ -58,6 +58,10 @@ log = logging.getLogger("dono.durable")
 MAX_ATTEMPTS = 3
 MAX_BACKOFF = 10.0  # seconds between getUpdates retries while Telegram is down
 MAX_STORAGE_BACKOFF = 30.0  # seconds between retries while the database is unavailable
+# an update whose sends Telegram keeps refusing (5xx) is given up after this many rounds (each
+# round is the retry middleware's own attempts, the pause between rounds grows to 30 s): about
+# half an hour, so a request Telegram will never take does not come back forever
+MAX_TELEGRAM_RETRIES = 20
 PRUNE_EVERY = 600.0  # seconds between clean-ups of the journal
 JOURNAL_KEEP = 3600.0  # seconds a handled update (and what was sent for it) is remembered
 
@@ -360,7 +364,9 @@ class DurablePoller:
                     await self.store.inbox_attempt(update.update_id)
                 await self.dp.feed_update(self.bot, update)
             except Exception as exc:
-                if worth_retrying(exc):
+                if storage_unavailable(exc) or (
+                    telegram_unavailable(exc) and retry < MAX_TELEGRAM_RETRIES
+                ):
                     self._keep(update, retry, exc)
                     return
                 # a poison update: logged and skipped, not retried forever

@@ -12,6 +12,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
+from bot import durable
 from bot.app import Dono
 from emulator import Emulator
 from tests.e2e.conftest import ROOT, Person, make_config, start_dono, wait_for
@@ -178,3 +181,28 @@ async def test_sends_failing_past_the_retries_keep_the_update_until_telegram_is_
     assert len(failed) == 5  # two rounds of retries gave up, the update was kept, then sent
     await emu.wait_for_events(emu.cursor(), timeout=1.5)
     assert len(emu.bot_messages(person.user.id)) == 1
+
+
+async def test_a_send_telegram_never_takes_is_given_up_after_a_while(
+    person: Person, emu: Emulator, dono: Dono, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept is not forever: an update whose send Telegram refuses round after round is logged
+    and skipped in the end, like any poison update, and the bot goes on."""
+    monkeypatch.setattr(durable, "MAX_TELEGRAM_RETRIES", 2)
+    assert dono.retry is not None
+    dono.retry.max_attempts, dono.retry.base_delay = 1, 0.05
+    refusing = emu.inject_error("sendMessage", count=None, status=500)
+    await emu.send_text(person.user, "kak popolnit balans")
+
+    async def error_of_that_update() -> str | None:
+        async with dono.store.journal.execute(
+            "SELECT error FROM inbox WHERE done_at IS NOT NULL ORDER BY update_id DESC LIMIT 1"
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    error = await wait_for(error_of_that_update, lambda e: e is not None, timeout=15)
+    assert error is not None and "TelegramServerError" in error
+    assert len([c for c in emu.calls("sendMessage") if c.get("status") == 500]) == 3
+    emu.faults.rules.remove(refusing)
+    assert "*100#" in (await person.send("как проверить баланс"))["text"]
