@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import os
 import signal
 import sqlite3
@@ -17,6 +19,7 @@ import pytest
 from bot import durable
 from bot.app import Dono
 from emulator import Emulator
+from handoff.store import Store
 from tests.e2e.conftest import ROOT, Person, make_config, start_dono, wait_for
 
 QUESTIONS = ["как проверить баланс", "kak popolnit balans", "how do I check my balance"]
@@ -206,3 +209,70 @@ async def test_a_send_telegram_never_takes_is_given_up_after_a_while(
     assert len([c for c in emu.calls("sendMessage") if c.get("status") == 500]) == 3
     emu.faults.rules.remove(refusing)
     assert "*100#" in (await person.send("как проверить баланс"))["text"]
+
+
+async def test_a_poison_update_is_logged_and_skipped_not_retried(
+    person: Person,
+    emu: Emulator,
+    dono: Dono,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    matcher = dono.knowledge.matcher
+    real = matcher.match
+
+    def match(text: str, *args, **kwargs):
+        if "POISON" in text:
+            raise ValueError("a bug this message triggers")
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(matcher, "match", match)
+    with caplog.at_level(logging.ERROR):
+        reply = await person.send("POISON")
+    assert "пошло не так" in reply["text"]  # the subscriber is told, not left in silence
+    assert "a bug this message triggers" in caplog.text
+    assert "*100#" in (await person.send("как проверить баланс"))["text"]  # the queue moved on
+
+    async def journal() -> list[tuple]:
+        async with dono.store.journal.execute(
+            "SELECT attempts, done_at IS NOT NULL FROM inbox ORDER BY update_id"
+        ) as cur:
+            return [tuple(r) for r in await cur.fetchall()]
+
+    rows = await wait_for(journal, lambda rows: rows == [(1, 1), (1, 1)])
+    assert rows == [(1, 1), (1, 1)]  # each started once and done, none pending
+    await emu.wait_for_events(emu.cursor(), timeout=1.0)
+    assert len(emu.bot_messages(person.user.id)) == 2  # no retry of the poison one
+
+
+async def test_an_update_that_crashed_the_bot_three_times_is_skipped_at_start(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No crash loop: an update the bot died on three times is not tried a fourth time."""
+    config = make_config(tmp_path)
+    user = await emu.create_user("C", language_code="ru", started=True)
+    killer = {
+        "update_id": 7,
+        "message": {
+            "message_id": 1,
+            "date": 1_790_000_000,
+            "chat": {"id": user.id, "type": "private", "first_name": "C"},
+            "from": {"id": user.id, "is_bot": False, "first_name": "C"},
+            "text": "как проверить баланс",
+        },
+    }
+    store = await Store.open(config.bot.database)
+    await store.inbox_put([(7, json.dumps(killer)), (8, json.dumps({**killer, "update_id": 8}))])
+    for _ in range(3):
+        await store.inbox_attempt(7)
+    await store.close()
+    with caplog.at_level(logging.ERROR):
+        dono = await start_dono(emu, config)
+        try:
+            reply = await emu.wait_for_bot_message(user.id, timeout=10)
+            assert "*100#" in reply["text"]  # update 8, left over too, is handled
+            assert "update 7 was started 3 times and never finished; skipped" in caplog.text
+            await emu.wait_for_events(emu.cursor(), timeout=1.0)
+            assert len(emu.bot_messages(user.id)) == 1
+        finally:
+            await dono.stop()
