@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import json
 import logging
 import os
 import signal
@@ -16,7 +18,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import BotCommand, ErrorEvent
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from bot.config import Config, bot_token
@@ -229,14 +230,28 @@ class Dono:
     async def start_webhook(self, url: str, secret: str | None) -> web.AppRunner:
         """Serve Telegram's webhook on config.telegram.webhook's host/port/path."""
         hook = self.config.telegram.webhook
-        app = web.Application()
-        SimpleRequestHandler(self.dp, self.bot, secret_token=secret).register(app, path=hook.path)
-        setup_application(app, self.dp, bot=self.bot)
+        poller = DurablePoller(self.bot, self.dp, self.store, sends=self.sends)
+        self.poller = poller
+
+        async def deliver(request: web.Request) -> web.Response:
+            given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+            if secret and not hmac.compare_digest(given.encode(), secret.encode()):
+                return web.Response(status=401)
+            try:
+                raw = await request.json(loads=json.loads)
+            except ValueError:
+                log.error("webhook delivery that is not JSON skipped")
+                return web.Response(status=200)
+            return web.Response(status=await poller.accept(raw))
+
+        app = web.Application(client_max_size=20 * 2**20)
+        app.router.add_post(hook.path, deliver)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, hook.listen_host, hook.listen_port)
         await site.start()
         self._start_watching()
+        self.task = asyncio.create_task(poller.serve_leftovers())
         await set_commands(self.bot)
         await self.bot.set_webhook(
             url, secret_token=secret, allowed_updates=self.dp.resolve_used_update_types()

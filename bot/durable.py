@@ -1,5 +1,5 @@
-"""Long polling that loses nothing: an update is stored before Telegram is told it arrived,
-handled from the store, and every send made for it is remembered.
+"""Long polling (and webhook deliveries) that lose nothing: an update is stored before
+Telegram is told it arrived, handled from the store, and every send made for it is remembered.
 
 Telegram forgets an update once the next getUpdates asks for a higher offset. So the offset
 moves only after the batch is in SQLite; a crash (even ``kill -9``) leaves the unhandled
@@ -8,6 +8,10 @@ not answer twice: each send made while handling update U is the n-th send of U t
 and its response is stored under (U, chat, n). Handling U again finds the stored response and
 returns it without calling Telegram. The one gap the Bot API leaves is a send that reached
 Telegram just before the crash and whose response was not stored yet: that one may repeat.
+
+With a webhook, Telegram's delivery is answered 200 only once the update is stored (503 while
+the journal can't take it, so Telegram delivers it again later), and a delivery seen before is
+not handled twice.
 
 An update whose handling raised is logged and marked done (not retried forever); one that was
 started three times without finishing (it crashes the process) is skipped with a log line.
@@ -232,6 +236,52 @@ class DurablePoller:
             offset = max([u.update_id for u in updates] + [uid for uid, _ in bad]) + 1
             for update in updates:
                 self._spawn(update)
+
+    async def accept(self, raw: Any) -> int:
+        """A webhook delivery: stored, then answered 200 and handled; the HTTP status to reply.
+
+        Telegram delivers again what was not answered 2xx, so a delivery the journal can't take
+        gets 503 (and one when too much is in hand, 429): the update waits at Telegram. A
+        malformed one is logged and taken (200), since a new delivery would be the same."""
+        uid = raw.get("update_id") if isinstance(raw, dict) else None
+        if not isinstance(uid, int):
+            log.error("webhook delivery without an update_id skipped: %.200r", raw)
+            return 200
+        body = json.dumps(raw, ensure_ascii=False)
+        try:
+            update = Update.model_validate(raw, context={"bot": self.bot})
+        except ValidationError as exc:
+            log.error("malformed update %s skipped: %s", uid, str(exc).splitlines()[0])
+            with contextlib.suppress(sqlite3.Error):
+                await self.store.inbox_put([(uid, body[:100_000])])
+                await self.store.inbox_done(uid, "malformed")
+            return 200
+        if len(self.tasks) >= self.max_pending:
+            return 429
+        try:
+            new = await self.store.inbox_add(uid, update.model_dump_json(exclude_none=True))
+        except sqlite3.Error as exc:
+            self._inbox_error = str(exc)
+            log.error("cannot store update %s (%s); Telegram will deliver it again", uid, exc)
+            return 503
+        if self._inbox_error is not None:
+            log.warning("the database is back")
+            self._inbox_error = None
+        if new:
+            self._spawn(update)
+        return 200
+
+    async def serve_leftovers(self) -> None:
+        """Webhook mode's start: what was stored but not handled before a crash."""
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                await self._handle_leftovers()
+                return
+            except sqlite3.Error as exc:
+                log.error("cannot read the update journal (%s); retrying in %.1fs", exc, delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, MAX_STORAGE_BACKOFF)
 
     async def _store(self, updates: list[Update], bad: list[tuple[int, str]]) -> bool:
         """Put a batch in the journal, holding it in memory (unacknowledged) until that works."""

@@ -447,6 +447,16 @@ class Store:
         )
         await self.journal.commit()
 
+    async def inbox_add(self, update_id: int, body: str) -> bool:
+        """Keep one update (a webhook delivery); False when it was kept already (Telegram
+        delivers again what it is not sure arrived). Raises sqlite3 errors like inbox_put."""
+        cur = await self.journal.execute(
+            "INSERT OR IGNORE INTO inbox (update_id, body, received_at) VALUES (?, ?, ?)",
+            (update_id, body, self.clock()),
+        )
+        await self.journal.commit()
+        return cur.rowcount == 1
+
     async def inbox_pending(
         self, limit: int = 1000, after: int | None = None
     ) -> list[tuple[int, str, int]]:

@@ -11,6 +11,7 @@ import aiohttp
 from bot.app import Dono
 from emulator import Emulator
 from tests.e2e.conftest import make_config
+from tests.e2e.test_storage_faults import fill, free
 
 
 def free_port() -> int:
@@ -47,6 +48,7 @@ async def test_webhook_with_secret_token(emu: Emulator, tmp_path: Path) -> None:
             },
         }
         url = f"http://127.0.0.1:{config.telegram.webhook.listen_port}/telegram"
+        secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
         async with aiohttp.ClientSession() as http:
             async with http.post(
                 url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "x"}
@@ -57,5 +59,32 @@ async def test_webhook_with_secret_token(emu: Emulator, tmp_path: Path) -> None:
             ) as r:
                 assert r.status == 200
         assert "*100#" in (await inbox.next())["text"]
+
+        # Telegram delivers again what it isn't sure arrived: answered once all the same
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, json=update, headers=secret) as r,
+        ):
+            assert r.status == 200
+        # the journal full: 503, Telegram keeps the update and delivers it again later
+        second = {**update, "update_id": 2, "message": {**update["message"], "message_id": 2}}
+        second["message"]["text"] = "kak popolnit balans"
+        await fill(dono.store.journal, "filler")
+        async with aiohttp.ClientSession() as http:
+            for _ in range(30):  # the pages in use have some room left
+                async with http.post(url, json=second, headers=secret) as r:
+                    if r.status == 503:
+                        break
+                    assert r.status == 200
+                    await inbox.next()
+                    second["update_id"] += 1
+                    second["message"]["message_id"] += 1
+            assert r.status == 503
+            await free(dono.store.journal, "filler")
+            async with http.post(url, json=second, headers=secret) as r:
+                assert r.status == 200
+        assert "ополн" in (await inbox.next())["text"]
+        await emu.wait_for_events(emu.cursor(), timeout=1.0)
+        assert len(emu.bot_messages(user.id)) == second["update_id"]  # one answer per update
     finally:
         await dono.stop()
