@@ -251,7 +251,7 @@ class Dono:
         site = web.TCPSite(runner, hook.listen_host, hook.listen_port)
         await site.start()
         self._start_watching()
-        self.task = asyncio.create_task(poller.serve_leftovers())
+        self.task = asyncio.create_task(poller.serve_webhook())
         await set_commands(self.bot)
         await self.bot.set_webhook(
             url, secret_token=secret, allowed_updates=self.dp.resolve_used_update_types()

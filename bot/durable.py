@@ -271,17 +271,22 @@ class DurablePoller:
             self._spawn(update)
         return 200
 
-    async def serve_leftovers(self) -> None:
-        """Webhook mode's start: what was stored but not handled before a crash."""
+    async def serve_webhook(self) -> None:
+        """Webhook mode's background work: first what was stored but not handled before a
+        crash, then the journal's clean-up every few minutes, until stopped."""
         delay = 0.5
         while not self._stop.is_set():
             try:
                 await self._handle_leftovers()
-                return
+                break
             except sqlite3.Error as exc:
                 log.error("cannot read the update journal (%s); retrying in %.1fs", exc, delay)
                 await self._sleep(delay)
                 delay = min(delay * 2, MAX_STORAGE_BACKOFF)
+        while not self._stop.is_set():
+            await self._sleep(PRUNE_EVERY)
+            if not self._stop.is_set():
+                await self._prune()
 
     async def _store(self, updates: list[Update], bad: list[tuple[int, str]]) -> bool:
         """Put a batch in the journal, holding it in memory (unacknowledged) until that works."""
