@@ -52,10 +52,14 @@ async def fill(db, table: str) -> None:
         (pages,) = await cur.fetchone()
     await db.execute(f"PRAGMA max_page_count = {pages + 2}")
     await db.execute(f"CREATE TABLE IF NOT EXISTS {table} (b BLOB)")
+    rows = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
     for size in (512, 64, 1):  # big rows first, then the gaps they leave
-        with contextlib.suppress(sqlite3.OperationalError):
-            for _ in range(10_000):
-                await db.execute(f"INSERT INTO {table} VALUES (zeroblob({size}))")
+        for many in (1000, 100, 10, 1):  # a statement that doesn't fit changes nothing
+            with contextlib.suppress(sqlite3.OperationalError):
+                for _ in range(10_000):
+                    await db.execute(
+                        f"INSERT INTO {table} {rows} SELECT zeroblob({size}) FROM n", (many,)
+                    )
     await db.commit()
 
 
