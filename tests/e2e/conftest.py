@@ -152,3 +152,13 @@ async def wait_for(fetch, ok, timeout: float = 5.0):
         if ok(value) or loop.time() > deadline:
             return value
         await asyncio.sleep(0.02)
+
+
+async def settled(emu: Emulator, quiet: float = 0.5, limit: float = 10.0) -> None:
+    """Returns once the emulator has logged nothing new for ``quiet`` seconds: the window in
+    which a repeated answer (or a request still in flight) would have shown up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while loop.time() < deadline:
+        if not await emu.wait_for_events(emu.cursor(), timeout=quiet):
+            return

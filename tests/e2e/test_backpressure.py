@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 
 from bot.app import Dono
 from emulator import Emulator
+from tests.e2e.conftest import settled
 
 
 async def test_a_burst_is_taken_in_a_few_at_a_time_and_all_answered_once(
@@ -40,7 +40,7 @@ async def test_a_burst_is_taken_in_a_few_at_a_time_and_all_answered_once(
         answered.update(
             e.chat_id for e in events if e.kind == "message" and e.from_bot and e.chat_id in chats
         )
-    await asyncio.sleep(0.5)  # a repeat would come right after
+    await settled(emu)  # a repeat would come right after
     answered = Counter(
         e.chat_id
         for e in emu.events[start:]

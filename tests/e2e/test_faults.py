@@ -20,7 +20,7 @@ from bot import durable
 from bot.app import Dono
 from emulator import Emulator
 from handoff.store import Store
-from tests.e2e.conftest import ROOT, Person, make_config, start_dono, wait_for
+from tests.e2e.conftest import ROOT, Person, make_config, settled, start_dono, wait_for
 
 QUESTIONS = ["как проверить баланс", "kak popolnit balans", "how do I check my balance"]
 
@@ -66,15 +66,6 @@ async def wait_until_answered(emu: Emulator, chats: set[int], timeout: float) ->
             return counts
         events = await emu.wait_for_events(seen, timeout=1.0)  # wakes on the next event
         seen += len(events)
-
-
-async def settled(emu: Emulator, quiet: float = 0.5, limit: float = 10.0) -> None:
-    """Returns once the emulator has logged nothing new for ``quiet`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while loop.time() < deadline:
-        if not await emu.wait_for_events(emu.cursor(), timeout=quiet):
-            return
 
 
 async def test_kill_9_mid_burst_then_restart_answers_each_question_once(
@@ -182,7 +173,7 @@ async def test_sends_failing_past_the_retries_keep_the_update_until_telegram_is_
     assert "ополн" in reply["text"]
     failed = [c for c in emu.calls("sendMessage") if c.get("status") == 502]
     assert len(failed) == 5  # two rounds of retries gave up, the update was kept, then sent
-    await emu.wait_for_events(emu.cursor(), timeout=1.5)
+    await settled(emu)
     assert len(emu.bot_messages(person.user.id)) == 1
 
 
@@ -241,7 +232,7 @@ async def test_a_poison_update_is_logged_and_skipped_not_retried(
 
     rows = await wait_for(journal, lambda rows: rows == [(1, 1), (1, 1)])
     assert rows == [(1, 1), (1, 1)]  # each started once and done, none pending
-    await emu.wait_for_events(emu.cursor(), timeout=1.0)
+    await settled(emu)
     assert len(emu.bot_messages(person.user.id)) == 2  # no retry of the poison one
 
 
@@ -272,7 +263,7 @@ async def test_an_update_that_crashed_the_bot_three_times_is_skipped_at_start(
             reply = await emu.wait_for_bot_message(user.id, timeout=10)
             assert "*100#" in reply["text"]  # update 8, left over too, is handled
             assert "update 7 was started 3 times and never finished; skipped" in caplog.text
-            await emu.wait_for_events(emu.cursor(), timeout=1.0)
+            await settled(emu)
             assert len(emu.bot_messages(user.id)) == 1
         finally:
             await dono.stop()

@@ -3,7 +3,6 @@ what is wrong, keeps the messages, does not crash or spin, and answers each one 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import sqlite3
@@ -83,7 +82,12 @@ async def test_locked_database_delays_what_needs_it_and_loses_nothing(
         for q in questions:
             await emu.send_text(person.user, q)
         await emu.send_text(newcomer.user, "роуминг")
-        await asyncio.sleep(5.5)  # the bot's writes give up after its 5 s busy timeout
+
+        async def log_text() -> str:
+            return caplog.text
+
+        # the bot's writes give up after its 5 s busy timeout
+        await wait_for(log_text, lambda text: "database is locked" in text, timeout=6.5)
         # a known subscriber is answered (reading works), logging the question waits; a new
         # one must be written down first, so their answer waits for the database
         assert emu.bot_messages(newcomer.user.id) == []
@@ -125,7 +129,12 @@ async def test_full_disk_keeps_updates_in_memory_until_there_is_room(
         assert "cannot store" in caplog.text and "database or disk is full" in caplog.text
         await emu.send_text(person.user, "какой у меня номер")
         asked += 1
-        await asyncio.sleep(2)
+        tries = caplog.text.count("cannot store")
+
+        async def log_text() -> str:
+            return caplog.text
+
+        await wait_for(log_text, lambda text: text.count("cannot store") > tries, timeout=10)
         assert len(answers(emu, person.user.id)) == asked - 2  # the last two are waiting
         health = await dono.status()
         assert health["status"] == "degraded" and "full" in health["database"]

@@ -10,7 +10,7 @@ import aiohttp
 
 from bot.app import Dono
 from emulator import Emulator
-from tests.e2e.conftest import make_config
+from tests.e2e.conftest import make_config, settled
 from tests.e2e.test_storage_faults import fill, free
 
 
@@ -84,7 +84,7 @@ async def test_webhook_with_secret_token(emu: Emulator, tmp_path: Path) -> None:
             async with http.post(url, json=second, headers=secret) as r:
                 assert r.status == 200
         assert "ополн" in (await inbox.next())["text"]
-        await emu.wait_for_events(emu.cursor(), timeout=1.0)
+        await settled(emu)
         assert len(emu.bot_messages(user.id)) == second["update_id"]  # one answer per update
     finally:
         await dono.stop()
