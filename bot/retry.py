@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from typing import Any
@@ -33,6 +34,9 @@ class RetryMiddleware(BaseRequestMiddleware):
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
+        # Set by any call that goes through: sends backing off from 5xx/network errors try
+        # again at once instead of sleeping out their (up to 30 s) pause after an outage.
+        self._through = asyncio.Event()
 
     async def __call__(
         self,
@@ -41,12 +45,17 @@ class RetryMiddleware(BaseRequestMiddleware):
         method: TelegramMethod[Any],
     ) -> Response[Any]:
         if isinstance(method, GetUpdates):
-            return await make_request(bot, method)
+            result = await make_request(bot, method)
+            self._through.set()
+            return result
         attempt = 0
         while True:
             attempt += 1
+            outage = False
             try:
-                return await make_request(bot, method)
+                result = await make_request(bot, method)
+                self._through.set()
+                return result
             except TelegramRetryAfter as exc:
                 if attempt >= self.max_attempts:
                     raise
@@ -60,6 +69,7 @@ class RetryMiddleware(BaseRequestMiddleware):
             except (TelegramServerError, TelegramNetworkError) as exc:
                 if attempt >= self.max_attempts:
                     raise
+                outage = True
                 delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
                 delay *= random.uniform(0.8, 1.2)
                 log.warning(
@@ -69,4 +79,9 @@ class RetryMiddleware(BaseRequestMiddleware):
                     delay,
                     attempt,
                 )
-            await asyncio.sleep(delay)
+            if outage:  # until the pause is over or another call got through
+                self._through.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._through.wait(), delay)
+            else:
+                await asyncio.sleep(delay)
