@@ -82,7 +82,7 @@ async def run(users: int, within: float, timeout: float) -> dict:
         [sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env, stderr=subprocess.PIPE
     )
     try:
-        await emu.wait_for_call("getUpdates", since=0, timeout=60)
+        await emu.wait_for_event(lambda e: e.kind == "poll", since=0, timeout=60)
         people = [
             await emu.create_user(f"U{i}", language_code=random.choice(["ru", "tg", "en"]))
             for i in range(users)
