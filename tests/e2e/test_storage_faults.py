@@ -68,6 +68,15 @@ async def free(db, table: str) -> None:
     await db.execute(f"PRAGMA max_page_count = {BIG}")
 
 
+async def log_says(caplog: pytest.LogCaptureFixture, ok, timeout: float) -> str:
+    """Waits until the bot's log says what ``ok`` looks for."""
+
+    async def text() -> str:
+        return caplog.text
+
+    return await wait_for(text, ok, timeout=timeout)
+
+
 def answers(emu: Emulator, chat: int) -> list[str]:
     return [m.get("text") or "" for m in emu.bot_messages(chat)]
 
@@ -82,12 +91,8 @@ async def test_locked_database_delays_what_needs_it_and_loses_nothing(
         for q in questions:
             await emu.send_text(person.user, q)
         await emu.send_text(newcomer.user, "роуминг")
-
-        async def log_text() -> str:
-            return caplog.text
-
         # the bot's writes give up after its 5 s busy timeout
-        await wait_for(log_text, lambda text: "database is locked" in text, timeout=6.5)
+        await log_says(caplog, lambda text: "database is locked" in text, timeout=6.5)
         # a known subscriber is answered (reading works), logging the question waits; a new
         # one must be written down first, so their answer waits for the database
         assert emu.bot_messages(newcomer.user.id) == []
@@ -130,11 +135,7 @@ async def test_full_disk_keeps_updates_in_memory_until_there_is_room(
         await emu.send_text(person.user, "какой у меня номер")
         asked += 1
         tries = caplog.text.count("cannot store")
-
-        async def log_text() -> str:
-            return caplog.text
-
-        await wait_for(log_text, lambda text: text.count("cannot store") > tries, timeout=10)
+        await log_says(caplog, lambda text: text.count("cannot store") > tries, timeout=10)
         assert len(answers(emu, person.user.id)) == asked - 2  # the last two are waiting
         health = await dono.status()
         assert health["status"] == "degraded" and "full" in health["database"]
