@@ -198,20 +198,9 @@ class DurablePoller:
 
     async def run(self) -> None:
         allowed = self.dp.resolve_used_update_types()
-        delay = 0.5
-        while True:  # a database unavailable at start is waited for, not a crash (loop)
-            try:
-                await self._handle_leftovers()
-                last = await self.store.inbox_last_id()
-                break
-            except sqlite3.Error as exc:
-                self._inbox_error = str(exc)
-                log.error("cannot read the update journal (%s); retrying in %.1fs", exc, delay)
-                await self._sleep(delay)
-                if self._stop.is_set():
-                    return
-                delay = min(delay * 2, MAX_STORAGE_BACKOFF)
-        self._inbox_error = None
+        recovered, last = await self._recover()
+        if not recovered:
+            return
         offset = last + 1 if last is not None else None
         delay = 0.5
         pruned = asyncio.get_running_loop().time()
@@ -274,19 +263,30 @@ class DurablePoller:
     async def serve_webhook(self) -> None:
         """Webhook mode's background work: first what was stored but not handled before a
         crash, then the journal's clean-up every few minutes, until stopped."""
-        delay = 0.5
-        while not self._stop.is_set():
-            try:
-                await self._handle_leftovers()
-                break
-            except sqlite3.Error as exc:
-                log.error("cannot read the update journal (%s); retrying in %.1fs", exc, delay)
-                await self._sleep(delay)
-                delay = min(delay * 2, MAX_STORAGE_BACKOFF)
+        await self._recover()
         while not self._stop.is_set():
             await self._sleep(PRUNE_EVERY)
             if not self._stop.is_set():
                 await self._prune()
+
+    async def _recover(self) -> tuple[bool, int | None]:
+        """Handle what was stored but not handled before a crash; (False, None) if stopped
+        first, else (True, the newest stored update id). A journal that can't be read is
+        waited for, not a crash (loop)."""
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                await self._handle_leftovers()
+                last = await self.store.inbox_last_id()
+            except sqlite3.Error as exc:
+                self._inbox_error = str(exc)
+                log.error("cannot read the update journal (%s); retrying in %.1fs", exc, delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, MAX_STORAGE_BACKOFF)
+                continue
+            self._inbox_error = None
+            return True, last
+        return False, None
 
     async def _store(self, updates: list[Update], bad: list[tuple[int, str]]) -> bool:
         """Put a batch in the journal, holding it in memory (unacknowledged) until that works."""
