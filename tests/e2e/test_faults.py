@@ -109,18 +109,25 @@ async def test_kill_9_mid_burst_then_restart_answers_each_question_once(
         bot.wait(timeout=30)
 
 
+async def asked_during_outage_then_each_answered_once(
+    emu: Emulator, person: Person, timeout: float
+) -> None:
+    """The subscriber and five others ask while Telegram fails; all answered, none twice."""
+    others = [Person(emu, await emu.create_user(f"D{i}", language_code="ru")) for i in range(5)]
+    for p in (person, *others):
+        await emu.send_text(p.user, "kak popolnit balans")
+    for p in (person, *others):
+        assert "ополн" in (await p.inbox.next(timeout=timeout))["text"]
+    await settled(emu)
+    assert [len(emu.bot_messages(p.user.id)) for p in (person, *others)] == [2, 1, 1, 1, 1, 1]
+
+
 async def test_telegram_down_for_30_seconds_then_everything_is_delivered(
     person: Person, emu: Emulator
 ) -> None:
     assert "*100#" in (await person.send("как проверить баланс"))["text"]
     emu.fail_for(30, kind="error", status=502)
-    others = [Person(emu, await emu.create_user(f"D{i}", language_code="ru")) for i in range(5)]
-    for p in (person, *others):
-        await emu.send_text(p.user, "kak popolnit balans")
-    for p in (person, *others):
-        assert "ополн" in (await p.inbox.next(timeout=90))["text"]
-    await settled(emu)
-    assert [len(emu.bot_messages(p.user.id)) for p in (person, *others)] == [2, 1, 1, 1, 1, 1]
+    await asked_during_outage_then_each_answered_once(emu, person, timeout=90)
 
 
 async def test_telegram_timing_out_for_30_seconds_then_everything_is_delivered_once(
@@ -133,13 +140,7 @@ async def test_telegram_timing_out_for_30_seconds_then_everything_is_delivered_o
         person = Person(emu, await emu.create_user("T", language_code="ru"))
         assert "*100#" in (await person.send("как проверить баланс"))["text"]
         emu.fail_for(30, kind="timeout", hold=5)  # every call hangs, then its connection drops
-        others = [Person(emu, await emu.create_user(f"T{i}", language_code="ru")) for i in range(5)]
-        for p in (person, *others):
-            await emu.send_text(p.user, "kak popolnit balans")
-        for p in (person, *others):
-            assert "ополн" in (await p.inbox.next(timeout=120))["text"]
-        await settled(emu)
-        assert [len(emu.bot_messages(p.user.id)) for p in (person, *others)] == [2, 1, 1, 1, 1, 1]
+        await asked_during_outage_then_each_answered_once(emu, person, timeout=120)
         assert any(c.get("fault") == "timeout" for c in emu.calls("sendMessage"))
     finally:
         await dono.stop()
