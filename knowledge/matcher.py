@@ -38,7 +38,7 @@ from knowledge.text import (
     translit_to_cyrillic,
 )
 
-DecisionKind = Literal["answer", "clarify", "handoff", "none"]
+DecisionKind = Literal["answer", "clarify", "handoff", "smalltalk", "none"]
 STOPWORD_WEIGHT = 0.4
 UNKNOWN_WEIGHT = 1.0
 MAX_CANDIDATE_TRIGGERS = 120
@@ -77,7 +77,13 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What to do with a question, with the evidence behind it."""
+    """What to do with a question, with the evidence behind it.
+
+    ``kind`` says what it is: ``answer`` (``topic``), ``clarify`` ("did you mean", ``candidates``),
+    ``handoff`` (``intent`` is the hand-off intent), ``smalltalk`` (``intent``: greeting, thanks,
+    bye, ack...) or ``none``: a miss, nothing in the knowledge base fits. ``also`` is a second
+    ask found in the same message, offered as a button under the answer.
+    """
 
     kind: DecisionKind
     lang: str | None
@@ -89,6 +95,7 @@ class Decision:
     variant: str = ""
     explanation: tuple[str, ...] = field(default=(), compare=False)
     runner_up: Candidate | None = None  # the best other topic or intent
+    also: Candidate | None = None  # a second ask in the same message
 
     @property
     def candidate_ids(self) -> list[str]:
@@ -544,7 +551,7 @@ class Matcher:
             return Decision("handoff", score=first.score, intent=first.id, **base)
         if first.score >= th.answer and clear:
             if action == "smalltalk":
-                return Decision("none", score=first.score, intent=first.id, **base)
+                return Decision("smalltalk", score=first.score, intent=first.id, **base)
             return Decision(
                 "answer", topic=first.id, score=first.score, candidates=(first,), **base
             )

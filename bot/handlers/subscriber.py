@@ -106,7 +106,7 @@ async def on_question(
     reply_lang = decision.lang if decision.lang in LANGS else lang
     if truncated:
         await message.answer(t(reply_lang, "too_long"))
-    missed = decision.kind == "none" and decision.intent is None and bool(decision.normalized)
+    missed = decision.kind == "none" and bool(decision.normalized)
     if missed and await _missed_before(store, sub.user_id, desk.config.handoff_after_misses):
         decision = Decision(
             "handoff",
@@ -120,7 +120,8 @@ async def on_question(
         sub.user_id,
         text[:max_chars],
         decision.normalized,
-        decision.kind,
+        # the interactions table still records small talk as a "none" with its intent
+        "none" if decision.kind == "smalltalk" else decision.kind,
         decision.topic or decision.intent,
         decision.candidate_ids if decision.kind == "clarify" else [],
         decision.score,
@@ -166,7 +167,7 @@ async def answer_decision(
         reason = "bot_failed" if decision.intent == "bot_failed" else "asked"
         await message.answer(await desk.hand_off(sub, lang, reason, message.text or ""))
         return
-    elif decision.intent and decision.intent in kb.intents:
+    elif decision.kind == "smalltalk" and decision.intent in kb.intents:
         reply = kb.intents[decision.intent].answer
         if reply is not None:
             await message.answer(getattr(reply, lang))
@@ -348,7 +349,7 @@ class OpenTicket(Filter):
             return False
         if message.text:
             decision = knowledge.matcher.match(message.text)
-            if decision.kind == "none" and decision.intent is not None:
+            if decision.kind == "smalltalk":
                 return False
         try:
             ticket = await self.store.reopen(last.id, reopen_window=window)

@@ -52,9 +52,9 @@ def test_out_of_scope_is_none(matcher: Matcher, question: str) -> None:
     assert d.topic is None
 
 
-def test_smalltalk_is_none_with_intent(matcher: Matcher) -> None:
+def test_smalltalk_says_so_with_its_intent(matcher: Matcher) -> None:
     d = matcher.match("спасибо!")
-    assert (d.kind, d.intent) == ("none", "thanks")
+    assert (d.kind, d.intent, d.topic) == ("smalltalk", "thanks", None)
 
 
 def test_ambiguous_question_offers_choices(matcher: Matcher) -> None:
