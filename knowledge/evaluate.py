@@ -45,12 +45,18 @@ def load_cases(path: str | Path) -> list[dict[str, Any]]:
     return cases
 
 
+SMALLTALK = frozenset({"greeting", "thanks", "bye", "ack"})
+
+
 def is_correct(decision: Decision, expect: str) -> bool:
-    """answer with the expected topic, handoff for ``operator``, none for ``none``."""
+    """answer with the expected topic, handoff for ``operator``, none for ``none``, the
+    small-talk reply for ``greeting``/``thanks``/``bye``/``ack``."""
     if expect == "operator":
         return decision.kind == "handoff"
-    if expect == "none":
+    if expect == "none":  # nothing from the knowledge base: a miss, or a small-talk reply
         return decision.kind in ("none", "smalltalk")
+    if expect in SMALLTALK:
+        return decision.kind == "smalltalk" and decision.intent == expect
     return decision.kind == "answer" and decision.topic == expect
 
 

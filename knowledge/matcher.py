@@ -1,61 +1,69 @@
-"""Fuzzy matching of a subscriber's question to a topic, with an explained Decision.
+"""Fuzzy matching of a subscriber's message to a topic, with an explained Decision.
 
-How a question is matched:
-1. Variants of the text are made: as typed; for Latin text also its Cyrillic transliteration and
-   what it means on a Russian keyboard ("rfr gjgjkybnm" → "как пополнить"); for Cyrillic text
-   what it means on an English keyboard. Each variant belongs to one language index.
-2. Words become keys: normalized, stemmed for the language, spelled loosely (``phonetic``).
-3. Each query key is looked up in the index vocabulary exactly, then fuzzily (rapidfuzz), so a
-   typo still finds its word. Triggers that share a content word are the candidates.
-4. A candidate trigger scores a soft F1 of IDF-weighted words: how much of the question it
-   explains (precision) and how much of the trigger the question contains (recall). A topic
-   scores its best trigger.
-5. The best variant's scores give the Decision: answer, clarify ("did you mean"), handoff or none.
+How a message is read, the way an agent reads it:
+1. Readings (``knowledge.reading``): the text as typed and on the other keyboard layout. In a
+   reading each word is looked up in every language it may be (Russian and Tajik for Cyrillic,
+   English and translit for Latin), so one message may mix languages.
+2. Each word is looked up in the trigger vocabulary (``knowledge.index``): exactly, by root,
+   or fuzzily, so a typo still finds its word. A word found nowhere is either context
+   (``knowledge.lexicon``: "вчера", "мама", "в Кулябе"), which weighs little, or unknown
+   ("Steam", "hotel"), which is evidence that the message is about something else.
+3. A candidate trigger is scored on the part of the message it explains: the clauses from the
+   first to the last word it matched (a clause that points back, "как её заблокировать", takes
+   the clause before it along). Greetings and stories in other clauses do not dilute it;
+   unknown words there still count against it, at half weight. The score is a soft F1 of
+   IDF-weighted words: how much of that part the trigger (and its topic) explains, and how
+   much of the trigger the part contains. A topic scores its best trigger.
+4. The best reading's scores give the Decision: answer (with a second ask in another clause
+   offered as ``also``), clarify ("did you mean"), handoff, smalltalk or none.
 """
 
 from __future__ import annotations
 
 import gc
 import heapq
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Literal
 
-from rapidfuzz import fuzz, process
-
-from knowledge.lang import FOLDED_STOPWORDS, LANGS, is_stopword, stem
+from knowledge.index import STOPWORD_WEIGHT, Index, build_index, key_of, word_key, word_keys
+from knowledge.lang import LANGS
+from knowledge.lexicon import CONTEXT_WORDS
 from knowledge.loader import KnowledgeBase
-from knowledge.text import (
-    has_tajik_letters,
-    layout_en_to_ru,
-    layout_ru_to_en,
-    normalize,
-    phonetic,
-    script,
-    translit_to_cyrillic,
-)
+from knowledge.reading import REFERRING, Reading, readings
+from knowledge.text import has_tajik_letters, normalize, script
+
+__all__ = [
+    "Candidate",
+    "Decision",
+    "DecisionKind",
+    "Matcher",
+    "Thresholds",
+    "word_key",
+    "word_keys",
+]
 
 DecisionKind = Literal["answer", "clarify", "handoff", "smalltalk", "none"]
-STOPWORD_WEIGHT = 0.4
-UNKNOWN_WEIGHT = 1.0
-MAX_CANDIDATE_TRIGGERS = 120
+UNKNOWN_WEIGHT = 1.2
+NAME_WEIGHT = 2.0
+CONTEXT_WEIGHT = 0.15
+CONTEXT_FOCUS = 0.35
+OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, at this share
+SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the whole message
+CONTEXT_OVER_FUZZY = 0.85  # a context word is not taken for a KB word it only resembles
+LAYOUT_COVERAGE = 0.6  # as typed, a share of known words this high rules out a layout slip
+MAX_CANDIDATE_TRIGGERS = 40
 MAX_NEW_CANDIDATES = 1500
-LOOKUP_CACHE = 50_000
-FUZZY_MAX = 0.9
-FUZZY_POWER = 2.0
 TOPIC_BLEND = 0.5
-PREFIX_MIN = 4
-PREFIX_SIM = 0.85
+BETA2 = 1.0  # F-beta²: below 1 precision (explaining the message) counts more than recall
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """Score cut-offs (0..1) that turn scores into a decision; set in config.yaml."""
 
-    answer: float = 0.55
+    answer: float = 0.5
     margin: float = 0.06
     confident: float = 0.85
     clarify: float = 0.42
@@ -66,13 +74,14 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A topic or intent and how well the question matched it."""
+    """A topic or intent and how well the message matched it."""
 
     id: str
     score: float
     trigger: str
     lang: str
     matched: tuple[str, ...] = ()
+    span: tuple[int, int] = (0, 0)  # the clauses read for it, first and last
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,76 +112,26 @@ class Decision:
 
 
 @dataclass(slots=True)
-class _Trigger:
-    entry: str
-    text: str
-    keys: tuple[int, ...]
-    weights: tuple[float, ...]
-    total: float
-    keyset: frozenset[int]
+class _Words:
+    """One reading's words as the indexes see them."""
+
+    reading: Reading
+    found: dict[str, list[dict[int, float]]]  # lang → per word: key id → similarity
+    weight: list[float]
+    kind: list[str]  # "kb", "stop", "context", "unknown"
+    unknown: list[float]  # 1 for a word found nowhere, 1 - similarity for a near match
+    coverage: dict[str, float]  # lang → share of words that language's index knows
 
 
-@dataclass
-class _LangIndex:
-    lang: str
-    vocab: dict[str, int] = field(default_factory=dict)
-    words: list[str] = field(default_factory=list)
-    weight: list[float] = field(default_factory=list)
-    stop: list[bool] = field(default_factory=list)
-    postings: list[list[int]] = field(default_factory=list)
-    triggers: list[_Trigger] = field(default_factory=list)
-    by_length: dict[int, list[str]] = field(default_factory=dict)
-    # unstemmed (loosely spelled) forms → key id: a typo in an ending changes the stem
-    surface: dict[str, int] = field(default_factory=dict)
-    surface_by_length: dict[int, list[str]] = field(default_factory=dict)
-    entry_keys: dict[str, set[int]] = field(default_factory=dict)
-    # key prefixes (4+ letters) → keys: Snowball stems of one root differ in length
-    prefixes: dict[str, list[int]] = field(default_factory=dict)
-    max_weight: float = 1.0
-    lookups: dict[tuple[str, str], dict[int, float]] = field(default_factory=dict)
-
-    def key_id(self, key: str, is_stop: bool, surface: str) -> int:
-        kid = self.vocab.get(key)
-        if kid is None:
-            kid = len(self.words)
-            self.vocab[key] = kid
-            self.words.append(key)
-            self.weight.append(1.0)
-            self.stop.append(is_stop)
-            self.postings.append([])
-        elif is_stop:
-            self.stop[kid] = True
-        self.surface.setdefault(surface, kid)
-        return kid
-
-
-@lru_cache(maxsize=200_000)
-def word_key(word: str, lang: str) -> str:
-    """The matching key of one normalized word: stemmed for the language, spelled loosely."""
-    return phonetic(stem(word, lang))
-
-
-STOP_KEYS = {lang: frozenset(word_key(w, lang) for w in FOLDED_STOPWORDS[lang]) for lang in LANGS}
-
-
-def word_keys(text: str, lang: str, normalized: str | None = None) -> list[tuple[str, bool, str]]:
-    """(key, is_stopword, surface form) for each word of ``text`` in ``lang``."""
-    out = []
-    for word in (normalize(text) if normalized is None else normalized).split():
-        key = word_key(word, lang)
-        out.append((key, key in STOP_KEYS[lang] or is_stopword(word, lang), phonetic(word)))
-    return out
-
-
-def _fuzzy_cutoff(key: str) -> float | None:
-    n = len(key)
-    if n <= 3 or key.isdigit():
-        return None
-    return 75.0 if n <= 7 else 70.0
+@dataclass(slots=True)
+class _Read:
+    words: _Words
+    ranked: list[Candidate]
+    top: float
 
 
 class Matcher:
-    """Matches questions against one knowledge base; build once per KB version."""
+    """Matches messages against one knowledge base; build once per KB version."""
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
@@ -184,15 +143,18 @@ class Matcher:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self.indexes = {lang: self._build(lang) for lang in LANGS}
+            self.indexes: dict[str, Index] = {
+                lang: build_index(lang, self._phrases(lang), kb.normalized, len(self.actions))
+                for lang in LANGS
+            }
         finally:
             if gc_was_enabled:
                 gc.enable()
-        self._latin_vocab = {
-            lang: {w for w in idx.vocab if w.isascii()} for lang, idx in self.indexes.items()
+        self.max_weight = max(idx.max_weight for idx in self.indexes.values())
+        self.context = {
+            lang: frozenset(word_key(normalize(w), lang) for w in words)
+            for lang, words in CONTEXT_WORDS.items()
         }
-
-    # -- index -----------------------------------------------------------------------------
 
     def _phrases(self, lang: str) -> Iterable[tuple[str, str]]:
         for topic in self.kb.topics.values():
@@ -212,290 +174,224 @@ class Matcher:
             for phrase in getattr(intent.triggers, lang):
                 yield intent.id, phrase
 
-    def _build(self, lang: str) -> _LangIndex:
-        idx = _LangIndex(lang)
-        raw: list[tuple[str, str, list[int]]] = []
-        entries_of: dict[int, set[str]] = defaultdict(set)
-        for entry, phrase in self._phrases(lang):
-            norm = self.kb.normalized.get(phrase)
-            keys = [idx.key_id(k, s, f) for k, s, f in word_keys(phrase, lang, norm)]
-            if not keys:
-                continue
-            raw.append((entry, phrase, keys))
-            idx.entry_keys.setdefault(entry, set()).update(keys)
-            for k in keys:
-                entries_of[k].add(entry)
-        n_entries = max(1, len(self.actions))
-        for kid, entries in entries_of.items():
-            idf = math.log(1.0 + n_entries / len(entries))
-            idx.weight[kid] = idf * (STOPWORD_WEIGHT if idx.stop[kid] else 1.0)
-        for entry, phrase, keys in raw:
-            uniq = tuple(dict.fromkeys(keys))
-            weights = tuple(idx.weight[k] for k in uniq)
-            tid = len(idx.triggers)
-            idx.triggers.append(
-                _Trigger(entry, phrase, uniq, weights, sum(weights), frozenset(uniq))
-            )
-            for k in uniq:
-                idx.postings[k].append(tid)
-        for kid, word in enumerate(idx.words):
-            idx.by_length.setdefault(len(word), []).append(word)
-            for n in range(PREFIX_MIN, len(word)):
-                idx.prefixes.setdefault(word[:n], []).append(kid)
-        content = [w for w, stop in zip(idx.weight, idx.stop, strict=True) if not stop]
-        idx.max_weight = max(content, default=1.0)
-        for form in idx.surface:
-            idx.surface_by_length.setdefault(len(form), []).append(form)
-        return idx
+    # -- words -----------------------------------------------------------------------------
 
-    # -- matching --------------------------------------------------------------------------
-
-    def _lookup(self, idx: _LangIndex, key: str, surface: str) -> dict[int, float]:
-        """Vocabulary keys close to a query word → similarity 0..1 (1 for the same key)."""
-        cached = idx.lookups.get((key, surface))
-        if cached is not None:
-            return cached
-        found = self._lookup_uncached(idx, key, surface)
-        if len(idx.lookups) >= LOOKUP_CACHE:
-            idx.lookups.clear()  # subscribers' words repeat; a full reset keeps it simple
-        idx.lookups[(key, surface)] = found
-        return found
-
-    def _lookup_uncached(self, idx: _LangIndex, key: str, surface: str) -> dict[int, float]:
-        found: dict[int, float] = {}
-        exact = idx.vocab.get(key)
-        if exact is None:
-            exact = idx.surface.get(surface)
-        if exact is not None:
-            found[exact] = 1.0
-            return found
-        # one stem a prefix of the other: "замен" and "заме" are one root
-        for kid in idx.prefixes.get(key, ()):
-            found[kid] = max(found.get(kid, 0.0), PREFIX_SIM)
-        for n in range(len(key) - 1, PREFIX_MIN - 1, -1):
-            kid = idx.vocab.get(key[:n])
-            if kid is not None:
-                found[kid] = max(found.get(kid, 0.0), PREFIX_SIM)
-        for probe, by_length, ids in (
-            (key, idx.by_length, idx.vocab),
-            (surface, idx.surface_by_length, idx.surface),
-        ):
-            cutoff = _fuzzy_cutoff(probe)
-            if cutoff is None:
-                continue
-            n = len(probe)
-            for length in range(max(1, n - 2), n + 3):
-                words = by_length.get(length)
-                if not words:
-                    continue
-                for word, sim, _ in process.extract(
-                    probe, words, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5
-                ):
-                    kid = ids[word]
-                    # A near word counts less than the word itself, the less the further it is.
-                    found[kid] = max(found.get(kid, 0.0), FUZZY_MAX * (sim / 100.0) ** FUZZY_POWER)
-        return found
-
-    def _score_variant(self, text: str, lang: str) -> tuple[list[Candidate], float, list[str]]:
-        """Candidates (best first) of one language index, the share of words it knows, and
-        how each word was read (for explanations)."""
-        idx = self.indexes[lang]
-        qkeys = list({k: (k, st, f) for k, st, f in word_keys(text, lang)}.values())
-        if not qkeys:
-            return [], 0.0, []
-        matches: list[dict[int, float]] = []
-        qweights: list[float] = []
-        known = 0
-        for key, is_stop, surface in qkeys:
-            found = self._lookup(idx, key, surface)
-            matches.append(found)
-            if found:
-                known += 1
-                best = max(found, key=found.__getitem__)
-                w = idx.weight[best]
-                if is_stop or idx.stop[best]:
-                    w = min(w, idx.max_weight * STOPWORD_WEIGHT)
+    def _words(self, reading: Reading) -> _Words:
+        n = len(reading.words)
+        found: dict[str, list[dict[int, float]]] = {lang: [{} for _ in range(n)] for lang in LANGS}
+        weight: list[float] = []
+        kinds: list[str] = []
+        unknown: list[float] = []
+        known = dict.fromkeys(LANGS, 0)
+        top = self.max_weight
+        for i, (word, options) in enumerate(zip(reading.words, reading.options, strict=True)):
+            is_stop = False
+            is_context = word.isdigit()
+            best: tuple[float, float, bool] | None = None  # similarity, key weight, key is stop
+            for lang, form, conf in options:
+                key, stop, surface = key_of(form, lang)
+                is_stop = is_stop or stop
+                is_context = is_context or key in self.context[lang]
+                idx = self.indexes[lang]
+                slot = found[lang][i]
+                for kid, sim in idx.lookup(key, surface).items():
+                    if sim < 1.0 and idx.stop[kid]:
+                        continue  # a function word is the word itself or nothing
+                    sim *= conf
+                    if sim > slot.get(kid, 0.0):
+                        slot[kid] = sim
+                    cand = (sim, idx.weight[kid], idx.stop[kid])
+                    if best is None or cand[:2] > best[:2]:
+                        best = cand
+            if best is not None and is_context and best[0] < CONTEXT_OVER_FUZZY:
+                best = None  # "мама" is family, not the "мало" it resembles
+                for lang in LANGS:
+                    found[lang][i] = {}
+            for lang in LANGS:
+                known[lang] += bool(found[lang][i])
+            if best is not None:
+                sim, w, key_stop = best
+                if is_stop or key_stop:
+                    w = min(w, top * STOPWORD_WEIGHT)
                 else:
                     # a far fuzzy match is partly an unknown word: weigh it partly as one
-                    sim = found[best]
-                    w = sim * w + (1 - sim) * idx.max_weight * UNKNOWN_WEIGHT
+                    w = sim * w + (1 - sim) * top * UNKNOWN_WEIGHT
+                kinds.append("kb")
+                unknown.append(1 - sim)
+            elif is_stop:
+                w = top * STOPWORD_WEIGHT
+                kinds.append("stop")
+                unknown.append(0.0)
+            elif is_context:
+                w = top * CONTEXT_WEIGHT
+                kinds.append("context")
+                unknown.append(0.0)
             else:
-                # A word no trigger has: the question may be about something we don't cover.
-                w = idx.max_weight * (STOPWORD_WEIGHT if is_stop else UNKNOWN_WEIGHT)
-            qweights.append(w)
-        coverage = known / len(matches)
-        words = []
-        for (_, is_stop, surface), found, w in zip(qkeys, matches, qweights, strict=True):
-            near = ",".join(f"{idx.words[k]}:{sim:.2f}" for k, sim in found.items()) or "?"
-            words.append(f"{surface}{'(stop)' if is_stop else ''} w={w:.2f} → {near}")
+                # a name the knowledge base has never seen ("Steam", "Алиф") says most clearly
+                # that the message is about something else
+                w = top * (NAME_WEIGHT if reading.names[i] else UNKNOWN_WEIGHT)
+                kinds.append("unknown")
+                unknown.append(1.0)
+            weight.append(w)
+        coverage = {lang: (known[lang] / n if n else 0.0) for lang in LANGS}
+        return _Words(reading, found, weight, kinds, unknown, coverage)
 
-        # kid → [(query word index, similarity)]: scoring a trigger walks its own few keys
-        by_kid: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        for i, found in enumerate(matches):
-            for kid, sim in found.items():
-                by_kid[kid].append((i, sim))
-        recall_sim = {kid: max(sim for _, sim in pairs) for kid, pairs in by_kid.items()}
+    # -- scoring ---------------------------------------------------------------------------
 
-        triggers = idx.triggers
-        cand: dict[int, float] = defaultdict(float)
-        # Rarest words first; once there are plenty of candidates, common words only add to
-        # the ones found, which keeps a 10,000-topic KB fast.
-        content = sorted((k for k in by_kid if not idx.stop[k]), key=lambda k: len(idx.postings[k]))
-        for kid in content:
-            gain = max(qweights[i] * sim for i, sim in by_kid[kid])
-            postings = idx.postings[kid]
-            if not cand or len(cand) + len(postings) <= MAX_NEW_CANDIDATES:
-                for tid in postings:
-                    cand[tid] += gain
-            else:
-                for tid in cand:
-                    if kid in triggers[tid].keyset:
+    def _candidates(self, words: _Words) -> list[tuple[str, int, dict[int, list]]]:
+        """(lang, trigger id, key → [(word, similarity)]) of the triggers worth scoring."""
+        qw = words.weight
+        qtotal = sum(qw)
+        pool: list[tuple[float, str, int]] = []
+        by_kid_of: dict[str, dict[int, list[tuple[int, float]]]] = {}
+        for lang, per_word in words.found.items():
+            idx = self.indexes[lang]
+            by_kid: dict[int, list[tuple[int, float]]] = defaultdict(list)
+            for i, found in enumerate(per_word):
+                for kid, sim in found.items():
+                    by_kid[kid].append((i, sim))
+            by_kid_of[lang] = by_kid
+            triggers = idx.triggers
+            cand: dict[int, float] = defaultdict(float)
+            # Rarest words first; once there are plenty of candidates, common words only add
+            # to the ones found, which keeps a 10,000-topic KB fast.
+            content = sorted(
+                (k for k in by_kid if not idx.stop[k]), key=lambda k: len(idx.postings[k])
+            )
+            for kid in content:
+                gain = max(qw[i] * sim for i, sim in by_kid[kid])
+                postings = idx.postings[kid]
+                if not cand or len(cand) + len(postings) <= MAX_NEW_CANDIDATES:
+                    for tid in postings:
                         cand[tid] += gain
-        if not cand:
-            return [], coverage, words
-        qtotal = sum(qweights)
-        # Rank by an F1 estimate from content words, then score the best few exactly.
-        top = heapq.nlargest(
-            MAX_CANDIDATE_TRIGGERS, cand, key=lambda t: cand[t] / (qtotal + triggers[t].total)
-        )
+                else:
+                    for tid in cand:
+                        if kid in triggers[tid].keyset:
+                            cand[tid] += gain
+            pool.extend((g / (qtotal + triggers[t].total), lang, t) for t, g in cand.items())
+        top = heapq.nlargest(MAX_CANDIDATE_TRIGGERS, pool)
+        return [(lang, tid, by_kid_of[lang]) for _, lang, tid in top]
 
-        topic_precision: dict[str, float] = {}
+    def _entry_sims(self, words: _Words, entry: str) -> list[tuple[int, float]]:
+        """(word, similarity) for each word any trigger of ``entry``, in any language,
+        explains."""
+        best: dict[int, float] = {}
+        for lang, per_word in words.found.items():
+            ekeys = self.indexes[lang].entry_keys.get(entry)
+            if not ekeys:
+                continue
+            for i, found in enumerate(per_word):
+                for kid, sim in found.items():
+                    if sim > best.get(i, 0.0) and kid in ekeys:
+                        best[i] = sim
+        return list(best.items())
+
+    def _score(self, words: _Words) -> list[Candidate]:
+        """Topics and intents, best first, each scored on the whole message (its story around
+        the question weighing less) and on the clauses its trigger matched."""
+        qw = words.weight
+        units = words.reading.units
+        focus = words.reading.focus(CONTEXT_FOCUS)
+        n = len(qw)
+        q_all = sum(f * q for f, q in zip(focus, qw, strict=True))
+        # per clause: its words' weight, and what its unknown words weigh when outside a span
+        n_units = units[-1] + 1 if n else 0
+        unit_q = [0.0] * (n_units + 1)
+        unit_out = [0.0] * (n_units + 1)
+        out_share = self.max_weight * OUTSIDE_UNKNOWN
+        for i in range(n):
+            unit_q[units[i] + 1] += qw[i]
+            unit_out[units[i] + 1] += words.unknown[i] * out_share
+        for u in range(n_units):  # prefix sums
+            unit_q[u + 1] += unit_q[u]
+            unit_out[u + 1] += unit_out[u]
+        referring = {units[i] for i, w in enumerate(words.reading.words) if w in REFERRING}
+        entry_sims: dict[str, list[tuple[int, float]]] = {}
         best_by_entry: dict[str, Candidate] = {}
-        for tid in top:
-            trig = triggers[tid]
-            per_word = [0.0] * len(qweights)
+        for lang, tid, by_kid in self._candidates(words):
+            idx = self.indexes[lang]
+            trig = idx.triggers[tid]
+            per_word: dict[int, float] = {}
+            content_units: list[int] = []
+            content_keys: set[int] = set()
             r_num = 0.0
-            matched_words: list[str] = []
+            matched: list[str] = []
             for k, w in zip(trig.keys, trig.weights, strict=True):
                 pairs = by_kid.get(k)
                 if not pairs:
                     continue
-                matched_words.append(idx.words[k])
-                r_num += w * recall_sim[k]
+                matched.append(idx.words[k])
+                r_num += w * max(sim for _, sim in pairs)
                 for i, sim in pairs:
-                    if sim > per_word[i]:
+                    if sim > per_word.get(i, 0.0):
                         per_word[i] = sim
-            # precision: how much of the question this trigger explains ...
-            p_trig = sum(w * sim for w, sim in zip(qweights, per_word, strict=True))
-            # ... and how much all the triggers of its topic together explain
-            p_topic = topic_precision.get(trig.entry)
-            if p_topic is None:
-                ekeys = idx.entry_keys[trig.entry]
-                best = [0.0] * len(qweights)
-                for kid, pairs in by_kid.items():
-                    if kid in ekeys:
-                        for i, sim in pairs:
-                            if sim > best[i]:
-                                best[i] = sim
-                p_topic = sum(w * sim for w, sim in zip(qweights, best, strict=True))
-                topic_precision[trig.entry] = p_topic
-            p = ((1 - TOPIC_BLEND) * p_trig + TOPIC_BLEND * p_topic) / qtotal
-            r = r_num / trig.total if trig.total else 0.0
-            if p <= 0 or r <= 0:
+                    if not idx.stop[k] and words.kind[i] == "kb":
+                        content_units.append(units[i])
+                        content_keys.add(k)
+            if not content_units or not trig.total:
                 continue
-            score = 2 * p * r / (p + r)
+            sims = entry_sims.get(trig.entry)
+            if sims is None:
+                sims = entry_sims[trig.entry] = self._entry_sims(words, trig.entry)
+            first, last = min(content_units), max(content_units)
+            if first > 0 and first in referring:
+                first -= 1  # "как её заблокировать" is about the clause before it
+            p_all = p_span = 0.0
+            for i, sim in sims:  # only words the topic explains add to precision
+                explained = qw[i] * ((1 - TOPIC_BLEND) * per_word.get(i, 0.0) + TOPIC_BLEND * sim)
+                p_all += focus[i] * explained
+                if first <= units[i] <= last:
+                    p_span += explained
+            r = r_num / trig.total
+            score = _f(p_all / q_all, r)
+            if len(content_keys) >= 2:
+                inside = unit_q[last + 1] - unit_q[first]
+                outside = unit_out[n_units] - (unit_out[last + 1] - unit_out[first])
+                score = max(score, SPAN_SHARE * _f(p_span / (inside + outside), r))
             prev = best_by_entry.get(trig.entry)
-            if prev is None or score > prev.score:
+            if score > 0 and (prev is None or score > prev.score):
                 best_by_entry[trig.entry] = Candidate(
-                    trig.entry, round(score, 4), trig.text, idx.lang, tuple(matched_words)
+                    trig.entry, round(score, 4), trig.text, lang, tuple(matched), (first, last)
                 )
-        ranked = sorted(best_by_entry.values(), key=lambda c: c.score, reverse=True)
-        return ranked, coverage, words
+        return sorted(best_by_entry.values(), key=lambda c: c.score, reverse=True)
 
-    def _variants(self, text: str) -> list[tuple[str, str, str, float]]:
-        """(label, text, index language, weight) for each way the text may have been meant."""
-        kind = script(text)
-        if kind == "latin":
-            cyr = translit_to_cyrillic(text)
-            lay = layout_en_to_ru(text)
-            return [
-                ("as typed", text, "en", 1.0),
-                ("translit", cyr, "ru", 0.97),
-                ("translit", cyr, "tg", 0.95),
-                ("keyboard layout", lay, "ru", 0.97),
-                ("keyboard layout", lay, "tg", 0.93),
-            ]
-        if kind == "cyrillic":
-            return [
-                ("as typed", text, "ru", 1.0),
-                ("as typed", text, "tg", 1.0),
-                ("keyboard layout", layout_ru_to_en(text), "en", 0.95),
-            ]
-        return []
-
-    def _keep_known_latin(self, original: str, converted: str, lang: str) -> str:
-        """Translit/layout converted every word; Latin words the index knows (apn, iphone) stay."""
-        known = self._latin_vocab[lang]
-        if not known:
-            return converted
-        orig_words = original.split()
-        conv_words = converted.split()
-        if len(orig_words) != len(conv_words):
-            return converted
-        vocab = self.indexes[lang].vocab
-        out = []
-        for o, c in zip(orig_words, conv_words, strict=True):
-            key = normalize(o)
-            latin_known = bool(key) and word_key(key, lang) in known
-            converted = normalize(c)
-            # "internet" → "интернет" is known too: then the Cyrillic reading was meant
-            cyrillic_known = bool(converted) and word_key(converted, lang) in vocab
-            out.append(o if latin_known and not cyrillic_known else c)
-        return " ".join(out)
+    # -- the decision ----------------------------------------------------------------------
 
     def match(self, text: str, lang_hint: str | None = None) -> Decision:
-        """Decide what to do with a question. Never raises on any string."""
+        """Decide what to do with a message. Never raises on any string."""
         norm = normalize(text)
         if not norm:
             return Decision("none", lang_hint, normalized=norm, explanation=("no words",))
-        best: tuple[float, str, str, list[Candidate], float] | None = None
-        coverage_by_lang: dict[str, float] = {}
+        th = self.thresholds
+        best: _Read | None = None
         notes: list[str] = []
-        best_words: list[str] = []
-        confident_as_typed = False
-        understood_as_russian: set[str] = set()
-        for label, variant, lang, weight in self._variants(text):
-            if confident_as_typed and label != "as typed":
-                break  # clearly meant as typed: no need to try translit or layout
-            if lang == "tg" and label in understood_as_russian:
-                continue  # every word read as Russian: no need for a Tajik reading of it
-            if label != "as typed":
-                variant = self._keep_known_latin(text, variant, lang)
-            ranked, coverage, words = self._score_variant(variant, lang)
-            coverage_by_lang[lang] = max(coverage_by_lang.get(lang, 0.0), coverage * weight)
-            top = ranked[0].score * weight if ranked else 0.0
-            notes.append(f"{label}/{lang}: {normalize(variant)!r} top={top:.3f}")
-            if best is None or top > best[0] + 1e-9:
-                best = (top, label, lang, ranked, weight)
-                best_words = words
-            if label == "as typed" and (
-                best[0] >= self.thresholds.confident
-                or (coverage >= 0.75 and top >= self.thresholds.clarify)
-            ):
-                # confident, or words of this language as typed: not translit or layout
-                confident_as_typed = True
-            if (
-                lang == "ru"
-                and label != "as typed"
-                and coverage == 1.0
-                and top >= self.thresholds.answer
-            ):
-                understood_as_russian.add(label)
-        if best is None or not best[3]:
+        for reading in readings(text):
+            if best is not None and best.top >= th.confident:
+                break  # clearly meant as typed: no need to try the other layout
+            words = self._words(reading)
+            ranked = [
+                Candidate(
+                    c.id, round(c.score * reading.weight, 4), c.trigger, c.lang, c.matched, c.span
+                )
+                for c in self._score(words)
+            ]
+            top = ranked[0].score if ranked else 0.0
+            notes.append(f"{reading.label}: {' '.join(reading.words)!r} top={top:.3f}")
+            if best is None or top > best.top + 1e-9:
+                best = _Read(words, ranked, top)
+            if reading.label == "as typed" and max(words.coverage.values()) >= LAYOUT_COVERAGE:
+                break  # words of a language as typed: not another layout
+        if best is None or not best.ranked:
+            cov = best.words.coverage if best is not None else {}
             return Decision(
                 "none",
-                self._language(text, coverage_by_lang, lang_hint, None),
+                self._language(text, cov, lang_hint, None),
                 normalized=norm,
-                explanation=(*notes, "no trigger shares a word with the question"),
+                variant=best.words.reading.label if best else "",
+                explanation=(*notes, "no trigger shares a word with the message"),
             )
-        _, label, lang, ranked, weight = best
-        notes.extend(f"  word {w}" for w in best_words)
-        ranked = [
-            Candidate(c.id, round(c.score * weight, 4), c.trigger, c.lang, c.matched)
-            for c in ranked
-        ]
-        detected = self._language(text, coverage_by_lang, lang_hint, lang)
-        return self._decide(ranked, detected, norm, label, notes)
+        lang = self._language(text, best.words.coverage, lang_hint, best.ranked[0].lang)
+        return self._decide(best, lang, norm, notes)
 
     def _language(
         self, text: str, coverage: Mapping[str, float], hint: str | None, matched: str | None
@@ -520,19 +416,31 @@ class Matcher:
             return matched or "ru"
         return hint
 
-    def _decide(
-        self,
-        ranked: list[Candidate],
-        lang: str | None,
-        norm: str,
-        variant: str,
-        notes: list[str],
-    ) -> Decision:
+    def _explain(self, read: _Read, first: Candidate) -> list[str]:
+        words = read.words
+        r = words.reading
+        a, b = first.span
+        part = [w for w, u in zip(r.words, r.units, strict=True) if a <= u <= b]
+        lines = [f"read: {' '.join(part)!r} (clauses {a}-{b} of {r.units[-1] + 1})"]
+        for i, word in enumerate(r.words):
+            where = "in" if a <= r.units[i] <= b else "out"
+            near = []
+            for lang, per_word in words.found.items():
+                idx = self.indexes[lang]
+                near += [f"{lang}:{idx.words[k]}:{s:.2f}" for k, s in per_word[i].items()][:3]
+            lines.append(
+                f"  word {word} [{where}] {words.kind[i]} w={words.weight[i]:.2f}"
+                f" → {', '.join(near) or '?'}"
+            )
+        return lines
+
+    def _decide(self, read: _Read, lang: str | None, norm: str, notes: list[str]) -> Decision:
         th = self.thresholds
+        ranked = read.ranked
         first = ranked[0]
-        second = ranked[1].score if len(ranked) > 1 else 0.0
         why = (
             *notes,
+            *self._explain(read, first),
             f"best: {first.id} {first.score:.3f} via {first.trigger!r} "
             f"(words {', '.join(first.matched)})",
             *(f"next: {c.id} {c.score:.3f} via {c.trigger!r}" for c in ranked[1:4]),
@@ -540,31 +448,49 @@ class Matcher:
         base = {
             "lang": lang,
             "normalized": norm,
-            "variant": variant,
+            "variant": read.words.reading.label,
             "explanation": why,
             "runner_up": ranked[1] if len(ranked) > 1 else None,
         }
-        action = self.actions.get(first.id, "answer")
-        clear = first.score >= th.confident or first.score - second >= th.margin
-        if first.score >= th.answer and action == "handoff":
+        topics = [c for c in ranked if self.actions.get(c.id) == "answer"]
+        handoff = next((c for c in ranked if self.actions.get(c.id) == "handoff"), None)
+        talk = next((c for c in ranked if self.actions.get(c.id) == "smalltalk"), None)
+        if handoff is not None and handoff.score >= th.answer:
             # Asking for a human needs no margin: a topic close behind is no reason to refuse.
-            return Decision("handoff", score=first.score, intent=first.id, **base)
-        if first.score >= th.answer and clear:
-            if action == "smalltalk":
-                return Decision("smalltalk", score=first.score, intent=first.id, **base)
+            return Decision("handoff", score=handoff.score, intent=handoff.id, **base)
+        best = topics[0] if topics else None
+        if (
+            talk is not None
+            and talk.score >= th.answer
+            and (best is None or best.score < th.answer or talk.score > best.score)
+        ):
+            return Decision("smalltalk", score=talk.score, intent=talk.id, **base)
+        if best is None or best.score < th.clarify:
+            return Decision("none", score=first.score, **base)
+        # a topic asked in other clauses is a second question, not a rival of this one
+        rivals = [c for c in topics[1:] if _overlap(c.span, best.span)]
+        others = [c for c in topics[1:] if not _overlap(c.span, best.span)]
+        second = rivals[0].score if rivals else 0.0
+        clear = best.score >= th.confident or best.score - second >= th.margin
+        if best.score >= th.answer and clear:
+            also = next((c for c in others if c.score >= th.answer), None)
+            if also is not None and also.span < best.span:
+                best, also = also, best  # answer the first ask first
             return Decision(
-                "answer", topic=first.id, score=first.score, candidates=(first,), **base
+                "answer", topic=best.id, score=best.score, candidates=(best,), also=also, **base
             )
-        if first.score < th.clarify:
-            return Decision("none", score=first.score, **base)
-        floor = max(th.clarify, first.score - th.clarify_window)
-        options = [c for c in ranked if c.score >= floor and self.actions.get(c.id) == "answer"]
-        if not options:
-            return Decision("none", score=first.score, **base)
-        if len(options) == 1 and options[0] is first and first.score >= th.single:
+        floor = max(th.clarify, best.score - th.clarify_window)
+        options = [c for c in [best, *rivals] if c.score >= floor]
+        if len(options) == 1 and best.score >= th.single:
             # nothing else comes close: "did you mean X?" with one button only slows people
-            return Decision(
-                "answer", topic=first.id, score=first.score, candidates=(first,), **base
-            )
+            return Decision("answer", topic=best.id, score=best.score, candidates=(best,), **base)
         options = options[: th.max_candidates]
-        return Decision("clarify", score=first.score, candidates=tuple(options), **base)
+        return Decision("clarify", score=best.score, candidates=tuple(options), **base)
+
+
+def _f(p: float, r: float) -> float:
+    return (1 + BETA2) * p * r / (BETA2 * p + r) if p > 0 and r > 0 else 0.0
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]

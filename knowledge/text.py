@@ -50,6 +50,9 @@ _RU_TO_EN = _keymap(_RU_KEYS[:-1], _EN_KEYS[:-1])  # "." is on both layouts
 # Latin transliteration of Russian (and plain-Latin Tajik), longest sequences first.
 _TRANSLIT = [
     ("shch", "щ"),
+    ("o'", "у"),
+    ("u'", "у"),
+    ("oʻ", "у"),
     ("sch", "щ"),
     ("zh", "ж"),
     ("kh", "х"),
@@ -170,20 +173,23 @@ def translit_to_cyrillic(text: str) -> str:
     return _TRANSLIT_RE.sub(lambda m: _TRANSLIT_MAP[m.group(0)], text.lower())
 
 
-# The phonetic key forgives what people mistype or transliterate loosely: unstressed о/а and
-# е/и, щ/ш/сч, й/и/ы, soft and hard signs, doubled letters, a devoiced final consonant.
-_PHONETIC = str.maketrans(
-    {"щ": "ш", "ы": "и", "й": "и", "о": "а", "э": "и", "е": "и", "ъ": None, "ь": None}
-)
+# The phonetic key forgives what people mistype or transliterate loosely: е/и, щ/ш/сч, й/и/ы,
+# soft and hard signs, doubled letters, a devoiced final consonant. Russian also reduces an
+# unstressed о to а, so the Russian key folds о/а; in Tajik о and а are different vowels
+# ("гузорам" top up, "гузарам" pass), so the Tajik key keeps them apart.
+_PHONETIC = str.maketrans({"щ": "ш", "ы": "и", "й": "и", "э": "и", "е": "и", "ъ": None, "ь": None})
 _DOUBLE_RE = re.compile(r"(\w)\1+", re.UNICODE)
 # Russian devoices a final consonant: "тарив" is heard and typed for "тариф".
 _DEVOICE = {"б": "п", "в": "ф", "г": "к", "д": "т", "ж": "ш", "з": "с"}
 
 
 @lru_cache(maxsize=100_000)
-def phonetic(word: str) -> str:
-    """A loose spelling key for one normalized word; idempotent, same for "щет" and "счет"."""
+def phonetic(word: str, lang: str = "ru") -> str:
+    """A loose spelling key for one normalized word by ``lang``'s rules; idempotent, same for
+    "щет" and "счет"."""
     word = word.replace("сч", "ш").replace("зч", "ш").translate(_PHONETIC)
+    if lang != "tg":
+        word = word.replace("о", "а")
     word = word.replace("тс", "ц").replace("ph", "f").replace("ck", "k")
     if word and word[-1] in _DEVOICE:
         word = word[:-1] + _DEVOICE[word[-1]]

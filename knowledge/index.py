@@ -1,0 +1,194 @@
+"""The vocabulary of one language's triggers, with IDF weights and typo-tolerant word lookup.
+
+A word becomes a key: normalized, stemmed for the language, spelled loosely (``phonetic``).
+``Index.lookup`` finds the keys a query word may be: the same key, a key sharing its root
+(one stem a prefix of the other), or a near spelling (rapidfuzz), each with a similarity 0..1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from knowledge.lang import FOLDED_STOPWORDS, LANGS, is_stopword, stem
+from knowledge.text import normalize, phonetic
+
+STOPWORD_WEIGHT = 0.4
+LOOKUP_CACHE = 50_000
+FUZZY_MAX = 0.9
+FUZZY_POWER = 2.0
+PREFIX_MIN = 4
+PREFIX_SIM = 0.85
+
+
+@lru_cache(maxsize=200_000)
+def word_key(word: str, lang: str) -> str:
+    """The matching key of one normalized word: stemmed for the language, spelled loosely
+    by that language's rules (Tajik keeps о and а apart; Russian folds them)."""
+    return phonetic(stem(word, lang), lang)
+
+
+STOP_KEYS = {lang: frozenset(word_key(w, lang) for w in FOLDED_STOPWORDS[lang]) for lang in LANGS}
+
+
+def word_keys(text: str, lang: str, normalized: str | None = None) -> list[tuple[str, bool, str]]:
+    """(key, is_stopword, surface form) for each word of ``text`` in ``lang``."""
+    out = []
+    for word in (normalize(text) if normalized is None else normalized).split():
+        out.append(key_of(word, lang))
+    return out
+
+
+def key_of(word: str, lang: str) -> tuple[str, bool, str]:
+    """(key, is_stopword, loose surface form) of one normalized word."""
+    key = word_key(word, lang)
+    # a lone letter ("я", "s" from "what's") is a function word at most, never a topic's
+    stop = (
+        key in STOP_KEYS[lang] or is_stopword(word, lang) or (len(word) == 1 and not word.isdigit())
+    )
+    return key, stop, phonetic(word, lang)
+
+
+def _fuzzy_cutoff(key: str) -> float | None:
+    n = len(key)
+    if n <= 3 or key.isdigit():
+        return None
+    return 75.0 if n <= 7 else 70.0
+
+
+@dataclass(slots=True)
+class Trigger:
+    entry: str
+    text: str
+    lang: str
+    keys: tuple[int, ...]
+    weights: tuple[float, ...]
+    total: float
+    keyset: frozenset[int]
+
+
+@dataclass
+class Index:
+    """One language's trigger vocabulary: keys, their weights and postings."""
+
+    lang: str
+    vocab: dict[str, int] = field(default_factory=dict)
+    words: list[str] = field(default_factory=list)
+    weight: list[float] = field(default_factory=list)
+    stop: list[bool] = field(default_factory=list)
+    postings: list[list[int]] = field(default_factory=list)
+    triggers: list[Trigger] = field(default_factory=list)
+    by_length: dict[int, list[str]] = field(default_factory=dict)
+    # unstemmed (loosely spelled) forms → key id: a typo in an ending changes the stem
+    surface: dict[str, int] = field(default_factory=dict)
+    surface_by_length: dict[int, list[str]] = field(default_factory=dict)
+    entry_keys: dict[str, set[int]] = field(default_factory=dict)
+    # key prefixes (4+ letters) → keys: Snowball stems of one root differ in length
+    prefixes: dict[str, list[int]] = field(default_factory=dict)
+    max_weight: float = 1.0
+    lookups: dict[tuple[str, str], dict[int, float]] = field(default_factory=dict)
+
+    def key_id(self, key: str, is_stop: bool, surface: str) -> int:
+        kid = self.vocab.get(key)
+        if kid is None:
+            kid = len(self.words)
+            self.vocab[key] = kid
+            self.words.append(key)
+            self.weight.append(1.0)
+            self.stop.append(is_stop)
+            self.postings.append([])
+        elif is_stop:
+            self.stop[kid] = True
+        self.surface.setdefault(surface, kid)
+        return kid
+
+    def lookup(self, key: str, surface: str) -> dict[int, float]:
+        """Vocabulary keys close to a query word → similarity 0..1 (1 for the same key)."""
+        cached = self.lookups.get((key, surface))
+        if cached is not None:
+            return cached
+        found = self._lookup(key, surface)
+        if len(self.lookups) >= LOOKUP_CACHE:
+            self.lookups.clear()  # subscribers' words repeat; a full reset keeps it simple
+        self.lookups[(key, surface)] = found
+        return found
+
+    def _lookup(self, key: str, surface: str) -> dict[int, float]:
+        found: dict[int, float] = {}
+        exact = self.vocab.get(key)
+        if exact is None:
+            exact = self.surface.get(surface)
+        if exact is not None:
+            found[exact] = 1.0
+            return found
+        # one stem a prefix of the other: "замен" and "заме" are one root
+        for kid in self.prefixes.get(key, ()):
+            found[kid] = max(found.get(kid, 0.0), PREFIX_SIM)
+        for n in range(len(key) - 1, PREFIX_MIN - 1, -1):
+            kid = self.vocab.get(key[:n])
+            if kid is not None:
+                found[kid] = max(found.get(kid, 0.0), PREFIX_SIM)
+        for probe, by_length, ids in (
+            (key, self.by_length, self.vocab),
+            (surface, self.surface_by_length, self.surface),
+        ):
+            cutoff = _fuzzy_cutoff(probe)
+            if cutoff is None:
+                continue
+            n = len(probe)
+            for length in range(max(1, n - 2), n + 3):
+                words = by_length.get(length)
+                if not words:
+                    continue
+                for word, sim, _ in process.extract(
+                    probe, words, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5
+                ):
+                    kid = ids[word]
+                    # A near word counts less than the word itself, the less the further it is.
+                    found[kid] = max(found.get(kid, 0.0), FUZZY_MAX * (sim / 100.0) ** FUZZY_POWER)
+        return found
+
+
+def build_index(
+    lang: str, phrases: Iterable[tuple[str, str]], normalized: dict[str, str], n_entries: int
+) -> Index:
+    """The index of one language from (entry id, phrase) pairs; IDF over ``n_entries``."""
+    idx = Index(lang)
+    raw: list[tuple[str, str, list[int]]] = []
+    entries_of: dict[int, set[str]] = {}
+    for entry, phrase in phrases:
+        keys = [
+            idx.key_id(*key_of(w, lang)) for w in normalized.get(phrase, normalize(phrase)).split()
+        ]
+        if not keys:
+            continue
+        raw.append((entry, phrase, keys))
+        idx.entry_keys.setdefault(entry, set()).update(keys)
+        for k in keys:
+            entries_of.setdefault(k, set()).add(entry)
+    n_entries = max(1, n_entries)
+    for kid, entries in entries_of.items():
+        idf = math.log(1.0 + n_entries / len(entries))
+        idx.weight[kid] = idf * (STOPWORD_WEIGHT if idx.stop[kid] else 1.0)
+    for entry, phrase, keys in raw:
+        uniq = tuple(dict.fromkeys(keys))
+        weights = tuple(idx.weight[k] for k in uniq)
+        tid = len(idx.triggers)
+        idx.triggers.append(
+            Trigger(entry, phrase, lang, uniq, weights, sum(weights), frozenset(uniq))
+        )
+        for k in uniq:
+            idx.postings[k].append(tid)
+    for kid, word in enumerate(idx.words):
+        idx.by_length.setdefault(len(word), []).append(word)
+        for n in range(PREFIX_MIN, len(word)):
+            idx.prefixes.setdefault(word[:n], []).append(kid)
+    content = [w for w, stop in zip(idx.weight, idx.stop, strict=True) if not stop]
+    idx.max_weight = max(content, default=1.0)
+    for form in idx.surface:
+        idx.surface_by_length.setdefault(len(form), []).append(form)
+    return idx

@@ -1,0 +1,70 @@
+"""Context words: what a chat message says around its question, not what it asks.
+
+People tell an agent who they are, where and when things happened and how they feel ("вчера",
+"мама", "в Кулябе", "срочно", "телефон перезагружала"). Such words say nothing about which topic
+is asked, and nothing about the question being out of scope either, so they weigh little. A
+word that is neither in the knowledge base nor here ("Steam", "hotel", "Корти Милли") is
+evidence that the question is about something the knowledge base does not cover.
+
+The lists are general language, grouped by what they name; the matcher compares them by their
+stems, so one form per word is enough.
+"""
+
+from __future__ import annotations
+
+_CONTEXT = {
+    "ru": """
+    сегодня вчера позавчера завтра утро утром вечер вечером ночь ночью день днем днём сутки
+    неделя неделю месяц год час часа минута сейчас теперь потом давно недавно уже снова опять
+    всегда постоянно иногда раньше скоро сразу пока ещё еще время раз первый второй третий
+    понедельник вторник среда четверг пятница суббота воскресенье лето летом зима зимой весна
+    осень выходные праздник
+    мама мамы маме папа мать отец сын дочь дочка брат сестра жена муж друг подруга коллега
+    коллеги сосед соседи соседка родные родственники родители бабушка дедушка ребенок ребёнок
+    дети семья семьей семьёй клиент клиенты начальник знакомый человек люди все всей всего
+    очень вообще почему почему-то какой-то какая-то как-то кажется наверное вроде срочно тоже
+    совсем почти именно прямо реально нормально вдруг никак ничего никуда нигде ни
+    сам сама сами сама наш наша наше ваш ваша ваше мой моя мое моё свой
+    пишу написал написала пишет говорит говорят сказал сказали спросить вопрос вопросы ответ
+    пробовал пробовала пытался пыталась перезагружал перезагружала перезагрузил знаю понимаю
+    помню думаю видно вижу жду ждать живу работаю учусь еду едем еду лечу приехал приехала
+    уезжаю переезжаем нахожусь был была было были стало стал стала будет будут есть нет
+    помогает помогло получается получилось работал работало
+    дом доме дома квартира квартире улица улице район районе село селе город городе деревня
+    кишлак центр офисе работа работе дача даче больница больнице школа магазин базар рынок
+    россия россии москва москве питер казахстан узбекистан киргизия кыргызстан турция стамбул
+    дубай германия китай иран афганистан таджикистан европа америка
+    варзоб айни рудаки сино фирдавси шохмансур шахмансур исмоили сомони душанбинский
+    искандеркуль бадахшан согд хатлон раштская памир ромит дангара вахш хамадони муминабад
+    шахринав файзобод ляхш джиргиталь кайраккум пяндж шахритус кабодиён
+    """,
+    "tg": """
+    имрӯз дирӯз пагоҳ субҳ саҳар шом бегоҳ шаб рӯз ҳафта моҳ сол соат дақиқа ҳоло акнун баъд
+    пеш пештар боз ҳамеша доим гоҳе зуд аллакай ҳанӯз вақт бор якум дуюм сеюм оянда гузашта
+    модар модарам падар писар писарам духтар бародар хоҳар зан шавҳар дӯст ҳамсоя ҳамсояҳо
+    оила бача бачаҳо кӯдак ҳамкор мизоҷ одамон ҳама ҳамаи
+    хеле бисёр лутфан илтимос аслан зуд ҳатман шояд гӯё
+    навиштам мегӯяд гуфт савол ҷавоб кӯшиш донам намедонам медонам фаҳмидам ёд фаромӯш
+    меравам меравем омадам зиндагӣ кор мекунам
+    хона хонаам кӯча деҳа деҳаи шаҳр ноҳия маркази идора бемористон мактаб бозор
+    русия маскав москва қазоқистон ӯзбекистон қирғизистон туркия истамбул дубай олмон чин
+    тоҷикистон варзоб айнӣ рудакӣ сино рашт ромит данғара вахш ҳамадонӣ бадахшон суғд хатлон
+    """,
+    "en": """
+    today yesterday tomorrow morning evening night day days week month year hour minute now
+    then later ago already again always never sometimes soon recently first second time
+    monday tuesday wednesday thursday friday saturday sunday weekend holiday summer winter
+    mom mum mother dad father son daughter brother sister wife husband friend colleague
+    neighbour neighbours neighbor neighbors family kids child children people everyone
+    really very just still also maybe probably actually suddenly urgently urgent all
+    tried trying restarted rebooted know understand remember think wait live work working
+    going flying travelling traveling moving came come went wrote asked question answer
+    home house flat apartment street district village city town office hospital school
+    russia moscow kazakhstan uzbekistan kyrgyzstan turkey istanbul dubai germany china iran
+    tajikistan europe america
+    """,
+}
+
+CONTEXT_WORDS: dict[str, frozenset[str]] = {
+    lang: frozenset(text.split()) for lang, text in _CONTEXT.items()
+}

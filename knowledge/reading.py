@@ -1,0 +1,160 @@
+"""How a message may have been meant: its readings, each a list of words split into clauses.
+
+A reading is the text as typed, or what it means on the other keyboard layout. Within a
+reading every word keeps its own options: a Cyrillic word is looked up as Russian and as Tajik,
+a Latin word as English and, transliterated, as Russian and Tajik. So "Салом, интернет кор
+намекунад, что мне делать?" is one reading in which Tajik and Russian words both count, and
+"balansma chi xel fahmam" is Tajik in Latin letters.
+
+Words are grouped into clauses (split at punctuation and at conjunctions such as "и", "ва",
+"and"), and clauses into sentences, so the matcher can read the part of a message that asks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge.text import (
+    layout_en_to_ru,
+    layout_ru_to_en,
+    normalize,
+    script,
+    translit_to_cyrillic,
+)
+
+# (language, the word as that language's index should see it, confidence)
+Option = tuple[str, str, float]
+
+MAX_UNITS = 24  # clauses beyond this join the last one: a wall of text is read as a whole
+
+_CLAUSE_END = re.compile(r"[,:;.!?…)(\]\[«»\"]+$|^[-—–]+$")
+_SENTENCE_END = re.compile(r"[.!?…;]+[)\"»]*$")
+# words that start a new clause: "как проверить баланс | и пополнить его с карты"
+_CONJUNCTIONS = frozenset(
+    "и а но или ещё еще заодно также плюс потом ва ё вале аммо инчунин боз "
+    "and but also plus then".split()
+)
+# words that make a sentence a question even without "?"
+QUESTION_WORDS = frozenset(
+    "как сколько где почему что какой какая какое какие каким каком какую когда куда откуда "
+    "зачем можно ли разве чем чё чо че "
+    "чи чӣ чанд куҷо кучо кай чаро кадом оё мумкин чихел чӣхел "
+    "how what where why when which can could is are do does will should whats".split()
+)
+# a clause that points back ("как её заблокировать") is about the clause before it
+REFERRING = frozenset(
+    "его её ее их него нее неё ним ней это этот эту эта этого этим этой там туда "
+    "онро инро ин он вайро онҳоро онро it them this that there".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One way the whole message may have been meant."""
+
+    label: str  # "as typed" | "keyboard layout"
+    weight: float
+    words: tuple[str, ...]  # normalized words as read
+    options: tuple[tuple[Option, ...], ...]  # per word: where to look it up
+    units: tuple[int, ...]  # clause number of each word
+    sentences: tuple[int, ...]  # sentence number of each clause
+    asks: tuple[bool, ...]  # per sentence: is it a question ("?" or a question word)
+    names: tuple[bool, ...] = ()  # per word: capitalized inside a sentence (a name: "Steam")
+
+    def focus(self, context: float) -> list[float]:
+        """Per word: 1 in a sentence that asks, ``context`` in the others (a story around
+        the question); 1 everywhere when no sentence, or every sentence, asks."""
+        if all(self.asks) or not any(self.asks):
+            return [1.0] * len(self.words)
+        return [1.0 if self.asks[self.sentences[u]] else context for u in self.units]
+
+
+def _word_options(word: str, mode: str, typed: str | None = None) -> tuple[Option, ...]:
+    """Where to look a word up. ``mode``: "cyr" (Cyrillic text), "latin" (Latin text: English or
+    translit), "en" (English typed on a Russian layout). ``typed``: the word as typed when the
+    reading converted it (a Latin term such as "apn" may have been meant as typed)."""
+    if mode == "en":
+        return (("en", word, 1.0),)
+    if word.isascii():
+        if mode == "cyr":
+            # a Latin word inside Cyrillic text: English, or a brand/term the KB keeps in Latin
+            return (("en", word, 1.0), ("ru", word, 1.0), ("tg", word, 1.0))
+        cyr = normalize(translit_to_cyrillic(word))
+        if not cyr or " " in cyr:
+            return (("en", word, 1.0),)
+        return (("en", word, 1.0), ("ru", cyr, 0.97), ("tg", cyr, 0.95))
+    opts: tuple[Option, ...] = (("ru", word, 1.0), ("tg", word, 1.0))
+    if typed:
+        opts += (("en", typed, 0.9),)
+    return opts
+
+
+def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: str) -> Reading:
+    """``tokens``: (token as read, its punctuation as meant, token as typed) → a Reading."""
+    words: list[str] = []
+    options: list[tuple[Option, ...]] = []
+    units: list[int] = []
+    sentences: list[int] = [0]
+    asks: list[bool] = [False]
+    names: list[bool] = []
+    sentence_start = True
+    unit = 0
+    open_unit = False  # the current clause has words
+    for raw, marks, original in tokens:
+        normed = normalize(raw).split()
+        typed = None
+        if raw != original:
+            as_typed = normalize(original).split()
+            if len(as_typed) == 1 == len(normed):
+                typed = as_typed[0]
+        if normed and open_unit and normed[0] in _CONJUNCTIONS and unit + 1 < MAX_UNITS:
+            unit += 1
+            sentences.append(sentences[-1])
+            open_unit = False
+        capital = raw[:1].isupper() and not raw.isupper() and not sentence_start
+        for w in normed:
+            if w in QUESTION_WORDS:
+                asks[-1] = True
+            names.append(capital)
+            sentence_start = False
+            words.append(w)
+            options.append(_word_options(w, mode, typed))
+            units.append(unit)
+            open_unit = True
+        if "?" in marks:
+            asks[-1] = True
+        if open_unit and _CLAUSE_END.search(marks) and unit + 1 < MAX_UNITS:
+            unit += 1
+            ends = bool(_SENTENCE_END.search(marks))
+            sentence_start = ends
+            sentences.append(sentences[-1] + ends)
+            if ends:
+                asks.append(False)
+            open_unit = False
+    return Reading(
+        label,
+        weight,
+        tuple(words),
+        tuple(options),
+        tuple(units),
+        tuple(sentences),
+        tuple(asks),
+        tuple(names),
+    )
+
+
+def readings(text: str) -> list[Reading]:
+    """The ways a message may have been meant, the likeliest first."""
+    kind = script(text)
+    raw = text.replace("\n", " . ").split()
+    if kind == "latin":
+        typed = _split([(t, t, t) for t in raw], "as typed", 1.0, "latin")
+        # Russian typed on an English layout: "?" is where "," is, "&" where "?" is
+        lay = [(layout_en_to_ru(t), t.replace("?", ",").replace("&", "?"), t) for t in raw]
+        return [typed, _split(lay, "keyboard layout", 0.97, "cyr")]
+    if kind == "cyrillic":
+        typed = _split([(t, t, t) for t in raw], "as typed", 1.0, "cyr")
+        lay = [(layout_ru_to_en(t), t, layout_ru_to_en(t)) for t in raw]
+        return [typed, _split(lay, "keyboard layout", 0.95, "en")]
+    return []
