@@ -22,6 +22,8 @@ LOOKUP_CACHE = 50_000
 FUZZY_MAX = 0.9
 FUZZY_POWER = 2.0
 PREFIX_MIN = 4
+FUZZY_SHORT = 4
+FUZZY_SHORT_CUTOFF = 80.0
 PREFIX_SIM = 0.85
 
 
@@ -57,6 +59,8 @@ def _fuzzy_cutoff(key: str) -> float | None:
     n = len(key)
     if n <= 3 or key.isdigit():
         return None
+    if n <= FUZZY_SHORT:
+        return FUZZY_SHORT_CUTOFF  # one letter of four changed is another word ("хаво", "авар")
     return 75.0 if n <= 7 else 70.0
 
 

@@ -12,6 +12,8 @@ stems, so one form per word is enough.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 _CONTEXT = {
     "ru": """
     сегодня вчера позавчера завтра утро утром вечер вечером ночь ночью день днем днём сутки
@@ -68,3 +70,69 @@ _CONTEXT = {
 CONTEXT_WORDS: dict[str, frozenset[str]] = {
     lang: frozenset(text.split()) for lang, text in _CONTEXT.items()
 }
+
+
+# Parts of speech that tell a story rather than name the thing asked about: "кидала",
+# "вытащили", "покойного", "срочно". A noun the knowledge base does not know ("кошелёк",
+# "Steam") is what the message is about, so it stays evidence.
+_STORY_POS = frozenset(
+    {
+        "VERB",
+        "INFN",
+        "ADVB",
+        "ADJF",
+        "ADJS",
+        "PRTF",
+        "PRTS",
+        "GRND",
+        "NPRO",
+        "PRED",
+        "PRCL",
+        "CONJ",
+        "PREP",
+        "INTJ",
+        "NUMR",
+        "COMP",
+    }
+)
+# Tajik verbs: the prefixes ме-/на-/наме-/би- and personal endings
+_TG_VERB_PREFIXES = ("наме", "ме", "на", "би")
+_TG_VERB_ENDINGS = ("ам", "ӣ", "и", "ад", "ем", "ед", "анд", "ан", "ид", "ам", "ем", "аст")
+_EN_STORY_ENDINGS = ("ing", "ed", "ly")
+
+
+@lru_cache(maxsize=1)
+def _morph():
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+@lru_cache(maxsize=50_000)
+def is_story_word(word: str) -> bool:
+    """A normalized word no topic knows that tells the story around a question (a verb, an
+    adverb, an adjective...), not the thing asked about. Russian by its dictionary part of
+    speech (pymorphy3), Tajik and English by their verb forms."""
+    if word.isascii():
+        return len(word) > 4 and word.endswith(_EN_STORY_ENDINGS)
+    parse = _morph().parse(word)[0]
+    if parse.is_known:
+        return parse.tag.POS in _STORY_POS
+    return word.startswith(_TG_VERB_PREFIXES) and word.endswith(_TG_VERB_ENDINGS) and len(word) > 5
+
+
+# Other companies' products and the rest of daily life: banks and wallets, other operators,
+# apps and sites, utilities, travel and shopping. A message about these is not about our
+# service even when it says "баланс", "карта" or "тариф", so they weigh like unknown names.
+_FOREIGN = """
+    алиф эсхата спитамен амонатбонк ориёнбонк хумо арванд матин сбербанк сбер тинькофф
+    корти милли душанбе сити банкомат кошелек кошелёк wallet alif eskhata humo sberbank
+    tcell тселл мегафон megafon beeline билайн babilon бабилон zet мтс mts
+    инстаграм инстаграмм instagram фейсбук facebook gmail outlook почтовый steam amazon
+    яндекс yandex google гугл windows виндовс tp-link tplink asus ноутбук компьютер laptop
+    свет газ электричество вода барк барқ киловатт kilowatt коммуналка
+    отель гостиница hotel билет билеты авиабилет самолет самолёт airport аэропорт зоопарк zoo
+    ресторан пицца pizza такси taxi погода weather пойтахт столица capital навруз наврӯз
+    машина мошин car автомобиль ипотека mortgage
+"""
+FOREIGN_WORDS: frozenset[str] = frozenset(_FOREIGN.split())

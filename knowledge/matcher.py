@@ -29,7 +29,7 @@ from typing import Literal
 
 from knowledge.index import STOPWORD_WEIGHT, Index, build_index, key_of, word_key, word_keys
 from knowledge.lang import LANGS
-from knowledge.lexicon import CONTEXT_WORDS
+from knowledge.lexicon import CONTEXT_WORDS, FOREIGN_WORDS, is_story_word
 from knowledge.loader import KnowledgeBase
 from knowledge.reading import REFERRING, Reading, readings
 from knowledge.text import has_tajik_letters, normalize, script
@@ -45,13 +45,17 @@ __all__ = [
 ]
 
 DecisionKind = Literal["answer", "clarify", "handoff", "smalltalk", "none"]
+OPENINGS = frozenset({"greeting"})  # small talk that opens a question rather than ends one
 UNKNOWN_WEIGHT = 1.2
 NAME_WEIGHT = 2.0
+STORY_WEIGHT = 0.6  # a verb or adjective no topic knows ("кидала", "вытащили")
+STORY_UNKNOWN = 0.0
 CONTEXT_WEIGHT = 0.15
 CONTEXT_FOCUS = 0.35
 OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, at this share
 SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the whole message
 CONTEXT_OVER_FUZZY = 0.85  # a context word is not taken for a KB word it only resembles
+STOP_UNEXPLAINED = 1.0
 LAYOUT_COVERAGE = 0.6  # as typed, a share of known words this high rules out a layout slip
 MAX_CANDIDATE_TRIGGERS = 40
 MAX_NEW_CANDIDATES = 1500
@@ -155,6 +159,10 @@ class Matcher:
             lang: frozenset(word_key(normalize(w), lang) for w in words)
             for lang, words in CONTEXT_WORDS.items()
         }
+        self.foreign = {
+            lang: frozenset(word_key(w, lang) for w in normalize(" ".join(FOREIGN_WORDS)).split())
+            for lang in LANGS
+        }
 
     def _phrases(self, lang: str) -> Iterable[tuple[str, str]]:
         for topic in self.kb.topics.values():
@@ -185,13 +193,14 @@ class Matcher:
         known = dict.fromkeys(LANGS, 0)
         top = self.max_weight
         for i, (word, options) in enumerate(zip(reading.words, reading.options, strict=True)):
-            is_stop = False
+            is_stop = is_foreign = False
             is_context = word.isdigit()
             best: tuple[float, float, bool] | None = None  # similarity, key weight, key is stop
             for lang, form, conf in options:
                 key, stop, surface = key_of(form, lang)
                 is_stop = is_stop or stop
                 is_context = is_context or key in self.context[lang]
+                is_foreign = is_foreign or key in self.foreign[lang]
                 idx = self.indexes[lang]
                 slot = found[lang][i]
                 for kid, sim in idx.lookup(key, surface).items():
@@ -203,7 +212,7 @@ class Matcher:
                     cand = (sim, idx.weight[kid], idx.stop[kid])
                     if best is None or cand[:2] > best[:2]:
                         best = cand
-            if best is not None and is_context and best[0] < CONTEXT_OVER_FUZZY:
+            if best is not None and (is_context or is_foreign) and best[0] < CONTEXT_OVER_FUZZY:
                 best = None  # "мама" is family, not the "мало" it resembles
                 for lang in LANGS:
                     found[lang][i] = {}
@@ -226,6 +235,14 @@ class Matcher:
                 w = top * CONTEXT_WEIGHT
                 kinds.append("context")
                 unknown.append(0.0)
+            elif is_foreign:
+                w = top * NAME_WEIGHT
+                kinds.append("unknown")
+                unknown.append(1.0)
+            elif is_story_word(word) and not reading.names[i]:
+                w = top * STORY_WEIGHT
+                kinds.append("story")
+                unknown.append(STORY_UNKNOWN)
             else:
                 # a name the knowledge base has never seen ("Steam", "Алиф") says most clearly
                 # that the message is about something else
@@ -293,14 +310,19 @@ class Matcher:
         units = words.reading.units
         focus = words.reading.focus(CONTEXT_FOCUS)
         n = len(qw)
-        q_all = sum(f * q for f, q in zip(focus, qw, strict=True))
+        # a function word the trigger does not explain is mostly how people write ("я его не
+        # заказывала"): it weighs less against a match than it adds to one
+        q_all = sum(
+            f * q * (STOP_UNEXPLAINED if k == "stop" else 1.0)
+            for f, q, k in zip(focus, qw, words.kind, strict=True)
+        )
         # per clause: its words' weight, and what its unknown words weigh when outside a span
         n_units = units[-1] + 1 if n else 0
         unit_q = [0.0] * (n_units + 1)
         unit_out = [0.0] * (n_units + 1)
         out_share = self.max_weight * OUTSIDE_UNKNOWN
         for i in range(n):
-            unit_q[units[i] + 1] += qw[i]
+            unit_q[units[i] + 1] += qw[i] * (STOP_UNEXPLAINED if words.kind[i] == "stop" else 1.0)
             unit_out[units[i] + 1] += words.unknown[i] * out_share
         for u in range(n_units):  # prefix sums
             unit_q[u + 1] += unit_q[u]
@@ -462,8 +484,13 @@ class Matcher:
         if (
             talk is not None
             and talk.score >= th.answer
-            and (best is None or best.score < th.answer or talk.score > best.score)
+            and (
+                best is None
+                or best.score < (th.clarify if talk.id in OPENINGS else th.answer)
+                or (talk.id not in OPENINGS and talk.score > best.score)
+            )
         ):
+            # "Добрый день! Как проверить баланс?" asks; "Спасибо, всё заработало!" thanks
             return Decision("smalltalk", score=talk.score, intent=talk.id, **base)
         if best is None or best.score < th.clarify:
             return Decision("none", score=first.score, **base)
