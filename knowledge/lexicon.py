@@ -132,7 +132,7 @@ _FOREIGN = """
     яндекс yandex google гугл windows виндовс tp-link tplink asus ноутбук компьютер laptop
     свет газ электричество вода барк барқ киловатт kilowatt коммуналка
     отель гостиница hotel билет билеты авиабилет самолет самолёт airport аэропорт зоопарк zoo
-    ресторан пицца pizza такси taxi погода weather пойтахт столица capital навруз наврӯз
+    ресторан пицца pizza погода weather пойтахт столица capital навруз наврӯз
     машина мошин car автомобиль ипотека mortgage
 """
 FOREIGN_WORDS: frozenset[str] = frozenset(_FOREIGN.split())

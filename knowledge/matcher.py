@@ -50,10 +50,14 @@ UNKNOWN_WEIGHT = 1.2
 NAME_WEIGHT = 2.0
 STORY_WEIGHT = 0.6  # a verb or adjective no topic knows ("кидала", "вытащили")
 STORY_UNKNOWN = 0.0
+STORY_MIN_WORDS = 4
+CLEAN_BONUS = 0.06  # a lone choice in a message with no unknown word is answered this much sooner
 CONTEXT_WEIGHT = 0.15
 CONTEXT_FOCUS = 0.35
+CLAUSE_FOCUS = 0.7  # another clause of the sentence that asks
 OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, at this share
 SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the whole message
+SPAN_STORY = 0.7  # ... when those clauses do not ask
 CONTEXT_OVER_FUZZY = 0.85  # a context word is not taken for a KB word it only resembles
 STOP_UNEXPLAINED = 1.0
 LAYOUT_COVERAGE = 0.6  # as typed, a share of known words this high rules out a layout slip
@@ -122,7 +126,7 @@ class _Words:
     reading: Reading
     found: dict[str, list[dict[int, float]]]  # lang → per word: key id → similarity
     weight: list[float]
-    kind: list[str]  # "kb", "stop", "context", "unknown"
+    kind: list[str]  # "kb", "stop", "context", "story", "foreign", "unknown"
     unknown: list[float]  # 1 for a word found nowhere, 1 - similarity for a near match
     coverage: dict[str, float]  # lang → share of words that language's index knows
 
@@ -237,9 +241,10 @@ class Matcher:
                 unknown.append(0.0)
             elif is_foreign:
                 w = top * NAME_WEIGHT
-                kinds.append("unknown")
+                kinds.append("foreign")
                 unknown.append(1.0)
-            elif is_story_word(word) and not reading.names[i]:
+            elif n >= STORY_MIN_WORDS and is_story_word(word) and not reading.names[i]:
+                # in a short question every word is the question; a long one tells a story
                 w = top * STORY_WEIGHT
                 kinds.append("story")
                 unknown.append(STORY_UNKNOWN)
@@ -308,7 +313,7 @@ class Matcher:
         the question weighing less) and on the clauses its trigger matched."""
         qw = words.weight
         units = words.reading.units
-        focus = words.reading.focus(CONTEXT_FOCUS)
+        focus = words.reading.focus(CONTEXT_FOCUS, CLAUSE_FOCUS)
         n = len(qw)
         # a function word the trigger does not explain is mostly how people write ("я его не
         # заказывала"): it weighs less against a match than it adds to one
@@ -327,6 +332,9 @@ class Matcher:
         for u in range(n_units):  # prefix sums
             unit_q[u + 1] += unit_q[u]
             unit_out[u + 1] += unit_out[u]
+        unit_focus = [0.0] * n_units
+        for i in range(n):
+            unit_focus[units[i]] = max(unit_focus[units[i]], focus[i])
         referring = {units[i] for i, w in enumerate(words.reading.words) if w in REFERRING}
         entry_sims: dict[str, list[tuple[int, float]]] = {}
         best_by_entry: dict[str, Candidate] = {}
@@ -369,7 +377,9 @@ class Matcher:
             if len(content_keys) >= 2:
                 inside = unit_q[last + 1] - unit_q[first]
                 outside = unit_out[n_units] - (unit_out[last + 1] - unit_out[first])
-                score = max(score, SPAN_SHARE * _f(p_span / (inside + outside), r))
+                # clauses that only tell the story are a weaker reading than the question
+                share = SPAN_SHARE if unit_focus[first : last + 1].count(1.0) else SPAN_STORY
+                score = max(score, share * _f(p_span / (inside + outside), r))
             prev = best_by_entry.get(trig.entry)
             if score > 0 and (prev is None or score > prev.score):
                 best_by_entry[trig.entry] = Candidate(
@@ -488,6 +498,8 @@ class Matcher:
                 best is None
                 or best.score < (th.clarify if talk.id in OPENINGS else th.answer)
                 or (talk.id not in OPENINGS and talk.score > best.score)
+                # "Спасибо огромное, интернет заработал!" asks nothing: it thanks
+                or (talk.id not in OPENINGS and not any(read.words.reading.asks))
             )
         ):
             # "Добрый день! Как проверить баланс?" asks; "Спасибо, всё заработало!" thanks
@@ -499,7 +511,9 @@ class Matcher:
         others = [c for c in topics[1:] if not _overlap(c.span, best.span)]
         second = rivals[0].score if rivals else 0.0
         clear = best.score >= th.confident or best.score - second >= th.margin
-        if best.score >= th.answer and clear:
+        # another company's product in the message: never a confident answer about ours
+        foreign = "foreign" in read.words.kind
+        if best.score >= th.answer and clear and not foreign:
             also = next((c for c in others if c.score >= th.answer), None)
             if also is not None and also.span < best.span:
                 best, also = also, best  # answer the first ask first
@@ -508,7 +522,9 @@ class Matcher:
             )
         floor = max(th.clarify, best.score - th.clarify_window)
         options = [c for c in [best, *rivals] if c.score >= floor]
-        if len(options) == 1 and best.score >= th.single:
+        clean = not foreign and "unknown" not in read.words.kind
+        single = th.single - CLEAN_BONUS if clean else th.single
+        if len(options) == 1 and best.score >= single and not foreign:
             # nothing else comes close: "did you mean X?" with one button only slows people
             return Decision("answer", topic=best.id, score=best.score, candidates=(best,), **base)
         options = options[: th.max_candidates]

@@ -42,6 +42,13 @@ QUESTION_WORDS = frozenset(
     "чи чӣ чанд куҷо кучо кай чаро кадом оё мумкин чихел чӣхел "
     "how what where why when which can could is are do does will should whats".split()
 )
+# words that make a clause a request: "хочу перейти на Смарт", "пул гузорам мехоҳам"
+REQUEST_WORDS = frozenset(
+    "хочу хотел хотела нужно надо нужен нужна помогите подскажите скажите объясните можно "
+    "мехоҳам мехохам лозим кӯмак кумак гӯед гуед бигӯед бигуед "
+    "want need help please tell".split()
+)
+ASK_WORDS = QUESTION_WORDS | REQUEST_WORDS
 # a clause that points back ("как её заблокировать") is about the clause before it
 REFERRING = frozenset(
     "его её ее их него нее неё ним ней это этот эту эта этого этим этой там туда "
@@ -60,14 +67,24 @@ class Reading:
     units: tuple[int, ...]  # clause number of each word
     sentences: tuple[int, ...]  # sentence number of each clause
     asks: tuple[bool, ...]  # per sentence: is it a question ("?" or a question word)
+    clause_asks: tuple[bool, ...] = ()  # per clause: it holds the question or request
     names: tuple[bool, ...] = ()  # per word: capitalized inside a sentence (a name: "Steam")
 
-    def focus(self, context: float) -> list[float]:
-        """Per word: 1 in a sentence that asks, ``context`` in the others (a story around
-        the question); 1 everywhere when no sentence, or every sentence, asks."""
-        if all(self.asks) or not any(self.asks):
+    def focus(self, context: float, clause: float) -> list[float]:
+        """Per word: 1 in a clause that asks or requests, ``clause`` in the other clauses of a
+        sentence that asks, ``context`` elsewhere (the story around the question); 1
+        everywhere when nothing asks."""
+        if not any(self.asks):
             return [1.0] * len(self.words)
-        return [1.0 if self.asks[self.sentences[u]] else context for u in self.units]
+        out = []
+        for u in self.units:
+            if self.clause_asks[u]:
+                out.append(1.0)
+            elif self.asks[self.sentences[u]]:
+                out.append(clause)
+            else:
+                out.append(context)
+        return out
 
 
 def _word_options(word: str, mode: str, typed: str | None = None) -> tuple[Option, ...]:
@@ -97,10 +114,15 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
     units: list[int] = []
     sentences: list[int] = [0]
     asks: list[bool] = [False]
+    clause_asks: list[bool] = [False]
     names: list[bool] = []
     sentence_start = True
     unit = 0
     open_unit = False  # the current clause has words
+
+    def options_of(w: str) -> tuple[Option, ...]:
+        return _word_options(w, mode, None)
+
     for raw, marks, original in tokens:
         normed = normalize(raw).split()
         typed = None
@@ -111,11 +133,12 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
         if normed and open_unit and normed[0] in _CONJUNCTIONS and unit + 1 < MAX_UNITS:
             unit += 1
             sentences.append(sentences[-1])
+            clause_asks.append(False)
             open_unit = False
         capital = raw[:1].isupper() and not raw.isupper() and not sentence_start
         for w in normed:
-            if w in QUESTION_WORDS:
-                asks[-1] = True
+            if w in ASK_WORDS or any(form in ASK_WORDS for _, form, _ in options_of(w)):
+                asks[-1] = clause_asks[-1] = True
             names.append(capital)
             sentence_start = False
             words.append(w)
@@ -123,7 +146,7 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
             units.append(unit)
             open_unit = True
         if "?" in marks:
-            asks[-1] = True
+            asks[-1] = clause_asks[-1] = True
         if open_unit and _CLAUSE_END.search(marks) and unit + 1 < MAX_UNITS:
             unit += 1
             ends = bool(_SENTENCE_END.search(marks))
@@ -131,6 +154,7 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
             sentences.append(sentences[-1] + ends)
             if ends:
                 asks.append(False)
+            clause_asks.append(False)
             open_unit = False
     return Reading(
         label,
@@ -140,6 +164,7 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
         tuple(units),
         tuple(sentences),
         tuple(asks),
+        tuple(clause_asks),
         tuple(names),
     )
 
