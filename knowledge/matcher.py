@@ -51,13 +51,15 @@ NAME_WEIGHT = 2.0
 STORY_WEIGHT = 0.6  # a verb or adjective no topic knows ("кидала", "вытащили")
 STORY_UNKNOWN = 0.0
 STORY_MIN_WORDS = 4
-CLEAN_BONUS = 0.06  # a lone choice in a message with no unknown word is answered this much sooner
+CLEAN_BONUS = 0.0  # a lone choice in a message with no unknown word is answered this much sooner
 CONTEXT_WEIGHT = 0.15
 CONTEXT_FOCUS = 0.35
 CLAUSE_FOCUS = 0.7  # another clause of the sentence that asks
 OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, at this share
 SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the whole message
-SPAN_STORY = 0.7  # ... when those clauses do not ask
+SPAN_STORY = 0.7
+SECOND = 0.3
+FOREIGN_CLARIFY = 0.2  # a choice in a message naming another company's product needs this more  # a second ask is offered when its score is within this of the first  # ... when those clauses do not ask
 CONTEXT_OVER_FUZZY = 0.85  # a context word is not taken for a KB word it only resembles
 STOP_UNEXPLAINED = 1.0
 LAYOUT_COVERAGE = 0.6  # as typed, a share of known words this high rules out a layout slip
@@ -77,7 +79,7 @@ class Thresholds:
     clarify: float = 0.42
     clarify_window: float = 0.2
     max_candidates: int = 4
-    single: float = 0.5  # answer a lone candidate from this score instead of asking
+    single: float = 0.46  # answer a lone candidate from this score instead of asking
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,19 +506,23 @@ class Matcher:
         ):
             # "Добрый день! Как проверить баланс?" asks; "Спасибо, всё заработало!" thanks
             return Decision("smalltalk", score=talk.score, intent=talk.id, **base)
-        if best is None or best.score < th.clarify:
+        # another company's product in the message: never an answer about ours, at most a
+        # choice when our topic is clearly asked about
+        foreign = "foreign" in read.words.kind
+        if best is None or best.score < (th.clarify + FOREIGN_CLARIFY if foreign else th.clarify):
             return Decision("none", score=first.score, **base)
         # a topic asked in other clauses is a second question, not a rival of this one
         rivals = [c for c in topics[1:] if _overlap(c.span, best.span)]
         others = [c for c in topics[1:] if not _overlap(c.span, best.span)]
         second = rivals[0].score if rivals else 0.0
         clear = best.score >= th.confident or best.score - second >= th.margin
-        # another company's product in the message: never a confident answer about ours
-        foreign = "foreign" in read.words.kind
         if best.score >= th.answer and clear and not foreign:
-            also = next((c for c in others if c.score >= th.answer), None)
+            # a second ask in other clauses: the one asked first is answered, the other offered
+            also = next(
+                (c for c in others if c.score >= max(th.clarify, best.score - SECOND)), None
+            )
             if also is not None and also.span < best.span:
-                best, also = also, best  # answer the first ask first
+                best, also = also, best
             return Decision(
                 "answer", topic=best.id, score=best.score, candidates=(best,), also=also, **base
             )
