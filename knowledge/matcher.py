@@ -49,7 +49,6 @@ OPENINGS = frozenset({"greeting"})  # small talk that opens a question rather th
 UNKNOWN_WEIGHT = 1.2
 NAME_WEIGHT = 2.0
 STORY_WEIGHT = 0.6  # a verb or adjective no topic knows ("кидала", "вытащили")
-STORY_UNKNOWN = 0.0
 STORY_MIN_WORDS = 4
 CLEAN_BONUS = 0.0  # a lone choice in a message with no unknown word is answered this much sooner
 CONTEXT_WEIGHT = 0.15
@@ -57,16 +56,26 @@ CONTEXT_FOCUS = 0.35
 CLAUSE_FOCUS = 0.7  # another clause of the sentence that asks
 OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, at this share
 SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the whole message
-SPAN_STORY = 0.7
-SECOND = 0.3
-FOREIGN_CLARIFY = 0.2  # a choice in a message naming another company's product needs this more  # a second ask is offered when its score is within this of the first  # ... when those clauses do not ask
+SPAN_STORY = 0.7  # ... when those clauses do not ask
+SECOND = 0.3  # a second ask is offered when its score is within this of the first
+FOREIGN_CLARIFY = 0.2  # a choice in a message naming another company's product needs this more
 CONTEXT_OVER_FUZZY = 0.85  # a context word is not taken for a KB word it only resembles
-STOP_UNEXPLAINED = 1.0
 LAYOUT_COVERAGE = 0.6  # as typed, a share of known words this high rules out a layout slip
 MAX_CANDIDATE_TRIGGERS = 40
 MAX_NEW_CANDIDATES = 1500
 TOPIC_BLEND = 0.5
 BETA2 = 1.0  # F-beta²: below 1 precision (explaining the message) counts more than recall
+
+
+# what a word found in no trigger weighs (times the heaviest word), and how far it is unknown
+_KIND_WEIGHT = {
+    "foreign": NAME_WEIGHT,
+    "stop": STOPWORD_WEIGHT,
+    "context": CONTEXT_WEIGHT,
+    "story": STORY_WEIGHT,
+    "unknown": UNKNOWN_WEIGHT,
+}
+_KIND_UNKNOWN = {"foreign": 1.0, "stop": 0.0, "context": 0.0, "story": 0.0, "unknown": 1.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +88,7 @@ class Thresholds:
     clarify: float = 0.42
     clarify_window: float = 0.2
     max_candidates: int = 4
-    single: float = 0.46  # answer a lone candidate from this score instead of asking
+    single: float = 0.43  # answer a lone candidate from this score instead of asking
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +227,10 @@ class Matcher:
                     cand = (sim, idx.weight[kid], idx.stop[kid])
                     if best is None or cand[:2] > best[:2]:
                         best = cand
-            if best is not None and (is_context or is_foreign) and best[0] < CONTEXT_OVER_FUZZY:
+            if best is not None and (
+                ((is_context or is_foreign) and best[0] < CONTEXT_OVER_FUZZY)
+                or (is_foreign and best[2])  # "zoo" read as the Russian "за"
+            ):
                 best = None  # "мама" is family, not the "мало" it resembles
                 for lang in LANGS:
                     found[lang][i] = {}
@@ -233,29 +245,24 @@ class Matcher:
                     w = sim * w + (1 - sim) * top * UNKNOWN_WEIGHT
                 kinds.append("kb")
                 unknown.append(1 - sim)
-            elif is_stop:
-                w = top * STOPWORD_WEIGHT
-                kinds.append("stop")
-                unknown.append(0.0)
-            elif is_context:
-                w = top * CONTEXT_WEIGHT
-                kinds.append("context")
-                unknown.append(0.0)
-            elif is_foreign:
-                w = top * NAME_WEIGHT
-                kinds.append("foreign")
-                unknown.append(1.0)
-            elif n >= STORY_MIN_WORDS and is_story_word(word) and not reading.names[i]:
-                # in a short question every word is the question; a long one tells a story
-                w = top * STORY_WEIGHT
-                kinds.append("story")
-                unknown.append(STORY_UNKNOWN)
             else:
+                if is_foreign:
+                    kind = "foreign"
+                elif is_stop:
+                    kind = "stop"
+                elif is_context:
+                    kind = "context"
+                elif n >= STORY_MIN_WORDS and is_story_word(word) and not reading.names[i]:
+                    # in a short question every word is the question; a long one tells a story
+                    kind = "story"
+                else:
+                    kind = "unknown"
                 # a name the knowledge base has never seen ("Steam", "Алиф") says most clearly
                 # that the message is about something else
-                w = top * (NAME_WEIGHT if reading.names[i] else UNKNOWN_WEIGHT)
-                kinds.append("unknown")
-                unknown.append(1.0)
+                name = kind == "unknown" and reading.names[i]
+                w = top * (NAME_WEIGHT if name else _KIND_WEIGHT[kind])
+                kinds.append(kind)
+                unknown.append(_KIND_UNKNOWN[kind])
             weight.append(w)
         coverage = {lang: (known[lang] / n if n else 0.0) for lang in LANGS}
         return _Words(reading, found, weight, kinds, unknown, coverage)
@@ -317,19 +324,14 @@ class Matcher:
         units = words.reading.units
         focus = words.reading.focus(CONTEXT_FOCUS, CLAUSE_FOCUS)
         n = len(qw)
-        # a function word the trigger does not explain is mostly how people write ("я его не
-        # заказывала"): it weighs less against a match than it adds to one
-        q_all = sum(
-            f * q * (STOP_UNEXPLAINED if k == "stop" else 1.0)
-            for f, q, k in zip(focus, qw, words.kind, strict=True)
-        )
+        q_all = sum(f * q for f, q in zip(focus, qw, strict=True))
         # per clause: its words' weight, and what its unknown words weigh when outside a span
         n_units = units[-1] + 1 if n else 0
         unit_q = [0.0] * (n_units + 1)
         unit_out = [0.0] * (n_units + 1)
         out_share = self.max_weight * OUTSIDE_UNKNOWN
         for i in range(n):
-            unit_q[units[i] + 1] += qw[i] * (STOP_UNEXPLAINED if words.kind[i] == "stop" else 1.0)
+            unit_q[units[i] + 1] += qw[i]
             unit_out[units[i] + 1] += words.unknown[i] * out_share
         for u in range(n_units):  # prefix sums
             unit_q[u + 1] += unit_q[u]
