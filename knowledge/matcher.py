@@ -56,10 +56,11 @@ CONTEXT_FOCUS = 0.35
 CLAUSE_FOCUS = 0.7  # another clause of the sentence that asks
 OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, at this share
 SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the whole message
-SPAN_STORY = 0.7  # ... when those clauses do not ask
+SPAN_STORY = 0.6  # ... when those clauses do not ask
 SECOND = 0.3  # a second ask is offered when its score is within this of the first
 FOREIGN_CLARIFY = 0.2  # a choice in a message naming another company's product needs this more
-CONTEXT_OVER_FUZZY = 0.85  # a context word is not taken for a KB word it only resembles
+CONTEXT_OVER_FUZZY = 0.85
+STORY_OVER_FUZZY = 0.7  # a context word is not taken for a KB word it only resembles
 LAYOUT_COVERAGE = 0.6  # as typed, a share of known words this high rules out a layout slip
 MAX_CANDIDATE_TRIGGERS = 40
 MAX_NEW_CANDIDATES = 1500
@@ -227,6 +228,7 @@ class Matcher:
                     cand = (sim, idx.weight[kid], idx.stop[kid])
                     if best is None or cand[:2] > best[:2]:
                         best = cand
+            story = n >= STORY_MIN_WORDS and not reading.names[i] and is_story_word(word)
             if best is not None and (
                 ((is_context or is_foreign) and best[0] < CONTEXT_OVER_FUZZY)
                 or (is_foreign and best[2])  # "zoo" read as the Russian "за"
@@ -252,8 +254,7 @@ class Matcher:
                     kind = "stop"
                 elif is_context:
                     kind = "context"
-                elif n >= STORY_MIN_WORDS and is_story_word(word) and not reading.names[i]:
-                    # in a short question every word is the question; a long one tells a story
+                elif story:  # in a short question every word is the question
                     kind = "story"
                 else:
                     kind = "unknown"
@@ -520,8 +521,12 @@ class Matcher:
         clear = best.score >= th.confident or best.score - second >= th.margin
         if best.score >= th.answer and clear and not foreign:
             # a second ask in other clauses: the one asked first is answered, the other offered
+            floor = max(th.clarify, best.score - SECOND)
+            asks = read.words.reading.clause_asks
+            # "Мне не гигабайты, а сколько сомони на счету": a second ask must be asked
             also = next(
-                (c for c in others if c.score >= max(th.clarify, best.score - SECOND)), None
+                (c for c in others if c.score >= floor and any(asks[c.span[0] : c.span[1] + 1])),
+                None,
             )
             if also is not None and also.span < best.span:
                 best, also = also, best
