@@ -100,8 +100,13 @@ def _word_options(word: str, mode: str, typed: str | None = None) -> tuple[Optio
         cyr = normalize(translit_to_cyrillic(word))
         if not cyr or " " in cyr:
             return (("en", word, 1.0),)
-        return (("en", word, 1.0), ("ru", cyr, 0.97), ("tg", cyr, 0.95))
-    opts: tuple[Option, ...] = (("ru", word, 1.0), ("tg", word, 1.0))
+        opts: tuple[Option, ...] = (("en", word, 1.0), ("ru", cyr, 0.97), ("tg", cyr, 0.95))
+        if "gh" in word:  # ғ, or г then ҳ: "zanghoro" is "зангҳоро"
+            split = normalize(translit_to_cyrillic(word.replace("gh", "g'h"))).replace("ь", "")
+            if split and split != cyr and " " not in split:
+                opts += (("tg", split, 0.95),)
+        return opts
+    opts = (("ru", word, 1.0), ("tg", word, 1.0))
     if typed:
         opts += (("en", typed, 0.9),)
     return opts
