@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import csv
 import json
+import os
 import sys
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import keyboards
 from bot.config import Config, ConfigError, load_config
+from bot.texts import t
 from handoff import reports
 from handoff.store import Store
 from knowledge.evaluate import (
@@ -25,7 +28,7 @@ from knowledge.evaluate import (
 )
 from knowledge.lint import ambiguous_triggers
 from knowledge.loader import KnowledgeBaseError, check, load
-from knowledge.matcher import Decision, Matcher
+from knowledge.matcher import Decision, Matcher, reply_language
 from knowledge.schema import json_schema
 from knowledge.unanswered import cluster
 
@@ -43,27 +46,51 @@ def _decision_json(d: Decision) -> dict:
         "lang": d.lang,
         "score": d.score,
         "candidates": [asdict(c) for c in d.candidates],
+        "also": asdict(d.also) if d.also else None,
         "normalized": d.normalized,
         "variant": d.variant,
         "explanation": list(d.explanation),
     }
 
 
+def _reply(matcher: Matcher, d: Decision, lang: str) -> tuple[str, list[str]]:
+    """What the bot sends for a decision in ``lang``: the text and its buttons' labels, from
+    the same keyboards the bot builds."""
+    kb = matcher.kb
+    markup = None
+    if d.kind == "answer" and d.topic in kb.topics:
+        topic = kb.topics[d.topic]
+        text, markup = getattr(topic.answer, lang), keyboards.answer(kb, topic, lang)
+    elif d.kind == "clarify":
+        text, markup = t(lang, "clarify"), keyboards.choices(kb, d.candidate_ids, lang)
+    elif d.kind == "handoff":
+        text = t(lang, "handoff_waiting", position=1)
+    elif d.kind == "smalltalk" and d.intent in kb.intents and kb.intents[d.intent].answer:
+        text = getattr(kb.intents[d.intent].answer, lang)
+    else:
+        text, markup = t(lang, "not_found"), keyboards.fallback(lang)
+    labels = [b.text for row in markup.inline_keyboard for b in row] if markup else []
+    also = d.also.id if d.kind == "answer" and d.also is not None else None
+    if also in kb.topics and d.topic in kb.topics and also not in kb.topics[d.topic].related:
+        labels.insert(0, "➡️ " + keyboards.topic_title(kb.topics[also], lang))
+    return text, labels
+
+
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     matcher = _matcher(config, args.kb)
-    d = matcher.match(args.question, args.lang)
+    chosen = args.lang or config.bot.default_language
+    d = matcher.match(args.question, chosen)
+    lang = reply_language(d, chosen)
     if args.json:
-        print(json.dumps(_decision_json(d), ensure_ascii=False, indent=2))
+        print(json.dumps({**_decision_json(d), "reply_lang": lang}, ensure_ascii=False, indent=2))
         return 0
-    lang = args.lang or d.lang or config.bot.default_language
-    print(f"decision: {d.kind}  score: {d.score:.3f}  language: {d.lang or '?'}")
-    if d.kind == "answer" and d.topic:
-        print(f"topic: {d.topic}\n")
-        print(getattr(matcher.kb.topics[d.topic].answer, lang))
-    elif d.kind == "clarify":
-        print("did you mean: " + ", ".join(f"{c.id} ({c.score:.2f})" for c in d.candidates))
-    elif d.intent:
-        print(f"intent: {d.intent}")
+    what = d.topic or d.intent or ", ".join(d.candidate_ids) or "-"
+    print(f"decision: {d.kind} {what}  score: {d.score:.3f}  reply in: {lang}")
+    text, buttons = _reply(matcher, d, lang)
+    print()
+    print(text)
+    if buttons:
+        print("buttons: " + " | ".join(buttons))
     if args.explain:
         print("\nexplanation:")
         for line in d.explanation:
@@ -93,7 +120,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     matcher = _matcher(config, args.kb)
-    results = evaluate(matcher, load_cases(args.file))
+    results = evaluate(matcher, load_cases(args.file), str(args.file))
     if args.json:
         print(json.dumps(report_json(results), ensure_ascii=False, indent=2))
     else:
@@ -286,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"knowledge base has errors:\n{exc}", file=sys.stderr)
     except EvalFileError as exc:
         print(str(exc), file=sys.stderr)
+    except BrokenPipeError:
+        # `dono eval … | head`: the reader has all it wanted; no traceback on the way out
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 2
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Decision, Matcher
 
 
@@ -23,6 +24,7 @@ class CaseResult:
     style: str
     decision: str
     topic: str | None
+    intent: str | None
     candidates: list[str]
     score: float
     lang: str | None
@@ -30,37 +32,58 @@ class CaseResult:
 
 
 def load_cases(path: str | Path) -> list[dict[str, Any]]:
-    """Cases from a YAML list of mappings with ``q`` and ``expect`` (other keys kept as is)."""
+    """Cases from a YAML list of mappings with ``q`` and ``expect`` (other keys kept as is);
+    each case also gets ``line``, where it starts in the file."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        lines = [node.start_mark.line + 1 for node in getattr(yaml.compose(text), "value", [])]
     except (OSError, yaml.YAMLError) as exc:
         raise EvalFileError(f"{path}: cannot read the question set: {exc}") from exc
     if not isinstance(data, list):
         raise EvalFileError(f"{path}: expected a YAML list of {{q, expect}} cases")
     cases = []
     for i, item in enumerate(data, 1):
+        line = lines[i - 1] if i - 1 < len(lines) else i
         if not isinstance(item, dict) or "q" not in item or "expect" not in item:
-            raise EvalFileError(f"{path}: case {i} needs both 'q' and 'expect'")
-        cases.append({**item, "q": str(item["q"]), "expect": str(item["expect"])})
+            raise EvalFileError(f"{path}:{line}: case {i} needs both 'q' and 'expect'")
+        cases.append({**item, "q": str(item["q"]), "expect": str(item["expect"]), "line": line})
     return cases
 
 
-SMALLTALK = frozenset({"greeting", "thanks", "bye", "ack"})
+def check_expectations(cases: list[dict[str, Any]], kb: KnowledgeBase, path: str = "") -> None:
+    """Every ``expect`` names what the bot can do: a topic id, ``operator``, ``none`` or a
+    small-talk intent of this KB. A misspelt one is the set's mistake, not a wrong answer."""
+    talk = {iid for iid, intent in kb.intents.items() if intent.action == "smalltalk"}
+    valid = set(kb.topics) | talk | {"operator", "none"}
+    bad = [c for c in cases if c["expect"] not in valid]
+    if bad:
+        where = f"{path}:" if path else "line "
+        raise EvalFileError(
+            "\n".join(
+                f"{where}{c['line']}: expect {c['expect']!r} is not a topic id, 'operator', "
+                f"'none' or a small-talk intent ({', '.join(sorted(talk))})"
+                for c in bad
+            )
+        )
 
 
 def is_correct(decision: Decision, expect: str) -> bool:
-    """answer with the expected topic, handoff for ``operator``, none for ``none``, the
-    small-talk reply for ``greeting``/``thanks``/``bye``/``ack``."""
+    """answer with the expected topic, handoff for ``operator``, no topic for ``none`` (a miss
+    or a small-talk reply), that small-talk reply for a small-talk intent (``greeting``...)."""
     if expect == "operator":
         return decision.kind == "handoff"
-    if expect == "none":  # nothing from the knowledge base: a miss, or a small-talk reply
+    if expect == "none":
         return decision.kind in ("none", "smalltalk")
-    if expect in SMALLTALK:
-        return decision.kind == "smalltalk" and decision.intent == expect
+    if decision.kind == "smalltalk":
+        return decision.intent == expect
     return decision.kind == "answer" and decision.topic == expect
 
 
-def evaluate(matcher: Matcher, cases: list[dict[str, Any]]) -> list[CaseResult]:
+def evaluate(matcher: Matcher, cases: list[dict[str, Any]], path: str = "") -> list[CaseResult]:
+    """Each case through the matcher, as the bot would decide it. Raises EvalFileError when a
+    case expects something the KB cannot do."""
+    check_expectations(cases, matcher.kb, path)
     results = []
     for case in cases:
         d = matcher.match(case["q"], case.get("lang"))
@@ -71,6 +94,7 @@ def evaluate(matcher: Matcher, cases: list[dict[str, Any]]) -> list[CaseResult]:
                 style=str(case.get("style", "")),
                 decision=d.kind,
                 topic=d.topic,
+                intent=d.intent,
                 candidates=d.candidate_ids if d.kind == "clarify" else [],
                 score=round(d.score, 4),
                 lang=d.lang,
@@ -92,7 +116,7 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         by_style[r.style or "-"].append(r)
     clarify = [r for r in results if r.decision == "clarify"]
     confusions = Counter(
-        (r.expect, r.topic or r.decision) for r in results if not r.correct
+        (r.expect, r.topic or r.intent or r.decision) for r in results if not r.correct
     ).most_common()
     return {
         "total": total,
@@ -138,7 +162,7 @@ def report_text(results: list[CaseResult]) -> str:
     if misses:
         lines += ["", "misses (expected → got):"]
         for r in misses:
-            got = r.topic or r.decision
+            got = r.topic or r.intent or r.decision
             extra = f" {r.candidates}" if r.candidates else ""
             lines.append(
                 f"  [{r.style}] {r.q!r}: {r.expect} → {r.decision} {got}{extra} ({r.score})"

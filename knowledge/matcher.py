@@ -20,6 +20,7 @@ How a message is read, the way an agent reads it:
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import heapq
 from collections import defaultdict
@@ -40,6 +41,7 @@ __all__ = [
     "DecisionKind",
     "Matcher",
     "Thresholds",
+    "reply_language",
     "word_key",
     "word_keys",
 ]
@@ -101,7 +103,8 @@ class Candidate:
     trigger: str
     lang: str
     matched: tuple[str, ...] = ()
-    span: tuple[int, int] = (0, 0)  # the clauses read for it, first and last
+    span: tuple[int, int] = (0, 0)  # the clauses it matched, first and last
+    clauses: tuple[int, ...] = ()  # every clause with a word it matched
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,7 @@ class _Words:
     weight: list[float]
     kind: list[str]  # "kb", "stop", "context", "story", "foreign", "unknown"
     unknown: list[float]  # 1 for a word found nowhere, 1 - similarity for a near match
+    context: list[bool]  # a context word ("now", "сегодня"): never a topic's evidence alone
     coverage: dict[str, float]  # lang → share of words that language's index knows
 
 
@@ -206,6 +210,7 @@ class Matcher:
         weight: list[float] = []
         kinds: list[str] = []
         unknown: list[float] = []
+        context: list[bool] = []
         known = dict.fromkeys(LANGS, 0)
         top = self.max_weight
         for i, (word, options) in enumerate(zip(reading.words, reading.options, strict=True)):
@@ -231,13 +236,14 @@ class Matcher:
             story = n >= STORY_MIN_WORDS and not reading.names[i] and is_story_word(word)
             if best is not None and (
                 ((is_context or is_foreign) and best[0] < CONTEXT_OVER_FUZZY)
-                or (is_foreign and best[2])  # "zoo" read as the Russian "за"
+                or (is_foreign and best[2])  # "zoo" is not the Russian "за"
             ):
                 best = None  # "мама" is family, not the "мало" it resembles
                 for lang in LANGS:
                     found[lang][i] = {}
             for lang in LANGS:
                 known[lang] += bool(found[lang][i])
+            context.append(is_context)
             if best is not None:
                 sim, w, key_stop = best
                 if is_stop or key_stop:
@@ -266,7 +272,7 @@ class Matcher:
                 unknown.append(_KIND_UNKNOWN[kind])
             weight.append(w)
         coverage = {lang: (known[lang] / n if n else 0.0) for lang in LANGS}
-        return _Words(reading, found, weight, kinds, unknown, coverage)
+        return _Words(reading, found, weight, kinds, unknown, context, coverage)
 
     # -- scoring ---------------------------------------------------------------------------
 
@@ -346,6 +352,7 @@ class Matcher:
         for lang, tid, by_kid in self._candidates(words):
             idx = self.indexes[lang]
             trig = idx.triggers[tid]
+            topic = self.actions.get(trig.entry) == "answer"
             per_word: dict[int, float] = {}
             content_units: list[int] = []
             content_keys: set[int] = set()
@@ -360,7 +367,11 @@ class Matcher:
                 for i, sim in pairs:
                     if sim > per_word.get(i, 0.0):
                         per_word[i] = sim
-                    if not idx.stop[k] and words.kind[i] == "kb":
+                    if (
+                        not idx.stop[k]
+                        and words.kind[i] == "kb"
+                        and not (topic and words.context[i])  # "now" alone asks no topic
+                    ):
                         content_units.append(units[i])
                         content_keys.add(k)
             if not content_units or not trig.total:
@@ -368,7 +379,8 @@ class Matcher:
             sims = entry_sims.get(trig.entry)
             if sims is None:
                 sims = entry_sims[trig.entry] = self._entry_sims(words, trig.entry)
-            first, last = min(content_units), max(content_units)
+            asked = (min(content_units), max(content_units))
+            first, last = asked
             if first > 0 and first in referring:
                 first -= 1  # "как её заблокировать" is about the clause before it
             p_all = p_span = 0.0
@@ -388,7 +400,13 @@ class Matcher:
             prev = best_by_entry.get(trig.entry)
             if score > 0 and (prev is None or score > prev.score):
                 best_by_entry[trig.entry] = Candidate(
-                    trig.entry, round(score, 4), trig.text, lang, tuple(matched), (first, last)
+                    trig.entry,
+                    round(score, 4),
+                    trig.text,
+                    lang,
+                    tuple(matched),
+                    asked,
+                    tuple(sorted(set(content_units))),
                 )
         return sorted(best_by_entry.values(), key=lambda c: c.score, reverse=True)
 
@@ -407,9 +425,7 @@ class Matcher:
                 break  # clearly meant as typed: no need to try the other layout
             words = self._words(reading)
             ranked = [
-                Candidate(
-                    c.id, round(c.score * reading.weight, 4), c.trigger, c.lang, c.matched, c.span
-                )
+                dataclasses.replace(c, score=round(c.score * reading.weight, 4))
                 for c in self._score(words)
             ]
             top = ranked[0].score if ranked else 0.0
@@ -438,7 +454,9 @@ class Matcher:
         kind = script(text)
         if kind == "latin":
             if matched in ("ru", "tg"):
-                return matched
+                # Russian and Tajik in Latin letters share words: the one that knows more wins
+                ru, tg = coverage.get("ru", 0.0), coverage.get("tg", 0.0)
+                return "tg" if tg > ru else "ru" if ru > tg else matched
             return "en" if coverage.get("en", 0) >= 0.5 or hint is None else hint
         if kind == "cyrillic":
             ru, tg = coverage.get("ru", 0.0), coverage.get("tg", 0.0)
@@ -515,19 +533,15 @@ class Matcher:
         if best is None or best.score < (th.clarify + FOREIGN_CLARIFY if foreign else th.clarify):
             return Decision("none", score=first.score, **base)
         # a topic asked in other clauses is a second question, not a rival of this one
-        rivals = [c for c in topics[1:] if _overlap(c.span, best.span)]
-        others = [c for c in topics[1:] if not _overlap(c.span, best.span)]
+        asks = read.words.reading.clause_asks
+        others = [c for c in topics[1:] if _second_ask(c, best, asks)]
+        rivals = [c for c in topics[1:] if c not in others]
         second = rivals[0].score if rivals else 0.0
         clear = best.score >= th.confident or best.score - second >= th.margin
         if best.score >= th.answer and clear and not foreign:
             # a second ask in other clauses: the one asked first is answered, the other offered
             floor = max(th.clarify, best.score - SECOND)
-            asks = read.words.reading.clause_asks
-            # "Мне не гигабайты, а сколько сомони на счету": a second ask must be asked
-            also = next(
-                (c for c in others if c.score >= floor and any(asks[c.span[0] : c.span[1] + 1])),
-                None,
-            )
+            also = next((c for c in others if c.score >= floor), None)
             if also is not None and also.span < best.span:
                 best, also = also, best
             return Decision(
@@ -544,9 +558,21 @@ class Matcher:
         return Decision("clarify", score=best.score, candidates=tuple(options), **base)
 
 
+def reply_language(decision: Decision, chosen: str) -> str:
+    """The language to reply in: the message's own when the bot understood it, else the one
+    the subscriber chose. A miss is said in the subscriber's language, not in the language
+    of a reading that scored too low to be trusted."""
+    if decision.kind == "none" or decision.lang not in LANGS:
+        return chosen
+    return decision.lang
+
+
 def _f(p: float, r: float) -> float:
     return (1 + BETA2) * p * r / (BETA2 * p + r) if p > 0 and r > 0 else 0.0
 
 
-def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return a[0] <= b[1] and b[0] <= a[1]
+def _second_ask(other: Candidate, first: Candidate, asks: tuple[bool, ...]) -> bool:
+    """``other`` is asked in clauses of its own, one of which asks ("Как проверить баланс |
+    и пополнить его с карты?"); "Мне не гигабайты, а ..." asks nothing about gigabytes."""
+    own = set(other.clauses) - set(first.clauses)
+    return any(asks[u] for u in own)

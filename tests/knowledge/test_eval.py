@@ -90,7 +90,7 @@ def test_dono_ask_json_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     assert (d["decision"], d["topic"], d["lang"]) == ("answer", "balance_check", "ru")
     assert main(["ask", "Баланси ман", "--explain", "--kb", str(ROOT / "kb")]) == 0
     out = capsys.readouterr().out
-    assert "topic: balance_check" in out and "explanation:" in out and "*100#" in out
+    assert "decision: answer balance_check" in out and "explanation:" in out and "*100#" in out
 
 
 def test_dono_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
