@@ -104,6 +104,46 @@ _SNOWBALL = {
 }
 
 
+# Tajik verbs have a present and a past stem ("гузорам" I put, "гузоштан" to put); both fold to
+# one key, so a question in any tense finds the trigger in another. Folded spellings (х for ҳ).
+# The light verb кардан/кунам ("to do", in every compound verb) stays as it is.
+_TG_VERBS = {
+    "гир": "гир",
+    "гириф": "гир",
+    "гирифт": "гир",
+    "гузор": "гузор",
+    "гузош": "гузор",
+    "гузошт": "гузор",
+    "рав": "рав",
+    "раф": "рав",
+    "рафт": "рав",
+    "дон": "дон",
+    "донис": "дон",
+    "донист": "дон",
+    "бин": "бин",
+    "ди": "бин",
+    "дид": "бин",
+    "фирист": "фирист",
+    "фиристо": "фирист",
+    "фиристод": "фирист",
+    "хох": "хох",
+    "хос": "хох",
+    "хост": "хох",
+    "мон": "мон",
+    "монд": "мон",
+    "партоф": "партоф",
+    "парто": "партоф",
+    "партофт": "партоф",
+    "пурс": "пурс",
+    "пурсид": "пурс",
+    "дих": "дих",
+    "до": "дих",
+    "дод": "дих",
+}
+_TG_VERB_PREFIXES = ("наме", "ме", "на", "би")
+_TG_VERB_KEYS = frozenset(_TG_VERBS.values()) | {"на" + v for v in _TG_VERBS.values()}
+
+
 def _stem_tg(word: str) -> str:
     for _ in range(2):  # e.g. "бастаҳоямро" → "бастаҳоям" → "баста"
         for suf in _TG_SUFFIXES:
@@ -112,6 +152,12 @@ def _stem_tg(word: str) -> str:
                 break
         else:
             break
+    if word in _TG_VERBS:
+        return _TG_VERBS[word]
+    for prefix in _TG_VERB_PREFIXES:  # "мегузорам"; "намекунад" keeps its "not"
+        if word.startswith(prefix) and word[len(prefix) :] in _TG_VERBS:
+            negated = prefix.startswith("на")
+            return ("на" if negated else "") + _TG_VERBS[word[len(prefix) :]]
     return word
 
 
@@ -126,6 +172,8 @@ def stem(word: str, lang: str) -> str:
         out = _SNOWBALL["ru"].stemWord(word)
     else:
         out = _SNOWBALL["en"].stemWord(word)
+    if lang == "tg" and out in _TG_VERB_KEYS:
+        return out  # a verb's root is short: гир, рав, дон
     # Snowball sometimes cuts a short word to almost nothing ("есим" → "ес"); keep 4 letters.
     return out if len(out) >= 4 else word[: max(4, len(out))]
 
