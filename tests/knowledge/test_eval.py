@@ -120,3 +120,58 @@ def test_dono_check_warns_about_triggers_answered_elsewhere(
     out = capsys.readouterr().out
     assert 'trigger "проверить баланс на счету" (ru)' in out
     assert "balance_check" in out and "warning:" in out
+
+
+def test_an_expect_the_kb_cannot_meet_is_an_error_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = tmp_path / "set.yaml"
+    cases.write_text(
+        "- q: как проверить баланс\n  expect: balance_check\n- q: привет\n  expect: greting\n",
+        encoding="utf-8",
+    )
+    assert main(["eval", str(cases), "--kb", str(ROOT / "kb")]) == 2
+    err = capsys.readouterr().err
+    assert f"{cases}:3: expect 'greting' is not a topic id" in err
+
+
+def test_small_talk_is_scored_by_the_reply_the_bot_gives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = tmp_path / "talk.yaml"
+    cases.write_text(
+        "- {q: 'Спасибо огромное!', expect: thanks, style: talk}\n"
+        "- {q: 'Спасибо огромное!', expect: greeting, style: talk}\n"
+        "- {q: 'как проверить баланс', expect: balance_check, style: short}\n",
+        encoding="utf-8",
+    )
+    assert main(["eval", str(cases), "--json", "--kb", str(ROOT / "kb")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [c["correct"] for c in report["cases"]] == [True, False, True]
+    assert report["cases"][0]["intent"] == "thanks"
+    assert report["summary"]["by_style"]["talk"] == {"total": 2, "correct": 1, "accuracy": 0.5}
+
+
+def test_dono_ask_replies_in_the_chosen_language_as_the_bot_would(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # a miss goes out in the subscriber's language, whatever language its reading had
+    assert main(["ask", "qwxz vbnm", "--lang", "tg", "--kb", str(ROOT / "kb")]) == 0
+    out = capsys.readouterr().out
+    assert "reply in: tg" in out and "Оператор" in out
+    # two asks: the first answered, the second offered as a button
+    question = "Как проверить баланс и пополнить его с карты?"
+    assert main(["ask", question, "--lang", "ru", "--kb", str(ROOT / "kb")]) == 0
+    out = capsys.readouterr().out
+    assert "decision: answer balance_check" in out and "*100#" in out
+    assert "Как пополнить баланс" in out.split("buttons:")[1]
+
+
+def test_dono_eval_piped_into_head_ends_quietly() -> None:
+    import subprocess
+    import sys
+
+    cmd = f"{sys.executable} -m bot.cli eval {DATA / 'eval_chat.yaml'} --kb {ROOT / 'kb'} | head -1"
+    done = subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.startswith("accuracy:")
+    assert "Traceback" not in done.stderr
