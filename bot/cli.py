@@ -79,7 +79,7 @@ def _reply(matcher: Matcher, d: Decision, lang: str) -> tuple[str, list[str]]:
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     matcher = _matcher(config, args.kb)
     chosen = args.lang or config.bot.default_language
-    d = matcher.match(args.question, chosen)
+    d = matcher.match(args.question, chosen, detail=args.explain)
     lang = reply_language(d, chosen)
     if args.json:
         print(json.dumps({**_decision_json(d), "reply_lang": lang}, ensure_ascii=False, indent=2))

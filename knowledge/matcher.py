@@ -20,7 +20,6 @@ How a message is read, the way an agent reads it:
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import heapq
 from collections import defaultdict
@@ -276,8 +275,11 @@ class Matcher:
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def _candidates(self, words: _Words) -> list[tuple[str, int, dict[int, list]]]:
-        """(lang, trigger id, key → [(word, similarity)]) of the triggers worth scoring."""
+    def _candidates(
+        self, words: _Words
+    ) -> tuple[list[tuple[str, int]], dict[str, dict[int, list[tuple[int, float]]]]]:
+        """(lang, trigger id) of the triggers worth scoring, and per language: key →
+        [(word, similarity)]."""
         qw = words.weight
         qtotal = sum(qw)
         pool: list[tuple[float, str, int]] = []
@@ -308,19 +310,21 @@ class Matcher:
                             cand[tid] += gain
             pool.extend((g / (qtotal + triggers[t].total), lang, t) for t, g in cand.items())
         top = heapq.nlargest(MAX_CANDIDATE_TRIGGERS, pool)
-        return [(lang, tid, by_kid_of[lang]) for _, lang, tid in top]
+        return [(lang, tid) for _, lang, tid in top], by_kid_of
 
-    def _entry_sims(self, words: _Words, entry: str) -> list[tuple[int, float]]:
+    def _entry_sims(
+        self, by_kid_of: dict[str, dict[int, list[tuple[int, float]]]], entry: str
+    ) -> list[tuple[int, float]]:
         """(word, similarity) for each word any trigger of ``entry``, in any language,
         explains."""
         best: dict[int, float] = {}
-        for lang, per_word in words.found.items():
+        for lang, by_kid in by_kid_of.items():
             ekeys = self.indexes[lang].entry_keys.get(entry)
             if not ekeys:
                 continue
-            for i, found in enumerate(per_word):
-                for kid, sim in found.items():
-                    if sim > best.get(i, 0.0) and kid in ekeys:
+            for kid in by_kid.keys() & ekeys:
+                for i, sim in by_kid[kid]:
+                    if sim > best.get(i, 0.0):
                         best[i] = sim
         return list(best.items())
 
@@ -349,7 +353,9 @@ class Matcher:
         referring = {units[i] for i, w in enumerate(words.reading.words) if w in REFERRING}
         entry_sims: dict[str, list[tuple[int, float]]] = {}
         best_by_entry: dict[str, Candidate] = {}
-        for lang, tid, by_kid in self._candidates(words):
+        candidates, by_kid_of = self._candidates(words)
+        for lang, tid in candidates:
+            by_kid = by_kid_of[lang]
             idx = self.indexes[lang]
             trig = idx.triggers[tid]
             topic = self.actions.get(trig.entry) == "answer"
@@ -378,7 +384,7 @@ class Matcher:
                 continue
             sims = entry_sims.get(trig.entry)
             if sims is None:
-                sims = entry_sims[trig.entry] = self._entry_sims(words, trig.entry)
+                sims = entry_sims[trig.entry] = self._entry_sims(by_kid_of, trig.entry)
             asked = (min(content_units), max(content_units))
             first, last = asked
             if first > 0 and first in referring:
@@ -398,6 +404,7 @@ class Matcher:
                 share = SPAN_SHARE if unit_focus[first : last + 1].count(1.0) else SPAN_STORY
                 score = max(score, share * _f(p_span / (inside + outside), r))
             prev = best_by_entry.get(trig.entry)
+            score *= words.reading.weight  # a reading on another layout is less likely
             if score > 0 and (prev is None or score > prev.score):
                 best_by_entry[trig.entry] = Candidate(
                     trig.entry,
@@ -412,8 +419,9 @@ class Matcher:
 
     # -- the decision ----------------------------------------------------------------------
 
-    def match(self, text: str, lang_hint: str | None = None) -> Decision:
-        """Decide what to do with a message. Never raises on any string."""
+    def match(self, text: str, lang_hint: str | None = None, *, detail: bool = False) -> Decision:
+        """Decide what to do with a message. Never raises on any string. The explanation
+        says which part was read and why; ``detail`` adds how every word counted."""
         norm = normalize(text)
         if not norm:
             return Decision("none", lang_hint, normalized=norm, explanation=("no words",))
@@ -424,10 +432,7 @@ class Matcher:
             if best is not None and best.top >= th.confident:
                 break  # clearly meant as typed: no need to try the other layout
             words = self._words(reading)
-            ranked = [
-                dataclasses.replace(c, score=round(c.score * reading.weight, 4))
-                for c in self._score(words)
-            ]
+            ranked = self._score(words)
             top = ranked[0].score if ranked else 0.0
             notes.append(f"{reading.label}: {' '.join(reading.words)!r} top={top:.3f}")
             if best is None or top > best.top + 1e-9:
@@ -444,7 +449,7 @@ class Matcher:
                 explanation=(*notes, "no trigger shares a word with the message"),
             )
         lang = self._language(text, best.words.coverage, lang_hint, best.ranked[0].lang)
-        return self._decide(best, lang, norm, notes)
+        return self._decide(best, lang, norm, notes, detail)
 
     def _language(
         self, text: str, coverage: Mapping[str, float], hint: str | None, matched: str | None
@@ -471,12 +476,19 @@ class Matcher:
             return matched or "ru"
         return hint
 
-    def _explain(self, read: _Read, first: Candidate) -> list[str]:
+    def _explain(self, read: _Read, first: Candidate, every_word: bool) -> list[str]:
         words = read.words
         r = words.reading
         a, b = first.span
         part = [w for w, u in zip(r.words, r.units, strict=True) if a <= u <= b]
         lines = [f"read: {' '.join(part)!r} (clauses {a}-{b} of {r.units[-1] + 1})"]
+        against = [
+            w for w, k in zip(r.words, words.kind, strict=True) if k in ("unknown", "foreign")
+        ]
+        if against:
+            lines.append(f"against: {', '.join(against)} (no topic knows them)")
+        if not every_word:
+            return lines
         for i, word in enumerate(r.words):
             where = "in" if a <= r.units[i] <= b else "out"
             near = []
@@ -489,13 +501,15 @@ class Matcher:
             )
         return lines
 
-    def _decide(self, read: _Read, lang: str | None, norm: str, notes: list[str]) -> Decision:
+    def _decide(
+        self, read: _Read, lang: str | None, norm: str, notes: list[str], every_word: bool
+    ) -> Decision:
         th = self.thresholds
         ranked = read.ranked
         first = ranked[0]
         why = (
             *notes,
-            *self._explain(read, first),
+            *self._explain(read, first, every_word),
             f"best: {first.id} {first.score:.3f} via {first.trigger!r} "
             f"(words {', '.join(first.matched)})",
             *(f"next: {c.id} {c.score:.3f} via {c.trigger!r}" for c in ranked[1:4]),

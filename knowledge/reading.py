@@ -13,7 +13,9 @@ Words are grouped into clauses (split at punctuation and at conjunctions such as
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from knowledge.text import (
     layout_en_to_ru,
@@ -87,6 +89,7 @@ class Reading:
         return out
 
 
+@lru_cache(maxsize=100_000)
 def _word_options(word: str, mode: str, typed: str | None = None) -> tuple[Option, ...]:
     """Where to look a word up. ``mode``: "cyr" (Cyrillic text), "latin" (Latin text: English or
     translit), "en" (English typed on a Russian layout). ``typed``: the word as typed when the
@@ -112,6 +115,11 @@ def _word_options(word: str, mode: str, typed: str | None = None) -> tuple[Optio
     return opts
 
 
+@lru_cache(maxsize=100_000)
+def _words_of(token: str) -> tuple[str, ...]:
+    return tuple(normalize(token).split())
+
+
 def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: str) -> Reading:
     """``tokens``: (token as read, its punctuation as meant, token as typed) → a Reading."""
     words: list[str] = []
@@ -125,14 +133,11 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
     unit = 0
     open_unit = False  # the current clause has words
 
-    def options_of(w: str) -> tuple[Option, ...]:
-        return _word_options(w, mode, None)
-
     for raw, marks, original in tokens:
-        normed = normalize(raw).split()
+        normed = _words_of(raw)
         typed = None
         if raw != original:
-            as_typed = normalize(original).split()
+            as_typed = _words_of(original)
             if len(as_typed) == 1 == len(normed):
                 typed = as_typed[0]
         if normed and open_unit and normed[0] in _CONJUNCTIONS and unit + 1 < MAX_UNITS:
@@ -142,7 +147,7 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
             open_unit = False
         capital = raw[:1].isupper() and not raw.isupper() and not sentence_start
         for w in normed:
-            if w in ASK_WORDS or any(form in ASK_WORDS for _, form, _ in options_of(w)):
+            if w in ASK_WORDS or any(f in ASK_WORDS for _, f, _ in _word_options(w, mode, None)):
                 asks[-1] = clause_asks[-1] = True
             names.append(capital)
             sentence_start = False
@@ -174,17 +179,17 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
     )
 
 
-def readings(text: str) -> list[Reading]:
-    """The ways a message may have been meant, the likeliest first."""
+def readings(text: str) -> Iterator[Reading]:
+    """The ways a message may have been meant, the likeliest first; each is made only when
+    asked for, since the other layout is rarely needed."""
     kind = script(text)
     raw = text.replace("\n", " . ").split()
     if kind == "latin":
-        typed = _split([(t, t, t) for t in raw], "as typed", 1.0, "latin")
+        yield _split([(t, t, t) for t in raw], "as typed", 1.0, "latin")
         # Russian typed on an English layout: "?" is where "," is, "&" where "?" is
         lay = [(layout_en_to_ru(t), t.replace("?", ",").replace("&", "?"), t) for t in raw]
-        return [typed, _split(lay, "keyboard layout", 0.97, "cyr")]
-    if kind == "cyrillic":
-        typed = _split([(t, t, t) for t in raw], "as typed", 1.0, "cyr")
+        yield _split(lay, "keyboard layout", 0.97, "cyr")
+    elif kind == "cyrillic":
+        yield _split([(t, t, t) for t in raw], "as typed", 1.0, "cyr")
         lay = [(layout_ru_to_en(t), t, layout_ru_to_en(t)) for t in raw]
-        return [typed, _split(lay, "keyboard layout", 0.95, "en")]
-    return []
+        yield _split(lay, "keyboard layout", 0.95, "en")

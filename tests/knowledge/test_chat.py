@@ -112,12 +112,17 @@ def test_a_negated_topic_is_not_a_second_ask(matcher: Matcher) -> None:
 
 
 def test_the_explanation_says_what_was_read_and_which_words_counted(matcher: Matcher) -> None:
-    d = matcher.match("Добрый день. Подскажите, как проверить баланс? Телефон новый.")
+    d = matcher.match("Добрый день. Подскажите, как проверить баланс? Телефон Zorbix.", detail=True)
     read = next(line for line in d.explanation if line.startswith("read:"))
     assert "проверить баланс" in read and "добрый" not in read
     words = [line for line in d.explanation if line.lstrip().startswith("word ")]
     assert any("баланс" in w and "[in]" in w for w in words)
     assert any("добрый" in w and "[out]" in w for w in words)
+    assert "against: zorbix" in "\n".join(d.explanation)
+    assert not any(
+        line.lstrip().startswith("word ")
+        for line in matcher.match("как проверить баланс").explanation
+    )
 
 
 def test_tajik_keeps_o_and_a_apart_russian_folds_them() -> None:
