@@ -397,7 +397,9 @@ class Matcher:
                     p_span += explained
             r = r_num / trig.total
             score = _f(p_all / q_all, r)
-            if len(content_keys) >= 2:
+            # small talk is often one word in its own clause ("Ташаккур, ..."); a topic or a
+            # hand-off read on part of a message needs two of its words there
+            if len(content_keys) >= (1 if self.actions.get(trig.entry) == "smalltalk" else 2):
                 inside = unit_q[last + 1] - unit_q[first]
                 outside = unit_out[n_units] - (unit_out[last + 1] - unit_out[first])
                 # clauses that only tell the story are a weaker reading than the question
@@ -501,6 +503,20 @@ class Matcher:
             )
         return lines
 
+    def _is_small_talk(self, talk: Candidate, best: Candidate | None, reading: Reading) -> bool:
+        """ "Добрый день! Как проверить баланс?" asks; "Спасибо, всё заработало!" thanks.
+        A greeting yields to any question; a thanks or a goodbye wins when nothing else in
+        the message asks, or when it beats the best topic."""
+        th = self.thresholds
+        asks_elsewhere = any(
+            asks and u not in talk.clauses for u, asks in enumerate(reading.clause_asks)
+        )
+        if talk.id in OPENINGS:
+            return talk.score >= th.answer and (best is None or best.score < th.clarify)
+        if not asks_elsewhere:
+            return talk.score >= th.clarify and (best is None or talk.score >= best.score - 0.2)
+        return talk.score >= th.answer and (best is None or talk.score > best.score)
+
     def _decide(
         self, read: _Read, lang: str | None, norm: str, notes: list[str], every_word: bool
     ) -> Decision:
@@ -528,18 +544,7 @@ class Matcher:
             # Asking for a human needs no margin: a topic close behind is no reason to refuse.
             return Decision("handoff", score=handoff.score, intent=handoff.id, **base)
         best = topics[0] if topics else None
-        if (
-            talk is not None
-            and talk.score >= th.answer
-            and (
-                best is None
-                or best.score < (th.clarify if talk.id in OPENINGS else th.answer)
-                or (talk.id not in OPENINGS and talk.score > best.score)
-                # "Спасибо огромное, интернет заработал!" asks nothing: it thanks
-                or (talk.id not in OPENINGS and not any(read.words.reading.asks))
-            )
-        ):
-            # "Добрый день! Как проверить баланс?" asks; "Спасибо, всё заработало!" thanks
+        if talk is not None and self._is_small_talk(talk, best, read.words.reading):
             return Decision("smalltalk", score=talk.score, intent=talk.id, **base)
         # another company's product in the message: never an answer about ours, at most a
         # choice when our topic is clearly asked about
