@@ -59,6 +59,7 @@ OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, 
 SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the whole message
 SPAN_STORY = 0.6  # ... when those clauses do not ask
 SECOND = 0.3  # a second ask is offered when its score is within this of the first
+HANDOFF_LEAD = 0.1  # a request for a person wins unless a topic is clearly the better reading
 FOREIGN_CLARIFY = 0.2  # a choice in a message naming another company's product needs this more
 CONTEXT_OVER_FUZZY = 0.85
 STORY_OVER_FUZZY = 0.7  # a context word is not taken for a KB word it only resembles
@@ -540,10 +541,14 @@ class Matcher:
         topics = [c for c in ranked if self.actions.get(c.id) == "answer"]
         handoff = next((c for c in ranked if self.actions.get(c.id) == "handoff"), None)
         talk = next((c for c in ranked if self.actions.get(c.id) == "smalltalk"), None)
-        if handoff is not None and handoff.score >= th.answer:
+        best = topics[0] if topics else None
+        if (
+            handoff is not None
+            and handoff.score >= th.answer
+            and (best is None or handoff.score >= best.score - HANDOFF_LEAD)
+        ):
             # Asking for a human needs no margin: a topic close behind is no reason to refuse.
             return Decision("handoff", score=handoff.score, intent=handoff.id, **base)
-        best = topics[0] if topics else None
         if talk is not None and self._is_small_talk(talk, best, read.words.reading):
             return Decision("smalltalk", score=talk.score, intent=talk.id, **base)
         # another company's product in the message: never an answer about ours, at most a
