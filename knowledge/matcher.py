@@ -521,23 +521,30 @@ class Matcher:
     def _decide(
         self, read: _Read, lang: str | None, norm: str, notes: list[str], every_word: bool
     ) -> Decision:
+        kind, chosen, fields = self._choose(read)
+        ranked = read.ranked
+        why = (
+            *notes,
+            *self._explain(read, chosen, every_word),
+            f"best: {chosen.id} {chosen.score:.3f} via {chosen.trigger!r} "
+            f"(words {', '.join(chosen.matched)})",
+            *(f"next: {c.id} {c.score:.3f} via {c.trigger!r}" for c in ranked[:4] if c != chosen),
+        )
+        return Decision(
+            kind,
+            lang,
+            normalized=norm,
+            variant=read.words.reading.label,
+            explanation=why,
+            runner_up=next((c for c in ranked if c.id != chosen.id), None),
+            **fields,
+        )
+
+    def _choose(self, read: _Read) -> tuple[DecisionKind, Candidate, dict]:
+        """The decision's kind, the candidate it rests on, and its other fields."""
         th = self.thresholds
         ranked = read.ranked
         first = ranked[0]
-        why = (
-            *notes,
-            *self._explain(read, first, every_word),
-            f"best: {first.id} {first.score:.3f} via {first.trigger!r} "
-            f"(words {', '.join(first.matched)})",
-            *(f"next: {c.id} {c.score:.3f} via {c.trigger!r}" for c in ranked[1:4]),
-        )
-        base = {
-            "lang": lang,
-            "normalized": norm,
-            "variant": read.words.reading.label,
-            "explanation": why,
-            "runner_up": ranked[1] if len(ranked) > 1 else None,
-        }
         topics = [c for c in ranked if self.actions.get(c.id) == "answer"]
         handoff = next((c for c in ranked if self.actions.get(c.id) == "handoff"), None)
         talk = next((c for c in ranked if self.actions.get(c.id) == "smalltalk"), None)
@@ -548,14 +555,14 @@ class Matcher:
             and (best is None or handoff.score >= best.score - HANDOFF_LEAD)
         ):
             # Asking for a human needs no margin: a topic close behind is no reason to refuse.
-            return Decision("handoff", score=handoff.score, intent=handoff.id, **base)
+            return "handoff", handoff, {"score": handoff.score, "intent": handoff.id}
         if talk is not None and self._is_small_talk(talk, best, read.words.reading):
-            return Decision("smalltalk", score=talk.score, intent=talk.id, **base)
+            return "smalltalk", talk, {"score": talk.score, "intent": talk.id}
         # another company's product in the message: never an answer about ours, at most a
         # choice when our topic is clearly asked about
         foreign = "foreign" in read.words.kind
         if best is None or best.score < (th.clarify + FOREIGN_CLARIFY if foreign else th.clarify):
-            return Decision("none", score=first.score, **base)
+            return "none", first, {"score": first.score}
         # a topic asked in other clauses is a second question, not a rival of this one
         asks = read.words.reading.clause_asks
         others = [c for c in topics[1:] if _second_ask(c, best, asks)]
@@ -568,18 +575,20 @@ class Matcher:
             also = next((c for c in others if c.score >= floor), None)
             if also is not None and also.span < best.span:
                 best, also = also, best
-            return Decision(
-                "answer", topic=best.id, score=best.score, candidates=(best,), also=also, **base
-            )
+            return "answer", best, _answer(best, also)
         floor = max(th.clarify, best.score - th.clarify_window)
         options = [c for c in [best, *rivals] if c.score >= floor]
         clean = not foreign and "unknown" not in read.words.kind
         single = th.single - CLEAN_BONUS if clean else th.single
         if len(options) == 1 and best.score >= single and not foreign:
             # nothing else comes close: "did you mean X?" with one button only slows people
-            return Decision("answer", topic=best.id, score=best.score, candidates=(best,), **base)
+            return "answer", best, _answer(best, None)
         options = options[: th.max_candidates]
-        return Decision("clarify", score=best.score, candidates=tuple(options), **base)
+        return "clarify", best, {"score": best.score, "candidates": tuple(options)}
+
+
+def _answer(topic: Candidate, also: Candidate | None) -> dict:
+    return {"topic": topic.id, "score": topic.score, "candidates": (topic,), "also": also}
 
 
 def reply_language(decision: Decision, chosen: str) -> str:
