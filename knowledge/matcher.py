@@ -526,9 +526,9 @@ class Matcher:
         why = (
             *notes,
             *self._explain(read, chosen, every_word),
-            f"best: {chosen.id} {chosen.score:.3f} via {chosen.trigger!r} "
+            f"chosen: {chosen.id} {chosen.score:.3f} via {chosen.trigger!r} "
             f"(words {', '.join(chosen.matched)})",
-            *(f"next: {c.id} {c.score:.3f} via {c.trigger!r}" for c in ranked[:4] if c != chosen),
+            *(f"other: {c.id} {c.score:.3f} via {c.trigger!r}" for c in ranked[:4] if c != chosen),
         )
         return Decision(
             kind,
