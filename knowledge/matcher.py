@@ -20,6 +20,7 @@ How a message is read, the way an agent reads it:
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import heapq
 from collections import defaultdict
@@ -58,6 +59,7 @@ CLAUSE_FOCUS = 0.7  # another clause of the sentence that asks
 OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, at this share
 SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the whole message
 SPAN_STORY = 0.6  # ... when those clauses do not ask
+SENTENCE_SHARE = 0.9  # a question read as a sentence on its own, against the whole message
 SECOND = 0.3  # a second ask is offered when its score is within this of the first
 HANDOFF_LEAD = 0.1  # a request for a person wins unless a topic is clearly the better reading
 FOREIGN_CLARIFY = 0.2  # a choice in a message naming another company's product needs this more
@@ -329,14 +331,23 @@ class Matcher:
                         best[i] = sim
         return list(best.items())
 
-    def _score(self, words: _Words) -> list[Candidate]:
+    def _score(self, words: _Words, sentence: int | None = None) -> list[Candidate]:
         """Topics and intents, best first, each scored on the whole message (its story around
-        the question weighing less) and on the clauses its trigger matched."""
+        the question weighing less) and on the clauses its trigger matched; or, given a
+        ``sentence``, on that sentence alone, unknown words elsewhere still counting."""
         qw = words.weight
         units = words.reading.units
-        focus = words.reading.focus(CONTEXT_FOCUS, CLAUSE_FOCUS)
         n = len(qw)
-        q_all = sum(f * q for f, q in zip(focus, qw, strict=True))
+        if sentence is None:
+            focus = words.reading.focus(CONTEXT_FOCUS, CLAUSE_FOCUS)
+            q_all = sum(f * q for f, q in zip(focus, qw, strict=True))
+        else:
+            of = words.reading.sentences
+            focus = [1.0 if of[u] == sentence else 0.0 for u in units]
+            q_all = sum(
+                q if f else u * self.max_weight * OUTSIDE_UNKNOWN
+                for f, q, u in zip(focus, qw, words.unknown, strict=True)
+            )
         # per clause: its words' weight, and what its unknown words weigh when outside a span
         n_units = units[-1] + 1 if n else 0
         unit_q = [0.0] * (n_units + 1)
@@ -370,13 +381,14 @@ class Matcher:
                 if not pairs:
                     continue
                 matched.append(idx.words[k])
-                r_num += w * max(sim for _, sim in pairs)
+                r_num += w * max(sim * (focus[i] > 0) for i, sim in pairs)
                 for i, sim in pairs:
                     if sim > per_word.get(i, 0.0):
                         per_word[i] = sim
                     if (
                         not idx.stop[k]
                         and words.kind[i] == "kb"
+                        and focus[i] > 0
                         and not (topic and words.context[i])  # "now" alone asks no topic
                     ):
                         content_units.append(units[i])
@@ -400,7 +412,9 @@ class Matcher:
             score = _f(p_all / q_all, r)
             # small talk is often one word in its own clause ("Ташаккур, ..."); a topic or a
             # hand-off read on part of a message needs two of its words there
-            if len(content_keys) >= (1 if self.actions.get(trig.entry) == "smalltalk" else 2):
+            if sentence is not None:
+                pass
+            elif len(content_keys) >= (1 if self.actions.get(trig.entry) == "smalltalk" else 2):
                 inside = unit_q[last + 1] - unit_q[first]
                 outside = unit_out[n_units] - (unit_out[last + 1] - unit_out[first])
                 # clauses that only tell the story are a weaker reading than the question
@@ -522,6 +536,11 @@ class Matcher:
         self, read: _Read, lang: str | None, norm: str, notes: list[str], every_word: bool
     ) -> Decision:
         kind, chosen, fields = self._choose(read)
+        if kind in ("none", "clarify"):
+            # the whole message was not clear: perhaps one of its questions is, on its own
+            alone = self._sentence_answer(read)
+            if alone is not None:
+                kind, chosen, fields = "answer", alone, _answer(alone, None)
         ranked = read.ranked
         why = (
             *notes,
@@ -539,6 +558,33 @@ class Matcher:
             runner_up=next((c for c in ranked if c.id != chosen.id), None),
             **fields,
         )
+
+    def _sentence_answer(self, read: _Read) -> Candidate | None:
+        """A topic that one asking sentence, read alone, answers clearly ("Утром кидала 15
+        сомони. | Как глянуть, сколько сейчас на номере?")."""
+        th = self.thresholds
+        reading = read.words.reading
+        if len(reading.asks) < 2 or "foreign" in read.words.kind:
+            return None
+        found: list[tuple[Candidate, float]] = []
+        for sentence, asks in enumerate(reading.asks):
+            if not asks:
+                continue
+            ranked = self._score(read.words, sentence)
+            topics = [c for c in ranked if self.actions.get(c.id) == "answer"]
+            if not topics:
+                continue
+            if self.actions.get(ranked[0].id) != "answer":
+                continue  # that sentence is small talk or asks for a person
+            second = topics[1].score if len(topics) > 1 else 0.0
+            found.append((topics[0], topics[0].score * SENTENCE_SHARE - second * SENTENCE_SHARE))
+        good = [
+            c for c, lead in found if c.score * SENTENCE_SHARE >= th.answer and lead >= th.margin
+        ]
+        if len({c.id for c in good}) != 1:
+            return None  # none, or sentences that disagree
+        best = good[0]
+        return dataclasses.replace(best, score=round(best.score * SENTENCE_SHARE, 4))
 
     def _choose(self, read: _Read) -> tuple[DecisionKind, Candidate, dict]:
         """The decision's kind, the candidate it rests on, and its other fields."""
