@@ -123,12 +123,15 @@ def is_story_word(word: str) -> bool:
 # Other companies' products and the rest of daily life: banks and wallets, other operators,
 # apps and sites, utilities, travel and shopping. A message about these is not about our
 # service even when it says "баланс", "карта" or "тариф", so they weigh like unknown names.
-# One word each, the one that names them ("Корти Милли" is "милли": "корти" is a SIM card too).
+# One word each, the one that names them ("Корти Милли" is "милли": "корти" is a SIM card
+# too), and none that reads like our words (the "сити" of Душанбе Сити is the "сети" of a
+# network).
 _FOREIGN = """
     алиф эсхата спитамен амонатбонк ориёнбонк хумо арванд матин сбербанк сбер тинькофф
-    милли сити банкомат кошелек кошелёк wallet alif eskhata humo sberbank
+    милли банкомат кошелек кошелёк wallet alif eskhata humo sberbank
     tcell тселл мегафон megafon beeline билайн babilon бабилон zet мтс mts
-    инстаграм инстаграмм instagram фейсбук facebook gmail outlook почтовый steam amazon
+    инстаграм инстаграмм instagram фейсбук facebook telegram телеграм телеграмм gmail outlook
+    почтовый steam amazon
     яндекс yandex google гугл windows виндовс tp-link tplink asus ноутбук компьютер laptop
     свет газ электричество вода барк барқ киловатт kilowatt коммуналка
     отель гостиница hotel билет билеты авиабилет самолет самолёт airport аэропорт зоопарк zoo

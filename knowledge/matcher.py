@@ -238,7 +238,7 @@ class Matcher:
             story = n >= STORY_MIN_WORDS and not reading.names[i] and is_story_word(word)
             if best is not None and (
                 ((is_context or is_foreign) and best[0] < CONTEXT_OVER_FUZZY)
-                or (is_foreign and best[2])  # "zoo" is not the Russian "за"
+                or (is_foreign and (best[2] or best[0] < 1.0))  # "zoo" is not the Russian "за"
             ):
                 best = None  # "мама" is family, not the "мало" it resembles
                 for lang in LANGS:
