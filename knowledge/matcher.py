@@ -375,12 +375,14 @@ class Matcher:
             content_units: list[int] = []
             content_keys: set[int] = set()
             r_num = 0.0
+            hits: list[tuple[float, list[tuple[int, float]]]] = []
             matched: list[str] = []
             for k, w in zip(trig.keys, trig.weights, strict=True):
                 pairs = by_kid.get(k)
                 if not pairs:
                     continue
                 matched.append(idx.words[k])
+                hits.append((w, pairs))
                 r_num += w * max(sim * (focus[i] > 0) for i, sim in pairs)
                 for i, sim in pairs:
                     if sim > per_word.get(i, 0.0):
@@ -419,7 +421,13 @@ class Matcher:
                 outside = unit_out[n_units] - (unit_out[last + 1] - unit_out[first])
                 # clauses that only tell the story are a weaker reading than the question
                 share = SPAN_SHARE if unit_focus[first : last + 1].count(1.0) else SPAN_STORY
-                score = max(score, share * _f(p_span / (inside + outside), r))
+                # ... and contain only what they contain: the trigger's words found elsewhere
+                # do not count for them
+                r_span = sum(
+                    w * max((sim for i, sim in pairs if first <= units[i] <= last), default=0.0)
+                    for w, pairs in hits
+                )
+                score = max(score, share * _f(p_span / (inside + outside), r_span / trig.total))
             prev = best_by_entry.get(trig.entry)
             score *= words.reading.weight  # a reading on another layout is less likely
             if score > 0 and (prev is None or score > prev.score):
