@@ -13,6 +13,7 @@ and international calls are about.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 _CONTEXT = {
@@ -98,6 +99,7 @@ _STORY_POS = frozenset(
 _TG_VERB_PREFIXES = ("наме", "ме", "на", "би")
 _TG_VERB_ENDINGS = ("ам", "ӣ", "и", "ад", "ем", "ед", "анд", "ан", "ид", "ам", "ем", "аст")
 _EN_STORY_ENDINGS = ("ing", "ed", "ly")
+_CYRILLIC_WORD = re.compile(r"[а-яё]+")
 
 
 @lru_cache(maxsize=1)
@@ -114,6 +116,8 @@ def is_story_word(word: str) -> bool:
     speech (pymorphy3), Tajik and English by their verb forms."""
     if word.isascii():
         return len(word) > 4 and word.endswith(_EN_STORY_ENDINGS)
+    if not _CYRILLIC_WORD.fullmatch(word):
+        return False  # the dictionary knows Cyrillic words only
     parse = _morph().parse(word)[0]
     if parse.is_known:
         return parse.tag.POS in _STORY_POS

@@ -105,7 +105,7 @@ _TRANSLIT = [
 _TRANSLIT_RE = re.compile("|".join(re.escape(k) for k, _ in _TRANSLIT))
 _TRANSLIT_MAP = dict(_TRANSLIT)
 
-_GENERATION_RE = re.compile(r"\b([2-5])\s?[гgж]\b")
+_GENERATION_RE = re.compile(r"(?<!\w)([2-5]) ?[гgж](?!\w)")
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _REPEAT_RE = re.compile(r"(\w)\1{2,}", re.UNICODE)
 _LATIN_RE = re.compile(r"[a-z]")
@@ -134,11 +134,10 @@ def normalize(text: str) -> str:
     # format characters are not word characters, so they only separate words.
     text = unicodedata.normalize("NFC", text[: MAX_QUERY_CHARS * 4]).lower().translate(TAJIK_FOLD)
     text = _REPEAT_RE.sub(r"\1", text)
-    text = _GENERATION_RE.sub(r"\1g", text)  # "4г", "4ж", "4 g" are all 4G
     words = _WORD_RE.findall(text)
     if _LATIN_RE.search(text) and _CYR_RE.search(text):  # mixed scripts: look word by word
         words = [fold_homoglyphs(w) for w in words]
-    return " ".join(words)
+    return _GENERATION_RE.sub(r"\1g", " ".join(words))  # "4г", "4ж", "4 G" are all 4G
 
 
 def tokens(text: str) -> list[str]:
