@@ -526,7 +526,9 @@ class Matcher:
             )
         return lines
 
-    def _is_small_talk(self, talk: Candidate, best: Candidate | None, reading: Reading) -> bool:
+    def _is_small_talk(
+        self, talk: Candidate, best: Candidate | None, reading: Reading, reading_kinds: list[str]
+    ) -> bool:
         """ "Добрый день! Как проверить баланс?" asks; "Спасибо, всё заработало!" thanks.
         A greeting yields to any question; a thanks or a goodbye wins when nothing else in
         the message asks, or when it beats the best topic."""
@@ -537,7 +539,9 @@ class Matcher:
         if talk.id in OPENINGS:
             return talk.score >= th.answer and (best is None or best.score < th.clarify)
         if not asks_elsewhere:
-            return talk.score >= th.clarify and (best is None or talk.score >= best.score - 0.2)
+            # "Ташаккур, бисёр кӯмак кардед!" is thanks; "посоветуй хороший фильм" is not "ok"
+            bar = th.answer if "unknown" in reading_kinds else th.clarify
+            return talk.score >= bar and (best is None or talk.score >= best.score - 0.2)
         return talk.score >= th.answer and (best is None or talk.score > best.score)
 
     def _decide(
@@ -610,7 +614,9 @@ class Matcher:
         ):
             # Asking for a human needs no margin: a topic close behind is no reason to refuse.
             return "handoff", handoff, {"score": handoff.score, "intent": handoff.id}
-        if talk is not None and self._is_small_talk(talk, best, read.words.reading):
+        if talk is not None and self._is_small_talk(
+            talk, best, read.words.reading, read.words.kind
+        ):
             return "smalltalk", talk, {"score": talk.score, "intent": talk.id}
         # another company's product in the message: never an answer about ours, at most a
         # choice when our topic is clearly asked about

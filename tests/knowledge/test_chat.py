@@ -80,6 +80,8 @@ def test_an_unknown_name_counts_against_a_topic(matcher: Matcher) -> None:
 def test_small_talk_inside_a_sentence(matcher: Matcher) -> None:
     assert _what(matcher.match("Спасибо огромное, всё заработало!")) == ("smalltalk", "thanks")
     assert _what(matcher.match("Хайр, саломат бошед.")) == ("smalltalk", "bye")
+    # a request about something we don't know is not an "ok" because it says "хороший"
+    assert matcher.match("посоветуй хороший фильм").kind == "none"
     # greeting and a question: the question is answered
     assert _what(matcher.match("Салом! Тавозуни ман чанд аст?")) == ("answer", "balance_check")
 
