@@ -45,6 +45,7 @@ def word_keys(text: str, lang: str, normalized: str | None = None) -> list[tuple
     return out
 
 
+@lru_cache(maxsize=200_000)
 def key_of(word: str, lang: str) -> tuple[str, bool, str]:
     """(key, is_stopword, loose surface form) of one normalized word."""
     key = word_key(word, lang)
@@ -165,9 +166,10 @@ def build_index(
     raw: list[tuple[str, str, list[int]]] = []
     entries_of: dict[int, set[str]] = {}
     for entry, phrase in phrases:
-        keys = [
-            idx.key_id(*key_of(w, lang)) for w in normalized.get(phrase, normalize(phrase)).split()
-        ]
+        text = normalized.get(phrase)
+        if text is None:
+            text = normalize(phrase)
+        keys = [idx.key_id(*key_of(w, lang)) for w in text.split()]
         if not keys:
             continue
         raw.append((entry, phrase, keys))
