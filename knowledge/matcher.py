@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from knowledge.index import STOPWORD_WEIGHT, Index, build_index, key_of, word_key, word_keys
-from knowledge.lang import LANGS
+from knowledge.lang import LANGS, stem
 from knowledge.lexicon import CONTEXT_WORDS, FOREIGN_WORDS, is_story_word
 from knowledge.loader import KnowledgeBase
 from knowledge.reading import REFERRING, Reading, readings
@@ -177,14 +177,11 @@ class Matcher:
             if gc_was_enabled:
                 gc.enable()
         self.max_weight = max(idx.max_weight for idx in self.indexes.values())
-        self.context = {
-            lang: frozenset(word_key(normalize(w), lang) for w in words)
-            for lang, words in CONTEXT_WORDS.items()
-        }
-        self.foreign = {
-            lang: frozenset(word_key(w, lang) for w in normalize(" ".join(FOREIGN_WORDS)).split())
-            for lang in LANGS
-        }
+        # by stem, not by the loose spelling key: "раз" and "Россию" share a loose key. A word
+        # and its stem both: Tajik suffix rules cut a bare "инстаграм" to "инстагр", while
+        # "Инстаграмамро" comes down to "инстаграм"
+        self.context = {lang: _roots(words, lang) for lang, words in CONTEXT_WORDS.items()}
+        self.foreign = {lang: _roots(FOREIGN_WORDS, lang) for lang in LANGS}
 
     def _phrases(self, lang: str) -> Iterable[tuple[str, str]]:
         for topic in self.kb.topics.values():
@@ -222,8 +219,9 @@ class Matcher:
             for lang, form, conf in options:
                 key, stop, surface = key_of(form, lang)
                 is_stop = is_stop or stop
-                is_context = is_context or key in self.context[lang]
-                is_foreign = is_foreign or key in self.foreign[lang]
+                root = stem(form, lang)
+                is_context = is_context or root in self.context[lang]
+                is_foreign = is_foreign or root in self.foreign[lang]
                 idx = self.indexes[lang]
                 slot = found[lang][i]
                 for kid, sim in idx.lookup(key, surface).items():
@@ -649,6 +647,11 @@ class Matcher:
 
 def _answer(topic: Candidate, also: Candidate | None) -> dict:
     return {"topic": topic.id, "score": topic.score, "candidates": (topic,), "also": also}
+
+
+def _roots(words: Iterable[str], lang: str) -> frozenset[str]:
+    normalized = normalize(" ".join(words)).split()
+    return frozenset(normalized) | {stem(w, lang) for w in normalized}
 
 
 def reply_language(decision: Decision, chosen: str) -> str:
