@@ -143,3 +143,15 @@ _FOREIGN = """
     машина мошин car автомобиль ипотека mortgage
 """
 FOREIGN_WORDS: frozenset[str] = frozenset(_FOREIGN.split())
+
+
+_DENIED_POS = frozenset({"NOUN", "ADJS", "PRTS"})
+
+
+@lru_cache(maxsize=50_000)
+def is_denied_after_not(word: str) -> bool:
+    """After "не": a thing or a state the message says it is *not* about ("не деньги",
+    "не поломка", "не сломана"). A verb after "не" is the problem itself ("не работает")."""
+    if not _CYRILLIC_WORD.fullmatch(word):
+        return False
+    return _morph().parse(word)[0].tag.POS in _DENIED_POS

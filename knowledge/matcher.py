@@ -30,7 +30,7 @@ from typing import Literal
 
 from knowledge.index import STOPWORD_WEIGHT, Index, build_index, key_of, word_key, word_keys
 from knowledge.lang import LANGS, stem
-from knowledge.lexicon import CONTEXT_WORDS, FOREIGN_WORDS, is_story_word
+from knowledge.lexicon import CONTEXT_WORDS, FOREIGN_WORDS, is_denied_after_not, is_story_word
 from knowledge.loader import KnowledgeBase
 from knowledge.reading import REFERRING, Reading, readings
 from knowledge.text import has_tajik_letters, normalize, script
@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 DecisionKind = Literal["answer", "clarify", "handoff", "smalltalk", "none"]
+_NOT = frozenset({"не", "ни"})
 OPENINGS = frozenset({"greeting"})  # small talk that opens a question rather than ends one
 UNKNOWN_WEIGHT = 1.2
 NAME_WEIGHT = 2.0
@@ -234,9 +235,16 @@ class Matcher:
                     if best is None or cand[:2] > best[:2]:
                         best = cand
             story = n >= STORY_MIN_WORDS and not reading.names[i] and is_story_word(word)
+            denied = (
+                i > 0
+                and reading.words[i - 1] in _NOT
+                and reading.units[i - 1] == reading.units[i]
+                and is_denied_after_not(word)
+            )
             if best is not None and (
                 ((is_context or is_foreign) and best[0] < CONTEXT_OVER_FUZZY)
                 or (is_foreign and (best[2] or best[0] < 1.0))  # "zoo" is not the Russian "за"
+                or denied  # "Мне не деньги перевести, а звонки": not about money
             ):
                 best = None  # "мама" is family, not the "мало" it resembles
                 for lang in LANGS:
@@ -256,6 +264,8 @@ class Matcher:
             else:
                 if is_foreign:
                     kind = "foreign"
+                elif denied:
+                    kind = "story"
                 elif is_stop:
                     kind = "stop"
                 elif is_context:

@@ -164,3 +164,10 @@ def test_chat_set_stays_at_its_level(matcher: Matcher) -> None:
     assert summary["by_style"]["oos"]["accuracy"] >= 0.85
     assert summary["by_style"]["smalltalk"]["accuracy"] >= 0.75
     assert summary["by_style"]["handoff"]["accuracy"] >= 0.85
+
+
+def test_what_the_message_says_it_is_not_about_does_not_count(matcher: Matcher) -> None:
+    d = matcher.match("Мне не баланс проверить, а звонки переадресовать на другой номер")
+    assert (d.kind, d.topic) == ("answer", "call_forwarding"), d.explanation
+    # a verb after "не" is the problem itself
+    assert (matcher.match("интернет не работает").topic) == "no_internet"
