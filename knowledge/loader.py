@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +13,24 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
-from knowledge.html import html_problems
+from knowledge.html import html_problems, plain_text_problems
 from knowledge.lang import LANGS
 from knowledge.schema import Category, Intent, KnowledgeFile, Topic
 from knowledge.text import normalize
 
 Severity = Literal["error", "warning"]
 Loc = tuple[str | int, ...]
+
+# Limits checked before a file is parsed or its aliases expanded: a knowledge base is text
+# someone wrote, and nothing in it may cost the bot more memory or time than that.
+MAX_FILE_BYTES = 5 * 1024 * 1024  # one YAML file (the 10,000-topic benchmark's are ~0.5 MB)
+MAX_KB_BYTES = 64 * 1024 * 1024  # all files together
+MAX_FILES = 2_000
+MAX_NODES = 1_000_000  # YAML nodes of one file with every alias expanded
+MAX_ALIASES = 1_000  # *references to &anchors in one file
+MAX_DEPTH = 64  # nesting of mappings and lists (a KB needs 5)
+# An answer is sent as messages of at most 4,096 UTF-16 units: four messages' worth at most.
+MAX_ANSWER_UTF16 = 4 * 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +75,70 @@ class KnowledgeBase:
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster when present
 
 
+class _TooBig(Exception):
+    """The YAML would expand past a limit; the message says which."""
+
+
 def _parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
-    """Parse once: the node tree (for line numbers) and the data built from it."""
+    """Parse once: the node tree (for line numbers) and the data built from it. Composing
+    keeps each alias as one shared node; the expansion limits are checked on that graph,
+    before anything (the constructor, the line map, validation) walks it expanded."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_expansion(node)
         data = loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
     return node, data
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Raise _TooBig when the document, aliases expanded, would have more than MAX_NODES
+    nodes, more than MAX_ALIASES aliases, nest deeper than MAX_DEPTH or refer to itself.
+    Linear in the composed graph: each distinct node is sized once (memoized)."""
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    entered: set[int] = set()  # entered, not finished: the path from the root
+    references = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            height[key] = 1 + max((height[id(k)] for k in kids), default=0)
+            entered.discard(key)
+            if size[key] > MAX_NODES:
+                raise _TooBig(
+                    f"the YAML expands to more than {MAX_NODES:,} values (aliases like *name "
+                    "repeat what &name holds); write the entries out instead"
+                )
+            if height[key] > MAX_DEPTH:
+                raise _TooBig(f"the YAML nests deeper than {MAX_DEPTH} levels")
+            continue
+        if key in size:
+            continue
+        if key in entered:
+            raise _TooBig("an alias (*name) refers to the entry that contains it")
+        entered.add(key)
+        stack.append((node, True))
+        kids = _children(node)
+        references += len(kids)
+        stack.extend((k, False) for k in reversed(kids))
+    aliases = references - (len(size) - 1)
+    if aliases > MAX_ALIASES:
+        raise _TooBig(f"the YAML uses {aliases:,} aliases (*name); at most {MAX_ALIASES:,}")
 
 
 def _line_map(node: yaml.Node, path: Loc, out: dict[Loc, int], dups: list[tuple[Loc, int]]) -> None:
@@ -131,14 +198,17 @@ def _message(err: Mapping[str, Any]) -> str:
     return str(err["msg"]).lower()
 
 
-def _parse_file(path: Path, name: str, problems: list[Problem]) -> tuple[KnowledgeFile, dict]:
+def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[KnowledgeFile, dict]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         problems.append(Problem(name, 1, f"cannot read the file: {exc}"))
         return KnowledgeFile(), {}
     try:
         node, data = _parse_yaml(text)
+    except _TooBig as exc:
+        problems.append(Problem(name, 1, f"refused: {exc}"))
+        return KnowledgeFile(), {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 1
@@ -180,10 +250,42 @@ def _parse_file(path: Path, name: str, problems: list[Problem]) -> tuple[Knowled
 
 
 def kb_files(path: Path) -> list[Path]:
-    """The YAML files of a knowledge base: a directory's *.yaml/*.yml, or a single file."""
+    """The YAML files of a knowledge base: a directory's *.yaml/*.yml, or a single file.
+    Only files inside the directory (symbolic links resolved) are listed."""
+    return _kb_files(path)[0]
+
+
+def _kb_files(path: Path) -> tuple[list[Path], list[Problem]]:
+    """The KB's YAML files, and a problem for every link that leads out of the KB folder
+    (such a file is never read: the folder is the whole of what the bot may serve)."""
     if path.is_file():
-        return [path]
-    return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        return [path], []
+    root = path.resolve()
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        for entry in sorted([*dirs, *names]):
+            candidate = here / entry
+            if not candidate.is_symlink():
+                if entry in names and candidate.suffix in (".yaml", ".yml"):
+                    files.append(candidate)
+                continue
+            target = candidate.resolve()
+            inside = target == root or root in target.parents
+            if not inside:
+                problems.append(
+                    Problem(
+                        _display(candidate),
+                        1,
+                        f"refused: a link to {target}, outside the knowledge-base folder "
+                        f"{root}; copy the file into the folder instead",
+                    )
+                )
+            elif candidate.suffix in (".yaml", ".yml") and target.is_file():
+                files.append(candidate)  # a link within the folder: read like its target
+        dirs.sort()
+    return sorted(files), problems
 
 
 def _display(path: Path) -> str:
@@ -191,6 +293,32 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def _read(file: Path, name: str, problems: list[Problem]) -> bytes | None:
+    """The file's bytes, or None (with a problem) when it can't be read or is too big; the
+    size is checked before reading, so a huge file costs nothing."""
+    try:
+        with open(file, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                problems.append(
+                    Problem(
+                        name,
+                        1,
+                        f"refused: {size:,} bytes; a knowledge-base file may have at most "
+                        f"{MAX_FILE_BYTES:,} (split it into several files)",
+                    )
+                )
+                return None
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        problems.append(Problem(name, 1, f"cannot read the file: {exc}"))
+        return None
+    if len(raw) > MAX_FILE_BYTES:  # it grew while being read
+        problems.append(Problem(name, 1, f"refused: over {MAX_FILE_BYTES:,} bytes"))
+        return None
+    return raw
 
 
 def check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
@@ -206,12 +334,13 @@ def check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
 
 def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     root = Path(path)
-    problems: list[Problem] = []
     if not root.exists():
         return None, [Problem(str(root), 1, "no such file or directory")]
-    files = kb_files(root)
-    if not files:
+    files, problems = _kb_files(root)
+    if not files and not problems:
         return None, [Problem(str(root), 1, "no *.yaml files in the knowledge base directory")]
+    if len(files) > MAX_FILES:
+        return None, [Problem(str(root), 1, f"refused: {len(files)} files; at most {MAX_FILES}")]
 
     digest = hashlib.sha256()
     topics: dict[str, Topic] = {}
@@ -222,10 +351,20 @@ def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     normalized: dict[str, str] = {}
     checks: list[tuple[str, dict, KnowledgeFile]] = []
 
+    total = 0
     for file in files:
         name = _display(file)
-        digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
-        parsed, lines = _parse_file(file, name, problems)
+        raw = _read(file, name, problems)
+        if raw is None:
+            continue
+        total += len(raw)
+        if total > MAX_KB_BYTES:
+            problems.append(
+                Problem(name, 1, f"refused: the knowledge base is over {MAX_KB_BYTES:,} bytes")
+            )
+            break
+        digest.update(name.encode() + b"\0" + raw + b"\0")
+        parsed, lines = _parse_file(raw, name, problems)
         checks.append((name, lines, parsed))
         for i, cat in enumerate(parsed.categories):
             line = lines.get(("categories", i), 1)
@@ -336,12 +475,19 @@ def _entry_checks(
                 )
         for lang in LANGS:
             text = getattr(topic.answer, lang)
-            for issue in html_problems(text):
+            for issue in _answer_problems(text):
                 yield Problem(
                     name,
                     lines.get((*at, "answer", lang), 1),
                     f'topic "{topic.id}": answer.{lang}: {issue}',
                 )
+            if topic.title is not None:
+                for issue in plain_text_problems(getattr(topic.title, lang)):
+                    yield Problem(
+                        name,
+                        lines.get((*at, "title", lang), 1),
+                        f'topic "{topic.id}": title.{lang}: {issue}',
+                    )
             if not getattr(topic.triggers, lang):
                 yield Problem(
                     name,
@@ -349,6 +495,16 @@ def _entry_checks(
                     f'topic "{topic.id}": no triggers in "{lang}"; '
                     f"questions in {lang} will not find it",
                     "warning",
+                )
+    for i, cat in enumerate(parsed.categories):
+        at = ("categories", i)
+        fields = [
+            (f"title.{lang}", (*at, "title", lang), getattr(cat.title, lang)) for lang in LANGS
+        ]
+        for label, loc, text in [*fields, ("icon", (*at, "icon"), cat.icon)]:
+            for issue in plain_text_problems(text):
+                yield Problem(
+                    name, lines.get(loc, lines.get(at, 1)), f'category "{cat.id}": {label}: {issue}'
                 )
     for i, intent in enumerate(parsed.intents):
         at = ("intents", i)
@@ -358,12 +514,23 @@ def _entry_checks(
             )
         if intent.answer is not None:
             for lang in LANGS:
-                for issue in html_problems(getattr(intent.answer, lang)):
+                for issue in _answer_problems(getattr(intent.answer, lang)):
                     yield Problem(
                         name,
                         lines.get((*at, "answer", lang), 1),
                         f'intent "{intent.id}": answer.{lang}: {issue}',
                     )
+
+
+def _answer_problems(text: str) -> list[str]:
+    """An answer must be HTML Telegram takes, and short enough to be sent in a few messages."""
+    units = len(text.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
+    if units > MAX_ANSWER_UTF16:
+        return [
+            f"is {units:,} characters (UTF-16 units); at most {MAX_ANSWER_UTF16:,}, "
+            f"{MAX_ANSWER_UTF16 // 4096} messages' worth: shorten it or split the topic"
+        ]
+    return html_problems(text)
 
 
 def load(path: str | Path) -> KnowledgeBase:
