@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import pytest
 
 from bot.tglimits import utf16_len
 from emulator import Emulator
-from tests.e2e.conftest import Person, make_config, start_dono
+from tests.e2e.conftest import ROOT, Person, make_config, start_dono
 from tests.knowledge.test_limits import BOMB
 
 ADMIN_ID = 4343
@@ -191,3 +194,40 @@ async def test_a_file_linked_from_outside_is_never_served(
     notice = await emu.wait_for_bot_message(group.id, since=since, timeout=5)
     assert "outside the knowledge-base folder" in notice["text"]
     assert "Чужой ответ" not in await balance_answer(emu)
+
+
+async def test_the_bot_refuses_to_start_on_a_bomb_with_a_clear_error(
+    emu: Emulator, tmp_path: Path, kb_copy: Path
+) -> None:
+    """`dono run` as its own process, memory capped at 1 GB: exit 2 naming the file."""
+    (kb_copy / "bomb.yaml").write_text(BOMB, encoding="utf-8")
+    config = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    config = config.replace("path: kb ", f"path: {kb_copy} ").replace(
+        "database: var/dono.sqlite3", f"database: {tmp_path / 'dono.sqlite3'}"
+    )
+    assert str(kb_copy) in config
+    (tmp_path / "config.yaml").write_text(config, encoding="utf-8")
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    env = {
+        **os.environ,
+        "DONO_BOT_TOKEN": emu.token,
+        "DONO_API_BASE": emu.base_url,
+        "DONO_CONFIG": str(tmp_path / "config.yaml"),
+        "PYTHONPATH": str(ROOT),
+    }
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot.cli", "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=cap,
+        env=env,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "bomb.yaml:1: refused: the YAML expands to more than 1,000,000 values" in done.stderr
+    assert "MemoryError" not in done.stderr
