@@ -99,3 +99,29 @@ async def test_lengths_are_utf16_units_with_telegrams_errors(bot: Bot, emu: Emul
     with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_DESCRIPTION_INVALID"):
         await bot.set_my_commands([BotCommand(command="x", description="😀" * 129)])
     assert await bot.set_my_commands([BotCommand(command="x", description="😀" * 128)])
+
+
+async def test_integers_out_of_telegrams_range_are_a_bad_request(emu: Emulator) -> None:
+    import aiohttp
+
+    user = await emu.create_user("Numbers", started=True)
+    url = f"{emu.base_url}/bot{emu.token}/sendMessage"
+    cases = [
+        ({"chat_id": "1" * 30, "text": "x"}, "Bad Request: chat not found"),
+        ({"chat_id": "²", "text": "x"}, "Bad Request: chat not found"),
+        ({"chat_id": user.id, "text": "x", "message_thread_id": 10**30}, "invalid"),
+        ({"chat_id": user.id, "text": "x", "message_thread_id": "1e400"}, "invalid"),
+        ({"chat_id": user.id, "text": "x", "reply_to_message_id": "9" * 5000}, "invalid"),
+    ]
+    async with aiohttp.ClientSession() as http:
+        for params, error in cases:
+            async with http.post(url, data={k: str(v) for k, v in params.items()}) as resp:
+                body = await resp.json()
+                assert resp.status == 400 and error in body["description"], (params, body)
+        mention = {
+            "chat_id": user.id,
+            "text": '<a href="tg://user?id=²">x</a>',
+            "parse_mode": "HTML",
+        }
+        async with http.post(url, data={k: str(v) for k, v in mention.items()}) as resp:
+            assert resp.status == 200  # not a user id Telegram reads: no mention, no crash
