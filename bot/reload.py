@@ -224,52 +224,75 @@ class Reloader:
         """Watch the KB folder for edits, and the folder itself for being replaced (``mv
         kb.new kb``, a symlink switched, a checkout that recreates it): then watch the new
         folder and reload from it. inotify follows the old folder, so the swap is noticed by
-        checking what the path leads to."""
+        checking, every SWAP_POLL, what the path leads to."""
         path = self.knowledge.path
-        while not self._stop.is_set():
-            identity = _identity(path)
-            if identity is None:  # between the two mv's of a swap, or gone: wait for it
-                await self._pause(SWAP_POLL)
-                continue
-            watched = Path(identity[0])
-            if not watched.is_dir():
-                watched = watched.parent
-            log.info("watching %s for knowledge-base changes", watched)
-            swapped = asyncio.Event()
-            guard = asyncio.create_task(self._until_swapped(path, identity, swapped))
-            try:
-                async for changes in awatch(
-                    watched,
-                    debounce=self.debounce_ms,
-                    step=50,
-                    stop_event=swapped,
-                    watch_filter=lambda _, name: name.endswith((".yaml", ".yml")),
-                ):
-                    log.info("knowledge-base files changed: %d", len(changes))
+        previous: tuple[str, int, int] | None = None
+        held: int | None = None  # the folder last watched, kept open (see below)
+        try:
+            while not self._stop.is_set():
+                identity = _identity(path)
+                if identity is None:  # between the two mv's of a swap, or gone: wait for it
+                    await self._pause(SWAP_POLL)
+                    continue
+                # Holding the watched folder open, until the next one is open, keeps its
+                # inode taken: a folder deleted and created again (a checkout) can't come
+                # back with the same inode number and go unnoticed.
+                try:
+                    fd = os.open(identity[0], os.O_RDONLY)
+                except OSError:
+                    await self._pause(SWAP_POLL)
+                    continue
+                st = os.fstat(fd)
+                if (st.st_dev, st.st_ino) != identity[1:]:  # swapped again meanwhile
+                    os.close(fd)
+                    continue
+                if held is not None:
+                    os.close(held)
+                held = fd
+                # a folder other than the one loaded: reload once its watch is running
+                pending = previous is not None and identity != previous
+                if pending:
+                    log.warning("knowledge-base folder %s was replaced; reloading from it", path)
+                previous = identity
+                await self._watch_folder(path, identity, pending)
+        finally:
+            if held is not None:
+                os.close(held)
+
+    async def _watch_folder(
+        self, path: Path, identity: tuple[str, int, int], pending: bool
+    ) -> None:
+        """Reload on changes in the folder ``path`` leads to, until it leads elsewhere."""
+        watched = Path(identity[0])
+        if not watched.is_dir():
+            watched = watched.parent
+        log.info("watching %s for knowledge-base changes", watched)
+        try:
+            async for changes in awatch(
+                watched,
+                debounce=self.debounce_ms,
+                step=50,
+                stop_event=self._stop,
+                rust_timeout=int(SWAP_POLL * 1000),
+                yield_on_timeout=True,
+                watch_filter=lambda _, name: name.endswith((".yaml", ".yml")),
+            ):
+                if _identity(path) != identity:
+                    return  # replaced: watch what the path leads to now
+                if changes or pending:
+                    pending = False
+                    if changes:
+                        log.info("knowledge-base files changed: %d", len(changes))
                     await self._reload_quietly()
-            except Exception:
-                log.exception("watching %s failed; starting again", watched)
-                await self._pause(SWAP_POLL)
-            finally:
-                guard.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await guard
-            if swapped.is_set() and not self._stop.is_set():
-                log.warning("knowledge-base folder %s was replaced; reloading from it", path)
-                await self._reload_quietly()
+        except Exception:
+            log.exception("watching %s failed; starting again", watched)
+            await self._pause(SWAP_POLL)
 
     async def _reload_quietly(self) -> None:
         try:
             await self.reload()
         except Exception:
             log.exception("reload failed; the previous knowledge base stays")
-
-    async def _until_swapped(
-        self, path: Path, identity: tuple[str, int, int], swapped: asyncio.Event
-    ) -> None:
-        while not self._stop.is_set() and _identity(path) == identity:
-            await self._pause(SWAP_POLL)
-        swapped.set()
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

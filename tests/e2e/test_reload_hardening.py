@@ -128,8 +128,10 @@ async def test_a_reload_that_hangs_is_reported_and_does_not_wedge(
     edit(kb, "Баланс после долгой проверки:")
     since = emu.cursor()
     release.set()
-    result = await dono.reloader.wait(lambda r: r.ok, timeout=10)
-    assert result.changed == ("balance_check",)
+    await dono.reloader.wait(
+        lambda r: r.ok and "долгой" in dono.knowledge.kb.topics["balance_check"].answer.ru,
+        timeout=10,
+    )
     notice = await emu.wait_for_bot_message(
         group.id, since=since, timeout=5, predicate=lambda m: m["text"].startswith("✅")
     )
@@ -231,3 +233,36 @@ async def test_the_bot_refuses_to_start_on_a_bomb_with_a_clear_error(
     assert done.returncode == 2, done.stderr[-2000:]
     assert "bomb.yaml:1: refused: the YAML expands to more than 1,000,000 values" in done.stderr
     assert "MemoryError" not in done.stderr
+
+
+async def test_rsync_style_and_checkout_style_replacements(live, emu: Emulator) -> None:
+    """rsync writes a temporary file and renames it into place; a checkout may delete the
+    folder and create it again. Both end with the new answers served."""
+    dono, kb, _, _ = live
+    path = kb / "balance.yaml"
+    temp = kb / ".balance.yaml.Xa81Qz"  # rsync's temporary name: not a *.yaml
+    temp.write_text(
+        path.read_text(encoding="utf-8").replace("Проверить баланс:", "Баланс после rsync:"),
+        encoding="utf-8",
+    )
+    os.replace(temp, path)
+    await dono.reloader.wait(
+        lambda r: "Баланс после rsync:" in dono.knowledge.kb.topics["balance_check"].answer.ru,
+        timeout=5,
+    )
+    staged = kb.with_name("checkout")
+    shutil.copytree(kb, staged)
+    path = staged / "balance.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Баланс после rsync:", "Баланс из ветки:"),
+        encoding="utf-8",
+    )
+    shutil.rmtree(kb)
+    await asyncio.sleep(0.3)  # the folder is missing for a moment, as in a checkout
+    shutil.copytree(staged, kb)
+    await dono.reloader.wait(
+        lambda r: "Баланс из ветки:" in dono.knowledge.kb.topics["balance_check"].answer.ru,
+        timeout=5,
+    )
+    assert len(dono.knowledge.kb.topics) == 33
+    assert (await balance_answer(emu)).startswith("Баланс из ветки:")
