@@ -26,9 +26,10 @@ Loc = tuple[str | int, ...]
 MAX_FILE_BYTES = 5 * 1024 * 1024  # one YAML file (the 10,000-topic benchmark's are ~0.5 MB)
 MAX_KB_BYTES = 64 * 1024 * 1024  # all files together
 MAX_FILES = 2_000
-MAX_NODES = 1_000_000  # YAML nodes of one file with every alias expanded
+MAX_NODES = 300_000  # YAML nodes of one file, and with every alias expanded (bench: 30,000)
 MAX_ALIASES = 1_000  # *references to &anchors in one file
 MAX_DEPTH = 64  # nesting of mappings and lists (a KB needs 5)
+MAX_FILE_PROBLEMS = 100  # errors listed per file; the rest are counted
 # An answer is sent as messages of at most 4,096 UTF-16 units: four messages' worth at most.
 MAX_ANSWER_UTF16 = 4 * 4096
 
@@ -79,14 +80,21 @@ class _TooBig(Exception):
     """The YAML would expand past a limit; the message says which."""
 
 
+class _TooBig(Exception):
+    """The YAML would cost more than a limit allows; the message says which."""
+
+
 def _parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
-    """Parse once: the node tree (for line numbers) and the data built from it. Composing
-    keeps each alias as one shared node; the expansion limits are checked on that graph,
-    before anything (the constructor, the line map, validation) walks it expanded."""
+    """Parse once: the node tree (for line numbers) and the data built from it. A streaming
+    pass first counts nodes, aliases and nesting without keeping anything (so composing is
+    bounded too); composing keeps each alias as one shared node, and the expansion limit is
+    checked on that graph before anything (the constructor, the line map, validation) walks
+    it expanded."""
+    aliases = _scan(text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        if node is not None:
+        if node is not None and aliases:  # without aliases the scan's count is the size
             _check_expansion(node)
         data = loader.construct_document(node) if node is not None else None
     finally:
@@ -94,30 +102,50 @@ def _parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     return node, data
 
 
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+def _scan(text: str) -> int:
+    """Raise _TooBig past MAX_NODES nodes, MAX_ALIASES aliases or MAX_DEPTH levels, reading
+    the YAML as a stream of events (constant memory; syntax errors raise YAMLError).
+    Returns how many aliases there are."""
+    nodes = aliases = depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, _NODE_EVENTS):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise _TooBig(f"more than {MAX_NODES:,} values in one file; split it")
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _TooBig(f"the YAML nests deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, _CLOSE):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise _TooBig(f"more than {MAX_ALIASES:,} aliases (*name) in one file")
+    return aliases
 
 
 def _check_expansion(root: yaml.Node) -> None:
     """Raise _TooBig when the document, aliases expanded, would have more than MAX_NODES
-    nodes, more than MAX_ALIASES aliases, nest deeper than MAX_DEPTH or refer to itself.
-    Linear in the composed graph: each distinct node is sized once (memoized)."""
+    nodes, nest deeper than MAX_DEPTH or refer to itself. Linear in the composed graph:
+    each distinct collection is sized once (memoized); a scalar is 1."""
     size: dict[int, int] = {}
     height: dict[int, int] = {}
     entered: set[int] = set()  # entered, not finished: the path from the root
-    references = 0
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, finished = stack.pop()
         key = id(node)
         if finished:
-            kids = _children(node)
-            size[key] = 1 + sum(size[id(k)] for k in kids)
-            height[key] = 1 + max((height[id(k)] for k in kids), default=0)
+            kids = _collections(node)
+            scalars = _width(node) - len(kids)
+            size[key] = 1 + scalars + sum(size[id(k)] for k in kids)
+            height[key] = 1 + max((height[id(k)] for k in kids), default=1 if scalars else 0)
             entered.discard(key)
             if size[key] > MAX_NODES:
                 raise _TooBig(
@@ -133,12 +161,25 @@ def _check_expansion(root: yaml.Node) -> None:
             raise _TooBig("an alias (*name) refers to the entry that contains it")
         entered.add(key)
         stack.append((node, True))
-        kids = _children(node)
-        references += len(kids)
-        stack.extend((k, False) for k in reversed(kids))
-    aliases = references - (len(size) - 1)
-    if aliases > MAX_ALIASES:
-        raise _TooBig(f"the YAML uses {aliases:,} aliases (*name); at most {MAX_ALIASES:,}")
+        stack.extend((k, False) for k in _collections(node))
+
+
+def _width(node: yaml.Node) -> int:
+    """How many child nodes a collection has (keys and values both count)."""
+    if isinstance(node, yaml.MappingNode):
+        return 2 * len(node.value)
+    return len(node.value) if isinstance(node, yaml.SequenceNode) else 0
+
+
+def _collections(node: yaml.Node) -> list[yaml.Node]:
+    """The child nodes of a collection that are collections themselves."""
+    if isinstance(node, yaml.MappingNode):
+        kids = [n for pair in node.value for n in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        kids = node.value
+    else:
+        return []
+    return [k for k in kids if not isinstance(k, yaml.ScalarNode)]
 
 
 def _line_map(node: yaml.Node, path: Loc, out: dict[Loc, int], dups: list[tuple[Loc, int]]) -> None:
@@ -230,23 +271,56 @@ def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[Knowled
     try:
         return KnowledgeFile.model_validate(data), lines
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            problems.append(
-                Problem(name, _line_of(lines, loc), f"{_describe(data, loc)} {_message(err)}")
-            )
-    # Keep whatever entries are valid so cross-file checks still report on them.
+        total = exc.error_count()
+        # pydantic's full error list costs ~1 KB an error: past the ones shown, only count
+        errors = (
+            exc.errors(include_url=False, include_input=False)
+            if total <= MAX_FILE_PROBLEMS
+            else _first_errors(data)
+        )
+    for err in errors[:MAX_FILE_PROBLEMS]:
+        loc = tuple(err["loc"])
+        problems.append(
+            Problem(name, _line_of(lines, loc), f"{_describe(data, loc)} {_message(err)}")
+        )
+    shown = min(len(errors), MAX_FILE_PROBLEMS)
+    if total > shown:
+        problems.append(Problem(name, 1, f"… and {total - shown:,} more errors in this file"))
+    if total > MAX_FILE_PROBLEMS:
+        return KnowledgeFile(), lines
+    # Keep whatever entries are valid so cross-file checks still report on them (an entry
+    # with an error is not validated again).
+    broken: set[tuple[str | int, ...]] = {tuple(err["loc"][:2]) for err in errors}
     partial = KnowledgeFile()
-    for key, model in (("categories", Category), ("topics", Topic), ("intents", Intent)):
+    for key, model in _SECTIONS:
         items = data.get(key) if isinstance(data.get(key), list) else []
-        good = []
-        for item in items:
-            try:
-                good.append(model.model_validate(item))
-            except ValidationError:
-                continue
+        good = [
+            model.model_validate(item) for i, item in enumerate(items) if (key, i) not in broken
+        ]
         partial = partial.model_copy(update={key: good})
     return partial, lines
+
+
+_SECTIONS = (("categories", Category), ("topics", Topic), ("intents", Intent))
+
+
+def _first_errors(data: dict) -> list[Mapping[str, Any]]:
+    """The first MAX_FILE_PROBLEMS validation errors, entry by entry (a file with a million
+    bad entries stays cheap: validation stops once enough is known)."""
+    found: list[Mapping[str, Any]] = []
+    for key, model in _SECTIONS:
+        items = data.get(key)
+        if not isinstance(items, list):
+            continue
+        for i, item in enumerate(items):
+            try:
+                model.model_validate(item)
+            except ValidationError as exc:
+                for err in exc.errors(include_url=False, include_input=False):
+                    found.append({**err, "loc": (key, i, *err["loc"])})
+                if len(found) >= MAX_FILE_PROBLEMS:
+                    return found
+    return found
 
 
 def kb_files(path: Path) -> list[Path]:

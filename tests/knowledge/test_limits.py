@@ -73,7 +73,7 @@ def test_alias_bomb_is_refused_under_a_memory_cap(kb_dir: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 1, done.stderr
-    assert "bomb.yaml:1: refused: the YAML expands to more than 1,000,000 values" in done.stderr
+    assert "bomb.yaml:1: refused: the YAML expands to more than 300,000 values" in done.stderr
     assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr
 
 
@@ -89,10 +89,42 @@ def test_many_aliases_and_deep_nesting_are_refused(kb_dir: Path) -> None:
     (kb_dir / "many.yaml").write_text(many, encoding="utf-8")
     deep = "topics: " + "[" * 70 + "]" * 70 + "\n"
     (kb_dir / "deep.yaml").write_text(deep, encoding="utf-8")
+    block = "topics:\n" + "".join("  " * i + "- \n" for i in range(1, 80)) + "  " * 80 + "- x\n"
+    (kb_dir / "block.yaml").write_text(block, encoding="utf-8")
     assert errors(kb_dir) == [
+        "block.yaml:1: refused: the YAML nests deeper than 64 levels",
         "deep.yaml:1: refused: the YAML nests deeper than 64 levels",
-        "many.yaml:1: refused: the YAML uses 1,001 aliases (*name); at most 1,000",
+        "many.yaml:1: refused: more than 1,000 aliases (*name) in one file",
     ]
+
+
+def test_a_wide_file_is_refused_while_it_is_read(kb_dir: Path) -> None:
+    """A small file of very many tiny values: counted as a stream, refused before it is
+    built, in a process limited to 512 MB."""
+    (kb_dir / "wide.yaml").write_text("topics: [" + ",".join(["1"] * 900_000) + "]\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "check", str(kb_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_cap_memory,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 1, done.stderr
+    assert "wide.yaml:1: refused: more than 300,000 values in one file; split it" in done.stderr
+
+
+def test_a_file_with_many_bad_entries_lists_the_first_and_counts_the_rest(
+    kb_dir: Path,
+) -> None:
+    (kb_dir / "bad.yaml").write_text("topics: [" + ",".join(["1"] * 5000) + "]\n")
+    found = errors(kb_dir)
+    assert len(found) == 101
+    assert (
+        found[0] == "bad.yaml:1: topic #1 input should be a valid dictionary or instance of topic"
+    )
+    assert found[-1] == "bad.yaml:1: … and 4,900 more errors in this file"
 
 
 def test_a_few_aliases_still_work(kb_dir: Path) -> None:
@@ -191,4 +223,5 @@ def test_links_inside_the_folder_and_a_linked_folder_work(kb_dir: Path, tmp_path
 
 
 def test_limits_are_sane_for_the_benchmarks() -> None:
-    assert loader.MAX_FILE_BYTES >= 2 * 1024 * 1024 and loader.MAX_NODES >= 500_000
+    # the 10,000-topic benchmark writes files of 500 topics: 0.9 MB, 25,503 values each
+    assert loader.MAX_FILE_BYTES >= 2 * 1024 * 1024 and loader.MAX_NODES >= 10 * 25_503
