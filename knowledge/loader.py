@@ -27,6 +27,7 @@ MAX_FILE_BYTES = 5 * 1024 * 1024  # one YAML file (the 10,000-topic benchmark's 
 MAX_KB_BYTES = 64 * 1024 * 1024  # all files together
 MAX_FILES = 2_000
 MAX_NODES = 300_000  # YAML nodes of one file, and with every alias expanded (bench: 30,000)
+MAX_KB_NODES = 3_000_000  # all files together (the 10,000-topic benchmark: 510,000)
 MAX_ALIASES = 1_000  # *references to &anchors in one file
 MAX_DEPTH = 64  # nesting of mappings and lists (a KB needs 5)
 MAX_FILE_PROBLEMS = 100  # errors listed per file; the rest are counted
@@ -425,7 +426,7 @@ def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     normalized: dict[str, str] = {}
     checks: list[tuple[str, dict, KnowledgeFile]] = []
 
-    total = 0
+    total = values = 0
     for file in files:
         name = _display(file)
         raw = _read(file, name, problems)
@@ -439,6 +440,12 @@ def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
             break
         digest.update(name.encode() + b"\0" + raw + b"\0")
         parsed, lines = _parse_file(raw, name, problems)
+        values += len(lines)  # one line-map entry per value, aliases expanded
+        if values > MAX_KB_NODES:
+            problems.append(
+                Problem(name, 1, f"refused: the knowledge base is over {MAX_KB_NODES:,} values")
+            )
+            break
         checks.append((name, lines, parsed))
         for i, cat in enumerate(parsed.categories):
             line = lines.get(("categories", i), 1)

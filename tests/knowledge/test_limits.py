@@ -225,3 +225,9 @@ def test_links_inside_the_folder_and_a_linked_folder_work(kb_dir: Path, tmp_path
 def test_limits_are_sane_for_the_benchmarks() -> None:
     # the 10,000-topic benchmark writes files of 500 topics: 0.9 MB, 25,503 values each
     assert loader.MAX_FILE_BYTES >= 2 * 1024 * 1024 and loader.MAX_NODES >= 10 * 25_503
+
+
+def test_the_whole_kb_has_a_value_budget(kb_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loader, "MAX_KB_NODES", 100)  # base.yaml has 91 values, this 16
+    (kb_dir / "more.yaml").write_text(TOPIC.format(answer="Ответ."), encoding="utf-8")
+    assert errors(kb_dir) == ["more.yaml:1: refused: the knowledge base is over 100 values"]
