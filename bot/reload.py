@@ -25,7 +25,7 @@ MAX_ERRORS_SHOWN = 20
 REPORT_BUDGET = MESSAGE_TEXT - 300
 MAX_LINE = 300  # UTF-16 units of one file:line error in the report
 RELOAD_TIMEOUT = 60.0  # seconds a reload may take before it is reported as stuck
-SWAP_POLL = 0.25  # seconds between checks that the KB folder is still the one watched
+SWAP_POLL = 0.5  # seconds between checks that the KB folder is still the one watched
 
 
 @dataclass(frozen=True)
