@@ -30,7 +30,7 @@ from knowledge.lint import ambiguous_triggers
 from knowledge.loader import KnowledgeBaseError, check, load
 from knowledge.matcher import Decision, Matcher, reply_language
 from knowledge.schema import json_schema
-from knowledge.unanswered import cluster
+from knowledge.unanswered import cluster, spreadsheet_cell
 
 
 def _matcher(config: Config, kb_path: str | None) -> Matcher:
@@ -180,9 +180,9 @@ def cmd_unanswered(args: argparse.Namespace, config: Config) -> int:
                     c.kinds.get("none", 0),
                     c.kinds.get("clarify", 0),
                     c.kinds.get("dislike", 0),
-                    c.representative,
-                    " | ".join(c.examples),
-                    c.suggestion or "",
+                    spreadsheet_cell(c.representative),
+                    spreadsheet_cell(" | ".join(c.examples)),
+                    spreadsheet_cell(c.suggestion or ""),
                 ]
             )
         return 0

@@ -6,17 +6,26 @@ import asyncio
 import contextlib
 import html
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from watchfiles import awatch
 
+from bot.tglimits import MESSAGE_TEXT, cut_utf16, utf16_len
 from knowledge.loader import KnowledgeBase, Problem
 from knowledge.service import KnowledgeService
 
 log = logging.getLogger("dono.reload")
 
 MAX_ERRORS_SHOWN = 20
+# The report goes into one message with a line of locale text around it: keep it well under
+# Telegram's 4,096 and say how many errors were left out.
+REPORT_BUDGET = MESSAGE_TEXT - 300
+MAX_LINE = 300  # UTF-16 units of one file:line error in the report
+RELOAD_TIMEOUT = 60.0  # seconds a reload may take before it is reported as stuck
+SWAP_POLL = 0.5  # seconds between checks that the KB folder is still the one watched
 
 
 @dataclass(frozen=True)
@@ -46,16 +55,26 @@ class ReloadResult:
                 parts.append(f"{label}: {', '.join(ids)}")
         return "; ".join(parts)
 
-    def html(self) -> str:
-        """The same for Telegram, with the file:line errors."""
-        text = html.escape(self.summary())
+    def html(self, budget: int = REPORT_BUDGET) -> str:
+        """The same for Telegram, with the file:line errors: as many as fit in ``budget``
+        UTF-16 units (Telegram's measure, after HTML), and how many more there are."""
+        summary = self.summary()
         errors = [p for p in self.problems if p.severity == "error"]
-        if errors:
-            lines = [html.escape(str(p)) for p in errors[:MAX_ERRORS_SHOWN]]
-            if len(errors) > MAX_ERRORS_SHOWN:
-                lines.append(f"… +{len(errors) - MAX_ERRORS_SHOWN}")
-            text += "\n<pre>" + "\n".join(lines) + "</pre>"
-        return text
+        if not errors:
+            return html.escape(summary)
+        lines: list[str] = []
+        used = utf16_len(summary) + 1
+        for problem in errors[:MAX_ERRORS_SHOWN]:
+            line = cut_utf16(str(problem), MAX_LINE, "…")
+            # room for this line and for the "… +N more" line that may follow it
+            if used + utf16_len(line) + 1 + 80 > budget:
+                break
+            lines.append(line)
+            used += utf16_len(line) + 1
+        shown = [html.escape(line) for line in lines]
+        if len(lines) < len(errors):
+            shown.append(f"… +{len(errors) - len(lines)} more: dono check shows them all")
+        return html.escape(summary) + "\n<pre>" + "\n".join(shown) + "</pre>"
 
 
 def diff(old: KnowledgeBase, new: KnowledgeBase) -> tuple[list[str], list[str], list[str]]:
@@ -69,39 +88,103 @@ def diff(old: KnowledgeBase, new: KnowledgeBase) -> tuple[list[str], list[str], 
 
 
 class Reloader:
-    """Reloads on demand (``/reload``) and on file changes; one reload at a time."""
+    """Reloads on demand (``/reload``) and on file changes; one reload at a time.
+
+    A reload always ends in a ReloadResult that is logged and sent to the admins: a reload
+    that raises (even MemoryError) is a failed one; one that takes longer than ``timeout``
+    is reported as stuck while it goes on in the background (its own outcome is reported
+    when it ends, and no second one starts meanwhile). So the lock is never held for longer
+    than ``timeout``, and the last good knowledge base keeps serving.
+    """
 
     def __init__(
         self,
         knowledge: KnowledgeService,
         notify: Callable[[ReloadResult], Awaitable[None]] | None = None,
         debounce_ms: int = 300,
+        timeout: float = RELOAD_TIMEOUT,
     ) -> None:
         self.knowledge = knowledge
         self.notify = notify
         self.debounce_ms = debounce_ms
+        self.timeout = timeout
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
+        self._work: asyncio.Future | None = None  # the validation running in a thread
+        self._late: asyncio.Future | None = None  # a timed-out one, reported when it ends
+        self._rerun = False  # asked for while a timed-out one ran: reload again after it
+        self._followups: set[asyncio.Task] = set()
         self._stop = asyncio.Event()
         self.changed = asyncio.Condition()
         self.last: ReloadResult | None = None
 
+    def _where(self) -> str:
+        return str(self.knowledge.path)
+
     async def reload(self) -> ReloadResult:
         async with self._lock:
             old = self.knowledge.kb
-            # validation and indexing are CPU work: keep the bot answering meanwhile
-            ok, problems = await asyncio.to_thread(self.knowledge.reload)
-            new = self.knowledge.kb
-            added, removed, changed = diff(old, new) if ok else ([], [], [])
-            result = ReloadResult(
-                ok,
-                new.version,
-                old.version,
-                tuple(problems),
-                tuple(added),
-                tuple(removed),
-                tuple(changed),
-            )
+            if self._work is None:
+                # validation and indexing are CPU work: keep the bot answering meanwhile
+                self._work = asyncio.ensure_future(asyncio.to_thread(self.knowledge.reload))
+                self._work.add_done_callback(self._work_done)
+            else:  # a timed-out one still runs and may have read the files before this ask
+                self._rerun = True
+            work = self._work
+            try:
+                ok, problems = await asyncio.wait_for(asyncio.shield(work), self.timeout)
+            except TimeoutError:
+                ok, problems = False, [self._stuck()]
+                if self._late is not work:  # its outcome is reported once, when it ends
+                    self._late = work
+                    work.add_done_callback(lambda w: self._report_late(w, old))
+            except Exception as exc:  # any failure, MemoryError too, is an outcome to report
+                ok, problems = False, [self._failed(exc)]
+        return await self._finish(ok, list(problems), old)
+
+    def _work_done(self, work: asyncio.Future) -> None:
+        if self._work is work:
+            self._work = None
+        if self._rerun and not self._stop.is_set():
+            self._rerun = False
+            task = asyncio.ensure_future(self._reload_quietly())
+            self._followups.add(task)
+            task.add_done_callback(self._followups.discard)
+
+    def _stuck(self) -> Problem:
+        return Problem(
+            self._where(),
+            1,
+            f"the reload did not finish within {self.timeout:g} s and goes on in the "
+            "background; its outcome will be reported when it ends",
+        )
+
+    def _failed(self, exc: BaseException) -> Problem:
+        log.error("reload failed", exc_info=exc)
+        return Problem(self._where(), 1, f"the reload failed: {type(exc).__name__}: {exc}")
+
+    def _report_late(self, work: asyncio.Future, old: KnowledgeBase) -> None:
+        if work.cancelled():
+            return
+        exc = work.exception()
+        ok, problems = (False, [self._failed(exc)]) if exc is not None else work.result()
+        task = asyncio.ensure_future(self._finish(ok, list(problems), old))
+        self._followups.add(task)
+        task.add_done_callback(self._followups.discard)
+
+    async def _finish(self, ok: bool, problems: list[Problem], old: KnowledgeBase) -> ReloadResult:
+        """Log the outcome, wake waiters, tell the admins: every reload ends here."""
+        new = self.knowledge.kb
+        added, removed, changed = diff(old, new) if ok else ([], [], [])
+        result = ReloadResult(
+            ok,
+            new.version,
+            old.version,
+            tuple(problems),
+            tuple(added),
+            tuple(removed),
+            tuple(changed),
+        )
         (log.info if ok else log.error)(result.summary())
         for problem in problems:
             (log.error if problem.severity == "error" else log.warning)("%s", problem)
@@ -130,24 +213,97 @@ class Reloader:
 
     async def stop(self) -> None:
         self._stop.set()
+        for task in list(self._followups):
+            task.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
 
     async def _watch(self) -> None:
+        """Watch the KB folder for edits, and the folder itself for being replaced (``mv
+        kb.new kb``, a symlink switched, a checkout that recreates it): then watch the new
+        folder and reload from it. inotify follows the old folder, so the swap is noticed by
+        checking, every SWAP_POLL, what the path leads to."""
         path = self.knowledge.path
-        watched = path if path.is_dir() else path.parent
+        previous: tuple[str, int, int] | None = None
+        held: int | None = None  # the folder last watched, kept open (see below)
+        try:
+            while not self._stop.is_set():
+                identity = _identity(path)
+                if identity is None:  # between the two mv's of a swap, or gone: wait for it
+                    await self._pause(SWAP_POLL)
+                    continue
+                # Holding the watched folder open, until the next one is open, keeps its
+                # inode taken: a folder deleted and created again (a checkout) can't come
+                # back with the same inode number and go unnoticed.
+                try:
+                    fd = os.open(identity[0], os.O_RDONLY)
+                except OSError:
+                    await self._pause(SWAP_POLL)
+                    continue
+                st = os.fstat(fd)
+                if (st.st_dev, st.st_ino) != identity[1:]:  # swapped again meanwhile
+                    os.close(fd)
+                    continue
+                if held is not None:
+                    os.close(held)
+                held = fd
+                # a folder other than the one loaded: reload once its watch is running
+                pending = previous is not None and identity != previous
+                if pending:
+                    log.warning("knowledge-base folder %s was replaced; reloading from it", path)
+                previous = identity
+                await self._watch_folder(path, identity, pending)
+        finally:
+            if held is not None:
+                os.close(held)
+
+    async def _watch_folder(
+        self, path: Path, identity: tuple[str, int, int], pending: bool
+    ) -> None:
+        """Reload on changes in the folder ``path`` leads to, until it leads elsewhere."""
+        watched = Path(identity[0])
+        if not watched.is_dir():
+            watched = watched.parent
         log.info("watching %s for knowledge-base changes", watched)
-        async for changes in awatch(
-            watched,
-            debounce=self.debounce_ms,
-            step=50,
-            stop_event=self._stop,
-            watch_filter=lambda _, name: name.endswith((".yaml", ".yml")),
-        ):
-            log.info("knowledge-base files changed: %d", len(changes))
-            try:
-                await self.reload()
-            except Exception:
-                log.exception("reload failed; the previous knowledge base stays")
+        try:
+            async for changes in awatch(
+                watched,
+                debounce=self.debounce_ms,
+                step=50,
+                stop_event=self._stop,
+                rust_timeout=int(SWAP_POLL * 1000),
+                yield_on_timeout=True,
+                watch_filter=lambda _, name: name.endswith((".yaml", ".yml")),
+            ):
+                if _identity(path) != identity:
+                    return  # replaced: watch what the path leads to now
+                if changes or pending:
+                    pending = False
+                    if changes:
+                        log.info("knowledge-base files changed: %d", len(changes))
+                    await self._reload_quietly()
+        except Exception:
+            log.exception("watching %s failed; starting again", watched)
+            await self._pause(SWAP_POLL)
+
+    async def _reload_quietly(self) -> None:
+        try:
+            await self.reload()
+        except Exception:
+            log.exception("reload failed; the previous knowledge base stays")
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+
+def _identity(path: Path) -> tuple[str, int, int] | None:
+    """What ``path`` leads to now: the real path and its inode; None while it is missing."""
+    try:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+    except OSError:
+        return None
+    return real, st.st_dev, st.st_ino

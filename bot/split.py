@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import re
 
-TELEGRAM_LIMIT = 4096
+from bot.tglimits import MESSAGE_TEXT, prefix_fitting, utf16_len
+
+TELEGRAM_LIMIT = MESSAGE_TEXT
 _TOKEN = re.compile(r"<[^>]*>|&[#a-zA-Z0-9]+;|[^<&]+|[<&]", re.S)
 _TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][\w-]*)")
 
 
 def _visible_len(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
+    return utf16_len(text)
+
+
+def _hard_cut(word: str, limit: int) -> list[str]:
+    """A word longer than a message, in parts of at most ``limit`` UTF-16 units each."""
+    parts = []
+    while word:
+        n = max(1, prefix_fitting(word, limit))
+        parts.append(word[:n])
+        word = word[n:]
+    return parts
 
 
 def _pieces(text: str) -> list[str]:
@@ -26,7 +38,8 @@ def _pieces(text: str) -> list[str]:
 
 
 def split_html(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Chunks of at most ``limit`` visible characters; tags open at a cut are closed, reopened."""
+    """Chunks of at most ``limit`` visible UTF-16 units (Telegram's measure: an emoji
+    outside the BMP counts 2); tags open at a cut are closed, then reopened."""
     if _visible_len(re.sub(r"<[^>]*>", "", text)) <= limit:
         return [text]
     chunks: list[str] = []
@@ -63,11 +76,11 @@ def split_html(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     for piece in _pieces(text):
         visible = 0 if piece.startswith("<") and len(piece) > 1 else _visible_len(piece)
         if visible > limit:  # one word longer than a message: cut it hard
-            for i in range(0, len(piece), limit):
+            for part in _hard_cut(piece, limit):
                 if current:
                     flush(len(current))
-                current.append(piece[i : i + limit])
-                size = _visible_len(current[-1])
+                current.append(part)
+                size = _visible_len(part)
             continue
         if size + visible > limit and current:
             flush(best_cut())

@@ -10,7 +10,7 @@ from typing import Any
 from emulator.core import TOPIC_COLORS, BotRef, ChatRef, EmulatorCore, MessageRef, UserRef
 from emulator.errors import EmulatorError
 from emulator.media import media_object, photo_sizes, tiny_png
-from emulator.methods import open_topic, remove_topic
+from emulator.methods import admin_member, open_topic, remove_topic
 from emulator.models import JSON, BotAccount, CallbackRecord, Chat, SimUser, StoredMessage
 from emulator.text import clean_entities, finalize
 
@@ -108,6 +108,71 @@ class UserActions(EmulatorCore):
         chat_obj.members.discard(uid)
         chat_obj.admins.discard(uid)
         self.record("chat_updated", chat_id=chat_obj.id, data={"chat": chat_obj.summary()})
+
+    async def remove_bot_from(
+        self, chat: ChatRef, *, bot: BotRef = None, by: UserRef | None = None
+    ) -> None:
+        """An admin removes the bot from a group, as Telegram does it: a ``left_chat_member``
+        service message and a ``my_chat_member`` update (administrator → kicked) reach the
+        bot, and from then on every call it makes to that chat answers 403
+        ``Forbidden: bot was kicked from the supergroup chat`` (``group chat``)."""
+        chat_obj = self.get_chat(chat)
+        bot_account = self.get_bot(bot)
+        if chat_obj.type == "private":
+            raise EmulatorError("a bot is removed from a private chat by blocking it")
+        if bot_account.id not in chat_obj.bot_ids:
+            raise EmulatorError(f"@{bot_account.username} is not in chat {chat_obj.id}")
+        admin = self._remover(chat_obj, by)
+        old = admin_member(bot_account.to_user(), forum=chat_obj.is_forum)
+        self.post_message(
+            chat_obj, admin, {"left_chat_member": bot_account.to_user()}, service=True
+        )
+        chat_obj.bot_ids.discard(bot_account.id)
+        chat_obj.kicked_bot_ids.add(bot_account.id)
+        kicked = {"status": "kicked", "user": bot_account.to_user(), "until_date": 0}
+        self._bot_member_update(bot_account, chat_obj, admin, old, kicked, "bot_removed")
+
+    async def add_bot_to(
+        self, chat: ChatRef, *, bot: BotRef = None, by: UserRef | None = None
+    ) -> None:
+        """An admin adds the bot back (as an administrator): ``my_chat_member`` kicked →
+        administrator, then a ``new_chat_members`` service message."""
+        chat_obj = self.get_chat(chat)
+        bot_account = self.get_bot(bot)
+        if bot_account.id in chat_obj.bot_ids:
+            return
+        admin = self._remover(chat_obj, by)
+        was_kicked = bot_account.id in chat_obj.kicked_bot_ids
+        chat_obj.kicked_bot_ids.discard(bot_account.id)
+        chat_obj.bot_ids.add(bot_account.id)
+        old = {"status": "kicked", "user": bot_account.to_user(), "until_date": 0}
+        if not was_kicked:
+            old = {"status": "left", "user": bot_account.to_user()}
+        new = admin_member(bot_account.to_user(), forum=chat_obj.is_forum)
+        self._bot_member_update(bot_account, chat_obj, admin, old, new, "bot_added")
+        self.post_message(
+            chat_obj, admin, {"new_chat_members": [bot_account.to_user()]}, service=True
+        )
+
+    def _remover(self, chat: Chat, by: UserRef | None) -> SimUser:
+        if by is not None:
+            return self.get_user(by)
+        if chat.owner_id is None:
+            raise EmulatorError(f"chat {chat.id} has no owner; say who removes the bot (by=)")
+        return self.get_user(chat.owner_id)
+
+    def _bot_member_update(
+        self, bot: BotAccount, chat: Chat, by: SimUser, old: JSON, new: JSON, kind: str
+    ) -> None:
+        payload = {
+            "chat": chat.to_api(),
+            "from": by.to_api(),
+            "date": int(self.wall_clock()),
+            "old_chat_member": old,
+            "new_chat_member": new,
+        }
+        self.record(kind, bot_id=bot.id, chat_id=chat.id, data={"by": by.id})
+        self.enqueue_update(bot, "my_chat_member", payload)
 
     # ----------------------------------------------------------- plumbing
 

@@ -149,6 +149,14 @@ class EmulatorClient:
             "POST", f"/chats/{chat_id}/members", json={"user_id": user_id, "admin": admin}
         )
 
+    async def remove_bot_from(self, chat_id: int, *, by: int | None = None) -> JSON:
+        """An admin (``by``, default the owner) removes the bot from a group."""
+        return await self._request("POST", f"/chats/{chat_id}/remove_bot", json={"by": by})
+
+    async def add_bot_to(self, chat_id: int, *, by: int | None = None) -> JSON:
+        """An admin adds the bot back to a group."""
+        return await self._request("POST", f"/chats/{chat_id}/add_bot", json={"by": by})
+
     async def chats(self) -> list[JSON]:
         """Chats with members, topics and message counts."""
         return await self._request("GET", "/chats")

@@ -208,6 +208,24 @@ async def add_member(request: web.Request) -> Any:
 
 
 @endpoint
+async def bot_membership(request: web.Request) -> Any:
+    """``{bot_id?, by?}``: ``remove_bot`` (the bot is kicked) or ``add_bot`` (back as admin)."""
+    data = await _body(request)
+    emu = _emu(request)
+    chat_id = int(request.match_info["chat_id"])
+    action = request.match_info["action"]
+    bot = int(data["bot_id"]) if data.get("bot_id") is not None else None
+    by = int(data["by"]) if data.get("by") is not None else None
+    if action == "remove_bot":
+        await emu.remove_bot_from(chat_id, bot=bot, by=by)
+    elif action == "add_bot":
+        await emu.add_bot_to(chat_id, bot=bot, by=by)
+    else:
+        raise web.HTTPNotFound()
+    return emu.get_chat(chat_id).summary()
+
+
+@endpoint
 async def chat_messages(request: web.Request) -> Any:
     """Messages of a chat: ``?thread_id=&bot_id=&from_bot=`` (private chat id = user id)."""
     emu = _emu(request)
@@ -511,6 +529,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/_emu/chats", list_chats)
     r.add_post("/_emu/groups", create_group)
     r.add_post("/_emu/chats/{chat_id}/members", add_member)
+    r.add_post("/_emu/chats/{chat_id}/{action:(remove_bot|add_bot)}", bot_membership)
     r.add_get("/_emu/chats/{chat_id}/messages", chat_messages)
     r.add_get("/_emu/chats/{chat_id}/topics", chat_topics)
     r.add_post("/_emu/chats/{chat_id}/topics", create_topic)

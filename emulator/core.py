@@ -339,6 +339,8 @@ class EmulatorCore:
             raise bad_request("chat not found")
         if bot.id not in chat.bot_ids:
             kind = "supergroup" if chat.type == "supergroup" else "group"
+            if bot.id in chat.kicked_bot_ids:
+                raise forbidden(f"bot was kicked from the {kind} chat")
             raise forbidden(f"bot is not a member of the {kind} chat")
         return chat
 

@@ -224,7 +224,7 @@ class _Parser:
             href = item.attrs.get("href", "")
             if href.startswith("tg://user?id="):
                 user_id = href.removeprefix("tg://user?id=")
-                if user_id.isdigit():
+                if user_id.isascii() and user_id.isdigit() and len(user_id) <= 19:
                     entity = {
                         "type": "text_mention",
                         "user": {"id": int(user_id), "is_bot": False, "first_name": ""},

@@ -204,7 +204,7 @@ class _V2:
         if top.kind == "custom_emoji":
             emoji_id = target.removeprefix("tg://emoji?id=")
             self.add("custom_emoji", top.offset, custom_emoji_id=emoji_id)
-        elif target.startswith("tg://user?id=") and target[13:].isdigit():
+        elif target.startswith("tg://user?id=") and _user_id(target[13:]):
             user = {"id": int(target[13:]), "is_bot": False, "first_name": ""}
             self.add("text_mention", top.offset, user=user)
         elif target:
@@ -295,3 +295,8 @@ def parse_markdown(src: str) -> tuple[str, list[Entity]]:
         pos16 += length
         i = end + 1
     return "".join(out), sort_entities(entities)
+
+
+def _user_id(text: str) -> bool:
+    """Whether ``text`` is a user id Telegram would read (ASCII digits, 64-bit)."""
+    return text.isascii() and text.isdigit() and len(text) <= 19

@@ -209,7 +209,7 @@ def _service(call: Call, chat: Chat, topic: Topic, content: JSON) -> None:
     call.emu.post_message(chat, call.bot, content, thread_id=topic.thread_id, service=True)
 
 
-def _admin_member(user: JSON, *, forum: bool) -> JSON:
+def admin_member(user: JSON, *, forum: bool) -> JSON:
     rights = {
         "can_be_edited": False,
         "is_anonymous": False,
@@ -235,7 +235,9 @@ def _member_json(emu: EmulatorCore, chat: Chat, user_id: int) -> JSON:
     bot = next((b for b in emu.bots.values() if b.id == user_id), None)
     if bot is not None:
         if chat.type != "private" and bot.id in chat.bot_ids:
-            return _admin_member(bot.to_user(), forum=chat.is_forum)
+            return admin_member(bot.to_user(), forum=chat.is_forum)
+        if bot.id in chat.kicked_bot_ids:
+            return {"status": "kicked", "user": bot.to_user(), "until_date": 0}
         status = "member" if bot.id in chat.bot_ids else "left"
         return {"status": status, "user": bot.to_user()}
     user = emu.users.get(user_id)
@@ -249,7 +251,7 @@ def _member_json(emu: EmulatorCore, chat: Chat, user_id: int) -> JSON:
     if user_id == chat.owner_id:
         return {"status": "creator", "user": data, "is_anonymous": False}
     if user_id in chat.admins:
-        return _admin_member(data, forum=chat.is_forum)
+        return admin_member(data, forum=chat.is_forum)
     if user_id in chat.members:
         return {"status": "member", "user": data}
     return {"status": "left", "user": data}
@@ -738,7 +740,7 @@ def set_my_commands(call: Call) -> bool:
         description = str(item.get("description", ""))
         if not _COMMAND_RE.match(command):
             raise bad_request("BOT_COMMAND_INVALID")
-        if not 1 <= len(description) <= 256:
+        if not 1 <= utf16_len(description) <= 256:
             raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
         clean.append({"command": command, "description": description})
     call.bot.commands[_commands_key(call)] = clean

@@ -181,6 +181,7 @@ class Chat:
     admins: set[int] = field(default_factory=set)
     owner_id: int | None = None
     bot_ids: set[int] = field(default_factory=set)
+    kicked_bot_ids: set[int] = field(default_factory=set)  # bots removed from the group
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     topics: dict[int, Topic] = field(default_factory=dict)
     next_message_id: int = 1
@@ -226,6 +227,8 @@ class Chat:
             "user_id": self.user_id,
             "members": sorted(self.members),
             "admins": sorted(self.admins),
+            "bot_ids": sorted(self.bot_ids),
+            "kicked_bot_ids": sorted(self.kicked_bot_ids),
             "topics": [t.summary() for t in self.topics.values()],
             "message_count": len(self.live_messages()),
             "reply_keyboard": self.reply_keyboard,

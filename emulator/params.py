@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +13,9 @@ from aiohttp import web
 from emulator.errors import bad_request
 
 _TRUE = {"true", "1", "yes", "on"}
+# ASCII digits only ("²".isdigit() is true, int("²") is not), at most int64's 19 digits + 1
+_INTEGER = re.compile(r"[+-]?[0-9]{1,20}")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _FALSE = {"false", "0", "no", "off", ""}
 
 
@@ -63,15 +68,21 @@ class Params:
         if isinstance(value, bool):
             return int(value)
         if isinstance(value, int):
-            return value
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            try:
-                as_float = float(str(value))
-            except ValueError:
-                raise bad_request(f"invalid {name} specified") from None
-            return int(as_float)
+            number = value
+        else:
+            text = str(value).strip()
+            if not _INTEGER.fullmatch(text):
+                try:
+                    as_float = float(text)
+                except ValueError:
+                    raise bad_request(f"invalid {name} specified") from None
+                if not math.isfinite(as_float):
+                    raise bad_request(f"invalid {name} specified")
+                text = str(int(as_float))
+            number = int(text)
+        if not INT64_MIN <= number <= INT64_MAX:  # Telegram's integers are 64-bit at most
+            raise bad_request(f"invalid {name} specified")
+        return number
 
     def get_float(self, name: str, *, missing: str | None = None) -> float | None:
         """Float parameter."""
@@ -123,14 +134,15 @@ class Params:
         if isinstance(value, bool):
             raise bad_request("chat not found")
         if isinstance(value, int):
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise bad_request("chat not found")
             return value
         text = str(value).strip()
         if text.startswith("@"):
             return text
-        try:
-            return int(text)
-        except ValueError:
-            raise bad_request("chat not found") from None
+        if not _INTEGER.fullmatch(text) or not INT64_MIN <= int(text) <= INT64_MAX:
+            raise bad_request("chat not found")
+        return int(text)
 
     def file(self, name: str) -> Upload | str | None:
         """A file argument: uploaded part, ``attach://`` reference resolved, or a string."""

@@ -158,6 +158,13 @@ class Emulator(UserActions):
         """Close the connection of the next ``count`` calls without any response."""
         return self.faults.add("drop", method, count=count, apply=apply)
 
+    def inject_lost_response(
+        self, method: str | Iterable[str] | None = None, *, count: int = 1
+    ) -> Fault:
+        """The call takes effect (the message is sent, the topic created), then the
+        connection closes without a response: what a client retrying it would repeat."""
+        return self.faults.add("drop", method, count=count, apply=True)
+
     def fail_for(
         self,
         seconds: float,

@@ -14,6 +14,8 @@ from knowledge.matcher import Matcher, word_key
 from knowledge.text import layout_en_to_ru, normalize, script, translit_to_cyrillic
 
 SIMILAR = 72.0  # token_set_ratio over stemmed content words; paraphrases land above it
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,13 @@ class Cluster:
     first_seen: float
     last_seen: float
     suggestion: str | None = None  # the topic that came closest, if any: maybe a trigger to add
+
+
+def spreadsheet_cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading formula character gets a ``'``
+    before it (OWASP's rule), so ``=HYPERLINK(...)`` from a subscriber stays words."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def question_keys(text: str) -> list[str]:

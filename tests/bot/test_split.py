@@ -59,3 +59,27 @@ def test_chunks_fit_and_keep_every_character(parts: list[tuple[str, str]], limit
         assert html_problems(c) == []
     squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
     assert squash("".join(visible(c) for c in chunks)) == squash(visible(text))
+
+
+def test_emoji_count_as_telegram_counts_them() -> None:
+    """5,000 emoji are 10,000 UTF-16 units: three messages of at most 4,096 units each."""
+    from bot.tglimits import utf16_len
+
+    text = "😀" * 5000
+    chunks = split_html(text)
+    assert "".join(chunks) == text
+    assert [utf16_len(c) for c in chunks] == [4096, 4096, 1808]
+    mixed = ("слово 😀🇹🇯 " * 1200).strip()
+    chunks = split_html(mixed)
+    assert all(utf16_len(visible(c)) <= 4096 for c in chunks)
+    assert " ".join(chunks).split() == mixed.split()
+
+
+def test_cut_utf16_keeps_emoji_whole() -> None:
+    from bot.tglimits import cut_utf16, utf16_len
+
+    title = "#12 Дилноза · ru · " + "😀" * 200
+    cut = cut_utf16(title, 128, "…")
+    assert utf16_len(cut) <= 128 and cut.endswith("😀…")
+    assert cut_utf16("short", 128, "…") == "short"
+    assert cut_utf16("😀😀", 3) == "😀"

