@@ -171,3 +171,10 @@ def test_what_the_message_says_it_is_not_about_does_not_count(matcher: Matcher) 
     assert (d.kind, d.topic) == ("answer", "call_forwarding"), d.explanation
     # a verb after "не" is the problem itself
     assert (matcher.match("интернет не работает").topic) == "no_internet"
+
+
+def test_our_own_chat_cases(matcher: Matcher) -> None:
+    # written for this project before the last tuning rounds: a check that tuning generalizes
+    summary = summarize(evaluate(matcher, load_cases(DATA / "eval_chat_ours.yaml")))
+    assert summary["accuracy"] >= 0.85, summary["confusions"]
+    assert summary["none_answered"] == 0 and summary["wrong_answers"] == 0
