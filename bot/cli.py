@@ -137,8 +137,13 @@ def parse_since(value: str, now: float | None = None) -> float:
     now = time.time() if now is None else now
     value = value.strip()
     units = {"d": 86400, "h": 3600, "m": 60}
-    if value[:-1].isdigit() and value[-1:] in units:
-        return now - int(value[:-1]) * units[value[-1]]
+    amount = value[:-1]
+    # ASCII digits only ("²" is a digit to str.isdigit), and no further back than a century
+    if amount.isascii() and amount.isdigit() and value[-1:] in units:
+        seconds = int(amount) * units[value[-1]]
+        if seconds > 36_500 * 86400:
+            raise argparse.ArgumentTypeError(f"--since: {value!r} is more than 100 years ago")
+        return now - seconds
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:

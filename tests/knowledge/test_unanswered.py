@@ -1,5 +1,6 @@
 """`dono unanswered`: paraphrases of one missing question are grouped, with counts."""
 
+import argparse
 import asyncio
 import csv
 import io
@@ -51,6 +52,12 @@ def test_since_parsing() -> None:
     assert parse_since("7d", now=1_000_000) == 1_000_000 - 7 * 86400
     assert parse_since("24h", now=100_000) == 100_000 - 86400
     assert parse_since("2026-11-01") > 0
+
+
+@pytest.mark.parametrize("value", ["²d", "٣d", "99999999999999999999d", "7w", ""])
+def test_since_refuses_odd_input_with_its_usage(value: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="--since"):
+        parse_since(value, now=1_000_000)
 
 
 async def _seed(db: Path) -> None:
