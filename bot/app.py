@@ -16,16 +16,17 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
-from aiogram.types import BotCommand, ErrorEvent
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand
 from aiohttp import web
 
+from bot import errors
 from bot.config import Config, bot_token
 from bot.desk import Desk
-from bot.durable import DurablePoller, IdempotentSends, worth_retrying
+from bot.durable import DurablePoller, IdempotentSends
 from bot.handlers import admin, agent, subscriber
 from bot.health import ApiMetrics, JsonFormatter, Metrics, UpdateMetrics, start_health_server
-from bot.middlewares import SubscriberMiddleware
+from bot.middlewares import SubscriberMiddleware, TicketMiddleware
 from bot.pacing import Limits, Pacer
 from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
@@ -60,33 +61,6 @@ def create_bot(
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
-def error_handler(store: Store):
-    """Errors of any handler: a blocked user is recorded, anything else logged. Only the
-    database or Telegram being away is re-raised, for the poller to keep the update and retry."""
-
-    async def on_error(event: ErrorEvent) -> bool:
-        exc = event.exception
-        update = event.update
-        chat = None
-        if update.message:
-            chat = update.message.chat.id
-        elif update.callback_query and update.callback_query.message:
-            chat = update.callback_query.message.chat.id
-        if isinstance(exc, TelegramForbiddenError) and chat is not None:
-            log.info("chat %s blocked the bot; marked as blocked", chat)
-            await store.mark_blocked(chat)
-            return True
-        if worth_retrying(exc):
-            raise exc  # not the update's fault: the poller keeps it and tries again
-        log.error("update %s failed: %r", update.update_id, exc, exc_info=exc)
-        if chat is not None and event.update.message and not isinstance(exc, TelegramAPIError):
-            with contextlib.suppress(Exception):
-                await event.update.message.answer(t(None, "error"))
-        return True
-
-    return on_error
-
-
 def create_dispatcher(
     config: Config, knowledge: KnowledgeService, store: Store, desk: Desk
 ) -> Dispatcher:
@@ -94,11 +68,14 @@ def create_dispatcher(
     dp["admins"] = frozenset(config.agents.admins)
     dp["max_chars"] = config.bot.max_message_chars
     middleware = SubscriberMiddleware(store, config.bot.default_language)
+    for observer in (dp.message, dp.edited_message, dp.callback_query):
+        observer.outer_middleware(middleware)  # every router's private-chat handlers get it
     private = subscriber.create_router(store)
-    for observer in (private.message, private.edited_message, private.callback_query):
-        observer.outer_middleware(middleware)
-    dp.errors.register(error_handler(store))
-    dp.include_router(admin.create_router())
+    private.message.outer_middleware(
+        TicketMiddleware(store, desk.group_id, config.agents.reopen_window, desk.clock)
+    )
+    errors.register(dp)
+    dp.include_router(admin.create_router(config.agents.group_id))
     if config.agents.group_id is not None:
         dp.include_router(agent.create_router(config.agents.group_id))
     dp.include_router(private)
@@ -166,8 +143,7 @@ class Dono:
         dp.update.outer_middleware(UpdateMetrics(metrics))
 
         async def tell_admins(result: ReloadResult) -> None:
-            if desk.group_id is not None:
-                await bot.send_message(desk.group_id, admin.result_text(desk.lang, result))
+            await desk.post(admin.result_text(desk.lang, result))
 
         reloader = Reloader(knowledge, tell_admins)
         dp["reloader"] = reloader

@@ -13,17 +13,16 @@ With a webhook, Telegram's delivery is answered 200 only once the update is stor
 the journal can't take it, so Telegram delivers it again later), and a delivery seen before is
 not handled twice.
 
-An update whose handling raised is logged and marked done (not retried forever); one that was
-started three times without finishing (it crashes the process) is skipped with a log line.
-
-When the database itself is unavailable (locked by another process, disk full, I/O error), the
-message is not at fault and must not be dropped: a batch that cannot be stored stays in memory,
-unacknowledged (Telegram keeps it too), and an update whose handling hit the database is kept in
-memory and handled again, both with a growing pause, each attempt logged. The same holds for an
-update whose sends still failed after the retry middleware's attempts (Telegram down for
-minutes): its sends made so far are recorded, so handling it again only makes the rest.
-The bot neither crashes nor spins, and /healthz says "degraded" until the database answers
-again.
+What happens to an update whose handling raised is decided in ``bot.errors`` (its docstring
+is the policy): the error handlers there answer desk errors and blocked subscribers, and hand
+back only the errors that are not the update's fault — the database locked or full, Telegram
+down past the send retries. This module then does what that policy says: such an update is kept
+in memory, unacknowledged or not marked done, and handled again with a growing pause, each
+attempt logged (its sends made so far are recorded, so handling it again only makes the rest);
+any other error marks it done. One that was started three times without finishing (it crashes
+the process) is skipped with a log line. A batch the journal cannot store stays in memory,
+unacknowledged (Telegram keeps it too). The bot neither crashes nor spins, and /healthz says
+"degraded" until the database answers again.
 """
 
 from __future__ import annotations
@@ -46,14 +45,15 @@ from aiogram.exceptions import (
     AiogramError,
     ClientDecodeError,
     TelegramAPIError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
 )
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from pydantic import TypeAdapter, ValidationError
 
+from bot.errors import (
+    keep_for_retry,
+    storage_unavailable,
+)
 from bot.pacing import SEND_METHODS
 from handoff.store import Store
 
@@ -62,32 +62,8 @@ log = logging.getLogger("dono.durable")
 MAX_ATTEMPTS = 3
 MAX_BACKOFF = 10.0  # seconds between getUpdates retries while Telegram is down
 MAX_STORAGE_BACKOFF = 30.0  # seconds between retries while the database is unavailable
-# an update whose sends Telegram keeps refusing (5xx) is given up after this many rounds (each
-# round is the retry middleware's own attempts, the pause between rounds grows to 30 s): about
-# half an hour, so a request Telegram will never take does not come back forever
-MAX_TELEGRAM_RETRIES = 20
 PRUNE_EVERY = 600.0  # seconds between clean-ups of the journal
 JOURNAL_KEEP = 3600.0  # seconds a handled update (and what was sent for it) is remembered
-
-_UNAVAILABLE = ("locked", "busy", "full", "disk i/o", "unable to open", "readonly")
-
-
-def storage_unavailable(exc: BaseException) -> bool:
-    """A database error that says nothing about the update: wait and try again."""
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    text = str(exc).lower()
-    return any(word in text for word in _UNAVAILABLE)
-
-
-def telegram_unavailable(exc: BaseException) -> bool:
-    """Telegram still failing after the retry middleware's attempts (5xx, network, 429)."""
-    return isinstance(exc, (TelegramServerError, TelegramNetworkError, TelegramRetryAfter))
-
-
-def worth_retrying(exc: BaseException) -> bool:
-    """Nothing is wrong with the update: the database or Telegram is away. Keep it, retry."""
-    return storage_unavailable(exc) or telegram_unavailable(exc)
 
 
 @dataclass
@@ -419,9 +395,7 @@ class DurablePoller:
                     await self.store.inbox_attempt(update.update_id)
                 await self.dp.feed_update(self.bot, update)
             except Exception as exc:
-                if storage_unavailable(exc) or (
-                    telegram_unavailable(exc) and retry < MAX_TELEGRAM_RETRIES
-                ):
+                if keep_for_retry(exc, retry):
                     self._keep(update, retry, exc)
                     return
                 # a poison update: logged and skipped, not retried forever

@@ -185,6 +185,21 @@ MIGRATIONS: list[str] = [
     CREATE INDEX outages_district ON outages(district, ts);
     ALTER TABLE feedback ADD COLUMN question TEXT NOT NULL DEFAULT '';
     """,
+    # v4, decisions say what they are: the intent gets its own column (small talk was stored
+    # as a "none" with its intent in the topic column, a hand-off with its intent there too),
+    # and a 👍/👎 belongs to one answer message: pressing again replaces the vote.
+    """
+    ALTER TABLE interactions ADD COLUMN intent TEXT;
+    UPDATE interactions SET decision = 'smalltalk', intent = topic, topic = NULL
+        WHERE decision = 'none' AND topic IS NOT NULL;
+    UPDATE interactions SET decision = 'none', intent = NULL, topic = NULL
+        WHERE decision = 'handoff' AND topic = 'bot_failed';
+    UPDATE interactions SET intent = topic, topic = NULL
+        WHERE decision = 'handoff' AND topic IS NOT NULL;
+    ALTER TABLE feedback ADD COLUMN message_id INTEGER;
+    CREATE UNIQUE INDEX feedback_one_per_answer ON feedback(user_id, message_id)
+        WHERE message_id IS NOT NULL;
+    """,
 ]
 
 
@@ -381,11 +396,16 @@ class Store:
         score: float,
         lang: str | None,
         latency_ms: float,
+        intent: str | None = None,
     ) -> int:
+        """One message the bot decided on: ``decision`` is the matcher's kind (answer, clarify,
+        handoff, smalltalk, none; "banned" for a banned subscriber's message), ``topic`` the
+        answered topic, ``intent`` the small talk or hand-off intent."""
         async with self._writing():
             cur = await self.db.execute(
                 "INSERT INTO interactions (user_id, ts, text, normalized, decision, topic,"
-                " candidates, score, lang, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " candidates, score, lang, latency_ms, intent)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     user_id,
                     self.clock(),
@@ -397,6 +417,7 @@ class Store:
                     score,
                     lang,
                     latency_ms,
+                    intent,
                 ),
             )
             await self.db.commit()
@@ -404,21 +425,28 @@ class Store:
 
     async def recent_interactions(self, user_id: int, limit: int = 5) -> list[dict]:
         async with self.db.execute(
-            "SELECT ts, text, decision, topic, score, lang FROM interactions "
+            "SELECT ts, text, normalized, decision, decision AS kind, topic, intent, score, lang"
+            " FROM interactions "
             "WHERE user_id = ? ORDER BY id DESC LIMIT ?",
             (user_id, limit),
         ) as cur:
             rows = await cur.fetchall()
         return [dict(r) for r in rows]
 
-    async def add_feedback(self, user_id: int, topic: str, helpful: bool) -> None:
-        """A 👍/👎 on a topic's answer, kept with the question that got that answer."""
+    async def add_feedback(
+        self, user_id: int, topic: str, helpful: bool, message_id: int | None = None
+    ) -> None:
+        """A 👍/👎 on a topic's answer, kept with the question that got that answer; one per
+        answer message (``message_id``) and subscriber: pressing again replaces the vote."""
         async with self._writing():
             await self.db.execute(
-                "INSERT INTO feedback (user_id, topic, helpful, ts, question) VALUES (?, ?, ?, ?,"
-                " COALESCE((SELECT text FROM interactions WHERE user_id = ? AND topic = ?"
-                " ORDER BY id DESC LIMIT 1), ''))",
-                (user_id, topic, int(helpful), self.clock(), user_id, topic),
+                "INSERT INTO feedback (user_id, topic, helpful, ts, question, message_id)"
+                " VALUES (?, ?, ?, ?, COALESCE((SELECT text FROM interactions WHERE user_id = ?"
+                " AND topic = ? ORDER BY id DESC LIMIT 1), ''), ?)"
+                " ON CONFLICT (user_id, message_id) WHERE message_id IS NOT NULL"
+                " DO UPDATE SET helpful = excluded.helpful, ts = excluded.ts,"
+                " topic = excluded.topic",
+                (user_id, topic, int(helpful), self.clock(), user_id, topic, message_id),
             )
             await self.db.commit()
 
@@ -768,6 +796,27 @@ class Store:
             now,
             agent_id,
             detail=str(to_agent_id),
+        )
+
+    async def take_over(
+        self,
+        ticket_id: int,
+        agent_id: int,
+        agent_name: str,
+        now: float | None = None,
+        *,
+        supervisor: bool,
+    ) -> Ticket:
+        """A supervisor takes an open ticket (``NotSupervisor`` for anyone else's claimed one);
+        the event's detail is the agent it was taken from."""
+        before = await self._get(ticket_id)
+        return await self._transition(
+            ticket_id,
+            lambda t, now: rules.take_over(t, agent_id, agent_name, now, supervisor=supervisor),
+            "taken_over",
+            now,
+            agent_id,
+            detail=str(before.agent_id) if before.agent_id is not None else None,
         )
 
     async def close_ticket(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import durable
+from bot import errors
 from bot.app import Dono
 from emulator import Emulator
 from handoff.store import Store
@@ -183,7 +183,7 @@ async def test_a_send_telegram_never_takes_is_given_up_after_a_while(
 ) -> None:
     """Kept is not forever: an update whose send Telegram refuses round after round is logged
     and skipped in the end, like any poison update, and the bot goes on."""
-    monkeypatch.setattr(durable, "MAX_TELEGRAM_RETRIES", 2)
+    monkeypatch.setattr(errors, "MAX_TELEGRAM_RETRIES", 2)  # the failure policy lives there
     assert dono.retry is not None
     dono.retry.max_attempts, dono.retry.base_delay = 1, 0.05
     refusing = emu.inject_error("sendMessage", count=None, status=500)
