@@ -87,5 +87,47 @@ async def test_a_v1_database_is_upgraded_and_keeps_its_data(tmp_path: Path, cloc
         await store.close()
 
 
+async def test_v4_gives_small_talk_and_intents_their_own_columns(tmp_path: Path, clock) -> None:
+    """Before v4 small talk was a "none" with its intent in the topic column, and a hand-off
+    after misses a "handoff" with the made-up intent "bot_failed"."""
+    path = tmp_path / "dono.sqlite3"
+    db = sqlite3.connect(path)
+    script = "".join(MIGRATIONS[:3])
+    db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = 3;\nCOMMIT;")
+    rows = [
+        ("как баланс", "answer", "balance_check"),
+        ("спасибо", "none", "thanks"),
+        ("кто написал", "none", None),
+        ("фильм", "handoff", "bot_failed"),
+        ("оператора", "handoff", "operator"),
+        ("а или б", "clarify", None),
+    ]
+    db.executemany(
+        "INSERT INTO interactions (user_id, ts, text, normalized, decision, topic, score,"
+        " latency_ms) VALUES (42, ?, ?, ?, ?, ?, 0.5, 1)",
+        [(T0 + i, text, text, kind, topic) for i, (text, kind, topic) in enumerate(rows)],
+    )
+    db.execute("INSERT INTO feedback (user_id, topic, helpful, ts) VALUES (42, 'b', 1, ?)", (T0,))
+    db.commit()
+    db.close()
+    store = await Store.open(path, clock=clock)
+    try:
+        got = [
+            (i["text"], i["kind"], i["topic"], i["intent"])
+            for i in reversed(await store.recent_interactions(42, limit=10))
+        ]
+        assert got == [
+            ("как баланс", "answer", "balance_check", None),
+            ("спасибо", "smalltalk", None, "thanks"),
+            ("кто написал", "none", None, None),
+            ("фильм", "none", None, None),
+            ("оператора", "handoff", None, "operator"),
+            ("а или б", "clarify", None, None),
+        ]
+        assert await store.feedback_counts("b") == (1, 0)  # old votes are kept
+    finally:
+        await store.close()
+
+
 async def test_a_new_database_gets_every_migration(store: Store) -> None:
     assert await store.schema_version() == len(MIGRATIONS)
