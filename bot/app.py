@@ -77,7 +77,7 @@ def create_dispatcher(
     errors.register(dp)
     dp.include_router(admin.create_router(config.agents.group_id))
     if config.agents.group_id is not None:
-        dp.include_router(agent.create_router(config.agents.group_id))
+        dp.include_router(agent.create_router(config.agents.group_id, desk))
     dp.include_router(private)
     return dp
 

@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, TelegramObject, User
+from aiogram.types import Chat, Message, TelegramObject, User
 
+from bot.desk import Desk
 from bot.texts import language_from_code
 from handoff.policies import subscriber_reopens
 from handoff.store import Store
@@ -79,4 +80,24 @@ class TicketMiddleware(BaseMiddleware):
                 last = await self.store.last_ticket(user.id)
                 if subscriber_reopens(last, self.clock(), self.window):
                     data["reopenable"] = last
+        return await handler(event, data)
+
+
+class DeskMiddleware(BaseMiddleware):
+    """For the operators' group's handlers: ``agent``, who acts (with the supervisor role
+    resolved), and ``ticket``, the ticket a message belongs to (its topic, or the card or
+    relayed message it replies to), None for general chatter and for buttons."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        data["agent"] = self.desk.agent(user.id if user else 0, user.first_name if user else "?")
+        data["ticket"] = await self.desk.ticket_of(event) if isinstance(event, Message) else None
         return await handler(event, data)

@@ -10,8 +10,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import CsatCb, TicketCb
 from bot.texts import t
-from handoff.store import Subscriber
-from handoff.tickets import DeskError, Ticket
+from handoff.store import Subscriber, SubscriberSummary
+from handoff.tickets import DeskError, QueueEntry, Ticket
 
 # The commands an agent can give in a ticket's topic (what an unknown one is answered with).
 DESK_COMMANDS: tuple[str, ...] = (
@@ -138,3 +138,44 @@ def closed_notice(lang: str, ticket: Ticket, agent_name: str | None) -> str:
             agent=html.escape(agent_name or ""),
         )
     return t(lang, "agent_closed_notice", ticket=ticket.id, agent=html.escape(agent_name or ""))
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def queue_text(lang: str, queue: Sequence[QueueEntry], names: dict[int, str]) -> str:
+    """/queue: waiting tickets, oldest first (at most 30 lines), with wait times."""
+    if not queue:
+        return t(lang, "agent_queue_empty")
+    lines = [t(lang, "agent_queue", count=len(queue))]
+    for entry in queue[:30]:
+        lines.append(
+            t(
+                lang,
+                "agent_queue_line",
+                ticket=entry.ticket.id,
+                name=html.escape(names.get(entry.ticket.id, str(entry.ticket.user_id))),
+                lang=entry.ticket.lang or "?",
+                wait=duration(entry.wait),
+            )
+        )
+    return "\n".join(lines)
+
+
+def whois_text(lang: str, ticket: Ticket, info: SubscriberSummary) -> str:
+    """/whois: the subscriber's language, tickets and last questions."""
+    sub = info.subscriber
+    questions = "\n".join(f"• {html.escape(q[:200])}" for q in info.recent_questions) or "—"
+    return t(
+        lang,
+        "agent_whois",
+        name=html.escape(sub.first_name if sub else ""),
+        username=f" @{html.escape(sub.username)}" if sub and sub.username else "",
+        user_id=ticket.user_id,
+        lang=info.lang or "?",
+        tickets=info.tickets,
+        questions=questions,
+    )

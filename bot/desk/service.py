@@ -29,6 +29,7 @@ from bot.desk.relay import Relay, input_media, message_kind, topic_gone
 from bot.split import split_html
 from bot.texts import t
 from handoff.hours import WorkingHours
+from handoff.reports import Report, build_report, today_window
 from handoff.store import Store, Subscriber
 from handoff.tickets import Banned, NotYourTicket, Ticket, TicketClosed
 
@@ -93,6 +94,60 @@ class Desk:
             ok = False
         self._members[user_id] = (ok, now)
         return ok
+
+    async def member(self, user_id: int) -> Agent | None:
+        """The agent with this user id, if they are in the operators' group."""
+        if not await self.is_agent(user_id):
+            return None
+        member = await self.bot.get_chat_member(self.group_id, user_id)
+        return self.agent(user_id, member.user.first_name)
+
+    # -- looking things up -------------------------------------------------------------------
+
+    async def ticket(self, ticket_id: int) -> Ticket | None:
+        return await self.store.get_ticket(ticket_id)
+
+    async def ticket_of(self, message: Message) -> Ticket | None:
+        """The ticket a group message belongs to: its forum topic, or (a group without topics)
+        the card or relayed message it replies to."""
+        if message.message_thread_id is not None and message.is_topic_message:
+            ticket = await self.store.ticket_by_thread(message.message_thread_id)
+            if ticket is not None:
+                return ticket
+        reply = message.reply_to_message
+        if reply is not None:
+            ticket = await self.store.ticket_by_card(reply.message_id)
+            if ticket is not None:
+                return ticket
+            found = await self.store.find_message(group_message_id=reply.message_id)
+            if found is not None:
+                return await self.store.get_ticket(found.ticket_id)
+        return None
+
+    async def queue_text(self) -> str:
+        queue = await self.store.queue()
+        names = {}
+        for entry in queue[:30]:
+            sub = await self.store.subscriber(entry.ticket.user_id)
+            names[entry.ticket.id] = sub.first_name if sub else str(entry.ticket.user_id)
+        return cards.queue_text(self.lang, queue, names)
+
+    async def whois_text(self, ticket: Ticket) -> str:
+        return cards.whois_text(
+            self.lang, ticket, await self.store.subscriber_summary(ticket.user_id)
+        )
+
+    async def today(self) -> Report:
+        """Today's report (local day of the working-hours time zone), for /stats."""
+        tz = self.hours.timezone
+        return await build_report(self.store, *today_window(self.clock(), tz), tz)
+
+    async def waiting(self) -> int:
+        return len(await self.store.queue())
+
+    async def note(self, ticket: Ticket, message: Message) -> None:
+        """An agents-only remark in the topic: kept with the ticket, never relayed."""
+        await self.store.record_message(ticket.id, "note", None, message.message_id, kind="note")
 
     # -- hand-off and reopening --------------------------------------------------------------
 

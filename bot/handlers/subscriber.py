@@ -118,7 +118,7 @@ async def on_question(
     reply_lang = decision.lang if decision.lang in LANGS else lang
     if truncated:
         await message.answer(t(reply_lang, "too_long"))
-    limit = desk.config.handoff_after_misses
+    limit = config.agents.handoff_after_misses
     gave_up = False
     if decision.kind == "none" and decision.normalized and limit > 0:
         previous = await store.recent_interactions(sub.user_id, limit=max(1, limit - 1))
