@@ -10,11 +10,10 @@ error handlers in ``bot.errors`` turn each into its one reaction. What is shown 
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -25,7 +24,8 @@ from aiogram.types import Message
 
 from bot.config import AgentsConfig
 from bot.desk import cards
-from bot.desk.relay import Relay, input_media, message_kind, topic_gone
+from bot.desk.relay import Relay, input_media, message_kind
+from bot.desk.topics import Topics
 from bot.split import split_html
 from bot.texts import t
 from handoff.hours import WorkingHours
@@ -64,6 +64,7 @@ class Desk:
         self.hours = hours or WorkingHours()
         self.clock = clock
         self.relay = Relay(store)
+        self.topics = Topics(bot, store, config.group_id, config.language)
         self._members: dict[int, tuple[bool, float]] = {}
 
     @property
@@ -162,7 +163,7 @@ class Desk:
         if created and ticket.reopened and ticket.thread_id is not None:
             ticket = await self._shown_reopened(ticket)
         elif self.group_id is not None and (created or ticket.thread_id is None):
-            ticket = await self.show_ticket(ticket, sub)
+            ticket = await self.topics.show(ticket, sub)
         return await self.waiting_text(ticket, lang)
 
     async def reopen(self, ticket: Ticket, agent: Agent | None = None) -> Ticket:
@@ -175,8 +176,8 @@ class Desk:
         return await self._shown_reopened(ticket)
 
     async def _shown_reopened(self, ticket: Ticket) -> Ticket:
-        ticket = await self.show_ticket(ticket)
-        await self.notify(ticket, t(self.lang, "agent_reopened", ticket=ticket.id))
+        ticket = await self.topics.show(ticket)
+        await self.topics.notify(ticket, t(self.lang, "agent_reopened", ticket=ticket.id))
         return ticket
 
     async def waiting_text(self, ticket: Ticket, lang: str) -> str:
@@ -203,8 +204,8 @@ class Desk:
     async def claim(self, ticket: Ticket, agent: Agent) -> Ticket:
         """waiting → claimed: the card shows it and the topic is told who took it."""
         ticket = await self.store.claim(ticket.id, agent.id, agent.name)
-        await self.refresh_card(ticket)
-        await self.notify(
+        await self.topics.refresh_card(ticket)
+        await self.topics.notify(
             ticket, t(self.lang, "agent_claimed", agent=html.escape(agent.name), ticket=ticket.id)
         )
         return ticket
@@ -224,8 +225,8 @@ class Desk:
     async def release(self, ticket: Ticket, agent: Agent) -> Ticket:
         """claimed → waiting, in its old place in the queue (its agent, or a supervisor)."""
         ticket = await self.store.release(ticket.id, agent.id, force=agent.supervisor)
-        await self.refresh_card(ticket)
-        await self.notify(ticket, t(self.lang, "agent_transferred", ticket=ticket.id))
+        await self.topics.refresh_card(ticket)
+        await self.topics.notify(ticket, t(self.lang, "agent_transferred", ticket=ticket.id))
         return ticket
 
     async def transfer(self, ticket: Ticket, agent: Agent, to: Agent) -> Ticket:
@@ -233,8 +234,8 @@ class Desk:
         ticket = await self.store.transfer(
             ticket.id, agent.id, to.id, to.name, force=agent.supervisor
         )
-        await self.refresh_card(ticket)
-        await self.notify(
+        await self.topics.refresh_card(ticket)
+        await self.topics.notify(
             ticket,
             t(self.lang, "agent_transferred_to", ticket=ticket.id, agent=html.escape(to.name)),
         )
@@ -245,8 +246,8 @@ class Desk:
         ticket = await self.store.take_over(
             ticket.id, agent.id, agent.name, supervisor=agent.supervisor
         )
-        await self.refresh_card(ticket)
-        await self.notify(
+        await self.topics.refresh_card(ticket)
+        await self.topics.notify(
             ticket, t(self.lang, "agent_took_over", agent=html.escape(agent.name), ticket=ticket.id)
         )
         return ticket
@@ -278,10 +279,10 @@ class Desk:
             except TelegramForbiddenError:  # the ticket is closing anyway: only record it
                 log.info("ticket #%s closed; the subscriber has blocked the bot", ticket.id)
                 await self.store.mark_blocked(ticket.user_id)
-        await self.refresh_card(ticket)
+        await self.topics.refresh_card(ticket)
         name = agent.name if agent else ticket.agent_name
-        await self.notify(ticket, cards.closed_notice(self.lang, ticket, name))
-        await self._close_topic(ticket)
+        await self.topics.notify(ticket, cards.closed_notice(self.lang, ticket, name))
+        await self.topics.close(ticket)
         return ticket
 
     async def subscriber_blocked(self, user_id: int) -> None:
@@ -303,18 +304,10 @@ class Desk:
         if closed is not None:
             await self._closed(closed, agent)
         else:
-            await self.notify(ticket, t(self.lang, "agent_banned", user_id=ticket.user_id))
+            await self.topics.notify(ticket, t(self.lang, "agent_banned", user_id=ticket.user_id))
 
     async def unban(self, user_id: int) -> bool:
         return await self.store.unban(user_id)
-
-    async def _close_topic(self, ticket: Ticket) -> None:
-        if self.group_id is None or ticket.thread_id is None:
-            return
-        try:
-            await self.bot.close_forum_topic(self.group_id, ticket.thread_id)
-        except TelegramBadRequest as exc:
-            log.info("closeForumTopic #%s: %s", ticket.id, exc.message)
 
     # -- answers to the subscriber -----------------------------------------------------------
 
@@ -332,78 +325,21 @@ class Desk:
             )
         return lang
 
-    async def rated(self, ticket: Ticket) -> None:
-        await self.notify(ticket, t(self.lang, "agent_csat", ticket=ticket.id, score=ticket.csat))
-
-    # -- the card and the topic --------------------------------------------------------------
-
     async def show_ticket(self, ticket: Ticket, sub: Subscriber | None = None) -> Ticket:
-        """A fresh (or reopened) topic in the group with the ticket's card at its top."""
-        if self.group_id is None:
-            return ticket
-        sub = sub or await self.store.subscriber(ticket.user_id)
-        thread_id = ticket.thread_id
-        if thread_id is not None:
-            try:
-                await self.bot.reopen_forum_topic(self.group_id, thread_id)
-            except TelegramBadRequest as exc:
-                if topic_gone(exc):
-                    thread_id = None
-                else:
-                    log.info("reopenForumTopic #%s: %s", ticket.id, exc.message)
-        if thread_id is None:
-            thread_id = await self._create_topic(ticket, sub)
-        card = await self.bot.send_message(
-            self.group_id,
-            await self._card_text(ticket, sub),
-            message_thread_id=thread_id,
-            reply_markup=cards.card_keyboard(self.lang, ticket),
-        )
-        return await self.store.set_thread(ticket.id, thread_id, card.message_id)
-
-    async def _create_topic(self, ticket: Ticket, sub: Subscriber | None) -> int | None:
-        try:
-            topic = await self.bot.create_forum_topic(self.group_id, cards.topic_title(ticket, sub))
-        except TelegramBadRequest as exc:
-            # a group without topics: the card and the relay go to the group itself
-            log.info("createForumTopic failed (%s); using the group without topics", exc.message)
-            return None
-        return topic.message_thread_id
-
-    async def _card_text(self, ticket: Ticket, sub: Subscriber | None) -> str:
-        recent = await self.store.recent_interactions(ticket.user_id, limit=5)
-        return cards.card_text(self.lang, ticket, sub, recent)
-
-    async def refresh_card(self, ticket: Ticket) -> None:
-        if self.group_id is None or ticket.card_message_id is None:
-            return
-        sub = await self.store.subscriber(ticket.user_id)
-        try:
-            await self.bot.edit_message_text(
-                await self._card_text(ticket, sub),
-                chat_id=self.group_id,
-                message_id=ticket.card_message_id,
-                reply_markup=cards.card_keyboard(self.lang, ticket),
-            )
-        except TelegramBadRequest as exc:
-            log.info("card of #%s not updated: %s", ticket.id, exc.message)
+        """A fresh (or reopened) topic with the ticket's card at its top."""
+        return await self.topics.show(ticket, sub)
 
     async def notify(self, ticket: Ticket, text: str) -> None:
-        """A line for the agents in the ticket's topic (never lost for a deleted topic)."""
-        if self.group_id is None:
-            return
-        try:
-            await self.bot.send_message(self.group_id, text, message_thread_id=ticket.thread_id)
-        except TelegramBadRequest as exc:
-            if not topic_gone(exc):
-                raise
-            ticket = await self.show_ticket(ticket)
-            await self.bot.send_message(self.group_id, text, message_thread_id=ticket.thread_id)
+        await self.topics.notify(ticket, text)
 
     async def post(self, text: str) -> None:
         """A message to the whole group (an outage alert, a KB reload's result)."""
-        if self.group_id is not None:
-            await self.bot.send_message(self.group_id, text)
+        await self.topics.post(text)
+
+    async def rated(self, ticket: Ticket) -> None:
+        await self.topics.notify(
+            ticket, t(self.lang, "agent_csat", ticket=ticket.id, score=ticket.csat)
+        )
 
     # -- subscriber → agents -----------------------------------------------------------------
 
@@ -415,7 +351,7 @@ class Desk:
         async with self.relay.in_order(ticket.id, "in"):
             ticket = await self.store.get_ticket(ticket.id) or ticket
             reply_to = await self.relay.group_reply_target(message)
-            copy_id = await self._into_topic(
+            copy_id = await self.topics.send_into(
                 ticket,
                 lambda thread: self.bot.copy_message(
                     self.group_id,
@@ -435,7 +371,7 @@ class Desk:
             media = [m for m in map(input_media, messages) if m is not None]
             if ticket is None or not media:
                 return
-            sent = await self._into_topic(
+            sent = await self.topics.send_into(
                 ticket,
                 lambda thread: self.bot.send_media_group(
                     self.group_id, media, message_thread_id=thread
@@ -445,25 +381,6 @@ class Desk:
                 await self.store.record_message(
                     ticket.id, "in", msg.message_id, copy.message_id, kind=message_kind(msg)
                 )
-
-    async def _into_topic(self, ticket: Ticket, send: Callable[[int | None], Awaitable]):
-        """Send into the ticket's topic; if the topic was deleted, open a new one and resend."""
-        try:
-            result = await send(ticket.thread_id)
-        except TelegramBadRequest as exc:
-            if not topic_gone(exc):
-                raise
-            log.info("topic of ticket #%s is gone; opening a new one", ticket.id)
-            old = ticket.thread_id
-            ticket = await self.show_ticket(dataclasses.replace(ticket, thread_id=None))
-            if old is not None:
-                await self.bot.send_message(
-                    self.group_id,
-                    t(self.lang, "agent_new_topic"),
-                    message_thread_id=ticket.thread_id,
-                )
-            result = await send(ticket.thread_id)
-        return result.message_id if hasattr(result, "message_id") else result
 
     async def mirror_edit_in(self, message: Message) -> None:
         """The subscriber edited a relayed message: edit its copy in the topic."""
