@@ -26,14 +26,15 @@ from bot.desk import Desk
 from bot.durable import DurablePoller, IdempotentSends
 from bot.handlers import admin, agent, subscriber
 from bot.health import ApiMetrics, JsonFormatter, Metrics, UpdateMetrics, start_health_server
+from bot.journal import Journal
 from bot.middlewares import SubscriberMiddleware, TicketMiddleware
 from bot.pacing import Limits, Pacer
 from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
 from bot.texts import t
-from handoff.store import Store
 from knowledge.lang import LANGS
 from knowledge.service import KnowledgeService
+from storage import Store
 
 log = logging.getLogger("dono")
 
@@ -100,6 +101,7 @@ class Dono:
     bot: Bot
     dp: Dispatcher
     store: Store
+    journal: Journal
     knowledge: KnowledgeService
     reloader: Reloader
     metrics: Metrics
@@ -123,10 +125,11 @@ class Dono:
 
             raise KnowledgeBaseError(problems)
         store = await Store.open(config.bot.database)
+        journal = await Journal.open(config.bot.database)
         metrics = Metrics()
         pacer = Pacer(Limits(**config.telegram.limits.model_dump()))
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)
-        sends = IdempotentSends(store)
+        sends = IdempotentSends(journal)
         retry = RetryMiddleware()
         bot = create_bot(
             token,
@@ -153,7 +156,9 @@ class Dono:
             len(knowledge.kb.topics),
             knowledge.kb.version,
         )
-        return cls(config, bot, dp, store, knowledge, reloader, metrics, pacer, sends, retry)
+        return cls(
+            config, bot, dp, store, journal, knowledge, reloader, metrics, pacer, sends, retry
+        )
 
     def _start_watching(self) -> None:
         if self.config.knowledge.watch:
@@ -199,14 +204,14 @@ class Dono:
         self._start_watching()
         await set_commands(self.bot)
         self.poller = DurablePoller(
-            self.bot, self.dp, self.store, polling_timeout, sends=self.sends
+            self.bot, self.dp, self.journal, polling_timeout, sends=self.sends
         )
         self.task = asyncio.create_task(self.poller.run())
 
     async def start_webhook(self, url: str, secret: str | None) -> web.AppRunner:
         """Serve Telegram's webhook on config.telegram.webhook's host/port/path."""
         hook = self.config.telegram.webhook
-        poller = DurablePoller(self.bot, self.dp, self.store, sends=self.sends)
+        poller = DurablePoller(self.bot, self.dp, self.journal, sends=self.sends)
         self.poller = poller
 
         async def deliver(request: web.Request) -> web.Response:
@@ -251,6 +256,7 @@ class Dono:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self.task, timeout=5)
         await self.bot.session.close()
+        await self.journal.close()
         await self.store.close()
 
 

@@ -54,8 +54,8 @@ from bot.errors import (
     keep_for_retry,
     storage_unavailable,
 )
+from bot.journal import Journal
 from bot.pacing import SEND_METHODS
-from handoff.store import Store
 
 log = logging.getLogger("dono.durable")
 
@@ -78,8 +78,8 @@ _current: ContextVar[_Handling | None] = ContextVar("dono_update", default=None)
 class IdempotentSends(BaseRequestMiddleware):
     """Sends made while handling an update are looked up before they are made again."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
         # sends whose record could not be written (database unavailable): kept here so that
         # handling the update again still finds them, and written once the database is back
         self.unrecorded: dict[tuple[int, str, int], tuple[str, str]] = {}
@@ -101,7 +101,7 @@ class IdempotentSends(BaseRequestMiddleware):
         adapter = TypeAdapter(method.__returning__)
         key = (handling.update_id, chat, n)
         kept = self.unrecorded.get(key)
-        stored = kept[1] if kept else await self.store.sent_get(*key)
+        stored = kept[1] if kept else await self.journal.sent_get(*key)
         if stored is not None:
             log.info(
                 "update %s: send #%d to %s was made before; not repeated",
@@ -113,7 +113,7 @@ class IdempotentSends(BaseRequestMiddleware):
         result = await make_request(bot, method)  # the chain passes results, not Responses
         body = adapter.dump_json(result, exclude_none=True).decode()
         try:
-            await self.store.sent_put(handling.update_id, chat, n, name, body)
+            await self.journal.sent_put(handling.update_id, chat, n, name, body)
         except sqlite3.Error as exc:  # the message went out: remember it in memory instead
             self.unrecorded[key] = (name, body)
             log.error(
@@ -130,7 +130,7 @@ class IdempotentSends(BaseRequestMiddleware):
         for key in [k for k in self.unrecorded if update_id is None or k[0] == update_id]:
             name, body = self.unrecorded[key]
             try:
-                await self.store.sent_put(*key, name, body)
+                await self.journal.sent_put(*key, name, body)
             except sqlite3.Error:
                 return
             del self.unrecorded[key]
@@ -143,7 +143,7 @@ class DurablePoller:
         self,
         bot: Bot,
         dp: Dispatcher,
-        store: Store,
+        journal: Journal,
         polling_timeout: int = 10,
         concurrency: int = 256,
         sends: IdempotentSends | None = None,
@@ -151,7 +151,7 @@ class DurablePoller:
     ) -> None:
         self.bot = bot
         self.dp = dp
-        self.store = store
+        self.journal = journal
         self.sends = sends
         self.polling_timeout = polling_timeout
         self.slots = asyncio.Semaphore(concurrency)
@@ -218,13 +218,13 @@ class DurablePoller:
         except ValidationError as exc:
             log.error("malformed update %s skipped: %s", uid, str(exc).splitlines()[0])
             with contextlib.suppress(sqlite3.Error):
-                await self.store.inbox_put([(uid, body[:100_000])])
-                await self.store.inbox_done(uid, "malformed")
+                await self.journal.inbox_put([(uid, body[:100_000])])
+                await self.journal.inbox_done(uid, "malformed")
             return 200
         if len(self.tasks) >= self.max_pending:
             return 429
         try:
-            new = await self.store.inbox_add(uid, update.model_dump_json(exclude_none=True))
+            new = await self.journal.inbox_add(uid, update.model_dump_json(exclude_none=True))
         except sqlite3.Error as exc:
             self._inbox_error = str(exc)
             log.error("cannot store update %s (%s); Telegram will deliver it again", uid, exc)
@@ -253,7 +253,7 @@ class DurablePoller:
         while not self._stop.is_set():
             try:
                 await self._handle_leftovers()
-                last = await self.store.inbox_last_id()
+                last = await self.journal.inbox_last_id()
             except sqlite3.Error as exc:
                 self._inbox_error = str(exc)
                 log.error("cannot read the update journal (%s); retrying in %.1fs", exc, delay)
@@ -270,9 +270,9 @@ class DurablePoller:
         delay = 0.5
         while True:
             try:
-                await self.store.inbox_put(rows)
+                await self.journal.inbox_put(rows)
                 for uid, _ in bad:
-                    await self.store.inbox_done(uid, "malformed")
+                    await self.journal.inbox_done(uid, "malformed")
             except sqlite3.Error as exc:
                 self._inbox_error = str(exc)
                 log.error(
@@ -328,7 +328,7 @@ class DurablePoller:
     async def _handle_leftovers(self) -> None:
         after = None
         while not self._stop.is_set():
-            pending = await self.store.inbox_pending(limit=500, after=after)
+            pending = await self.journal.inbox_pending(limit=500, after=after)
             if not pending:
                 break
             if after is None:
@@ -341,13 +341,13 @@ class DurablePoller:
                         update_id,
                         attempts,
                     )
-                    await self.store.inbox_done(update_id, "skipped after repeated crashes")
+                    await self.journal.inbox_done(update_id, "skipped after repeated crashes")
                     continue
                 try:
                     update = Update.model_validate_json(body, context={"bot": self.bot})
                 except ValueError as exc:
                     log.error("stored update %s is unreadable (%s); skipped", update_id, exc)
-                    await self.store.inbox_done(update_id, "unreadable")
+                    await self.journal.inbox_done(update_id, "unreadable")
                     continue
                 await self._wait_for_room()
                 self._spawn(update)
@@ -355,7 +355,7 @@ class DurablePoller:
 
     async def _prune(self) -> None:
         try:
-            forgotten = await self.store.journal_prune(keep=JOURNAL_KEEP)
+            forgotten = await self.journal.prune(keep=JOURNAL_KEEP)
         except sqlite3.Error as exc:
             log.warning("could not clean up the update journal: %s", exc)
             return
@@ -392,7 +392,7 @@ class DurablePoller:
             error = None
             try:
                 if not retry:  # counts starts, to spot an update that crashes the process
-                    await self.store.inbox_attempt(update.update_id)
+                    await self.journal.inbox_attempt(update.update_id)
                 await self.dp.feed_update(self.bot, update)
             except Exception as exc:
                 if keep_for_retry(exc, retry):
@@ -405,7 +405,7 @@ class DurablePoller:
                 _current.reset(token)
             self.waiting.pop(update.update_id, None)
             try:
-                await self.store.inbox_done(update.update_id, error)
+                await self.journal.inbox_done(update.update_id, error)
                 if self.sends is not None:
                     await self.sends.flush(update.update_id)
             except sqlite3.Error as exc:  # handled; on a restart its sends are looked up

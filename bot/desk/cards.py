@@ -10,7 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import CsatCb, TicketCb
 from bot.texts import t
-from handoff.store import Subscriber, SubscriberSummary
+from handoff.subscribers import Subscriber, SubscriberSummary
 from handoff.tickets import DeskError, QueueEntry, Ticket
 
 # The commands an agent can give in a ticket's topic (what an unknown one is answered with).

@@ -19,7 +19,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from handoff.store import Store
+from storage import Store
 
 log = logging.getLogger(__name__)
 

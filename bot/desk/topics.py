@@ -13,8 +13,9 @@ from aiogram.exceptions import TelegramBadRequest
 from bot.desk import cards
 from bot.desk.relay import topic_gone
 from bot.texts import t
-from handoff.store import Store, Subscriber
+from handoff.subscribers import Subscriber
 from handoff.tickets import Ticket
+from storage import Store
 
 log = logging.getLogger(__name__)
 

@@ -17,15 +17,15 @@ from bot.callbacks import TicketCb
 from bot.desk import Agent, Desk
 from bot.desk.cards import DESK_COMMANDS, unknown_command_text
 from bot.middlewares import DeskMiddleware
-from bot.texts import t
-from handoff.reports import (
+from bot.report.format import (
     format_count,
     format_csat,
     format_duration,
     format_latency,
     format_share,
-    headline,
 )
+from bot.texts import t
+from handoff.reports import headline
 from handoff.tickets import Ticket
 from knowledge.service import KnowledgeService
 

@@ -21,7 +21,7 @@ from aiogram.types import Chat, Message, PhotoSize, User
 
 from bot.config import AgentsConfig
 from bot.desk import Agent, Desk
-from handoff.store import Store, Subscriber
+from handoff.subscribers import Subscriber
 from handoff.tickets import (
     AlreadyClaimed,
     NotClaimed,
@@ -32,6 +32,7 @@ from handoff.tickets import (
     Ticket,
     TicketClosed,
 )
+from storage import Store
 from tests.conftest import Clock
 from tests.mocked_bot import MockedBot
 

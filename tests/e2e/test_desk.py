@@ -308,7 +308,7 @@ async def test_album_parts_count_as_handled_only_once_the_album_is_relayed(desk:
     topic = desk.topic(card["message_thread_id"])
     desk_obj = desk.dono.dp["desk"]
     desk_obj.ALBUM_WAIT = 1.5
-    journal = desk.dono.store.journal
+    journal = desk.dono.journal.db
 
     async def pending() -> int:
         async with journal.execute("SELECT COUNT(*) FROM inbox WHERE done_at IS NULL") as cur:

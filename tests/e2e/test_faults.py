@@ -18,8 +18,8 @@ import pytest
 
 from bot import errors
 from bot.app import Dono
+from bot.journal import Journal
 from emulator import Emulator
-from handoff.store import Store
 from tests.e2e.conftest import ROOT, Person, make_config, settled, start_dono, wait_for
 
 QUESTIONS = ["как проверить баланс", "kak popolnit balans", "how do I check my balance"]
@@ -190,7 +190,7 @@ async def test_a_send_telegram_never_takes_is_given_up_after_a_while(
     await emu.send_text(person.user, "kak popolnit balans")
 
     async def error_of_that_update() -> str | None:
-        async with dono.store.journal.execute(
+        async with dono.journal.db.execute(
             "SELECT error FROM inbox WHERE done_at IS NOT NULL ORDER BY update_id DESC LIMIT 1"
         ) as cur:
             row = await cur.fetchone()
@@ -226,7 +226,7 @@ async def test_a_poison_update_is_logged_and_skipped_not_retried(
     assert "*100#" in (await person.send("как проверить баланс"))["text"]  # the queue moved on
 
     async def journal() -> list[tuple]:
-        async with dono.store.journal.execute(
+        async with dono.journal.db.execute(
             "SELECT attempts, done_at IS NOT NULL FROM inbox ORDER BY update_id"
         ) as cur:
             return [tuple(r) for r in await cur.fetchall()]
@@ -253,11 +253,11 @@ async def test_an_update_that_crashed_the_bot_three_times_is_skipped_at_start(
             "text": "как проверить баланс",
         },
     }
-    store = await Store.open(config.bot.database)
-    await store.inbox_put([(7, json.dumps(killer)), (8, json.dumps({**killer, "update_id": 8}))])
+    journal = await Journal.open(config.bot.database)
+    await journal.inbox_put([(7, json.dumps(killer)), (8, json.dumps({**killer, "update_id": 8}))])
     for _ in range(3):
-        await store.inbox_attempt(7)
-    await store.close()
+        await journal.inbox_attempt(7)
+    await journal.close()
     with caplog.at_level(logging.ERROR):
         dono = await start_dono(emu, config)
         try:

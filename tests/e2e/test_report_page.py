@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from handoff.reports import build_report, format_count, render_html
-from handoff.store import Store
+from bot.report.format import format_count
+from bot.report.page import render_html
+from handoff.reports import build_report
+from storage import Store
 from tests.handoff.conftest import Clock
 from tests.handoff.test_reports import DAY, DAY0, TZ, fill_scenario
 

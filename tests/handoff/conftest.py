@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from handoff.store import Store
+from storage import Store
 from tests.conftest import T0, Clock
 
 __all__ = ["T0", "Clock"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from handoff.store import MIGRATIONS, Store
+from storage import Store
+from storage.migrations import MIGRATIONS
 from tests.handoff.conftest import T0, Clock
 
 

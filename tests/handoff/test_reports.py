@@ -15,22 +15,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handoff.reports import (
-    OUTCOMES,
-    Report,
-    build_report,
+from bot.report.format import (
     format_count,
     format_csat,
     format_duration,
     format_latency,
     format_share,
+)
+from bot.report.page import render_html
+from handoff.reports import (
+    OUTCOMES,
+    Report,
+    build_report,
     headline,
     percentile,
-    render_html,
     report_json,
     today_window,
 )
-from handoff.store import Store
+from storage import Store
 from tests.handoff.conftest import Clock
 
 TZ = "Asia/Dushanbe"  # UTC+5 all year: plain SQL can shift by a constant
