@@ -26,8 +26,11 @@ local calendar days in the report's time zone):
   message to the bot → hand-off), ``wait_until_claim`` (hand-off → first claim),
   ``first_response_time`` (hand-off → first agent message), ``handling_time`` (first claim →
   close), ``resolution_time`` (hand-off → close); a ticket still lacking an end is left out of
-  that duration. Per day: by the local day of ``created_at``; per agent: by the agent the ticket
-  has now (who closed it, or holds it), so a transferred ticket counts for its last agent.
+  that duration. Per day: by the local day of ``created_at``. Per agent: by who did it — the
+  first response for whoever sent it, handling for whoever held the ticket (each holder their
+  own stretch, claim or transfer to release, transfer or close), a close for whoever closed
+  it, CSAT for the agent who had it then; a ticket closed by the system (``user``,
+  ``blocked``, ``timeout``, ``migrated``) is nobody's close and nobody's handling.
 - Percentiles: nearest-rank: ``pN`` of n sorted values is the value of rank ``ceil(N/100 * n)``
   (always a measured value, never interpolated); None when there are no values.
 - CSAT: the 1..5 ratings of the window's tickets; average and count per score.
@@ -47,6 +50,8 @@ from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
+
+from handoff.tickets import SYSTEM_CLOSE_REASONS
 
 DEFAULT_TZ = "Asia/Dushanbe"
 OUTCOMES: tuple[str, ...] = ("answered", "clarified", "handed_off", "abandoned")
@@ -137,7 +142,7 @@ class TicketCounts:
 @dataclass(frozen=True, slots=True)
 class AgentStats:
     agent_id: int
-    agent_name: str  # as on their latest ticket
+    agent_name: str  # as on their latest ticket; their id when they kept none
     tickets: int
     closed: int
     first_response_time: Percentiles
@@ -338,7 +343,7 @@ def aggregate(rows: ReportRows, since: float, until: float, tz: str = DEFAULT_TZ
             rated=len(ratings),
         ),
         times=TicketTimes.of(tickets),
-        agents=_agents(tickets),
+        agents=_agents(tickets, rows.events),
         csat=_csat(ratings),
         topics=tuple(topics),
         disliked=tuple(
@@ -415,27 +420,79 @@ def _listed_days(since: float, until: float, zone: ZoneInfo, with_data: set[date
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _agents(tickets: Sequence[dict[str, Any]]) -> tuple[AgentStats, ...]:
-    mine: dict[int, list[dict[str, Any]]] = defaultdict(list)
+def _agents(
+    tickets: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]
+) -> tuple[AgentStats, ...]:
+    """Per agent, what they did: a first response counts for whoever sent it, handling for
+    whoever held the ticket while it was handled (each holder their own stretch), a close for
+    whoever closed it, a rating for the agent who had the ticket when it closed. A ticket the
+    system closed (the subscriber blocked the bot or closed it, a timeout) is nobody's close
+    and nobody's handling."""
+    by_ticket: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for e in events:
+        by_ticket[e["ticket_id"]].append(e)
+    worked: dict[int, set[int]] = defaultdict(set)  # agent → tickets
+    names: dict[int, str] = {}
+    first: dict[int, list[float]] = defaultdict(list)
+    handling: dict[int, list[float]] = defaultdict(list)
+    closed: Counter[int] = Counter()
+    ratings: dict[int, list[int]] = defaultdict(list)
     for t in tickets:
+        steps = by_ticket.get(t["id"], [])
         if t["agent_id"] is not None:
-            mine[t["agent_id"]].append(t)
-    stats = []
-    for agent_id, rows in mine.items():
-        ratings = [t["csat"] for t in rows if t["csat"] is not None]
-        stats.append(
-            AgentStats(
-                agent_id=agent_id,
-                agent_name=rows[-1]["agent_name"] or str(agent_id),
-                tickets=len(rows),
-                closed=sum(t["status"] == "closed" for t in rows),
-                first_response_time=Percentiles.of(t["first_response_time"] for t in rows),
-                handling_time=Percentiles.of(t["handling_time"] for t in rows),
-                csat_average=sum(ratings) / len(ratings) if ratings else None,
-                csat_count=len(ratings),
-            )
+            worked[t["agent_id"]].add(t["id"])
+            names[t["agent_id"]] = t["agent_name"] or str(t["agent_id"])
+            if t["csat"] is not None:
+                ratings[t["agent_id"]].append(t["csat"])
+        for e in steps:
+            if e["name"] == "first_response" and e["agent_id"] is not None:
+                first[e["agent_id"]].append(t["first_response_time"])
+                worked[e["agent_id"]].add(t["id"])
+        by_agent = t["status"] == "closed" and t["close_reason"] not in SYSTEM_CLOSE_REASONS
+        if not by_agent:
+            continue
+        for agent_id, seconds in held(steps).items():
+            handling[agent_id].append(seconds)
+            worked[agent_id].add(t["id"])
+        closer = next((e["agent_id"] for e in reversed(steps) if e["name"] == "closed"), None)
+        closer = closer if closer is not None else t["agent_id"]
+        if closer is not None:
+            closed[closer] += 1
+            worked[closer].add(t["id"])
+    stats = [
+        AgentStats(
+            agent_id=agent_id,
+            agent_name=names.get(agent_id, str(agent_id)),
+            tickets=len(ids),
+            closed=closed[agent_id],
+            first_response_time=Percentiles.of(first[agent_id]),
+            handling_time=Percentiles.of(handling[agent_id]),
+            csat_average=(
+                sum(ratings[agent_id]) / len(ratings[agent_id]) if ratings[agent_id] else None
+            ),
+            csat_count=len(ratings[agent_id]),
         )
+        for agent_id, ids in worked.items()
+    ]
     return tuple(sorted(stats, key=lambda a: (-a.tickets, a.agent_name, a.agent_id)))
+
+
+def held(events: Sequence[dict[str, Any]]) -> dict[int, float]:
+    """Seconds each agent held a ticket, from its events in order: a claim, a take-over or a
+    transfer to them starts a stretch; a release, a transfer, a take-over or the close ends it."""
+    seconds: dict[int, float] = defaultdict(float)
+    holder: int | None = None
+    since = 0.0
+    for e in events:
+        name, ts = e["name"], e["ts"]
+        if holder is not None and name in ("released", "transferred", "taken_over", "closed"):
+            seconds[holder] += ts - since
+            holder = None
+        if name in ("claimed", "taken_over"):
+            holder, since = e["agent_id"], ts
+        elif name == "transferred" and e["detail"]:
+            holder, since = int(e["detail"]), ts
+    return dict(seconds)
 
 
 def _csat(ratings: Sequence[int]) -> Csat:

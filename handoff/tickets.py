@@ -19,6 +19,8 @@ REASONS: frozenset[str] = frozenset({"asked", "command", "button", "bot_failed"}
 CLOSE_REASONS: frozenset[str] = frozenset(
     {"agent", "user", "blocked", "banned", "timeout", "migrated"}
 )
+# Closes no agent made: they count for no agent in the reports.
+SYSTEM_CLOSE_REASONS: frozenset[str] = frozenset({"user", "blocked", "timeout", "migrated"})
 DIRECTIONS: frozenset[str] = frozenset({"in", "out", "note"})
 
 
