@@ -84,6 +84,13 @@ async def on_desk_error(event: ErrorEvent, desk: Desk) -> None:
     exc = event.exception
     assert isinstance(exc, DeskError)
     update = event.update
+    if _chat_id(event) != desk.group_id:  # a race on the subscriber's side (a reopen, say)
+        log.warning("update %s: %s", update.update_id, exc)
+        if update.message is not None:
+            await update.message.answer(t(None, "error"))
+        elif update.callback_query is not None:
+            await update.callback_query.answer(t(None, "stale_button"))
+        return
     if update.callback_query is not None:
         text = cards.error_text(desk.lang, exc, for_html=False)
         await update.callback_query.answer(text, show_alert=True)

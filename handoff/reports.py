@@ -51,7 +51,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from handoff.tickets import SYSTEM_CLOSE_REASONS
+from handoff.credit import credit
 
 DEFAULT_TZ = "Asia/Dushanbe"
 OUTCOMES: tuple[str, ...] = ("answered", "clarified", "handed_off", "abandoned")
@@ -267,70 +267,14 @@ async def build_report(
 def aggregate(rows: ReportRows, since: float, until: float, tz: str = DEFAULT_TZ) -> Report:
     """The report of ``[since, until)`` from its rows: pure, no I/O."""
     zone = ZoneInfo(tz)
-
-    def day_of(ts: float) -> date:
-        return datetime.fromtimestamp(ts, zone).date()
-
-    questions = rows.questions
-    tickets = rows.tickets
-
-    kinds: dict[tuple[date, int], set[str]] = defaultdict(set)
-    day_latency: dict[date, list[float]] = defaultdict(list)
-    answers: Counter[str] = Counter()
-    langs: Counter[str | None] = Counter()
-    for q in questions:
-        day = day_of(q["ts"])
-        kinds[(day, q["user_id"])].add(q["decision"])
-        day_latency[day].append(q["latency_ms"])
-        langs[q["lang"]] += 1
-        if q["decision"] == "answer" and q["topic"]:
-            answers[q["topic"]] += 1
-    day_tickets: dict[date, list[dict[str, Any]]] = defaultdict(list)
-    for t in tickets:
-        day = day_of(t["created_at"])
-        kinds[(day, t["user_id"])].add("ticket")
-        day_tickets[day].append(t)
-
-    day_outcomes: dict[date, Counter[str]] = defaultdict(Counter)
-    for (day, _), seen in kinds.items():
-        day_outcomes[day][_outcome(seen)] += 1
-
-    outages = rows.outages
-    days = _listed_days(since, until, zone, set(day_outcomes) | {day_of(o["ts"]) for o in outages})
-    day_stats = tuple(
-        DayStats(
-            day,
-            Outcomes.of(day_outcomes.get(day, Counter())),
-            len(day_latency.get(day, ())),
-            Percentiles.of(day_latency.get(day, ())),
-            len(day_tickets.get(day, ())),
-            TicketTimes.of(day_tickets.get(day, ())),
-        )
-        for day in days
-    )
-
-    votes = {r["topic"]: (int(r["helpful"]), int(r["unhelpful"])) for r in rows.votes}
-    topics = sorted(
-        (
-            TopicStats(topic, answers[topic], *votes.get(topic, (0, 0)))
-            for topic in set(answers) | set(votes)
-        ),
-        key=lambda s: (-s.answers, -(s.helpful + s.unhelpful), s.topic),
-    )
-    disliked = rows.disliked
-
-    by_district = Counter(o["district"] for o in outages)
-    by_hour = Counter(datetime.fromtimestamp(o["ts"], zone).hour for o in outages)
-
-    total_outcomes: Counter[str] = Counter()
-    for counts in day_outcomes.values():
-        total_outcomes.update(counts)
+    questions, tickets = rows.questions, rows.tickets
+    days, total_outcomes = _days(rows, since, until, zone)
     ratings = [t["csat"] for t in tickets if t["csat"] is not None]
     return Report(
         since=since,
         until=until,
         tz=tz,
-        days=day_stats,
+        days=days,
         outcomes=Outcomes.of(total_outcomes),
         questions=len(questions),
         bot_latency_ms=Percentiles.of(q["latency_ms"] for q in questions),
@@ -345,22 +289,90 @@ def aggregate(rows: ReportRows, since: float, until: float, tz: str = DEFAULT_TZ
         times=TicketTimes.of(tickets),
         agents=_agents(tickets, rows.events),
         csat=_csat(ratings),
-        topics=tuple(topics),
+        topics=_topics(rows),
         disliked=tuple(
-            DislikedQuestion(r["topic"], r["question"], int(r["votes"])) for r in disliked
+            DislikedQuestion(r["topic"], r["question"], int(r["votes"])) for r in rows.disliked
         ),
-        languages=tuple(
-            LanguageStats(lang, n, n / len(questions))
-            for lang, n in sorted(langs.items(), key=lambda kv: (-kv[1], kv[0] or "\uffff"))
-        ),
-        outages=OutageStats(
-            total=len(outages),
-            by_district=tuple(
-                DistrictStats(d, n)
-                for d, n in sorted(by_district.items(), key=lambda kv: (-kv[1], kv[0] or "\uffff"))
+        languages=_languages(questions),
+        outages=_outages(rows.outages, zone),
+    )
+
+
+def _days(
+    rows: ReportRows, since: float, until: float, zone: ZoneInfo
+) -> tuple[tuple[DayStats, ...], Counter[str]]:
+    """Each listed day (its conversations' outcomes, bot latency and tickets), and the
+    outcomes of all conversations."""
+
+    def day_of(ts: float) -> date:
+        return datetime.fromtimestamp(ts, zone).date()
+
+    kinds: dict[tuple[date, int], set[str]] = defaultdict(set)
+    day_latency: dict[date, list[float]] = defaultdict(list)
+    for q in rows.questions:
+        day = day_of(q["ts"])
+        kinds[(day, q["user_id"])].add(q["decision"])
+        day_latency[day].append(q["latency_ms"])
+    day_tickets: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    for t in rows.tickets:
+        day = day_of(t["created_at"])
+        kinds[(day, t["user_id"])].add("ticket")
+        day_tickets[day].append(t)
+    day_outcomes: dict[date, Counter[str]] = defaultdict(Counter)
+    for (day, _), seen in kinds.items():
+        day_outcomes[day][_outcome(seen)] += 1
+    with_data = set(day_outcomes) | {day_of(o["ts"]) for o in rows.outages}
+    total: Counter[str] = Counter()
+    for counts in day_outcomes.values():
+        total.update(counts)
+    days = tuple(
+        DayStats(
+            day,
+            Outcomes.of(day_outcomes.get(day, Counter())),
+            len(day_latency.get(day, ())),
+            Percentiles.of(day_latency.get(day, ())),
+            len(day_tickets.get(day, ())),
+            TicketTimes.of(day_tickets.get(day, ())),
+        )
+        for day in _listed_days(since, until, zone, with_data)
+    )
+    return days, total
+
+
+def _topics(rows: ReportRows) -> tuple[TopicStats, ...]:
+    answers = Counter(
+        q["topic"] for q in rows.questions if q["decision"] == "answer" and q["topic"]
+    )
+    votes = {r["topic"]: (int(r["helpful"]), int(r["unhelpful"])) for r in rows.votes}
+    return tuple(
+        sorted(
+            (
+                TopicStats(topic, answers[topic], *votes.get(topic, (0, 0)))
+                for topic in set(answers) | set(votes)
             ),
-            by_hour=tuple(by_hour[h] for h in range(24)),
+            key=lambda s: (-s.answers, -(s.helpful + s.unhelpful), s.topic),
+        )
+    )
+
+
+def _languages(questions: Sequence[dict[str, Any]]) -> tuple[LanguageStats, ...]:
+    langs = Counter(q["lang"] for q in questions)
+    return tuple(
+        LanguageStats(lang, n, n / len(questions))
+        for lang, n in sorted(langs.items(), key=lambda kv: (-kv[1], kv[0] or "\uffff"))
+    )
+
+
+def _outages(outages: Sequence[dict[str, Any]], zone: ZoneInfo) -> OutageStats:
+    by_district = Counter(o["district"] for o in outages)
+    by_hour = Counter(datetime.fromtimestamp(o["ts"], zone).hour for o in outages)
+    return OutageStats(
+        total=len(outages),
+        by_district=tuple(
+            DistrictStats(d, n)
+            for d, n in sorted(by_district.items(), key=lambda kv: (-kv[1], kv[0] or "\uffff"))
         ),
+        by_hour=tuple(by_hour[h] for h in range(24)),
     )
 
 
@@ -423,76 +435,21 @@ def _listed_days(since: float, until: float, zone: ZoneInfo, with_data: set[date
 def _agents(
     tickets: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]
 ) -> tuple[AgentStats, ...]:
-    """Per agent, what they did: a first response counts for whoever sent it, handling for
-    whoever held the ticket while it was handled (each holder their own stretch), a close for
-    whoever closed it, a rating for the agent who had the ticket when it closed. A ticket the
-    system closed (the subscriber blocked the bot or closed it, a timeout) is nobody's close
-    and nobody's handling."""
-    by_ticket: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for e in events:
-        by_ticket[e["ticket_id"]].append(e)
-    worked: dict[int, set[int]] = defaultdict(set)  # agent → tickets
-    names: dict[int, str] = {}
-    first: dict[int, list[float]] = defaultdict(list)
-    handling: dict[int, list[float]] = defaultdict(list)
-    closed: Counter[int] = Counter()
-    ratings: dict[int, list[int]] = defaultdict(list)
-    for t in tickets:
-        steps = by_ticket.get(t["id"], [])
-        if t["agent_id"] is not None:
-            worked[t["agent_id"]].add(t["id"])
-            names[t["agent_id"]] = t["agent_name"] or str(t["agent_id"])
-            if t["csat"] is not None:
-                ratings[t["agent_id"]].append(t["csat"])
-        for e in steps:
-            if e["name"] == "first_response" and e["agent_id"] is not None:
-                first[e["agent_id"]].append(t["first_response_time"])
-                worked[e["agent_id"]].add(t["id"])
-        by_agent = t["status"] == "closed" and t["close_reason"] not in SYSTEM_CLOSE_REASONS
-        if not by_agent:
-            continue
-        for agent_id, seconds in held(steps).items():
-            handling[agent_id].append(seconds)
-            worked[agent_id].add(t["id"])
-        closer = next((e["agent_id"] for e in reversed(steps) if e["name"] == "closed"), None)
-        closer = closer if closer is not None else t["agent_id"]
-        if closer is not None:
-            closed[closer] += 1
-            worked[closer].add(t["id"])
+    """Per agent, what they did (``handoff.credit``)."""
     stats = [
         AgentStats(
             agent_id=agent_id,
-            agent_name=names.get(agent_id, str(agent_id)),
-            tickets=len(ids),
-            closed=closed[agent_id],
-            first_response_time=Percentiles.of(first[agent_id]),
-            handling_time=Percentiles.of(handling[agent_id]),
-            csat_average=(
-                sum(ratings[agent_id]) / len(ratings[agent_id]) if ratings[agent_id] else None
-            ),
-            csat_count=len(ratings[agent_id]),
+            agent_name=work.name or str(agent_id),
+            tickets=len(work.tickets),
+            closed=work.closed,
+            first_response_time=Percentiles.of(work.first_responses),
+            handling_time=Percentiles.of(work.handling),
+            csat_average=sum(work.ratings) / len(work.ratings) if work.ratings else None,
+            csat_count=len(work.ratings),
         )
-        for agent_id, ids in worked.items()
+        for agent_id, work in credit(tickets, events).items()
     ]
     return tuple(sorted(stats, key=lambda a: (-a.tickets, a.agent_name, a.agent_id)))
-
-
-def held(events: Sequence[dict[str, Any]]) -> dict[int, float]:
-    """Seconds each agent held a ticket, from its events in order: a claim, a take-over or a
-    transfer to them starts a stretch; a release, a transfer, a take-over or the close ends it."""
-    seconds: dict[int, float] = defaultdict(float)
-    holder: int | None = None
-    since = 0.0
-    for e in events:
-        name, ts = e["name"], e["ts"]
-        if holder is not None and name in ("released", "transferred", "taken_over", "closed"):
-            seconds[holder] += ts - since
-            holder = None
-        if name in ("claimed", "taken_over"):
-            holder, since = e["agent_id"], ts
-        elif name == "transferred" and e["detail"]:
-            holder, since = int(e["detail"]), ts
-    return dict(seconds)
 
 
 def _csat(ratings: Sequence[int]) -> Csat:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handoff.tickets import DIRECTIONS, TicketMessage
+from handoff.tickets import DIRECTIONS, Ticket, TicketMessage
 from storage.database import Database, Repository
 from storage.tickets import SqliteTickets
 
@@ -49,24 +49,7 @@ class SqliteMessages(Repository):
                 ),
             )
             message_id = int(cur.lastrowid or 0)
-            if direction == "in":
-                await self.db.execute(
-                    "UPDATE tickets SET msgs_from_user = msgs_from_user + 1 WHERE id = ?",
-                    (ticket_id,),
-                )
-            elif direction == "out":
-                await self.db.execute(
-                    "UPDATE tickets SET msgs_from_agent = msgs_from_agent + 1 WHERE id = ?",
-                    (ticket_id,),
-                )
-                # The WHERE makes "first" hold even when two replies are relayed at once.
-                first = await self.db.execute(
-                    "UPDATE tickets SET first_response_at = ? "
-                    "WHERE id = ? AND first_response_at IS NULL",
-                    (now, ticket_id),
-                )
-                if first.rowcount:
-                    await self.tickets._add_event(ticket_id, "first_response", now, ticket.agent_id)
+            await self._count(ticket, direction, now)
             await self.db.commit()
         return TicketMessage(
             message_id,
@@ -78,6 +61,27 @@ class SqliteMessages(Repository):
             kind,
             now,
         )
+
+    async def _count(self, ticket: Ticket, direction: str, now: float) -> None:
+        """The ticket's message counts, and its first response (inside the write section)."""
+        if direction == "in":
+            await self.db.execute(
+                "UPDATE tickets SET msgs_from_user = msgs_from_user + 1 WHERE id = ?",
+                (ticket.id,),
+            )
+        elif direction == "out":
+            await self.db.execute(
+                "UPDATE tickets SET msgs_from_agent = msgs_from_agent + 1 WHERE id = ?",
+                (ticket.id,),
+            )
+            # The WHERE makes "first" hold even when two replies are relayed at once.
+            first = await self.db.execute(
+                "UPDATE tickets SET first_response_at = ? "
+                "WHERE id = ? AND first_response_at IS NULL",
+                (now, ticket.id),
+            )
+            if first.rowcount:
+                await self.tickets._add_event(ticket.id, "first_response", now, ticket.agent_id)
 
     async def find_message(
         self,

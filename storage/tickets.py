@@ -111,20 +111,9 @@ class SqliteTickets(Repository):
                         started = await self.interactions.conversation_start(
                             user_id, now, conversation_gap, after=last.closed_at if last else None
                         )
-                    try:
-                        cur = await self.db.execute(
-                            "INSERT INTO tickets (user_id, status, reason, question, lang,"
-                            " created_at, queued_at, conversation_started_at)"
-                            " VALUES (?, 'waiting', ?, ?, ?, ?, ?, ?)",
-                            (user_id, reason, question, lang, now, now, started),
-                        )
-                    except sqlite3.IntegrityError:
-                        # Another process opened one first (the one-open-ticket index).
-                        await self.db.rollback()
-                        continue
-                    ticket_id = int(cur.lastrowid or 0)
-                    await self._add_event(ticket_id, "opened", now, detail=reason)
-                    await self.db.commit()
+                    ticket_id = await self._insert(user_id, reason, question, lang, now, started)
+                    if ticket_id is None:
+                        continue  # another process opened one first: look again
                     return await self._get(ticket_id), True
             # Outside the lock: reopen takes it itself.
             try:
@@ -132,6 +121,32 @@ class SqliteTickets(Repository):
             except (OpenTicketExists, NotClosed, ReopenExpired):
                 continue  # it changed meanwhile: look again
         raise Busy(None)
+
+    async def _insert(
+        self,
+        user_id: int,
+        reason: str,
+        question: str,
+        lang: str | None,
+        now: float,
+        started: float | None,
+    ) -> int | None:
+        """A new waiting ticket and its "opened" event, inside the caller's write section;
+        None when the one-open-ticket index says another process was first."""
+        try:
+            cur = await self.db.execute(
+                "INSERT INTO tickets (user_id, status, reason, question, lang,"
+                " created_at, queued_at, conversation_started_at)"
+                " VALUES (?, 'waiting', ?, ?, ?, ?, ?, ?)",
+                (user_id, reason, question, lang, now, now, started),
+            )
+        except sqlite3.IntegrityError:
+            await self.db.rollback()
+            return None
+        ticket_id = int(cur.lastrowid or 0)
+        await self._add_event(ticket_id, "opened", now, detail=reason)
+        await self.db.commit()
+        return ticket_id
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
         return await self._one_ticket("id = ?", (ticket_id,))

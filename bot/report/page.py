@@ -27,7 +27,6 @@ from handoff.reports import DURATIONS, Percentiles, Report
 
 def render_html(report: Report, title: str = "Dono support report") -> str:
     """One self-contained HTML page (inline CSS and SVG charts, no scripts, nothing fetched)."""
-    o = report.outcomes
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -45,47 +44,52 @@ def render_html(report: Report, title: str = "Dono support report") -> str:
         "</header>",
         _headline_cards(report),
     ]
-    if report.is_empty:
-        parts.append(
-            '<section class="card empty" data-testid="no-data">'
-            "<h2>No data for this period</h2>"
-            "<p>Nobody wrote to the bot, no ticket was opened and no outage was reported.</p>"
-            "</section>"
-        )
-    else:
-        parts += [
-            _section(
-                "Conversations per day",
-                outcome_chart(report)
-                if o.conversations
-                else _none("No conversations in this period."),
-                "chart-outcomes",
-                note="One conversation is one subscriber on one day; its outcome is the best "
-                "the subscriber got: a human, an answer, choices, or nothing.",
-            ),
-            _section(
-                "Hand-off times per day",
-                times_chart(report) + _times_table(report)
-                if has_times(report)
-                else _none("No hand-offs in this period."),
-                "chart-times",
-                note="Hand-off → an agent claims the ticket, hand-off → the first reply, "
-                "claim → close; of the tickets opened that day.",
-            ),
-            _section("Day by day", _days_table(report), "days"),
-            _section("Agents", _agents_table(report), "agents"),
-            '<div class="grid">',
-            _section("Top topics", _topics_table(report), "topics"),
-            '<div class="stack">',
-            _section("Languages", _languages_table(report), "languages"),
-            _section("Customer satisfaction", _csat_block(report), "csat"),
-            "</div>",
-            "</div>",
-            _section("Answers marked 👎", _disliked_table(report), "disliked"),
-            _section("Outage reports", _outages_block(report), "outages"),
-        ]
+    parts += _empty_page() if report.is_empty else _sections(report)
     parts += [_footer(report), "</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def _empty_page() -> list[str]:
+    return [
+        '<section class="card empty" data-testid="no-data">'
+        "<h2>No data for this period</h2>"
+        "<p>Nobody wrote to the bot, no ticket was opened and no outage was reported.</p>"
+        "</section>"
+    ]
+
+
+def _sections(report: Report) -> list[str]:
+    return [
+        _section(
+            "Conversations per day",
+            outcome_chart(report)
+            if report.outcomes.conversations
+            else _none("No conversations in this period."),
+            "chart-outcomes",
+            note="One conversation is one subscriber on one day; its outcome is the best "
+            "the subscriber got: a human, an answer, choices, or nothing.",
+        ),
+        _section(
+            "Hand-off times per day",
+            times_chart(report) + _times_table(report)
+            if has_times(report)
+            else _none("No hand-offs in this period."),
+            "chart-times",
+            note="Hand-off → an agent claims the ticket, hand-off → the first reply, "
+            "claim → close; of the tickets opened that day.",
+        ),
+        _section("Day by day", _days_table(report), "days"),
+        _section("Agents", _agents_table(report), "agents"),
+        '<div class="grid">',
+        _section("Top topics", _topics_table(report), "topics"),
+        '<div class="stack">',
+        _section("Languages", _languages_table(report), "languages"),
+        _section("Customer satisfaction", _csat_block(report), "csat"),
+        "</div>",
+        "</div>",
+        _section("Answers marked 👎", _disliked_table(report), "disliked"),
+        _section("Outage reports", _outages_block(report), "outages"),
+    ]
 
 
 def _e(text: object) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from handoff.reports import build_report, held
+from handoff.credit import held
+from handoff.reports import build_report
 from storage import Store
 from tests.conftest import T0, Clock
 
