@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+import pytest
+
 from emulator import Emulator
 from emulator.media import tiny_png
 from tests.e2e.conftest import Desk, Person, button_data, buttons, start_dono, wait_for
@@ -191,6 +193,7 @@ async def test_queue_position_and_transfer(desk: Desk) -> None:
     assert queue == [1, 2]  # back in the queue, in its old place
 
 
+@pytest.mark.slow
 async def test_hundred_messages_from_twenty_subscribers(emu: Emulator, desk: Desk) -> None:
     # Telegram's limits stay on; the group's is raised from 20/min so the test takes seconds.
     emu.set_limits(group_per_minute=1200, group_burst=20)
@@ -323,6 +326,7 @@ async def test_album_parts_count_as_handled_only_once_the_album_is_relayed(desk:
     assert await wait_for(pending, lambda n: n == 0) == 0
 
 
+@pytest.mark.slow
 async def test_a_long_group_queue_does_not_hold_up_answers_to_the_subscriber(desk: Desk) -> None:
     """Telegram's 20 messages a minute per group can queue the subscriber's messages for
     minutes; the agents' answers go the other way and must not wait behind them."""

@@ -81,6 +81,7 @@ def answers(emu: Emulator, chat: int) -> list[str]:
     return [m.get("text") or "" for m in emu.bot_messages(chat)]
 
 
+@pytest.mark.slow
 async def test_locked_database_delays_what_needs_it_and_loses_nothing(
     person: Person, emu: Emulator, dono: Dono, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -114,6 +115,7 @@ async def test_locked_database_delays_what_needs_it_and_loses_nothing(
     assert (await dono.status())["status"] == "ok"
 
 
+@pytest.mark.slow
 async def test_full_disk_keeps_updates_in_memory_until_there_is_room(
     person: Person, emu: Emulator, dono: Dono, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.app import Dono
 from emulator import Emulator
@@ -20,6 +21,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 async def test_webhook_with_secret_token(emu: Emulator, tmp_path: Path) -> None:
     config = make_config(tmp_path)
     config.telegram.mode = "webhook"
