@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator import Emulator
+from emulator.media import tiny_png
 from tests.e2e.conftest import Desk, Person, button_data, buttons, settled, start_dono
 from tests.e2e.test_desk import handed_off, press
 
@@ -292,3 +293,34 @@ async def test_one_vote_per_answer_the_last_press_wins(desk: Desk) -> None:
     labels = await vote("Не помогло", shown="✓ 👎")
     assert "✓ 👎 Не помогло" in labels and "👍 Помогло" in labels
     assert await desk.dono.store.feedback_counts("balance_check") == (0, 1)
+
+
+# -- the subscriber blocked the bot: one workflow, whatever the send that found out -----------
+
+
+async def test_a_blocked_subscriber_is_one_workflow_from_a_reply_kb_and_an_album(
+    desk: Desk,
+) -> None:
+    emu, dilnoza = desk.emu, desk.agents[0]
+    tickets = [await handed_off(desk, f"S{i}") for i in range(3)]
+    for person, _ in tickets:
+        await emu.block_bot(person.user)
+    (_, c1), (_, c2), (_, c3) = tickets
+    await desk.say(dilnoza, "Вы на связи?", c1["message_thread_id"])
+    await desk.say(dilnoza, "/kb balance_check", c2["message_thread_id"])
+    album = [tiny_png(8, 8), tiny_png(9, 9)]
+    await emu.send_media_group(
+        dilnoza, album, chat=desk.group.id, thread_id=c3["message_thread_id"]
+    )
+    for n, (person, card) in enumerate(tickets, start=1):
+        thread = card["message_thread_id"]
+        said = await notice(desk, thread, "⛔")
+        assert f"обращение #{n} закрыто" in said["text"]
+        ticket = await desk.dono.store.get_ticket(n)
+        assert (ticket.status, ticket.close_reason) == ("closed", "blocked")
+        assert (await desk.dono.store.subscriber(person.user.id)).blocked
+        assert topic_closed(desk, thread)
+    await settled(emu)
+    for _, card in tickets:  # one notice each, no apology, no second close
+        said = [m for m in texts(emu, desk.group.id, card["message_thread_id"]) if "⛔" in m]
+        assert len(said) == 1
