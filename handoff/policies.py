@@ -11,9 +11,7 @@ from handoff.tickets import Ticket, reopenable
 
 def is_miss(interaction: Mapping[str, Any]) -> bool:
     """The bot had nothing for a real question (not an empty or emoji-only message)."""
-    return interaction.get("kind", interaction.get("decision")) == "none" and bool(
-        interaction.get("normalized", "x")
-    )
+    return interaction.get("kind") == "none" and bool(interaction.get("normalized", "x"))
 
 
 def hand_off_after_misses(previous: Sequence[Mapping[str, Any]], limit: int) -> bool:

@@ -311,7 +311,7 @@ def _days(
     day_latency: dict[date, list[float]] = defaultdict(list)
     for q in rows.questions:
         day = day_of(q["ts"])
-        kinds[(day, q["user_id"])].add(q["decision"])
+        kinds[(day, q["user_id"])].add(q["kind"])
         day_latency[day].append(q["latency_ms"])
     day_tickets: dict[date, list[dict[str, Any]]] = defaultdict(list)
     for t in rows.tickets:
@@ -340,9 +340,7 @@ def _days(
 
 
 def _topics(rows: ReportRows) -> tuple[TopicStats, ...]:
-    answers = Counter(
-        q["topic"] for q in rows.questions if q["decision"] == "answer" and q["topic"]
-    )
+    answers = Counter(q["topic"] for q in rows.questions if q["kind"] == "answer" and q["topic"])
     votes = {r["topic"]: (int(r["helpful"]), int(r["unhelpful"])) for r in rows.votes}
     return tuple(
         sorted(

@@ -14,7 +14,7 @@ class SqliteInteractions(Repository):
         user_id: int,
         text: str,
         normalized: str,
-        decision: str,
+        kind: str,
         topic: str | None,
         candidates: list[str],
         score: float,
@@ -22,12 +22,12 @@ class SqliteInteractions(Repository):
         latency_ms: float,
         intent: str | None = None,
     ) -> int:
-        """One message the bot decided on: ``decision`` is the matcher's kind (answer, clarify,
+        """One message the bot decided on: ``kind`` is the matcher's (answer, clarify,
         handoff, smalltalk, none; "banned" for a banned subscriber's message), ``topic`` the
         answered topic, ``intent`` the small talk or hand-off intent."""
         async with self._writing():
             cur = await self.db.execute(
-                "INSERT INTO interactions (user_id, ts, text, normalized, decision, topic,"
+                "INSERT INTO interactions (user_id, ts, text, normalized, kind, topic,"
                 " candidates, score, lang, latency_ms, intent)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -35,7 +35,7 @@ class SqliteInteractions(Repository):
                     self.clock(),
                     text,
                     normalized,
-                    decision,
+                    kind,
                     topic,
                     ",".join(candidates),
                     score,
@@ -49,7 +49,7 @@ class SqliteInteractions(Repository):
 
     async def recent_interactions(self, user_id: int, limit: int = 5) -> list[dict]:
         async with self.db.execute(
-            "SELECT ts, text, normalized, decision, decision AS kind, topic, intent, score, lang"
+            "SELECT ts, text, normalized, kind, topic, intent, score, lang"
             " FROM interactions "
             "WHERE user_id = ? ORDER BY id DESC LIMIT ?",
             (user_id, limit),
@@ -78,8 +78,8 @@ class SqliteInteractions(Repository):
         """What the bot could not answer well since ``since``: "none" and "clarify" decisions
         (smalltalk and banned users' messages left out) and questions whose answer got 👎."""
         async with self.db.execute(
-            "SELECT ts, text, normalized, decision AS kind, topic FROM interactions"
-            " WHERE ts >= ? AND (decision = 'clarify' OR (decision = 'none' AND topic IS NULL))"
+            "SELECT ts, text, normalized, kind, topic FROM interactions"
+            " WHERE ts >= ? AND (kind = 'clarify' OR (kind = 'none' AND topic IS NULL))"
             " AND normalized != ''"
             " UNION ALL SELECT ts, question, '', 'dislike', topic FROM feedback"
             " WHERE ts >= ? AND helpful = 0 AND question != '' ORDER BY ts",

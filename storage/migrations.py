@@ -149,8 +149,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX outages_district ON outages(district, ts);
     ALTER TABLE feedback ADD COLUMN question TEXT NOT NULL DEFAULT '';
     """,
-    # v4, decisions say what they are: the intent gets its own column (small talk was stored
-    # as a "none" with its intent in the topic column, a hand-off with its intent there too),
+    # v4, decisions say what they are: the column is the decision's kind, and the intent gets
+    # its own (small talk was stored as a "none" with its intent in the topic column, a
+    # hand-off with its intent there too, a hand-off after misses as the intent "bot_failed"),
     # and a 👍/👎 belongs to one answer message: pressing again replaces the vote.
     """
     ALTER TABLE interactions ADD COLUMN intent TEXT;
@@ -163,5 +164,6 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feedback ADD COLUMN message_id INTEGER;
     CREATE UNIQUE INDEX feedback_one_per_answer ON feedback(user_id, message_id)
         WHERE message_id IS NOT NULL;
+    ALTER TABLE interactions RENAME COLUMN decision TO kind;
     """,
 ]

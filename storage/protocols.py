@@ -47,7 +47,7 @@ class Interactions(Protocol):
         user_id: int,
         text: str,
         normalized: str,
-        decision: str,
+        kind: str,
         topic: str | None,
         candidates: list[str],
         score: float,

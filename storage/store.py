@@ -109,7 +109,7 @@ class Store:
         user_id: int,
         text: str,
         normalized: str,
-        decision: str,
+        kind: str,
         topic: str | None,
         candidates: list[str],
         score: float,
@@ -118,7 +118,7 @@ class Store:
         intent: str | None = None,
     ) -> int:
         return await self.interactions.log_interaction(
-            user_id, text, normalized, decision, topic, candidates, score, lang, latency_ms, intent
+            user_id, text, normalized, kind, topic, candidates, score, lang, latency_ms, intent
         )
 
     async def recent_interactions(self, user_id: int, limit: int = 5) -> list[dict]:

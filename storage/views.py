@@ -69,8 +69,8 @@ class SqliteReports(Repository):
         """Everything a report of ``[since, until)`` is made of, read in one go."""
         return ReportRows(
             questions=await self._rows(
-                "SELECT user_id, ts, decision, topic, lang, latency_ms FROM interactions"
-                " WHERE ts >= ? AND ts < ? AND decision != 'banned'",
+                "SELECT user_id, ts, kind, topic, lang, latency_ms FROM interactions"
+                " WHERE ts >= ? AND ts < ? AND kind != 'banned'",
                 (since, until),
             ),
             tickets=await self.ticket_metrics(since, until),
