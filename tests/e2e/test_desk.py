@@ -9,7 +9,7 @@ import pytest
 
 from emulator import Emulator
 from emulator.media import tiny_png
-from tests.e2e.conftest import Desk, Person, button_data, buttons, start_dono, wait_for
+from tests.e2e.conftest import Desk, Person, button_data, buttons, settled, start_dono, wait_for
 
 
 async def handed_off(desk: Desk, name: str = "Farrukh", lang: str = "ru") -> tuple[Person, dict]:
@@ -155,6 +155,7 @@ async def test_non_members_and_other_chats_cannot_act(desk: Desk) -> None:
     await desk.say(desk.agents[0], "/queue", card["message_thread_id"])
     queue = await desk.topic(card["message_thread_id"]).next()
     assert "#1" in queue["text"]
+    await settled(emu)  # the window an answer in the other group would arrive in
     assert emu.bot_messages(other.id) == []
     assert (await desk.dono.store.get_ticket(1)).status == "waiting"
 
@@ -255,6 +256,7 @@ async def test_ban_keeps_messages_but_does_not_relay(desk: Desk) -> None:
     # after the unban the bot answers again; nothing was said to the banned messages
     assert "*100#" in (await person.send("как проверить баланс"))["text"]
     assert (await store.get_ticket(1)).close_reason == "banned"
+    await settled(emu)
     assert not [m for m in emu.messages(desk.group.id, thread) if "спам спам" in str(m)]
 
 
