@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from handoff.reports import ReportRows
 from handoff.subscribers import Subscriber, SubscriberSummary
 from handoff.tickets import Ban, Event, QueueEntry, Ticket, TicketMessage
 
@@ -228,3 +229,5 @@ class Reports(Protocol):
     async def ticket_metrics(self, since: float, until: float | None = None) -> list[dict]: ...
 
     async def subscriber_summary(self, user_id: int, questions: int = 5) -> SubscriberSummary: ...
+
+    async def report_rows(self, since: float, until: float) -> ReportRows: ...

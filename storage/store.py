@@ -17,6 +17,7 @@ import aiosqlite
 
 from handoff.subscribers import Subscriber, SubscriberSummary
 from handoff.tickets import Ban, Event, QueueEntry, Ticket, TicketClosed, TicketMessage
+from storage import protocols
 from storage.database import Database
 from storage.interactions import SqliteInteractions
 from storage.messages import SqliteMessages
@@ -31,12 +32,16 @@ class Store:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        self.subscribers = SqliteSubscribers(database)
-        self.interactions = SqliteInteractions(database)
-        self.tickets = SqliteTickets(database, self.subscribers, self.interactions)
-        self.relayed = SqliteMessages(database, self.tickets)
-        self.outage_reports = SqliteOutages(database)
-        self.reports = SqliteReports(database, self.subscribers, self.tickets)
+        # typed as the interfaces (storage.protocols): the bot needs nothing SQLite-specific
+        subscribers = SqliteSubscribers(database)
+        interactions = SqliteInteractions(database)
+        tickets = SqliteTickets(database, subscribers, interactions)
+        self.subscribers: protocols.Subscribers = subscribers
+        self.interactions: protocols.Interactions = interactions
+        self.tickets: protocols.Tickets = tickets
+        self.relayed: protocols.RelayedMessages = SqliteMessages(database, tickets)
+        self.outage_reports: protocols.Outages = SqliteOutages(database)
+        self.reports: protocols.Reports = SqliteReports(database, subscribers, tickets)
 
     @classmethod
     async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Store:
