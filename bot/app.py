@@ -16,23 +16,25 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
-from aiogram.types import BotCommand, ErrorEvent
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand
 from aiohttp import web
 
+from bot import errors
 from bot.config import Config, bot_token
 from bot.desk import Desk
-from bot.durable import DurablePoller, IdempotentSends, worth_retrying
+from bot.durable import DurablePoller, IdempotentSends
 from bot.handlers import admin, agent, subscriber
 from bot.health import ApiMetrics, JsonFormatter, Metrics, UpdateMetrics, start_health_server
-from bot.middlewares import SubscriberMiddleware
+from bot.journal import Journal
+from bot.middlewares import SubscriberMiddleware, TicketMiddleware
 from bot.pacing import Limits, Pacer
 from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
 from bot.texts import t
-from handoff.store import Store
 from knowledge.lang import LANGS
 from knowledge.service import KnowledgeService
+from storage import Store
 
 log = logging.getLogger("dono")
 
@@ -60,33 +62,6 @@ def create_bot(
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
-def error_handler(store: Store):
-    """Errors of any handler: a blocked user is recorded, anything else logged. Only the
-    database or Telegram being away is re-raised, for the poller to keep the update and retry."""
-
-    async def on_error(event: ErrorEvent) -> bool:
-        exc = event.exception
-        update = event.update
-        chat = None
-        if update.message:
-            chat = update.message.chat.id
-        elif update.callback_query and update.callback_query.message:
-            chat = update.callback_query.message.chat.id
-        if isinstance(exc, TelegramForbiddenError) and chat is not None:
-            log.info("chat %s blocked the bot; marked as blocked", chat)
-            await store.mark_blocked(chat)
-            return True
-        if worth_retrying(exc):
-            raise exc  # not the update's fault: the poller keeps it and tries again
-        log.error("update %s failed: %r", update.update_id, exc, exc_info=exc)
-        if chat is not None and event.update.message and not isinstance(exc, TelegramAPIError):
-            with contextlib.suppress(Exception):
-                await event.update.message.answer(t(None, "error"))
-        return True
-
-    return on_error
-
-
 def create_dispatcher(
     config: Config, knowledge: KnowledgeService, store: Store, desk: Desk
 ) -> Dispatcher:
@@ -94,13 +69,16 @@ def create_dispatcher(
     dp["admins"] = frozenset(config.agents.admins)
     dp["max_chars"] = config.bot.max_message_chars
     middleware = SubscriberMiddleware(store, config.bot.default_language)
+    for observer in (dp.message, dp.edited_message, dp.callback_query):
+        observer.outer_middleware(middleware)  # every router's private-chat handlers get it
     private = subscriber.create_router(store)
-    for observer in (private.message, private.edited_message, private.callback_query):
-        observer.outer_middleware(middleware)
-    dp.errors.register(error_handler(store))
-    dp.include_router(admin.create_router())
+    private.message.outer_middleware(
+        TicketMiddleware(store, desk.group_id, config.agents.reopen_window, desk.clock)
+    )
+    errors.register(dp)
+    dp.include_router(admin.create_router(config.agents.group_id))
     if config.agents.group_id is not None:
-        dp.include_router(agent.create_router(config.agents.group_id))
+        dp.include_router(agent.create_router(config.agents.group_id, desk))
     dp.include_router(private)
     return dp
 
@@ -123,6 +101,7 @@ class Dono:
     bot: Bot
     dp: Dispatcher
     store: Store
+    journal: Journal
     knowledge: KnowledgeService
     reloader: Reloader
     metrics: Metrics
@@ -146,10 +125,11 @@ class Dono:
 
             raise KnowledgeBaseError(problems)
         store = await Store.open(config.bot.database)
+        journal = await Journal.open(config.bot.database)
         metrics = Metrics()
         pacer = Pacer(Limits(**config.telegram.limits.model_dump()))
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)
-        sends = IdempotentSends(store)
+        sends = IdempotentSends(journal)
         retry = RetryMiddleware()
         bot = create_bot(
             token,
@@ -166,8 +146,7 @@ class Dono:
         dp.update.outer_middleware(UpdateMetrics(metrics))
 
         async def tell_admins(result: ReloadResult) -> None:
-            if desk.group_id is not None:
-                await bot.send_message(desk.group_id, admin.result_text(desk.lang, result))
+            await desk.post(admin.result_text(desk.lang, result))
 
         reloader = Reloader(knowledge, tell_admins)
         dp["reloader"] = reloader
@@ -177,7 +156,9 @@ class Dono:
             len(knowledge.kb.topics),
             knowledge.kb.version,
         )
-        return cls(config, bot, dp, store, knowledge, reloader, metrics, pacer, sends, retry)
+        return cls(
+            config, bot, dp, store, journal, knowledge, reloader, metrics, pacer, sends, retry
+        )
 
     def _start_watching(self) -> None:
         if self.config.knowledge.watch:
@@ -223,14 +204,14 @@ class Dono:
         self._start_watching()
         await set_commands(self.bot)
         self.poller = DurablePoller(
-            self.bot, self.dp, self.store, polling_timeout, sends=self.sends
+            self.bot, self.dp, self.journal, polling_timeout, sends=self.sends
         )
         self.task = asyncio.create_task(self.poller.run())
 
     async def start_webhook(self, url: str, secret: str | None) -> web.AppRunner:
         """Serve Telegram's webhook on config.telegram.webhook's host/port/path."""
         hook = self.config.telegram.webhook
-        poller = DurablePoller(self.bot, self.dp, self.store, sends=self.sends)
+        poller = DurablePoller(self.bot, self.dp, self.journal, sends=self.sends)
         self.poller = poller
 
         async def deliver(request: web.Request) -> web.Response:
@@ -275,6 +256,7 @@ class Dono:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self.task, timeout=5)
         await self.bot.session.close()
+        await self.journal.close()
         await self.store.close()
 
 

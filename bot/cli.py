@@ -15,9 +15,9 @@ from pathlib import Path
 
 from bot import keyboards
 from bot.config import Config, ConfigError, load_config
+from bot.report.page import render_html
 from bot.texts import t
 from handoff import reports
-from handoff.store import Store
 from knowledge.evaluate import (
     EvalFileError,
     evaluate,
@@ -31,6 +31,7 @@ from knowledge.loader import KnowledgeBaseError, check, load
 from knowledge.matcher import Decision, Matcher, reply_language
 from knowledge.schema import json_schema
 from knowledge.unanswered import cluster, spreadsheet_cell
+from storage import Store
 
 
 def _matcher(config: Config, kb_path: str | None) -> Matcher:
@@ -225,7 +226,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
             print(text)
         return 0
     out = Path(args.out or "report.html")
-    out.write_text(reports.render_html(report), encoding="utf-8")
+    out.write_text(render_html(report), encoding="utf-8")
     print(f"report written to {out}")
     return 0
 

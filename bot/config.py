@@ -76,6 +76,7 @@ class BotConfig(_Section):
 class AgentsConfig(_Section):
     group_id: int | None = None
     admins: list[int] = Field(default_factory=list)
+    supervisors: list[int] = Field(default_factory=list)  # may take over any ticket
     language: Literal["ru", "tg", "en"] = "ru"
     signature: Literal["none", "first_name"] = "none"
     reopen_window: float = Field(3600, ge=0)

@@ -13,17 +13,16 @@ With a webhook, Telegram's delivery is answered 200 only once the update is stor
 the journal can't take it, so Telegram delivers it again later), and a delivery seen before is
 not handled twice.
 
-An update whose handling raised is logged and marked done (not retried forever); one that was
-started three times without finishing (it crashes the process) is skipped with a log line.
-
-When the database itself is unavailable (locked by another process, disk full, I/O error), the
-message is not at fault and must not be dropped: a batch that cannot be stored stays in memory,
-unacknowledged (Telegram keeps it too), and an update whose handling hit the database is kept in
-memory and handled again, both with a growing pause, each attempt logged. The same holds for an
-update whose sends still failed after the retry middleware's attempts (Telegram down for
-minutes): its sends made so far are recorded, so handling it again only makes the rest.
-The bot neither crashes nor spins, and /healthz says "degraded" until the database answers
-again.
+What happens to an update whose handling raised is decided in ``bot.errors`` (its docstring
+is the policy): the error handlers there answer desk errors and blocked subscribers, and hand
+back only the errors that are not the update's fault — the database locked or full, Telegram
+down past the send retries. This module then does what that policy says: such an update is kept
+in memory, unacknowledged or not marked done, and handled again with a growing pause, each
+attempt logged (its sends made so far are recorded, so handling it again only makes the rest);
+any other error marks it done. One that was started three times without finishing (it crashes
+the process) is skipped with a log line. A batch the journal cannot store stays in memory,
+unacknowledged (Telegram keeps it too). The bot neither crashes nor spins, and /healthz says
+"degraded" until the database answers again.
 """
 
 from __future__ import annotations
@@ -46,48 +45,25 @@ from aiogram.exceptions import (
     AiogramError,
     ClientDecodeError,
     TelegramAPIError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
 )
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from pydantic import TypeAdapter, ValidationError
 
+from bot.errors import (
+    keep_for_retry,
+    storage_unavailable,
+)
+from bot.journal import Journal
 from bot.pacing import SEND_METHODS
-from handoff.store import Store
 
 log = logging.getLogger("dono.durable")
 
 MAX_ATTEMPTS = 3
 MAX_BACKOFF = 10.0  # seconds between getUpdates retries while Telegram is down
 MAX_STORAGE_BACKOFF = 30.0  # seconds between retries while the database is unavailable
-# an update whose sends Telegram keeps refusing (5xx) is given up after this many rounds (each
-# round is the retry middleware's own attempts, the pause between rounds grows to 30 s): about
-# half an hour, so a request Telegram will never take does not come back forever
-MAX_TELEGRAM_RETRIES = 20
 PRUNE_EVERY = 600.0  # seconds between clean-ups of the journal
 JOURNAL_KEEP = 3600.0  # seconds a handled update (and what was sent for it) is remembered
-
-_UNAVAILABLE = ("locked", "busy", "full", "disk i/o", "unable to open", "readonly")
-
-
-def storage_unavailable(exc: BaseException) -> bool:
-    """A database error that says nothing about the update: wait and try again."""
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    text = str(exc).lower()
-    return any(word in text for word in _UNAVAILABLE)
-
-
-def telegram_unavailable(exc: BaseException) -> bool:
-    """Telegram still failing after the retry middleware's attempts (5xx, network, 429)."""
-    return isinstance(exc, (TelegramServerError, TelegramNetworkError, TelegramRetryAfter))
-
-
-def worth_retrying(exc: BaseException) -> bool:
-    """Nothing is wrong with the update: the database or Telegram is away. Keep it, retry."""
-    return storage_unavailable(exc) or telegram_unavailable(exc)
 
 
 @dataclass
@@ -102,8 +78,8 @@ _current: ContextVar[_Handling | None] = ContextVar("dono_update", default=None)
 class IdempotentSends(BaseRequestMiddleware):
     """Sends made while handling an update are looked up before they are made again."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
         # sends whose record could not be written (database unavailable): kept here so that
         # handling the update again still finds them, and written once the database is back
         self.unrecorded: dict[tuple[int, str, int], tuple[str, str]] = {}
@@ -125,7 +101,7 @@ class IdempotentSends(BaseRequestMiddleware):
         adapter = TypeAdapter(method.__returning__)
         key = (handling.update_id, chat, n)
         kept = self.unrecorded.get(key)
-        stored = kept[1] if kept else await self.store.sent_get(*key)
+        stored = kept[1] if kept else await self.journal.sent_get(*key)
         if stored is not None:
             log.info(
                 "update %s: send #%d to %s was made before; not repeated",
@@ -137,7 +113,7 @@ class IdempotentSends(BaseRequestMiddleware):
         result = await make_request(bot, method)  # the chain passes results, not Responses
         body = adapter.dump_json(result, exclude_none=True).decode()
         try:
-            await self.store.sent_put(handling.update_id, chat, n, name, body)
+            await self.journal.sent_put(handling.update_id, chat, n, name, body)
         except sqlite3.Error as exc:  # the message went out: remember it in memory instead
             self.unrecorded[key] = (name, body)
             log.error(
@@ -154,7 +130,7 @@ class IdempotentSends(BaseRequestMiddleware):
         for key in [k for k in self.unrecorded if update_id is None or k[0] == update_id]:
             name, body = self.unrecorded[key]
             try:
-                await self.store.sent_put(*key, name, body)
+                await self.journal.sent_put(*key, name, body)
             except sqlite3.Error:
                 return
             del self.unrecorded[key]
@@ -167,7 +143,7 @@ class DurablePoller:
         self,
         bot: Bot,
         dp: Dispatcher,
-        store: Store,
+        journal: Journal,
         polling_timeout: int = 10,
         concurrency: int = 256,
         sends: IdempotentSends | None = None,
@@ -175,7 +151,7 @@ class DurablePoller:
     ) -> None:
         self.bot = bot
         self.dp = dp
-        self.store = store
+        self.journal = journal
         self.sends = sends
         self.polling_timeout = polling_timeout
         self.slots = asyncio.Semaphore(concurrency)
@@ -242,13 +218,13 @@ class DurablePoller:
         except ValidationError as exc:
             log.error("malformed update %s skipped: %s", uid, str(exc).splitlines()[0])
             with contextlib.suppress(sqlite3.Error):
-                await self.store.inbox_put([(uid, body[:100_000])])
-                await self.store.inbox_done(uid, "malformed")
+                await self.journal.inbox_put([(uid, body[:100_000])])
+                await self.journal.inbox_done(uid, "malformed")
             return 200
         if len(self.tasks) >= self.max_pending:
             return 429
         try:
-            new = await self.store.inbox_add(uid, update.model_dump_json(exclude_none=True))
+            new = await self.journal.inbox_add(uid, update.model_dump_json(exclude_none=True))
         except sqlite3.Error as exc:
             self._inbox_error = str(exc)
             log.error("cannot store update %s (%s); Telegram will deliver it again", uid, exc)
@@ -277,7 +253,7 @@ class DurablePoller:
         while not self._stop.is_set():
             try:
                 await self._handle_leftovers()
-                last = await self.store.inbox_last_id()
+                last = await self.journal.inbox_last_id()
             except sqlite3.Error as exc:
                 self._inbox_error = str(exc)
                 log.error("cannot read the update journal (%s); retrying in %.1fs", exc, delay)
@@ -294,9 +270,9 @@ class DurablePoller:
         delay = 0.5
         while True:
             try:
-                await self.store.inbox_put(rows)
+                await self.journal.inbox_put(rows)
                 for uid, _ in bad:
-                    await self.store.inbox_done(uid, "malformed")
+                    await self.journal.inbox_done(uid, "malformed")
             except sqlite3.Error as exc:
                 self._inbox_error = str(exc)
                 log.error(
@@ -352,7 +328,7 @@ class DurablePoller:
     async def _handle_leftovers(self) -> None:
         after = None
         while not self._stop.is_set():
-            pending = await self.store.inbox_pending(limit=500, after=after)
+            pending = await self.journal.inbox_pending(limit=500, after=after)
             if not pending:
                 break
             if after is None:
@@ -365,13 +341,13 @@ class DurablePoller:
                         update_id,
                         attempts,
                     )
-                    await self.store.inbox_done(update_id, "skipped after repeated crashes")
+                    await self.journal.inbox_done(update_id, "skipped after repeated crashes")
                     continue
                 try:
                     update = Update.model_validate_json(body, context={"bot": self.bot})
                 except ValueError as exc:
                     log.error("stored update %s is unreadable (%s); skipped", update_id, exc)
-                    await self.store.inbox_done(update_id, "unreadable")
+                    await self.journal.inbox_done(update_id, "unreadable")
                     continue
                 await self._wait_for_room()
                 self._spawn(update)
@@ -379,7 +355,7 @@ class DurablePoller:
 
     async def _prune(self) -> None:
         try:
-            forgotten = await self.store.journal_prune(keep=JOURNAL_KEEP)
+            forgotten = await self.journal.prune(keep=JOURNAL_KEEP)
         except sqlite3.Error as exc:
             log.warning("could not clean up the update journal: %s", exc)
             return
@@ -416,12 +392,10 @@ class DurablePoller:
             error = None
             try:
                 if not retry:  # counts starts, to spot an update that crashes the process
-                    await self.store.inbox_attempt(update.update_id)
+                    await self.journal.inbox_attempt(update.update_id)
                 await self.dp.feed_update(self.bot, update)
             except Exception as exc:
-                if storage_unavailable(exc) or (
-                    telegram_unavailable(exc) and retry < MAX_TELEGRAM_RETRIES
-                ):
+                if keep_for_retry(exc, retry):
                     self._keep(update, retry, exc)
                     return
                 # a poison update: logged and skipped, not retried forever
@@ -431,7 +405,7 @@ class DurablePoller:
                 _current.reset(token)
             self.waiting.pop(update.update_id, None)
             try:
-                await self.store.inbox_done(update.update_id, error)
+                await self.journal.inbox_done(update.update_id, error)
                 if self.sends is not None:
                     await self.sends.flush(update.update_id)
             except sqlite3.Error as exc:  # handled; on a restart its sends are looked up

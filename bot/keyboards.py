@@ -1,40 +1,15 @@
-"""Inline keyboards and the callback data they carry (each fits Telegram's 64 bytes)."""
+"""Inline keyboards of the subscriber's chat (their callback data is in ``bot.callbacks``)."""
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import CategoryCb, FeedbackCb, LangCb, OperatorCb, TopicCb
 from bot.texts import catalog, t
 from knowledge.lang import LANGS
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Topic
-
-
-class TopicCb(CallbackData, prefix="t"):
-    """Show a topic's answer (from the menu, "did you mean" or "see also")."""
-
-    id: str
-
-
-class CategoryCb(CallbackData, prefix="c"):
-    """Open a menu category; an empty id is the top of the menu."""
-
-    id: str = ""
-
-
-class LangCb(CallbackData, prefix="l"):
-    lang: str
-
-
-class FeedbackCb(CallbackData, prefix="f"):
-    topic: str
-    helpful: bool
-
-
-class OperatorCb(CallbackData, prefix="op"):
-    """The subscriber asks for a human."""
 
 
 def topic_title(topic: Topic, lang: str) -> str:
@@ -72,11 +47,20 @@ def category(kb_: KnowledgeBase, cat_id: str, lang: str) -> InlineKeyboardMarkup
     return kb.as_markup()
 
 
-def answer(kb_: KnowledgeBase, topic: Topic, lang: str) -> InlineKeyboardMarkup:
-    """URL buttons, related topics, 👍/👎, operator and menu under an answer."""
+def answer(
+    kb_: KnowledgeBase, topic: Topic, lang: str, also: str | None = None
+) -> InlineKeyboardMarkup:
+    """URL buttons, a second ask's topic (``also``), related topics, 👍/👎, operator and menu
+    under an answer."""
     kb = InlineKeyboardBuilder()
     for button in topic.buttons:
         kb.row(InlineKeyboardButton(text=getattr(button.text, lang), url=button.url))
+    if also is not None and also in kb_.topics and also != topic.id:
+        kb.row(
+            InlineKeyboardButton(
+                text=topic_title(kb_.topics[also], lang), callback_data=TopicCb(id=also).pack()
+            )
+        )
     for rel in topic.related:
         if rel in kb_.topics:
             kb.row(
@@ -118,3 +102,23 @@ def fallback(lang: str) -> InlineKeyboardMarkup:
     kb.button(text=t(lang, "button_operator"), callback_data=OperatorCb())
     kb.button(text=t(lang, "button_menu"), callback_data=CategoryCb(id=""))
     return kb.as_markup()
+
+
+VOTED = "✓ "
+
+
+def with_vote(markup: InlineKeyboardMarkup, helpful: bool, lang: str) -> InlineKeyboardMarkup:
+    """The same buttons, the 👍/👎 just pressed marked as the subscriber's choice."""
+    rows = []
+    for row in markup.inline_keyboard:
+        new_row = []
+        for button in row:
+            data = button.callback_data or ""
+            if data.startswith(FeedbackCb.__prefix__ + ":"):
+                vote = FeedbackCb.unpack(data)
+                text = t(lang, "button_helpful" if vote.helpful else "button_not_helpful")
+                marked = VOTED + text if vote.helpful == helpful else text
+                button = button.model_copy(update={"text": marked})
+            new_row.append(button)
+        rows.append(new_row)
+    return InlineKeyboardMarkup(inline_keyboard=rows)

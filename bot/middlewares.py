@@ -1,4 +1,5 @@
-"""Middlewares that put the subscriber and their language into every handler's arguments."""
+"""Middlewares that put what a handler needs into its arguments: the subscriber and their
+language, and the subscriber's ticket."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, TelegramObject, User
+from aiogram.types import Chat, Message, TelegramObject, User
 
+from bot.desk import Desk
 from bot.texts import language_from_code
-from handoff.store import Store
+from handoff.policies import subscriber_reopens
+from storage import Store
 
 
 class SubscriberMiddleware(BaseMiddleware):
@@ -45,4 +48,56 @@ class SubscriberMiddleware(BaseMiddleware):
             sub = await self.store.touch_subscriber(user.id, *fresh)
         data["sub"] = sub
         data["lang"] = sub.lang or language_from_code(sub.language_code, self.default_lang)
+        return await handler(event, data)
+
+
+class TicketMiddleware(BaseMiddleware):
+    """For a subscriber's message: ``ticket``, their open ticket, and ``reopenable``, the
+    closed one this message would reopen (``handoff.policies.subscriber_reopens``). Without
+    an operators' group a ticket is only a record: both stay None."""
+
+    def __init__(
+        self, store: Store, group_id: int | None, window: float, clock: Callable[[], float]
+    ) -> None:
+        self.store = store
+        self.group_id = group_id
+        self.window = window
+        self.clock = clock
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
+        data["ticket"] = data["reopenable"] = None
+        private = chat is not None and chat.type == "private"
+        if user is not None and private and self.group_id is not None:
+            data["ticket"] = await self.store.open_ticket_of(user.id)
+            if data["ticket"] is None:
+                last = await self.store.last_ticket(user.id)
+                if subscriber_reopens(last, self.clock(), self.window):
+                    data["reopenable"] = last
+        return await handler(event, data)
+
+
+class DeskMiddleware(BaseMiddleware):
+    """For the operators' group's handlers: ``agent``, who acts (with the supervisor role
+    resolved), and ``ticket``, the ticket a message belongs to (its topic, or the card or
+    relayed message it replies to), None for general chatter and for buttons."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        data["agent"] = self.desk.agent(user.id if user else 0, user.first_name if user else "?")
+        data["ticket"] = await self.desk.ticket_of(event) if isinstance(event, Message) else None
         return await handler(event, data)

@@ -19,6 +19,8 @@ REASONS: frozenset[str] = frozenset({"asked", "command", "button", "bot_failed"}
 CLOSE_REASONS: frozenset[str] = frozenset(
     {"agent", "user", "blocked", "banned", "timeout", "migrated"}
 )
+# Closes no agent made: they count for no agent in the reports.
+SYSTEM_CLOSE_REASONS: frozenset[str] = frozenset({"user", "blocked", "timeout", "migrated"})
 DIRECTIONS: frozenset[str] = frozenset({"in", "out", "note"})
 
 
@@ -118,6 +120,23 @@ class InvalidScore(DeskError):
 
     def __init__(self, score: object) -> None:
         super().__init__(f"CSAT must be 1..5, got {score!r}", score=score)
+
+
+class NotSupervisor(DeskError):
+    """Taking over another agent's ticket is for supervisors (``agents.supervisors``)."""
+
+    code = "not_supervisor"
+
+    def __init__(self, agent_id: int | None, agent_name: str) -> None:
+        super().__init__(f"only a supervisor can take over from {agent_name}", agent=agent_name)
+        self.agent_id = agent_id
+
+
+class TakeoverOwn(DeskError):
+    code = "takeover_own"
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(f"ticket #{ticket_id} is already yours", ticket_id=ticket_id)
 
 
 class Busy(DeskError):
@@ -282,6 +301,22 @@ def transfer(
     if to_agent_id == ticket.agent_id:
         raise AlreadyClaimed(ticket.agent_id, ticket.agent_name or "")
     return dataclasses.replace(ticket, agent_id=to_agent_id, agent_name=to_agent_name)
+
+
+def take_over(
+    ticket: Ticket, agent_id: int, agent_name: str, now: float, *, supervisor: bool
+) -> Ticket:
+    """A supervisor takes any open ticket: a waiting one is claimed, another agent's moves to
+    them. Anyone may "take over" a waiting ticket (that is a claim)."""
+    if ticket.status == "closed":
+        raise TicketClosed(ticket.id)
+    if ticket.status == "waiting":
+        return claim(ticket, agent_id, agent_name, now)
+    if ticket.agent_id == agent_id:
+        raise TakeoverOwn(ticket.id)
+    if not supervisor:
+        raise NotSupervisor(ticket.agent_id, ticket.agent_name or "")
+    return dataclasses.replace(ticket, agent_id=agent_id, agent_name=agent_name)
 
 
 def close(

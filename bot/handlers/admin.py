@@ -1,11 +1,12 @@
-"""Admin side: /reload (and later /stats) for the user ids in agents.admins."""
+"""Admin side: /reload for the user ids in agents.admins, in a private chat or the desk group."""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
+from bot.desk import Desk
 from bot.reload import Reloader
 from bot.texts import t
 
@@ -16,8 +17,15 @@ def result_text(lang: str, result) -> str:
 
 
 async def cmd_reload(
-    message: Message, reloader: Reloader, admins: frozenset[int], lang: str = "ru"
+    message: Message,
+    reloader: Reloader,
+    admins: frozenset[int],
+    desk: Desk,
+    lang: str | None = None,
 ) -> None:
+    """In a private chat the admin's language (``lang`` from the subscriber middleware), in
+    the operators' group the desk's."""
+    lang = lang if message.chat.type == "private" and lang else desk.lang
     if message.from_user is None or message.from_user.id not in admins:
         await message.reply(t(lang, "admin_only"))
         return
@@ -25,7 +33,11 @@ async def cmd_reload(
     await message.reply(result_text(lang, result))
 
 
-def create_router() -> Router:
+def create_router(group_id: int | None) -> Router:
+    """Only a private chat or the operators' group: other groups are not the bot's to answer."""
     router = Router(name="admin")
-    router.message.register(cmd_reload, Command("reload"))
+    where = F.chat.type == "private"
+    if group_id is not None:
+        where = where | (F.chat.id == group_id)
+    router.message.register(cmd_reload, Command("reload"), where)
     return router

@@ -7,7 +7,6 @@ import html
 import math
 
 from aiogram import F
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -19,10 +18,12 @@ from aiogram.types import (
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import DistrictCb
 from bot.config import Config, District
 from bot.desk import Desk
 from bot.texts import t
-from handoff.store import Store, Subscriber
+from handoff.subscribers import Subscriber
+from storage import Store
 
 OUTAGE_TOPIC = "outage_report"
 
@@ -30,10 +31,6 @@ OUTAGE_TOPIC = "outage_report"
 class OutageFlow(StatesGroup):
     district = State()
     description = State()
-
-
-class DistrictCb(CallbackData, prefix="od"):
-    index: int  # into config.outages.districts; -1 "somewhere else"
 
 
 def nearest(districts: list[District], latitude: float, longitude: float) -> District | None:
@@ -131,8 +128,7 @@ async def alert_if_clustered(store: Store, desk: Desk, config: Config, district:
     if len(reports) < config.outages.alert_count or desk.group_id is None:
         return
     lines = "\n".join(f"• {html.escape(r['description'][:150]) or '—'}" for r in reports[-10:])
-    await desk.bot.send_message(
-        desk.group_id,
+    await desk.post(
         t(
             desk.lang,
             "agent_outage_alert",

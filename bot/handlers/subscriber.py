@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import time
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import keyboards
+from bot.callbacks import CategoryCb, CsatCb, FeedbackCb, LangCb, OperatorCb, TopicCb
 from bot.config import Config
-from bot.desk import CsatCb, Desk
+from bot.desk import Desk
+from bot.desk.cards import DESK_COMMANDS
 from bot.handlers import outage
 from bot.health import Metrics
-from bot.keyboards import CategoryCb, FeedbackCb, LangCb, OperatorCb, TopicCb
 from bot.split import split_html
 from bot.texts import t
-from handoff.store import Store, Subscriber
-from handoff.tickets import DeskError, Ticket, reopenable
+from handoff.policies import hand_off_after_misses
+from handoff.subscribers import Subscriber
+from handoff.tickets import DeskError, Ticket
 from knowledge.lang import LANGS
-from knowledge.matcher import Decision
+from knowledge.matcher import Decision, reply_language
 from knowledge.service import KnowledgeService
-from knowledge.text import normalize
+from storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +46,19 @@ async def send_long(
 
 
 async def send_topic(
-    message: Message, knowledge: KnowledgeService, topic_id: str, lang: str
+    message: Message,
+    knowledge: KnowledgeService,
+    topic_id: str,
+    lang: str,
+    also: str | None = None,
 ) -> bool:
+    """A topic's answer with its buttons; ``also``: a second ask's topic, one more button."""
     kb = knowledge.kb
     topic = kb.topics.get(topic_id)
     if topic is None:
         return False
-    await send_long(message, getattr(topic.answer, lang), keyboards.answer(kb, topic, lang))
+    markup = keyboards.answer(kb, topic, lang, also=also)
+    await send_long(message, getattr(topic.answer, lang), markup)
     return True
 
 
@@ -96,56 +106,45 @@ async def on_question(
     state: FSMContext,
     config: Config,
     metrics: Metrics | None = None,
+    decision: Decision | None = None,
 ) -> None:
+    """A question: matched (unless the caller already did), answered, logged."""
     started = time.perf_counter()
     text = message.text or ""
     truncated = len(text) > max_chars
-    decision = knowledge.matcher.match(text[:max_chars], lang)
+    if decision is None:
+        decision = knowledge.matcher.match(text[:max_chars], lang)
     if metrics is not None:
         metrics.decisions.labels(decision.kind).inc()
-    reply_lang = decision.lang if decision.lang in LANGS else lang
+    reply_lang = reply_language(decision, lang)
     if truncated:
         await message.answer(t(reply_lang, "too_long"))
-    missed = decision.kind == "none" and bool(decision.normalized)
-    if missed and await _missed_before(store, sub.user_id, desk.config.handoff_after_misses):
-        decision = Decision(
-            "handoff",
-            decision.lang,
-            score=decision.score,
-            intent="bot_failed",
-            normalized=decision.normalized,
-        )
-    await answer_decision(message, knowledge, store, desk, sub, decision, reply_lang, state, config)
+    limit = config.agents.handoff_after_misses
+    gave_up = False
+    if decision.kind == "none" and decision.normalized and limit > 0:
+        previous = await store.recent_interactions(sub.user_id, limit=max(1, limit - 1))
+        gave_up = hand_off_after_misses(previous, limit)
+    if gave_up:  # a miss after misses: the hand-off's reason says why; the decision stays
+        await message.answer(await desk.hand_off(sub, reply_lang, "bot_failed", text))
+    else:
+        await answer_decision(message, knowledge, desk, sub, decision, reply_lang, state, config)
     await store.log_interaction(
         sub.user_id,
         text[:max_chars],
         decision.normalized,
-        # the interactions table still records small talk as a "none" with its intent
-        "none" if decision.kind == "smalltalk" else decision.kind,
-        decision.topic or decision.intent,
+        decision.kind,
+        decision.topic,
         decision.candidate_ids if decision.kind == "clarify" else [],
         decision.score,
         decision.lang,
         (time.perf_counter() - started) * 1000,
-    )
-
-
-async def _missed_before(store: Store, user_id: int, limit: int) -> bool:
-    """The bot could not help the last ``limit - 1`` times in a row either."""
-    if limit <= 0:
-        return False
-    if limit == 1:
-        return True
-    recent = await store.recent_interactions(user_id, limit=limit - 1)
-    return len(recent) == limit - 1 and all(
-        r["decision"] == "none" and not r["topic"] and normalize(r["text"]) for r in recent
+        intent=decision.intent,
     )
 
 
 async def answer_decision(
     message: Message,
     knowledge: KnowledgeService,
-    store: Store,
     desk: Desk,
     sub: Subscriber,
     decision: Decision,
@@ -153,9 +152,12 @@ async def answer_decision(
     state: FSMContext | None = None,
     config: Config | None = None,
 ) -> None:
+    """Say what the decision says: the answer (and a button for a second ask), "did you
+    mean", the hand-off, a small-talk reply, or the polite fallback."""
     kb = knowledge.kb
     if decision.kind == "answer" and decision.topic:
-        if await send_topic(message, knowledge, decision.topic, lang):
+        also = decision.also.id if decision.also is not None else None
+        if await send_topic(message, knowledge, decision.topic, lang, also=also):
             if decision.topic == outage.OUTAGE_TOPIC and state is not None:
                 await outage.start(message, state, config, lang)
             return
@@ -164,8 +166,7 @@ async def answer_decision(
         await message.answer(t(lang, "clarify"), reply_markup=keyboards.choices(kb, ids, lang))
         return
     elif decision.kind == "handoff":
-        reason = "bot_failed" if decision.intent == "bot_failed" else "asked"
-        await message.answer(await desk.hand_off(sub, lang, reason, message.text or ""))
+        await message.answer(await desk.hand_off(sub, lang, "asked", message.text or ""))
         return
     elif decision.kind == "smalltalk" and decision.intent in kb.intents:
         reply = kb.intents[decision.intent].answer
@@ -252,11 +253,23 @@ async def on_feedback(
     sub: Subscriber,
     lang: str,
 ) -> None:
+    """One 👍/👎 per answer: pressing again replaces the vote, the buttons show the choice."""
     if callback_data.topic not in knowledge.kb.topics:
         await query.answer(t(lang, "stale_button"))
         return
-    await store.add_feedback(sub.user_id, callback_data.topic, callback_data.helpful)
+    answer = query.message if isinstance(query.message, Message) else None
+    await store.add_feedback(
+        sub.user_id,
+        callback_data.topic,
+        callback_data.helpful,
+        message_id=answer.message_id if answer else None,
+    )
     await query.answer(t(lang, "feedback_thanks" if callback_data.helpful else "feedback_sorry"))
+    if answer is not None and answer.reply_markup is not None:
+        marked = keyboards.with_vote(answer.reply_markup, callback_data.helpful, lang)
+        if marked != answer.reply_markup:
+            with contextlib.suppress(TelegramBadRequest):  # pressed twice: "not modified"
+                await answer.edit_reply_markup(reply_markup=marked)
 
 
 async def on_operator(
@@ -267,9 +280,35 @@ async def on_operator(
         await hand_off(query.message, desk, store, sub, lang, "button")
 
 
-async def on_ticket_message(message: Message, desk: Desk, store: Store, ticket: Ticket) -> None:
-    """While a ticket is open, everything the subscriber sends goes to the agents."""
-    await desk.relay_in(message, ticket)
+async def on_ticket_message(
+    message: Message,
+    desk: Desk,
+    knowledge: KnowledgeService,
+    store: Store,
+    sub: Subscriber,
+    lang: str,
+    max_chars: int,
+    state: FSMContext,
+    config: Config,
+    ticket: Ticket | None = None,
+    reopenable: Ticket | None = None,
+    metrics: Metrics | None = None,
+) -> None:
+    """While a ticket is open, everything the subscriber sends goes to the agents. Writing
+    again soon after a close reopens it, unless it is only small talk the bot answers itself
+    ("спасибо", "ok")."""
+    if ticket is None and reopenable is not None:
+        if message.text:
+            decision = knowledge.matcher.match(message.text[:max_chars], lang)
+            if decision.kind == "smalltalk":
+                await on_question(
+                    message, knowledge, store, desk, sub, lang, max_chars, state, config,
+                    metrics, decision=decision,
+                )  # fmt: skip
+                return
+        ticket = await desk.reopen(reopenable)
+    if ticket is not None:
+        await desk.relay_in(message, ticket)
 
 
 async def on_banned_message(message: Message, store: Store, sub: Subscriber) -> None:
@@ -314,7 +353,7 @@ async def on_csat(
     await query.answer(t(lang, "csat_thanks"))
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-    await desk.notify(ticket, t(desk.lang, "agent_csat", ticket=ticket.id, score=ticket.csat))
+    await desk.rated(ticket)
 
 
 async def on_agent_command_here(message: Message, lang: str) -> None:
@@ -322,40 +361,14 @@ async def on_agent_command_here(message: Message, lang: str) -> None:
     await message.answer(t(lang, "agent_only_in_group"))
 
 
-class OpenTicket(Filter):
-    """Passes when the subscriber has an open ticket, handing it to the handler. A message soon
-    after a close (``agents.reopen_window``) reopens the ticket, unless it is only smalltalk
-    ("спасибо", "ok") that the bot answers itself."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
+class InTicket(Filter):
+    """Passes when the subscriber has an open ticket, or one that their message reopens (both
+    looked up by ``TicketMiddleware``). A filter only decides: the handler reopens."""
 
     async def __call__(
-        self, message: Message, desk: Desk, knowledge: KnowledgeService
-    ) -> bool | dict:
-        if message.from_user is None or desk.group_id is None:
-            return False  # without an operators' group a ticket is only a record
-        user_id = message.from_user.id
-        ticket = await self.store.open_ticket_of(user_id)
-        if ticket is not None:
-            return {"ticket": ticket}
-        last = await self.store.last_ticket(user_id)
-        window = desk.config.reopen_window
-        if (
-            last is None
-            or not reopenable(last, desk.clock(), window)
-            or last.close_reason != "agent"
-        ):
-            return False
-        if message.text:
-            decision = knowledge.matcher.match(message.text)
-            if decision.kind == "smalltalk":
-                return False
-        try:
-            ticket = await self.store.reopen(last.id, reopen_window=window)
-        except DeskError:
-            return False
-        return {"ticket": await desk.show_ticket(ticket)}
+        self, message: Message, ticket: Ticket | None = None, reopenable: Ticket | None = None
+    ) -> bool:
+        return ticket is not None or reopenable is not None
 
 
 class IsBanned(Filter):
@@ -371,18 +384,7 @@ async def on_unknown_button(query: CallbackQuery, lang: str) -> None:
     await query.answer(t(lang, "stale_button"))
 
 
-AGENT_COMMANDS = (
-    "close",
-    "reopen",
-    "transfer",
-    "kb",
-    "ban",
-    "unban",
-    "queue",
-    "whois",
-    "note",
-    "stats",
-)
+AGENT_COMMANDS = DESK_COMMANDS
 
 
 def create_router(store: Store) -> Router:
@@ -399,7 +401,7 @@ def create_router(store: Store) -> Router:
     router.message.register(cmd_operator, Command("operator"))
     router.message.register(on_agent_command_here, Command(*AGENT_COMMANDS))
     outage.register(router)
-    router.message.register(on_ticket_message, OpenTicket(store))
+    router.message.register(on_ticket_message, InTicket())
     router.message.register(on_question, F.text)
     router.message.register(on_other)
     router.callback_query.register(on_language, LangCb.filter())

@@ -13,6 +13,9 @@ import pytest
 from bot.app import Dono
 from bot.config import Config, load_config
 from emulator import Emulator, start_emulator
+from tests.conftest import wait_for
+
+__all__ = ["wait_for"]  # re-exported: the e2e tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -140,18 +143,6 @@ async def desk(emu: Emulator, tmp_path: Path) -> AsyncIterator[Desk]:
         yield env
     finally:
         await env.dono.stop()
-
-
-async def wait_for(fetch, ok, timeout: float = 5.0):
-    """Re-read the bot's own database until ``ok`` (bounded): for effects the bot sends no
-    message about, so there is no emulator event to wait on."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await fetch()
-        if ok(value) or loop.time() > deadline:
-            return value
-        await asyncio.sleep(0.02)
 
 
 async def settled(emu: Emulator, quiet: float = 0.5, limit: float = 10.0) -> None:

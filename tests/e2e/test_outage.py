@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Desk, Person, button_data
+from tests.e2e.conftest import Desk, Person, button_data, settled
 
 
 async def report(desk: Desk, name: str, description: str, district: str = "Худжанд") -> dict:
@@ -33,6 +33,7 @@ async def test_outage_reports_cluster_into_one_alert(desk: Desk) -> None:
     assert [r["district"] for r in rows] == ["Худжанд"] * 3
     # a fourth report starts counting again: no second alert for the same reports
     await report(desk, "D", "всё ещё нет сети")
+    await settled(desk.emu)  # the window a second alert would arrive in
     assert [
         m for m in desk.emu.bot_messages(desk.group.id) if "аварию" in (m.get("text") or "")
     ] == [alert]

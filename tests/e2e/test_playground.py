@@ -76,10 +76,10 @@ async def test_type_a_question_see_the_answer_press_a_button(page: Any, tmp_path
     # 👍 answers the press with a toast
     await answer.locator('[data-callback-data^="f:"]').first.click()
     await expect(page.get_by_test_id("callback-toast")).to_contain_text("Спасибо")
-
-    shot = tmp_path / "playground.png"
-    await page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
+    # ... and the buttons show the choice (one vote per answer)
+    await expect(answer.locator('[data-callback-data^="f:"]').first).to_contain_text("✓")
+    await expect(answer.get_by_test_id("message-text")).to_contain_text("*100#")
+    await page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
 
 
 async def test_operator_side_by_side(page: Any, tmp_path: Path) -> None:

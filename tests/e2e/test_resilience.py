@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.app import Dono
 from emulator import Emulator
 from tests.e2e.conftest import Person, wait_for
@@ -45,6 +47,7 @@ async def test_emulator_restart_mid_conversation(person: Person, emu: Emulator) 
     assert "Пополнить" in answer["text"] or "пополн" in answer["text"].lower()
 
 
+@pytest.mark.slow
 async def test_pacing_keeps_clear_of_429(person: Person, emu: Emulator) -> None:
     questions = ["как проверить баланс", "kak popolnit balans", "мой номер", "роуминг"] * 3
     for q in questions:  # twelve questions at once: more than a private chat's burst

@@ -81,6 +81,7 @@ def answers(emu: Emulator, chat: int) -> list[str]:
     return [m.get("text") or "" for m in emu.bot_messages(chat)]
 
 
+@pytest.mark.slow
 async def test_locked_database_delays_what_needs_it_and_loses_nothing(
     person: Person, emu: Emulator, dono: Dono, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -114,12 +115,13 @@ async def test_locked_database_delays_what_needs_it_and_loses_nothing(
     assert (await dono.status())["status"] == "ok"
 
 
+@pytest.mark.slow
 async def test_full_disk_keeps_updates_in_memory_until_there_is_room(
     person: Person, emu: Emulator, dono: Dono, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert "*100#" in (await person.send("как проверить баланс"))["text"]
     store = dono.store
-    await fill(store.journal, "filler")
+    await fill(dono.journal.db, "filler")
     await fill(store.db, "filler")
     asked = 1
     with caplog.at_level(logging.WARNING):
@@ -140,7 +142,7 @@ async def test_full_disk_keeps_updates_in_memory_until_there_is_room(
         health = await dono.status()
         assert health["status"] == "degraded" and "full" in health["database"]
         assert not dono.task.done()
-        await free(store.journal, "filler")
+        await free(dono.journal.db, "filler")
         await free(store.db, "filler")
     rest = " | ".join([(await person.next(timeout=30))["text"] for _ in range(2)])
     assert "ополн" in rest and "*111#" in rest

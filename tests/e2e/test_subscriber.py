@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.app import Dono
 from emulator import Emulator
-from tests.e2e.conftest import Person, button_data, buttons, make_config
+from tests.e2e.conftest import Person, button_data, buttons, make_config, wait_for
 
 
 async def test_start_language_and_questions_in_each_language(person: Person) -> None:
@@ -83,6 +83,23 @@ async def test_two_misses_in_a_row_hand_off(person: Person, dono: Dono) -> None:
     assert "очеред" in reply["text"]
     (ticket,) = [e.ticket for e in await dono.store.queue()]
     assert ticket.reason == "bot_failed"
+    # the reason is the ticket's; the decisions stay what they were: two misses
+    logged = await wait_for(
+        lambda: dono.store.recent_interactions(person.user.id, limit=2), lambda r: len(r) == 2
+    )
+    assert [(i["kind"], i["topic"], i["intent"]) for i in logged] == [("none", None, None)] * 2
+
+
+async def test_decisions_are_logged_as_what_they_are(person: Person, dono: Dono) -> None:
+    await person.send("спасибо!")
+    await person.send("позовите оператора")
+    logged = await wait_for(  # logged once the answer is out
+        lambda: dono.store.recent_interactions(person.user.id, limit=2), lambda r: len(r) == 2
+    )
+    assert [(i["kind"], i["topic"], i["intent"]) for i in logged] == [
+        ("handoff", None, "operator"),
+        ("smalltalk", None, "thanks"),
+    ]
 
 
 async def test_smalltalk_is_answered_politely(person: Person) -> None:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.app import Dono
 from emulator import Emulator
@@ -20,6 +21,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 async def test_webhook_with_secret_token(emu: Emulator, tmp_path: Path) -> None:
     config = make_config(tmp_path)
     config.telegram.mode = "webhook"
@@ -69,7 +71,7 @@ async def test_webhook_with_secret_token(emu: Emulator, tmp_path: Path) -> None:
         # the journal full: 503, Telegram keeps the update and delivers it again later
         second = {**update, "update_id": 2, "message": {**update["message"], "message_id": 2}}
         second["message"]["text"] = "kak popolnit balans"
-        await fill(dono.store.journal, "filler")
+        await fill(dono.journal.db, "filler")
         async with aiohttp.ClientSession() as http:
             for _ in range(30):  # the pages in use have some room left
                 async with http.post(url, json=second, headers=secret) as r:
@@ -80,7 +82,7 @@ async def test_webhook_with_secret_token(emu: Emulator, tmp_path: Path) -> None:
                     second["update_id"] += 1
                     second["message"]["message_id"] += 1
             assert r.status == 503
-            await free(dono.store.journal, "filler")
+            await free(dono.journal.db, "filler")
             async with http.post(url, json=second, headers=secret) as r:
                 assert r.status == 200
         assert "ополн" in (await inbox.next())["text"]

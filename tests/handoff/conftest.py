@@ -6,28 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from handoff.store import Store
+from storage import Store
+from tests.conftest import T0, Clock
 
-T0 = 1_750_000_000.0  # 2025-06-15 15:06:40 UTC, a Sunday
-
-
-class Clock:
-    """A clock that only moves when the test says so."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> float:
-        self.now += seconds
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+__all__ = ["T0", "Clock"]
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from handoff.store import MIGRATIONS, Store
+from storage import Store
+from storage.migrations import MIGRATIONS
 from tests.handoff.conftest import T0, Clock
 
 
@@ -45,7 +46,7 @@ async def test_a_v1_database_is_upgraded_and_keeps_its_data(tmp_path: Path, cloc
     make_v1(path)
     store = await Store.open(path, clock=clock)
     try:
-        assert await store.schema_version() == len(MIGRATIONS) == 3
+        assert await store.schema_version() == len(MIGRATIONS) == 4
         sub = await store.subscriber(42)
         assert sub is not None and (sub.first_name, sub.lang) == ("Фарход", "tg")
         assert [i["text"] for i in await store.recent_interactions(42)] == ["баланс"]
@@ -83,6 +84,48 @@ async def test_a_v1_database_is_upgraded_and_keeps_its_data(tmp_path: Path, cloc
     try:
         assert await store.schema_version() == len(MIGRATIONS)
         assert len(await store.ticket_metrics(0)) == 5
+    finally:
+        await store.close()
+
+
+async def test_v4_gives_small_talk_and_intents_their_own_columns(tmp_path: Path, clock) -> None:
+    """Before v4 small talk was a "none" with its intent in the topic column, and a hand-off
+    after misses a "handoff" with the made-up intent "bot_failed"."""
+    path = tmp_path / "dono.sqlite3"
+    db = sqlite3.connect(path)
+    script = "".join(MIGRATIONS[:3])
+    db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = 3;\nCOMMIT;")
+    rows = [
+        ("как баланс", "answer", "balance_check"),
+        ("спасибо", "none", "thanks"),
+        ("кто написал", "none", None),
+        ("фильм", "handoff", "bot_failed"),
+        ("оператора", "handoff", "operator"),
+        ("а или б", "clarify", None),
+    ]
+    db.executemany(
+        "INSERT INTO interactions (user_id, ts, text, normalized, decision, topic, score,"
+        " latency_ms) VALUES (42, ?, ?, ?, ?, ?, 0.5, 1)",
+        [(T0 + i, text, text, kind, topic) for i, (text, kind, topic) in enumerate(rows)],
+    )
+    db.execute("INSERT INTO feedback (user_id, topic, helpful, ts) VALUES (42, 'b', 1, ?)", (T0,))
+    db.commit()
+    db.close()
+    store = await Store.open(path, clock=clock)
+    try:
+        got = [
+            (i["text"], i["kind"], i["topic"], i["intent"])
+            for i in reversed(await store.recent_interactions(42, limit=10))
+        ]
+        assert got == [
+            ("как баланс", "answer", "balance_check", None),
+            ("спасибо", "smalltalk", None, "thanks"),
+            ("кто написал", "none", None, None),
+            ("фильм", "none", None, None),
+            ("оператора", "handoff", None, "operator"),
+            ("а или б", "clarify", None, None),
+        ]
+        assert await store.feedback_counts("b") == (1, 0)  # old votes are kept
     finally:
         await store.close()
 

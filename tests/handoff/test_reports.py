@@ -15,22 +15,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handoff.reports import (
-    OUTCOMES,
-    Report,
-    build_report,
+from bot.report.format import (
     format_count,
     format_csat,
     format_duration,
     format_latency,
     format_share,
+)
+from bot.report.page import render_html
+from handoff.reports import (
+    OUTCOMES,
+    Report,
+    build_report,
     headline,
     percentile,
-    render_html,
     report_json,
     today_window,
 )
-from handoff.store import Store
+from storage import Store
 from tests.handoff.conftest import Clock
 
 TZ = "Asia/Dushanbe"  # UTC+5 all year: plain SQL can shift by a constant
@@ -295,8 +297,8 @@ def outcomes_by_sql(path: Path, since: float, until: float) -> dict[str, tuple[i
         path,
         """
         WITH activity AS (
-            SELECT user_id, date(ts + :off, 'unixepoch') AS day, decision AS kind
-            FROM interactions WHERE ts >= :since AND ts < :until AND decision <> 'banned'
+            SELECT user_id, date(ts + :off, 'unixepoch') AS day, kind
+            FROM interactions WHERE ts >= :since AND ts < :until AND kind <> 'banned'
             UNION ALL
             SELECT user_id, date(created_at + :off, 'unixepoch'), 'ticket'
             FROM tickets WHERE created_at >= :since AND created_at < :until
@@ -366,7 +368,7 @@ def test_ticket_times_and_csat_match_sql(scenario: Scenario) -> None:
     assert r.times.wait_until_claim.p90 == nearest_rank_by_sql(
         scenario.path, "claimed_at - created_at", window, 90, SINCE, UNTIL
     )
-    latency = "interactions WHERE decision <> 'banned' AND ts >= ? AND ts < ?"
+    latency = "interactions WHERE kind <> 'banned' AND ts >= ? AND ts < ?"
     assert r.bot_latency_ms.p50 == nearest_rank_by_sql(
         scenario.path, "latency_ms", latency, 50, SINCE, UNTIL
     )
@@ -439,7 +441,7 @@ def test_outages_and_feedback_match_sql(scenario: Scenario) -> None:
     }
     answers = sql(
         scenario.path,
-        "SELECT topic, COUNT(*) FROM interactions WHERE decision = 'answer'"
+        "SELECT topic, COUNT(*) FROM interactions WHERE kind = 'answer'"
         " AND ts >= ? AND ts < ? GROUP BY topic",
         SINCE,
         UNTIL,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from handoff.store import Store
 from handoff.tickets import (
     AlreadyClaimed,
     Banned,
@@ -19,6 +18,7 @@ from handoff.tickets import (
     TicketClosed,
     TicketNotFound,
 )
+from storage import Store
 from tests.handoff.conftest import T0, Clock
 
 ALICE, BOB = 1001, 1002
@@ -522,26 +522,3 @@ async def test_add_event(store: Store) -> None:
     ticket, _ = await store.open_ticket(42, "command")
     await store.add_event(ticket.id, "csat_asked", agent_id=ALICE)
     assert (await store.events(ticket.id))[-1].name == "csat_asked"
-
-
-async def test_journal_forgets_old_handled_updates_but_not_pending_or_the_offset(
-    store: Store, clock: Clock
-) -> None:
-    await store.inbox_put([(1, "{}"), (2, "{}"), (3, "{}"), (4, "{}"), (5, "{}")])
-    for uid in (1, 2, 5):
-        await store.inbox_done(uid)
-    await store.inbox_done(3, "ValueError('poison')")
-    for uid in (1, 2, 3, 4, 5):
-        await store.sent_put(uid, "42", 0, "SendMessage", "{}")
-    clock.advance(1800)
-    assert await store.journal_prune(keep=3600) == 0  # nothing is old enough yet
-    clock.advance(3600)
-    assert await store.journal_prune(keep=3600) == 2  # 1 and 2; 3 failed, 4 pending, 5 newest
-    assert [u for u, _, _ in await store.inbox_pending()] == [4]
-    assert await store.inbox_last_id() == 5
-    assert await store.sent_get(1, "42", 0) is None and await store.sent_get(2, "42", 0) is None
-    for uid in (3, 4, 5):
-        assert await store.sent_get(uid, "42", 0) == "{}"
-    clock.advance(7 * 86400)
-    assert await store.journal_prune(keep=3600) == 1  # the failed one, after a week
-    assert await store.sent_get(3, "42", 0) is None

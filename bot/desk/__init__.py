@@ -1,0 +1,9 @@
+"""The agent desk on Telegram: the service (``service.Desk``: one method per workflow), what it
+shows (``cards``) and how it relays (``relay``)."""
+
+from bot.callbacks import CsatCb, TicketCb
+from bot.desk.cards import csat_keyboard
+from bot.desk.relay import message_kind, topic_gone
+from bot.desk.service import Agent, Desk
+
+__all__ = ["Agent", "CsatCb", "Desk", "TicketCb", "csat_keyboard", "message_kind", "topic_gone"]

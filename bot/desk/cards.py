@@ -1,0 +1,181 @@
+"""What the desk shows: ticket cards and their buttons, the CSAT keyboard, the agents' notices
+and the text of every desk refusal. Pure rendering: no sends, no store."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import CsatCb, TicketCb
+from bot.texts import t
+from handoff.subscribers import Subscriber, SubscriberSummary
+from handoff.tickets import DeskError, QueueEntry, Ticket
+
+# The commands an agent can give in a ticket's topic (what an unknown one is answered with).
+DESK_COMMANDS: tuple[str, ...] = (
+    "close",
+    "reopen",
+    "transfer",
+    "takeover",
+    "kb",
+    "ban",
+    "unban",
+    "queue",
+    "whois",
+    "stats",
+    "note",
+)
+
+# Every desk rule's "no", by the error's code, as the agents read it.
+ERROR_TEXTS: dict[str, str] = {
+    "desk_error": "error",
+    "not_found": "agent_ticket_not_found",
+    "already_claimed": "agent_already_claimed",
+    "not_claimed": "agent_not_claimed",
+    "not_yours": "agent_not_yours",
+    "closed": "agent_ticket_is_closed",
+    "not_closed": "agent_not_closed",
+    "reopen_expired": "agent_reopen_expired",
+    "open_exists": "agent_open_exists",
+    "banned": "agent_user_banned",
+    "bad_score": "agent_bad_score",
+    "busy": "agent_busy",
+    "not_supervisor": "agent_not_supervisor",
+    "takeover_own": "agent_takeover_own",
+}
+
+
+def error_text(lang: str, exc: DeskError, *, for_html: bool) -> str:
+    """A desk rule's "no" in the agents' language; escaped for messages, plain for alerts."""
+    escape = html.escape if for_html else str
+    params = {
+        "ticket": exc.params.get("ticket_id", "?"),
+        "agent": escape(str(exc.params.get("agent", ""))),
+        "user_id": exc.params.get("user_id", "?"),
+    }
+    return t(lang, ERROR_TEXTS.get(exc.code, "error"), **params)
+
+
+def unknown_command_text(lang: str, command: str) -> str:
+    listed = " ".join(f"/{c}" for c in DESK_COMMANDS)
+    return t(lang, "agent_unknown_command", command=html.escape(command), commands=listed)
+
+
+def card_text(lang: str, ticket: Ticket, sub: Subscriber | None, recent: Sequence[dict]) -> str:
+    """The card on top of a ticket's topic: who, in which language, why, what the bot did."""
+    status = {
+        "waiting": t(lang, "agent_status_waiting"),
+        "claimed": t(lang, "agent_status_claimed", agent=html.escape(ticket.agent_name or "")),
+        "closed": t(lang, "agent_status_closed"),
+    }[ticket.status]
+    lines = [t(lang, "agent_card_history")] if recent else []
+    for item in reversed(recent):
+        answer = item.get("topic") or item.get("intent") or item.get("kind") or ""
+        lines.append(f"• {html.escape(item['text'][:200])} → <i>{html.escape(answer)}</i>")
+    return t(
+        lang,
+        "agent_card",
+        ticket=ticket.id,
+        status=status,
+        name=html.escape(sub.first_name if sub else ""),
+        username=f" @{html.escape(sub.username)}" if sub and sub.username else "",
+        user_id=ticket.user_id,
+        lang=ticket.lang or "?",
+        reason=ticket.reason,
+        history="\n".join(lines),
+    ).strip()
+
+
+def card_keyboard(lang: str, ticket: Ticket) -> InlineKeyboardMarkup | None:
+    buttons = []
+    if ticket.status == "waiting":
+        buttons.append(
+            InlineKeyboardButton(
+                text=t(lang, "agent_button_claim"),
+                callback_data=TicketCb(action="claim", id=ticket.id).pack(),
+            )
+        )
+    if ticket.status != "closed":
+        buttons.append(
+            InlineKeyboardButton(
+                text=t(lang, "agent_button_close"),
+                callback_data=TicketCb(action="close", id=ticket.id).pack(),
+            )
+        )
+    return InlineKeyboardMarkup(inline_keyboard=[buttons]) if buttons else None
+
+
+def csat_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=str(score), callback_data=CsatCb(id=ticket_id, score=score).pack()
+                )
+                for score in range(1, 6)
+            ]
+        ]
+    )
+
+
+def topic_title(ticket: Ticket, sub: Subscriber | None) -> str:
+    name = sub.first_name if sub else str(ticket.user_id)
+    return f"#{ticket.id} {name} · {ticket.lang or '?'} · {ticket.question}".strip(" ·")[:128]
+
+
+def closed_notice(lang: str, ticket: Ticket, agent_name: str | None) -> str:
+    """What the topic is told when a ticket closes, by why it closed."""
+    if ticket.close_reason == "blocked":
+        return t(lang, "agent_user_blocked", ticket=ticket.id)
+    if ticket.close_reason == "banned":
+        return t(
+            lang,
+            "agent_banned_notice",
+            ticket=ticket.id,
+            user_id=ticket.user_id,
+            agent=html.escape(agent_name or ""),
+        )
+    return t(lang, "agent_closed_notice", ticket=ticket.id, agent=html.escape(agent_name or ""))
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def queue_text(lang: str, queue: Sequence[QueueEntry], names: dict[int, str]) -> str:
+    """/queue: waiting tickets, oldest first (at most 30 lines), with wait times."""
+    if not queue:
+        return t(lang, "agent_queue_empty")
+    lines = [t(lang, "agent_queue", count=len(queue))]
+    for entry in queue[:30]:
+        lines.append(
+            t(
+                lang,
+                "agent_queue_line",
+                ticket=entry.ticket.id,
+                name=html.escape(names.get(entry.ticket.id, str(entry.ticket.user_id))),
+                lang=entry.ticket.lang or "?",
+                wait=duration(entry.wait),
+            )
+        )
+    return "\n".join(lines)
+
+
+def whois_text(lang: str, ticket: Ticket, info: SubscriberSummary) -> str:
+    """/whois: the subscriber's language, tickets and last questions."""
+    sub = info.subscriber
+    questions = "\n".join(f"• {html.escape(q[:200])}" for q in info.recent_questions) or "—"
+    return t(
+        lang,
+        "agent_whois",
+        name=html.escape(sub.first_name if sub else ""),
+        username=f" @{html.escape(sub.username)}" if sub and sub.username else "",
+        user_id=ticket.user_id,
+        lang=info.lang or "?",
+        tickets=info.tickets,
+        questions=questions,
+    )

@@ -1,0 +1,162 @@
+"""The mechanics of relaying: order per ticket and direction, albums collected before they go
+out, reply targets on the other side, and the media an album is rebuilt from."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import (
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+    ReplyParameters,
+)
+
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+# Telegram's words for a forum topic that is gone or shut.
+_TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_closed", "thread not found")
+
+_KINDS = (
+    "text",
+    "photo",
+    "video",
+    "voice",
+    "audio",
+    "document",
+    "sticker",
+    "animation",
+    "video_note",
+    "location",
+    "contact",
+)
+
+
+def message_kind(message: Message) -> str:
+    return next((kind for kind in _KINDS if getattr(message, kind, None)), "other")
+
+
+def topic_gone(exc: Exception) -> bool:
+    return isinstance(exc, TelegramBadRequest) and any(
+        s in str(exc.message).lower() for s in _TOPIC_GONE
+    )
+
+
+def input_media(message: Message):
+    caption = message.html_text if message.caption else None
+    if message.photo:
+        return InputMediaPhoto(media=message.photo[-1].file_id, caption=caption)
+    if message.video:
+        return InputMediaVideo(media=message.video.file_id, caption=caption)
+    if message.document:
+        return InputMediaDocument(media=message.document.file_id, caption=caption)
+    if message.audio:
+        return InputMediaAudio(media=message.audio.file_id, caption=caption)
+    return None
+
+
+@dataclass
+class _Album:
+    messages: list[Message] = field(default_factory=list)
+    task: asyncio.Task | None = None
+    relayed: asyncio.Event = field(default_factory=asyncio.Event)
+    error: BaseException | None = None
+
+
+class Relay:
+    """Per-ticket ordering and album collection, shared by both directions."""
+
+    ALBUM_WAIT = 0.4  # seconds to collect the parts of an album before relaying it
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._albums: dict[str, _Album] = {}
+        self._locks: dict[tuple[int, str], tuple[asyncio.Lock, int]] = {}  # lock, its users
+
+    @contextlib.asynccontextmanager
+    async def in_order(self, ticket_id: int, direction: str) -> AsyncIterator[None]:
+        """One relay at a time per ticket and direction keeps each side's messages in order.
+        The two directions don't wait for each other: the group's 20 messages a minute must
+        not hold up the agents' answers. A lock lives only while someone uses it."""
+        key = (ticket_id, direction)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def collect(
+        self, message: Message, flush: Callable[[list[Message]], Awaitable[None]]
+    ) -> None:
+        """Parts of an album arrive one by one; relay them together once they stop coming.
+
+        Each part returns only once the album went out, so no part's update counts as handled
+        before that: a crash in between relays the album after the restart. If relaying it
+        failed because the subscriber blocked the bot, the first part's handler raises that (once),
+        for the error handler that runs the desk's one "subscriber blocked" workflow."""
+        key = f"{message.chat.id}:{message.media_group_id}"
+        album = self._albums.setdefault(key, _Album())
+        first = not album.messages
+        album.messages.append(message)
+        if album.task is not None:
+            album.task.cancel()
+
+        async def later() -> None:
+            await asyncio.sleep(self.ALBUM_WAIT)  # a new part cancels this and waits again
+            self._albums.pop(key, None)
+            parts = sorted(album.messages, key=lambda m: m.message_id)
+            try:
+                await flush(parts)
+            except TelegramForbiddenError as exc:  # handed to the first part's handler below
+                album.error = exc
+            except Exception:
+                log.exception("album %s not relayed", key)
+            finally:
+                album.relayed.set()
+
+        album.task = asyncio.create_task(later())
+        await album.relayed.wait()
+        if first and album.error is not None:
+            raise album.error
+
+    async def group_reply_target(self, message: Message) -> ReplyParameters | None:
+        """What a subscriber's reply points at, as the message's copy in the group."""
+        if not message.reply_to_message or message.from_user is None:
+            return None
+        found = await self.store.find_message(
+            user_id=message.from_user.id, user_chat_message_id=message.reply_to_message.message_id
+        )
+        if found is None or found.group_message_id is None:
+            return None
+        return ReplyParameters(message_id=found.group_message_id, allow_sending_without_reply=True)
+
+    async def private_reply_target(self, message: Message) -> ReplyParameters | None:
+        """What an agent's reply points at, as the message in the subscriber's chat."""
+        reply = message.reply_to_message
+        if (
+            reply is None
+            or reply.forum_topic_created
+            or reply.message_id == message.message_thread_id
+        ):
+            return None  # in a topic every message "replies" to the topic's first message
+        found = await self.store.find_message(group_message_id=reply.message_id)
+        if found is None or found.user_chat_message_id is None:
+            return None
+        return ReplyParameters(
+            message_id=found.user_chat_message_id, allow_sending_without_reply=True
+        )

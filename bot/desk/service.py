@@ -1,0 +1,461 @@
+"""The desk service: one method per desk workflow, each doing the store's transition and all of
+its Telegram side effects (card, notice, topic, the subscriber's message) in one place.
+
+Every entry point — a card button, a command, an agent simply answering — calls one of these;
+a workflow never exists twice. A desk rule's "no" is raised as ``handoff.tickets.DeskError``
+and a subscriber who blocked the bot surfaces as aiogram's ``TelegramForbiddenError``: the
+error handlers in ``bot.errors`` turn each into its one reaction. What is shown is rendered in
+``bot.desk.cards``; the relay's mechanics are in ``bot.desk.relay``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import Message
+
+from bot.config import AgentsConfig
+from bot.desk import cards
+from bot.desk.relay import Relay, input_media, message_kind
+from bot.desk.topics import Topics
+from bot.split import split_html
+from bot.texts import t
+from handoff.hours import WorkingHours
+from handoff.reports import Report, build_report, today_window
+from handoff.subscribers import Subscriber
+from handoff.tickets import Banned, NotYourTicket, Ticket, TicketClosed
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """Who acts at the desk: a member of the operators' group (``supervisor`` may take over)."""
+
+    id: int
+    name: str
+    supervisor: bool = False
+
+
+class Desk:
+    """One operators' group: tickets' topics, cards, relay both ways, every desk workflow."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        store: Store,
+        config: AgentsConfig,
+        hours: WorkingHours | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.bot = bot
+        self.store = store
+        self.config = config
+        self.group_id = config.group_id
+        self.lang = config.language
+        self.hours = hours or WorkingHours()
+        self.clock = clock
+        self.relay = Relay(store)
+        self.topics = Topics(bot, store, config.group_id, config.language)
+        self._members: dict[int, tuple[bool, float]] = {}
+
+    @property
+    def ALBUM_WAIT(self) -> float:
+        return self.relay.ALBUM_WAIT
+
+    @ALBUM_WAIT.setter
+    def ALBUM_WAIT(self, seconds: float) -> None:
+        self.relay.ALBUM_WAIT = seconds
+
+    # -- who is an agent ---------------------------------------------------------------------
+
+    def agent(self, user_id: int, name: str) -> Agent:
+        return Agent(user_id, name, supervisor=user_id in self.config.supervisors)
+
+    async def is_agent(self, user_id: int) -> bool:
+        """Members of the operators' group are agents (cached for a minute)."""
+        if self.group_id is None:
+            return False
+        cached = self._members.get(user_id)
+        now = self.clock()
+        if cached and now - cached[1] < 60:
+            return cached[0]
+        try:
+            member = await self.bot.get_chat_member(self.group_id, user_id)
+            ok = member.status in ("creator", "administrator", "member", "restricted")
+        except TelegramBadRequest:
+            ok = False
+        self._members[user_id] = (ok, now)
+        return ok
+
+    async def member(self, user_id: int) -> Agent | None:
+        """The agent with this user id, if they are in the operators' group."""
+        if not await self.is_agent(user_id):
+            return None
+        member = await self.bot.get_chat_member(self.group_id, user_id)
+        return self.agent(user_id, member.user.first_name)
+
+    # -- looking things up -------------------------------------------------------------------
+
+    async def ticket(self, ticket_id: int) -> Ticket | None:
+        return await self.store.get_ticket(ticket_id)
+
+    async def ticket_of(self, message: Message) -> Ticket | None:
+        """The ticket a group message belongs to: its forum topic, or (a group without topics)
+        the card or relayed message it replies to."""
+        if message.message_thread_id is not None and message.is_topic_message:
+            ticket = await self.store.ticket_by_thread(message.message_thread_id)
+            if ticket is not None:
+                return ticket
+        reply = message.reply_to_message
+        if reply is not None:
+            ticket = await self.store.ticket_by_card(reply.message_id)
+            if ticket is not None:
+                return ticket
+            found = await self.store.find_message(group_message_id=reply.message_id)
+            if found is not None:
+                return await self.store.get_ticket(found.ticket_id)
+        return None
+
+    async def queue_text(self) -> str:
+        queue = await self.store.queue()
+        names = {}
+        for entry in queue[:30]:
+            sub = await self.store.subscriber(entry.ticket.user_id)
+            names[entry.ticket.id] = sub.first_name if sub else str(entry.ticket.user_id)
+        return cards.queue_text(self.lang, queue, names)
+
+    async def whois_text(self, ticket: Ticket) -> str:
+        return cards.whois_text(
+            self.lang, ticket, await self.store.subscriber_summary(ticket.user_id)
+        )
+
+    async def today(self) -> Report:
+        """Today's report (local day of the working-hours time zone), for /stats."""
+        tz = self.hours.timezone
+        return await build_report(self.store, *today_window(self.clock(), tz), tz)
+
+    async def waiting(self) -> int:
+        return len(await self.store.queue())
+
+    async def note(self, ticket: Ticket, message: Message) -> None:
+        """An agents-only remark in the topic: kept with the ticket, never relayed."""
+        await self.store.record_message(ticket.id, "note", None, message.message_id, kind="note")
+
+    # -- hand-off and reopening --------------------------------------------------------------
+
+    async def hand_off(self, sub: Subscriber, lang: str, reason: str, question: str) -> str:
+        """Open (or find, or reopen) the subscriber's ticket, show it; the subscriber's text."""
+        try:
+            ticket, created = await self.store.open_ticket(
+                sub.user_id, reason, question, lang, reopen_window=self.config.reopen_window
+            )
+        except Banned:
+            return t(lang, "handoff_banned")
+        if created and ticket.reopened and ticket.thread_id is not None:
+            ticket = await self._shown_reopened(ticket)
+        elif self.group_id is not None and (created or ticket.thread_id is None):
+            ticket = await self.topics.show(ticket, sub)
+        return await self.waiting_text(ticket, lang)
+
+    async def reopen(self, ticket: Ticket, agent: Agent | None = None) -> Ticket:
+        """closed → waiting: by an agent (/reopen) at any time, by the subscriber writing again
+        within ``agents.reopen_window``. The topic opens again with a fresh card and a notice."""
+        if agent is not None:
+            ticket = await self.store.reopen(ticket.id, agent.id)
+        else:
+            ticket = await self.store.reopen(ticket.id, reopen_window=self.config.reopen_window)
+        return await self._shown_reopened(ticket)
+
+    async def _shown_reopened(self, ticket: Ticket) -> Ticket:
+        ticket = await self.topics.show(ticket)
+        await self.topics.notify(ticket, t(self.lang, "agent_reopened", ticket=ticket.id))
+        return ticket
+
+    async def waiting_text(self, ticket: Ticket, lang: str) -> str:
+        queue = await self.store.queue()
+        position = next((e.position for e in queue if e.ticket.id == ticket.id), 1)
+        text = t(lang, "handoff_waiting", position=position)
+        now = self.clock()
+        if not self.hours.is_open(now):
+            opens = self.hours.next_open(now)
+            when = (
+                datetime.fromtimestamp(opens, ZoneInfo(self.hours.timezone)).strftime("%d.%m %H:%M")
+                if opens is not None
+                else "—"
+            )
+            return f"{text}\n{t(lang, 'handoff_after_hours', hours=when)}"
+        eta = await self.store.estimated_wait(now)
+        if eta is not None:
+            minutes = max(1, round(eta * position / 60))
+            text += "\n" + t(lang, "handoff_eta", minutes=minutes)
+        return text
+
+    # -- who has the ticket ------------------------------------------------------------------
+
+    async def claim(self, ticket: Ticket, agent: Agent) -> Ticket:
+        """waiting → claimed: the card shows it and the topic is told who took it."""
+        ticket = await self.store.claim(ticket.id, agent.id, agent.name)
+        await self.topics.refresh_card(ticket)
+        await self.topics.notify(
+            ticket, t(self.lang, "agent_claimed", agent=html.escape(agent.name), ticket=ticket.id)
+        )
+        return ticket
+
+    async def answering(self, ticket: Ticket, agent: Agent) -> Ticket:
+        """The implicit claim: an agent who answers a waiting ticket (a reply, /kb) takes it;
+        only the agent who has a ticket answers it."""
+        ticket = await self.store.get_ticket(ticket.id) or ticket
+        if ticket.status == "closed":
+            raise TicketClosed(ticket.id)
+        if ticket.status == "waiting":
+            return await self.claim(ticket, agent)
+        if ticket.agent_id != agent.id:
+            raise NotYourTicket(ticket.agent_id, ticket.agent_name or "")
+        return ticket
+
+    async def release(self, ticket: Ticket, agent: Agent) -> Ticket:
+        """claimed → waiting, in its old place in the queue (its agent, or a supervisor)."""
+        ticket = await self.store.release(ticket.id, agent.id, force=agent.supervisor)
+        await self.topics.refresh_card(ticket)
+        await self.topics.notify(ticket, t(self.lang, "agent_transferred", ticket=ticket.id))
+        return ticket
+
+    async def transfer(self, ticket: Ticket, agent: Agent, to: Agent) -> Ticket:
+        """claimed by ``agent`` → claimed by ``to`` (its agent, or a supervisor)."""
+        ticket = await self.store.transfer(
+            ticket.id, agent.id, to.id, to.name, force=agent.supervisor
+        )
+        await self.topics.refresh_card(ticket)
+        await self.topics.notify(
+            ticket,
+            t(self.lang, "agent_transferred_to", ticket=ticket.id, agent=html.escape(to.name)),
+        )
+        return ticket
+
+    async def take_over(self, ticket: Ticket, agent: Agent) -> Ticket:
+        """A supervisor takes any open ticket, waiting or another agent's."""
+        ticket = await self.store.take_over(
+            ticket.id, agent.id, agent.name, supervisor=agent.supervisor
+        )
+        await self.topics.refresh_card(ticket)
+        await self.topics.notify(
+            ticket, t(self.lang, "agent_took_over", agent=html.escape(agent.name), ticket=ticket.id)
+        )
+        return ticket
+
+    # -- closing -----------------------------------------------------------------------------
+
+    async def close(self, ticket: Ticket, agent: Agent | None, reason: str = "agent") -> Ticket:
+        """waiting|claimed → closed: the subscriber is told (and asked for a rating when an
+        agent closed it), then the card, a notice and the topic closed."""
+        ticket = await self.store.close_ticket(
+            ticket.id,
+            agent.id if agent else None,
+            agent.name if agent else None,
+            reason=reason,
+            force=agent.supervisor if agent else False,
+        )
+        return await self._closed(ticket, agent)
+
+    async def _closed(self, ticket: Ticket, agent: Agent | None) -> Ticket:
+        """The Telegram side of every close (agent, ban, the subscriber blocking the bot)."""
+        if ticket.close_reason == "agent":
+            # the subscriber first: the group's 20 messages a minute may keep its notice waiting
+            try:
+                await self.bot.send_message(
+                    ticket.user_id,
+                    t(ticket.lang or "ru", "ticket_closed"),
+                    reply_markup=cards.csat_keyboard(ticket.id),
+                )
+            except TelegramForbiddenError:  # the ticket is closing anyway: only record it
+                log.info("ticket #%s closed; the subscriber has blocked the bot", ticket.id)
+                await self.store.mark_blocked(ticket.user_id)
+        await self.topics.refresh_card(ticket)
+        name = agent.name if agent else ticket.agent_name
+        await self.topics.notify(ticket, cards.closed_notice(self.lang, ticket, name))
+        await self.topics.close(ticket)
+        return ticket
+
+    async def subscriber_blocked(self, user_id: int) -> None:
+        """The subscriber blocked the bot: recorded; their open ticket closes as "blocked"
+        (the agents are told, the topic keeps its history)."""
+        await self.store.mark_blocked(user_id)
+        ticket = await self.store.open_ticket_of(user_id)
+        if ticket is None:
+            return
+        try:
+            ticket = await self.store.close_ticket(ticket.id, reason="blocked")
+        except TicketClosed:
+            return  # closed meanwhile
+        await self._closed(ticket, None)
+
+    async def ban(self, ticket: Ticket, agent: Agent, reason: str) -> None:
+        """Ban the ticket's subscriber; their open ticket closes the way every ticket closes."""
+        closed = await self.store.ban(ticket.user_id, agent.id, reason)
+        if closed is not None:
+            await self._closed(closed, agent)
+        else:
+            await self.topics.notify(ticket, t(self.lang, "agent_banned", user_id=ticket.user_id))
+
+    async def unban(self, user_id: int) -> bool:
+        return await self.store.unban(user_id)
+
+    # -- answers to the subscriber -----------------------------------------------------------
+
+    async def send_kb(
+        self, ticket: Ticket, agent: Agent, answer: Callable[[str], str], command: Message
+    ) -> str:
+        """A knowledge-base answer, in the subscriber's language, as the agent's reply (which
+        claims a waiting ticket); returns the language it was sent in."""
+        ticket = await self.answering(ticket, agent)
+        lang = ticket.lang or "ru"
+        for chunk in split_html(answer(lang)):
+            sent = await self.bot.send_message(ticket.user_id, chunk)
+            await self.store.record_message(
+                ticket.id, "out", sent.message_id, command.message_id, kind="kb"
+            )
+        return lang
+
+    async def show_ticket(self, ticket: Ticket, sub: Subscriber | None = None) -> Ticket:
+        """A fresh (or reopened) topic with the ticket's card at its top."""
+        return await self.topics.show(ticket, sub)
+
+    async def notify(self, ticket: Ticket, text: str) -> None:
+        await self.topics.notify(ticket, text)
+
+    async def post(self, text: str) -> None:
+        """A message to the whole group (an outage alert, a KB reload's result)."""
+        await self.topics.post(text)
+
+    async def rated(self, ticket: Ticket) -> None:
+        await self.topics.notify(
+            ticket, t(self.lang, "agent_csat", ticket=ticket.id, score=ticket.csat)
+        )
+
+    # -- subscriber → agents -----------------------------------------------------------------
+
+    async def relay_in(self, message: Message, ticket: Ticket) -> None:
+        """A subscriber's message (any kind) into the ticket's topic, reply kept."""
+        if message.media_group_id:
+            await self.relay.collect(message, lambda msgs: self._album_in(msgs, ticket.id))
+            return
+        async with self.relay.in_order(ticket.id, "in"):
+            ticket = await self.store.get_ticket(ticket.id) or ticket
+            reply_to = await self.relay.group_reply_target(message)
+            copy_id = await self.topics.send_into(
+                ticket,
+                lambda thread: self.bot.copy_message(
+                    self.group_id,
+                    message.chat.id,
+                    message.message_id,
+                    message_thread_id=thread,
+                    reply_parameters=reply_to,
+                ),
+            )
+            await self.store.record_message(
+                ticket.id, "in", message.message_id, copy_id, kind=message_kind(message)
+            )
+
+    async def _album_in(self, messages: list[Message], ticket_id: int) -> None:
+        async with self.relay.in_order(ticket_id, "in"):
+            ticket = await self.store.get_ticket(ticket_id)
+            media = [m for m in map(input_media, messages) if m is not None]
+            if ticket is None or not media:
+                return
+            sent = await self.topics.send_into(
+                ticket,
+                lambda thread: self.bot.send_media_group(
+                    self.group_id, media, message_thread_id=thread
+                ),
+            )
+            for msg, copy in zip(messages, sent, strict=False):
+                await self.store.record_message(
+                    ticket.id, "in", msg.message_id, copy.message_id, kind=message_kind(msg)
+                )
+
+    async def mirror_edit_in(self, message: Message) -> None:
+        """The subscriber edited a relayed message: edit its copy in the topic."""
+        if message.from_user is None:
+            return
+        found = await self.store.find_message(
+            user_id=message.from_user.id, user_chat_message_id=message.message_id
+        )
+        if found is None or found.group_message_id is None:
+            return
+        await self._mirror_edit(message, self.group_id, found.group_message_id)
+
+    # -- agents → subscriber -----------------------------------------------------------------
+
+    async def relay_out(self, message: Message, ticket: Ticket, agent: Agent) -> None:
+        """An agent's message to the subscriber, anonymous or signed, reply kept; answering a
+        waiting ticket claims it."""
+        ticket = await self.answering(ticket, agent)
+        if message.media_group_id:
+            await self.relay.collect(message, lambda msgs: self._album_out(msgs, ticket.id))
+            return
+        async with self.relay.in_order(ticket.id, "out"):
+            reply_to = await self.relay.private_reply_target(message)
+            if message.text:
+                body = self._signed(message, message.html_text)
+                sent = await self.bot.send_message(ticket.user_id, body, reply_parameters=reply_to)
+            else:
+                sent = await self.bot.copy_message(
+                    ticket.user_id, message.chat.id, message.message_id, reply_parameters=reply_to
+                )
+            await self.store.record_message(
+                ticket.id,
+                "out",
+                sent.message_id,
+                message.message_id,
+                thread_id=message.message_thread_id,
+                kind=message_kind(message),
+            )
+
+    async def _album_out(self, messages: list[Message], ticket_id: int) -> None:
+        async with self.relay.in_order(ticket_id, "out"):
+            ticket = await self.store.get_ticket(ticket_id)
+            if ticket is None:
+                return
+            media = [m for m in map(input_media, messages) if m is not None]
+            sent = await self.bot.send_media_group(ticket.user_id, media)
+            for msg, copy in zip(messages, sent, strict=False):
+                await self.store.record_message(
+                    ticket.id, "out", copy.message_id, msg.message_id, kind=message_kind(msg)
+                )
+
+    def _signed(self, message: Message, body: str) -> str:
+        if self.config.signature == "first_name" and message.from_user:
+            return f"<b>{html.escape(message.from_user.first_name)}:</b> {body}"
+        return body
+
+    async def mirror_edit_out(self, message: Message, ticket: Ticket) -> None:
+        found = await self.store.find_message(group_message_id=message.message_id)
+        if found is None or found.user_chat_message_id is None or found.direction != "out":
+            return
+        await self._mirror_edit(message, ticket.user_id, found.user_chat_message_id, sign=True)
+
+    async def _mirror_edit(
+        self, message: Message, chat_id: int, message_id: int, sign: bool = False
+    ) -> None:
+        try:
+            if message.text:
+                body = self._signed(message, message.html_text) if sign else message.html_text
+                await self.bot.edit_message_text(body, chat_id=chat_id, message_id=message_id)
+            elif message.caption is not None:
+                await self.bot.edit_message_caption(
+                    chat_id=chat_id, message_id=message_id, caption=message.html_text
+                )
+        except TelegramBadRequest as exc:
+            log.info("edit not mirrored: %s", exc.message)
+        except TelegramForbiddenError:
+            log.info("edit not mirrored: chat %s blocked the bot", chat_id)

@@ -1,0 +1,45 @@
+"""How the report writes numbers: counts, shares, durations, latencies, CSAT (the page, JSON's
+readers and /stats use the same)."""
+
+from __future__ import annotations
+
+# -- how the page writes numbers ---------------------------------------------------------------
+
+DASH = "—"
+
+
+def format_count(n: int) -> str:
+    """1234567 → "1 234 567" (narrow no-break spaces)."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def format_share(x: float | None) -> str:
+    """0.6234 → "62.3%"."""
+    return DASH if x is None else f"{x * 100:.1f}%"
+
+
+def format_duration(seconds: float | None) -> str:
+    """42 → "42 s", 245 → "4 min 05 s", 4000 → "1 h 07 min", 100000 → "1 d 4 h"."""
+    if seconds is None:
+        return DASH
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    if s < 86400:
+        m = round(s / 60)
+        return f"{m // 60} h {m % 60:02d} min"
+    h = round(s / 3600)
+    return f"{h // 24} d {h % 24} h"
+
+
+def format_latency(ms: float | None) -> str:
+    """12.3 → "12 ms", 1530 → "1.5 s"."""
+    if ms is None:
+        return DASH
+    return f"{ms:.0f} ms" if ms < 999.5 else f"{ms / 1000:.1f} s"
+
+
+def format_csat(x: float | None) -> str:
+    return DASH if x is None else f"{x:.2f}"

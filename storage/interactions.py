@@ -1,0 +1,116 @@
+"""Interactions and feedback (SQLite): what the bot decided on each message, and the 👍/👎 its
+answers got."""
+
+from __future__ import annotations
+
+from storage.database import Repository
+
+
+class SqliteInteractions(Repository):
+    """The ``interactions`` and ``feedback`` tables."""
+
+    async def log_interaction(
+        self,
+        user_id: int,
+        text: str,
+        normalized: str,
+        kind: str,
+        topic: str | None,
+        candidates: list[str],
+        score: float,
+        lang: str | None,
+        latency_ms: float,
+        intent: str | None = None,
+    ) -> int:
+        """One message the bot decided on: ``kind`` is the matcher's (answer, clarify,
+        handoff, smalltalk, none; "banned" for a banned subscriber's message), ``topic`` the
+        answered topic, ``intent`` the small talk or hand-off intent."""
+        async with self._writing():
+            cur = await self.db.execute(
+                "INSERT INTO interactions (user_id, ts, text, normalized, kind, topic,"
+                " candidates, score, lang, latency_ms, intent)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user_id,
+                    self.clock(),
+                    text,
+                    normalized,
+                    kind,
+                    topic,
+                    ",".join(candidates),
+                    score,
+                    lang,
+                    latency_ms,
+                    intent,
+                ),
+            )
+            await self.db.commit()
+        return int(cur.lastrowid or 0)
+
+    async def recent_interactions(self, user_id: int, limit: int = 5) -> list[dict]:
+        async with self.db.execute(
+            "SELECT ts, text, normalized, kind, topic, intent, score, lang"
+            " FROM interactions "
+            "WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            (user_id, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [dict(r) for r in rows]
+
+    async def add_feedback(
+        self, user_id: int, topic: str, helpful: bool, message_id: int | None = None
+    ) -> None:
+        """A 👍/👎 on a topic's answer, kept with the question that got that answer; one per
+        answer message (``message_id``) and subscriber: pressing again replaces the vote."""
+        async with self._writing():
+            await self.db.execute(
+                "INSERT INTO feedback (user_id, topic, helpful, ts, question, message_id)"
+                " VALUES (?, ?, ?, ?, COALESCE((SELECT text FROM interactions WHERE user_id = ?"
+                " AND topic = ? ORDER BY id DESC LIMIT 1), ''), ?)"
+                " ON CONFLICT (user_id, message_id) WHERE message_id IS NOT NULL"
+                " DO UPDATE SET helpful = excluded.helpful, ts = excluded.ts,"
+                " topic = excluded.topic",
+                (user_id, topic, int(helpful), self.clock(), user_id, topic, message_id),
+            )
+            await self.db.commit()
+
+    async def unanswered(self, since: float) -> list[dict]:
+        """What the bot could not answer well since ``since``: "none" and "clarify" decisions
+        (smalltalk and banned users' messages left out) and questions whose answer got 👎."""
+        async with self.db.execute(
+            "SELECT ts, text, normalized, kind, topic FROM interactions"
+            " WHERE ts >= ? AND (kind = 'clarify' OR (kind = 'none' AND topic IS NULL))"
+            " AND normalized != ''"
+            " UNION ALL SELECT ts, question, '', 'dislike', topic FROM feedback"
+            " WHERE ts >= ? AND helpful = 0 AND question != '' ORDER BY ts",
+            (since, since),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [dict(r) for r in rows]
+
+    async def feedback_counts(self, topic: str) -> tuple[int, int]:
+        """(helpful, not helpful) votes for a topic."""
+        async with self.db.execute(
+            "SELECT COALESCE(SUM(helpful), 0), COALESCE(SUM(1 - helpful), 0) "
+            "FROM feedback WHERE topic = ?",
+            (topic,),
+        ) as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def conversation_start(
+        self, user_id: int, now: float, gap: float, after: float | None
+    ) -> float | None:
+        async with self.db.execute(
+            "SELECT ts FROM interactions WHERE user_id = ? AND ts <= ? AND ts > ? "
+            "ORDER BY ts DESC LIMIT 500",
+            (user_id, now, after if after is not None else float("-inf")),
+        ) as cur:
+            rows = await cur.fetchall()
+        start: float | None = None
+        edge = now
+        for (ts,) in rows:
+            if edge - ts > gap:
+                break
+            start = edge = ts
+        return start

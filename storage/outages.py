@@ -1,0 +1,55 @@
+"""Outage reports (SQLite): what subscribers reported, and which reports the agents were told
+about."""
+
+from __future__ import annotations
+
+from storage.database import Repository
+
+
+class SqliteOutages(Repository):
+    """The ``outages`` table."""
+
+    async def add_outage(
+        self,
+        user_id: int,
+        district: str | None,
+        description: str = "",
+        latitude: float | None = None,
+        longitude: float | None = None,
+    ) -> int:
+        async with self._writing():
+            cur = await self.db.execute(
+                "INSERT INTO outages (user_id, district, latitude, longitude, description, ts)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (user_id, district, latitude, longitude, description, self.clock()),
+            )
+            await self.db.commit()
+        return int(cur.lastrowid or 0)
+
+    async def outage_cluster(self, district: str, since: float) -> list[dict]:
+        """Reports from one district since ``since`` that agents have not been told about."""
+        async with self.db.execute(
+            "SELECT id, user_id, description, ts FROM outages"
+            " WHERE district = ? AND ts >= ? AND notified = 0 ORDER BY ts",
+            (district, since),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [dict(r) for r in rows]
+
+    async def mark_outages_notified(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        async with self._writing():
+            await self.db.executemany(
+                "UPDATE outages SET notified = 1 WHERE id = ?", [(i,) for i in ids]
+            )
+            await self.db.commit()
+
+    async def outages(self, since: float, until: float | None = None) -> list[dict]:
+        async with self.db.execute(
+            "SELECT id, user_id, district, latitude, longitude, description, ts FROM outages"
+            " WHERE ts >= ? AND ts < ? ORDER BY ts",
+            (since, until if until is not None else float("inf")),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [dict(r) for r in rows]

@@ -1,0 +1,233 @@
+"""The repositories' interfaces: what the bot needs from storage, one Protocol per aggregate (and
+the read model). ``storage/`` implements them on SQLite; a second backend (PostgreSQL) implements
+the same Protocols and passes the same tests."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from handoff.reports import ReportRows
+from handoff.subscribers import Subscriber, SubscriberSummary
+from handoff.tickets import Ban, Event, QueueEntry, Ticket, TicketMessage
+
+
+class Subscribers(Protocol):
+    """Subscribers and bans."""
+
+    async def touch_subscriber(
+        self,
+        user_id: int,
+        chat_id: int,
+        first_name: str,
+        username: str | None,
+        language_code: str | None,
+    ) -> Subscriber: ...
+
+    async def subscriber(self, user_id: int) -> Subscriber | None: ...
+
+    async def set_language(self, user_id: int, lang: str) -> None: ...
+
+    async def mark_blocked(self, chat_id: int) -> None: ...
+
+    async def unban(self, user_id: int) -> bool: ...
+
+    async def is_banned(self, user_id: int) -> bool: ...
+
+    async def ban_of(self, user_id: int) -> Ban | None: ...
+
+    async def ban(
+        self, user_id: int, by: int | None, reason: str = "", now: float | None = None
+    ) -> None: ...
+
+
+class Interactions(Protocol):
+    """What the bot decided, and the 👍/👎 its answers got."""
+
+    async def log_interaction(
+        self,
+        user_id: int,
+        text: str,
+        normalized: str,
+        kind: str,
+        topic: str | None,
+        candidates: list[str],
+        score: float,
+        lang: str | None,
+        latency_ms: float,
+        intent: str | None = None,
+    ) -> int: ...
+
+    async def recent_interactions(self, user_id: int, limit: int = 5) -> list[dict]: ...
+
+    async def add_feedback(
+        self, user_id: int, topic: str, helpful: bool, message_id: int | None = None
+    ) -> None: ...
+
+    async def unanswered(self, since: float) -> list[dict]: ...
+
+    async def feedback_counts(self, topic: str) -> tuple[int, int]: ...
+
+    async def conversation_start(
+        self, user_id: int, now: float, gap: float, after: float | None
+    ) -> float | None: ...
+
+
+class Tickets(Protocol):
+    """Tickets and their events: every desk transition, the queue."""
+
+    async def request_handoff(self, user_id: int, reason: str, question: str = "") -> int: ...
+
+    async def waiting_handoffs(self) -> list[dict]: ...
+
+    async def queue_position(self, handoff_id: int) -> int: ...
+
+    async def open_ticket(
+        self,
+        user_id: int,
+        reason: str,
+        question: str = "",
+        lang: str | None = None,
+        now: float | None = None,
+        *,
+        reopen_window: float = 0.0,
+        conversation_started_at: float | None = None,
+        conversation_gap: float = 1800.0,
+    ) -> tuple[Ticket, bool]: ...
+
+    async def get_ticket(self, ticket_id: int) -> Ticket | None: ...
+
+    async def open_ticket_of(self, user_id: int) -> Ticket | None: ...
+
+    async def ticket_by_thread(self, thread_id: int) -> Ticket | None: ...
+
+    async def ticket_by_card(self, message_id: int) -> Ticket | None: ...
+
+    async def claimed_by(self, agent_id: int) -> list[Ticket]: ...
+
+    async def set_thread(
+        self, ticket_id: int, thread_id: int | None, card_message_id: int | None = None
+    ) -> Ticket: ...
+
+    async def claim(
+        self, ticket_id: int, agent_id: int, agent_name: str, now: float | None = None
+    ) -> Ticket: ...
+
+    async def release(
+        self, ticket_id: int, agent_id: int | None, now: float | None = None, *, force: bool = False
+    ) -> Ticket: ...
+
+    async def transfer(
+        self,
+        ticket_id: int,
+        agent_id: int | None,
+        to_agent_id: int,
+        to_agent_name: str,
+        now: float | None = None,
+        *,
+        force: bool = False,
+    ) -> Ticket: ...
+
+    async def take_over(
+        self,
+        ticket_id: int,
+        agent_id: int,
+        agent_name: str,
+        now: float | None = None,
+        *,
+        supervisor: bool,
+    ) -> Ticket: ...
+
+    async def close_ticket(
+        self,
+        ticket_id: int,
+        agent_id: int | None = None,
+        agent_name: str | None = None,
+        now: float | None = None,
+        reason: str = "agent",
+        *,
+        force: bool = False,
+    ) -> Ticket: ...
+
+    async def reopen(
+        self,
+        ticket_id: int,
+        agent_id: int | None = None,
+        now: float | None = None,
+        *,
+        reopen_window: float = 0.0,
+    ) -> Ticket: ...
+
+    async def set_csat(self, ticket_id: int, score: int, now: float | None = None) -> Ticket: ...
+
+    async def events(self, ticket_id: int) -> list[Event]: ...
+
+    async def add_event(
+        self,
+        ticket_id: int | None,
+        name: str,
+        now: float | None = None,
+        agent_id: int | None = None,
+        detail: str | None = None,
+    ) -> None: ...
+
+    async def queue(self, now: float | None = None) -> list[QueueEntry]: ...
+
+    async def estimated_wait(
+        self, now: float | None = None, last_n: int = 20, horizon: float = 7 * 86400.0
+    ) -> float | None: ...
+
+    async def last_ticket(self, user_id: int) -> Ticket | None: ...
+
+
+class RelayedMessages(Protocol):
+    """A ticket's relayed messages, both ways."""
+
+    async def record_message(
+        self,
+        ticket_id: int,
+        direction: str,
+        user_chat_message_id: int | None = None,
+        group_message_id: int | None = None,
+        thread_id: int | None = None,
+        kind: str = "text",
+        now: float | None = None,
+    ) -> TicketMessage: ...
+
+    async def find_message(
+        self,
+        *,
+        group_message_id: int | None = None,
+        user_id: int | None = None,
+        user_chat_message_id: int | None = None,
+    ) -> TicketMessage | None: ...
+
+    async def messages(self, ticket_id: int) -> list[TicketMessage]: ...
+
+
+class Outages(Protocol):
+    """Outage reports."""
+
+    async def add_outage(
+        self,
+        user_id: int,
+        district: str | None,
+        description: str = "",
+        latitude: float | None = None,
+        longitude: float | None = None,
+    ) -> int: ...
+
+    async def outage_cluster(self, district: str, since: float) -> list[dict]: ...
+
+    async def mark_outages_notified(self, ids: list[int]) -> None: ...
+
+    async def outages(self, since: float, until: float | None = None) -> list[dict]: ...
+
+
+class Reports(Protocol):
+    """The read model for reports and /whois."""
+
+    async def ticket_metrics(self, since: float, until: float | None = None) -> list[dict]: ...
+
+    async def subscriber_summary(self, user_id: int, questions: int = 5) -> SubscriberSummary: ...
+
+    async def report_rows(self, since: float, until: float) -> ReportRows: ...

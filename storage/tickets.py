@@ -1,0 +1,458 @@
+"""Tickets with their events and relayed messages (SQLite): every desk transition is a rule of
+``handoff.tickets`` applied as a compare-and-set on the ticket's row."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+import aiosqlite
+
+from handoff import tickets as rules
+from handoff.tickets import (
+    REASONS,
+    Banned,
+    Busy,
+    Event,
+    NotClosed,
+    OpenTicketExists,
+    QueueEntry,
+    ReopenExpired,
+    Ticket,
+    TicketNotFound,
+)
+from storage.database import Database, Repository
+from storage.interactions import SqliteInteractions
+from storage.subscribers import SqliteSubscribers
+
+
+class SqliteTickets(Repository):
+    """The ``tickets``, ``events`` and ``ticket_messages`` tables."""
+
+    def __init__(
+        self, database: Database, subscribers: SqliteSubscribers, interactions: SqliteInteractions
+    ) -> None:
+        super().__init__(database)
+        self.subscribers = subscribers
+        self.interactions = interactions
+
+    async def request_handoff(self, user_id: int, reason: str, question: str = "") -> int:
+        """Record that a subscriber needs a human; one open ticket per subscriber, whose id
+        this returns."""
+        ticket, _ = await self.open_ticket(user_id, reason, question)
+        return ticket.id
+
+    async def waiting_handoffs(self) -> list[dict]:
+        return [
+            {
+                "id": e.ticket.id,
+                "user_id": e.ticket.user_id,
+                "reason": e.ticket.reason,
+                "question": e.ticket.question,
+                "created_at": e.ticket.created_at,
+            }
+            for e in await self.queue()
+        ]
+
+    async def queue_position(self, handoff_id: int) -> int:
+        """1-based place of a waiting ticket in the queue (oldest first); 0 when not waiting."""
+        async with self.db.execute(
+            "SELECT COUNT(*) FROM tickets w JOIN tickets t ON t.id = ? "
+            "WHERE t.status = 'waiting' AND w.status = 'waiting' "
+            "AND (w.queued_at < t.queued_at OR (w.queued_at = t.queued_at AND w.id <= t.id))",
+            (handoff_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def open_ticket(
+        self,
+        user_id: int,
+        reason: str,
+        question: str = "",
+        lang: str | None = None,
+        now: float | None = None,
+        *,
+        reopen_window: float = 0.0,
+        conversation_started_at: float | None = None,
+        conversation_gap: float = 1800.0,
+    ) -> tuple[Ticket, bool]:
+        """The subscriber's open ticket, creating one if needed.
+
+        ``created`` is True when the desk must be told: a new ticket (``thread_id`` is None:
+        make a topic) or the last one reopened because it was closed less than
+        ``reopen_window`` seconds ago (its topic exists: reopen it). False: it was already open.
+        Raises ``Banned`` for a banned subscriber.
+        ``conversation_started_at`` defaults to the first of the subscriber's interactions
+        with the bot that are at most ``conversation_gap`` seconds apart, counting back.
+        """
+        if reason not in REASONS:
+            raise ValueError(
+                f"unknown hand-off reason {reason!r}; expected one of {sorted(REASONS)}"
+            )
+        now = self._now(now)
+        if await self.subscribers.is_banned(user_id):
+            raise Banned(user_id)
+        if lang is None:
+            sub = await self.subscribers.subscriber(user_id)
+            lang = sub.lang if sub else None
+        for _ in range(_RETRIES):
+            async with self._writing():
+                existing = await self.open_ticket_of(user_id)
+                if existing is not None:
+                    return existing, False
+                last = await self.last_ticket(user_id)
+                if last is None or not rules.reopenable(last, now, reopen_window):
+                    started = conversation_started_at
+                    if started is None:
+                        started = await self.interactions.conversation_start(
+                            user_id, now, conversation_gap, after=last.closed_at if last else None
+                        )
+                    ticket_id = await self._insert(user_id, reason, question, lang, now, started)
+                    if ticket_id is None:
+                        continue  # another process opened one first: look again
+                    return await self._get(ticket_id), True
+            # Outside the lock: reopen takes it itself.
+            try:
+                return await self.reopen(last.id, now=now, reopen_window=reopen_window), True
+            except (OpenTicketExists, NotClosed, ReopenExpired):
+                continue  # it changed meanwhile: look again
+        raise Busy(None)
+
+    async def _insert(
+        self,
+        user_id: int,
+        reason: str,
+        question: str,
+        lang: str | None,
+        now: float,
+        started: float | None,
+    ) -> int | None:
+        """A new waiting ticket and its "opened" event, inside the caller's write section;
+        None when the one-open-ticket index says another process was first."""
+        try:
+            cur = await self.db.execute(
+                "INSERT INTO tickets (user_id, status, reason, question, lang,"
+                " created_at, queued_at, conversation_started_at)"
+                " VALUES (?, 'waiting', ?, ?, ?, ?, ?, ?)",
+                (user_id, reason, question, lang, now, now, started),
+            )
+        except sqlite3.IntegrityError:
+            await self.db.rollback()
+            return None
+        ticket_id = int(cur.lastrowid or 0)
+        await self._add_event(ticket_id, "opened", now, detail=reason)
+        await self.db.commit()
+        return ticket_id
+
+    async def get_ticket(self, ticket_id: int) -> Ticket | None:
+        return await self._one_ticket("id = ?", (ticket_id,))
+
+    async def open_ticket_of(self, user_id: int) -> Ticket | None:
+        return await self._one_ticket(
+            "user_id = ? AND status IN ('waiting', 'claimed')", (user_id,)
+        )
+
+    async def ticket_by_thread(self, thread_id: int) -> Ticket | None:
+        """The latest ticket shown in a forum topic."""
+        return await self._one_ticket("thread_id = ?", (thread_id,))
+
+    async def ticket_by_card(self, message_id: int) -> Ticket | None:
+        """The ticket whose card (the message with the Claim button) this is."""
+        return await self._one_ticket("card_message_id = ?", (message_id,))
+
+    async def claimed_by(self, agent_id: int) -> list[Ticket]:
+        """An agent's claimed tickets, oldest first."""
+        async with self.db.execute(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE agent_id = ? AND status = 'claimed' "
+            "ORDER BY id",
+            (agent_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_ticket(r) for r in rows]
+
+    async def set_thread(
+        self, ticket_id: int, thread_id: int | None, card_message_id: int | None = None
+    ) -> Ticket:
+        """Remember the ticket's forum topic and card; None keeps what is stored."""
+        async with self._writing():
+            cur = await self.db.execute(
+                "UPDATE tickets SET thread_id = COALESCE(?, thread_id),"
+                " card_message_id = COALESCE(?, card_message_id) WHERE id = ?",
+                (thread_id, card_message_id, ticket_id),
+            )
+            if cur.rowcount == 0:
+                raise TicketNotFound(ticket_id)
+            await self.db.commit()
+        return await self._get(ticket_id)
+
+    async def claim(
+        self, ticket_id: int, agent_id: int, agent_name: str, now: float | None = None
+    ) -> Ticket:
+        """waiting → claimed; of agents racing for one ticket exactly one wins, the others get
+        ``AlreadyClaimed``."""
+        return await self._transition(
+            ticket_id,
+            lambda t, now: rules.claim(t, agent_id, agent_name, now),
+            "claimed",
+            now,
+            agent_id,
+        )
+
+    async def release(
+        self, ticket_id: int, agent_id: int | None, now: float | None = None, *, force: bool = False
+    ) -> Ticket:
+        """claimed → waiting, keeping its place in the queue."""
+        return await self._transition(
+            ticket_id,
+            lambda t, _: rules.release(t, agent_id, force=force),
+            "released",
+            now,
+            agent_id,
+        )
+
+    async def transfer(
+        self,
+        ticket_id: int,
+        agent_id: int | None,
+        to_agent_id: int,
+        to_agent_name: str,
+        now: float | None = None,
+        *,
+        force: bool = False,
+    ) -> Ticket:
+        """claimed by ``agent_id`` → claimed by ``to_agent_id``."""
+        return await self._transition(
+            ticket_id,
+            lambda t, _: rules.transfer(t, agent_id, to_agent_id, to_agent_name, force=force),
+            "transferred",
+            now,
+            agent_id,
+            detail=str(to_agent_id),
+        )
+
+    async def take_over(
+        self,
+        ticket_id: int,
+        agent_id: int,
+        agent_name: str,
+        now: float | None = None,
+        *,
+        supervisor: bool,
+    ) -> Ticket:
+        """A supervisor takes an open ticket (``NotSupervisor`` for anyone else's claimed one);
+        the event's detail is the agent it was taken from."""
+        before = await self._get(ticket_id)
+        return await self._transition(
+            ticket_id,
+            lambda t, now: rules.take_over(t, agent_id, agent_name, now, supervisor=supervisor),
+            "taken_over",
+            now,
+            agent_id,
+            detail=str(before.agent_id) if before.agent_id is not None else None,
+        )
+
+    async def close_ticket(
+        self,
+        ticket_id: int,
+        agent_id: int | None = None,
+        agent_name: str | None = None,
+        now: float | None = None,
+        reason: str = "agent",
+        *,
+        force: bool = False,
+    ) -> Ticket:
+        """waiting|claimed → closed; pass no agent for system closes ("blocked", "timeout").
+
+        Not ``close``: that name closes the database."""
+        return await self._transition(
+            ticket_id,
+            lambda t, now: rules.close(t, now, reason, agent_id, agent_name, force=force),
+            "closed",
+            now,
+            agent_id,
+            detail=reason,
+        )
+
+    async def reopen(
+        self,
+        ticket_id: int,
+        agent_id: int | None = None,
+        now: float | None = None,
+        *,
+        reopen_window: float = 0.0,
+    ) -> Ticket:
+        """closed → waiting: by an agent (``agent_id`` given) at any time, otherwise within
+        ``reopen_window`` seconds of the close. Not while the subscriber has another open
+        ticket (``OpenTicketExists``) or is banned."""
+        ticket = await self._get(ticket_id)
+        if await self.subscribers.is_banned(ticket.user_id):
+            raise Banned(ticket.user_id)
+        other = await self.open_ticket_of(ticket.user_id)
+        if other is not None and other.id != ticket_id:
+            raise OpenTicketExists(other.id)
+        return await self._transition(
+            ticket_id,
+            lambda t, now: rules.reopen(t, now, reopen_window, by_agent=agent_id is not None),
+            "reopened",
+            now,
+            agent_id,
+        )
+
+    async def set_csat(self, ticket_id: int, score: int, now: float | None = None) -> Ticket:
+        """The subscriber's 1..5 rating of a closed ticket (``InvalidScore``, ``NotClosed``)."""
+        return await self._transition(
+            ticket_id, lambda t, _: rules.rate(t, score), "csat", now, None, detail=str(score)
+        )
+
+    async def events(self, ticket_id: int) -> list[Event]:
+        """A ticket's steps, oldest first."""
+        async with self.db.execute(
+            "SELECT ticket_id, name, ts, agent_id, detail FROM events WHERE ticket_id = ? "
+            "ORDER BY id",
+            (ticket_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [Event(**dict(r)) for r in rows]
+
+    async def add_event(
+        self,
+        ticket_id: int | None,
+        name: str,
+        now: float | None = None,
+        agent_id: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Record a step the desk doesn't see itself (e.g. "csat_asked", "topic_created")."""
+        async with self._writing():
+            await self._add_event(ticket_id, name, self._now(now), agent_id, detail)
+            await self.db.commit()
+
+    async def queue(self, now: float | None = None) -> list[QueueEntry]:
+        """Waiting tickets, longest waiting first, with their wait in seconds."""
+        now = self._now(now)
+        async with self.db.execute(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' ORDER BY queued_at, id"
+        ) as cur:
+            rows = await cur.fetchall()
+        entries = []
+        for position, row in enumerate(rows, start=1):
+            ticket = _ticket(row)
+            queued = ticket.queued_at if ticket.queued_at is not None else ticket.created_at
+            entries.append(QueueEntry(position, ticket, max(0.0, now - queued)))
+        return entries
+
+    async def estimated_wait(
+        self, now: float | None = None, last_n: int = 20, horizon: float = 7 * 86400.0
+    ) -> float | None:
+        """Median first-response time of the last ``last_n`` answered tickets whose first
+        response came within ``horizon`` seconds; None without such tickets."""
+        now = self._now(now)
+        async with self.db.execute(
+            "SELECT first_response_at - created_at FROM tickets "
+            "WHERE first_response_at IS NOT NULL AND first_response_at >= ? "
+            "ORDER BY first_response_at DESC LIMIT ?",
+            (now - horizon, last_n),
+        ) as cur:
+            rows = await cur.fetchall()
+        return float(statistics.median(r[0] for r in rows)) if rows else None
+
+    async def last_ticket(self, user_id: int) -> Ticket | None:
+        """The subscriber's most recent ticket, whatever its state."""
+        return await self._one_ticket("user_id = ?", (user_id,))
+
+    async def _one_ticket(self, where: str, params: tuple[Any, ...]) -> Ticket | None:
+        async with self.db.execute(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE {where} ORDER BY id DESC LIMIT 1",
+            params,
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _ticket(row)
+
+    async def _get(self, ticket_id: int) -> Ticket:
+        ticket = await self.get_ticket(ticket_id)
+        if ticket is None:
+            raise TicketNotFound(ticket_id)
+        return ticket
+
+    async def _add_event(
+        self,
+        ticket_id: int | None,
+        name: str,
+        now: float,
+        agent_id: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO events (ticket_id, name, ts, agent_id, detail) VALUES (?, ?, ?, ?, ?)",
+            (ticket_id, name, now, agent_id, detail),
+        )
+
+    async def _transition(
+        self,
+        ticket_id: int,
+        rule: Callable[[Ticket, float], Ticket],
+        event: str,
+        now: float | None,
+        agent_id: int | None,
+        detail: str | None = None,
+    ) -> Ticket:
+        """Apply a rule of ``handoff.tickets`` as a compare-and-set on the row's version.
+
+        In one process the write lock already serializes writers; the version check is for
+        another process on the same file: a writer that read a stale ticket updates nothing,
+        reads again and lets the rule decide (usually raising, e.g. ``AlreadyClaimed``)."""
+        now = self._now(now)
+        for _ in range(_RETRIES):
+            async with self._writing():
+                async with self.db.execute(
+                    f"SELECT {_TICKET_COLUMNS}, version FROM tickets WHERE id = ?", (ticket_id,)
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is None:
+                    raise TicketNotFound(ticket_id)
+                new = rule(_ticket(row), now)
+                try:
+                    cur = await self.db.execute(
+                        "UPDATE tickets SET status = ?, claimed_at = ?, closed_at = ?,"
+                        " agent_id = ?, agent_name = ?, close_reason = ?, csat = ?, reopened = ?,"
+                        " queued_at = ?, version = version + 1 WHERE id = ? AND version = ?",
+                        (
+                            new.status,
+                            new.claimed_at,
+                            new.closed_at,
+                            new.agent_id,
+                            new.agent_name,
+                            new.close_reason,
+                            new.csat,
+                            new.reopened,
+                            new.queued_at,
+                            ticket_id,
+                            row["version"],
+                        ),
+                    )
+                except sqlite3.IntegrityError:
+                    # Only a reopen can hit the one-open-ticket index: another ticket is open.
+                    other = await self.open_ticket_of(new.user_id)
+                    raise OpenTicketExists(other.id if other else ticket_id) from None
+                if cur.rowcount == 1:
+                    await self._add_event(ticket_id, event, now, agent_id, detail)
+                    await self.db.commit()
+                    return await self._get(ticket_id)
+                # Even an UPDATE of no row holds the write lock: let the other process go on.
+                await self.db.rollback()
+        raise Busy(ticket_id)
+
+
+# Only a writer starved by a stream of concurrent changes to one ticket runs out of tries.
+_RETRIES = 8
+
+_TICKET_FIELDS = tuple(f.name for f in dataclasses.fields(Ticket))
+_TICKET_COLUMNS = ", ".join(_TICKET_FIELDS)
+
+
+def _ticket(row: aiosqlite.Row) -> Ticket:
+    return Ticket(**{name: row[name] for name in _TICKET_FIELDS})

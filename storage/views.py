@@ -1,0 +1,101 @@
+"""The read model for reports and /whois (cosmicpython's ``views.py``): the rows the report is
+aggregated from, and a subscriber's summary. Reads only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handoff.reports import DISLIKED_LIMIT, ReportRows
+from handoff.subscribers import SubscriberSummary
+from storage.database import Database, Repository
+from storage.subscribers import SqliteSubscribers
+from storage.tickets import _TICKET_COLUMNS, SqliteTickets, _ticket
+
+
+class SqliteReports(Repository):
+    """Reads across the tables for ``handoff.reports`` and the desk's /whois."""
+
+    def __init__(
+        self, database: Database, subscribers: SqliteSubscribers, tickets: SqliteTickets
+    ) -> None:
+        super().__init__(database)
+        self.subscribers = subscribers
+        self.tickets = tickets
+
+    async def ticket_metrics(self, since: float, until: float | None = None) -> list[dict]:
+        """One row per ticket created in [since, until): every field and every duration
+        (``time_to_handoff``, ``wait_until_claim``, ``first_response_time``,
+        ``handling_time``, ``resolution_time``: seconds or None)."""
+        async with self.db.execute(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE created_at >= ? AND created_at < ? "
+            "ORDER BY created_at, id",
+            (since, until if until is not None else float("inf")),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_ticket(r).metrics() for r in rows]
+
+    async def subscriber_summary(self, user_id: int, questions: int = 5) -> SubscriberSummary:
+        """Everything /whois shows about a subscriber."""
+        sub = await self.subscribers.subscriber(user_id)
+        async with self.db.execute(
+            "SELECT created_at FROM subscribers WHERE user_id = ?", (user_id,)
+        ) as cur:
+            seen = await cur.fetchone()
+        async with self.db.execute(
+            "SELECT COUNT(*), AVG(csat) FROM tickets WHERE user_id = ?", (user_id,)
+        ) as cur:
+            counts = await cur.fetchone()
+        async with self.db.execute(
+            "SELECT text FROM interactions WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            (user_id, questions),
+        ) as cur:
+            texts = await cur.fetchall()
+        return SubscriberSummary(
+            user_id=user_id,
+            subscriber=sub,
+            first_seen=seen[0] if seen else None,
+            lang=(sub.lang or sub.language_code) if sub else None,
+            tickets=int(counts[0]) if counts else 0,
+            open_ticket=await self.tickets.open_ticket_of(user_id),
+            last_ticket=await self.tickets.last_ticket(user_id),
+            average_csat=float(counts[1]) if counts and counts[1] is not None else None,
+            ban=await self.subscribers.ban_of(user_id),
+            recent_questions=tuple(r[0] for r in texts),
+        )
+
+    # -- the rows a report is aggregated from (``handoff.reports.aggregate``) ------------------
+
+    async def report_rows(self, since: float, until: float) -> ReportRows:
+        """Everything a report of ``[since, until)`` is made of, read in one go."""
+        return ReportRows(
+            questions=await self._rows(
+                "SELECT user_id, ts, kind, topic, lang, latency_ms FROM interactions"
+                " WHERE ts >= ? AND ts < ? AND kind != 'banned'",
+                (since, until),
+            ),
+            tickets=await self.ticket_metrics(since, until),
+            events=await self._rows(
+                "SELECT e.ticket_id, e.name, e.ts, e.agent_id, e.detail FROM events e"
+                " JOIN tickets t ON t.id = e.ticket_id"
+                " WHERE t.created_at >= ? AND t.created_at < ? ORDER BY e.id",
+                (since, until),
+            ),
+            votes=await self._rows(
+                "SELECT topic, SUM(helpful) AS helpful, SUM(1 - helpful) AS unhelpful"
+                " FROM feedback WHERE ts >= ? AND ts < ? GROUP BY topic",
+                (since, until),
+            ),
+            disliked=await self._rows(
+                "SELECT topic, question, COUNT(*) AS votes FROM feedback"
+                " WHERE ts >= ? AND ts < ? AND helpful = 0 AND question != ''"
+                " GROUP BY topic, question ORDER BY votes DESC, MAX(ts) DESC, topic LIMIT ?",
+                (since, until, DISLIKED_LIMIT),
+            ),
+            outages=await self._rows(
+                "SELECT district, ts FROM outages WHERE ts >= ? AND ts < ?", (since, until)
+            ),
+        )
+
+    async def _rows(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        async with self.db.execute(sql, params) as cur:
+            return [dict(r) for r in await cur.fetchall()]

@@ -1,0 +1,44 @@
+"""The SQLite repositories implement the storage interfaces exactly (names, parameters, async),
+so a second backend written against ``storage.protocols`` fits where they do."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from storage import protocols
+from storage.interactions import SqliteInteractions
+from storage.messages import SqliteMessages
+from storage.outages import SqliteOutages
+from storage.subscribers import SqliteSubscribers
+from storage.tickets import SqliteTickets
+from storage.views import SqliteReports
+
+PAIRS = [
+    (protocols.Subscribers, SqliteSubscribers),
+    (protocols.Interactions, SqliteInteractions),
+    (protocols.Tickets, SqliteTickets),
+    (protocols.RelayedMessages, SqliteMessages),
+    (protocols.Outages, SqliteOutages),
+    (protocols.Reports, SqliteReports),
+]
+
+
+def public(cls: type) -> dict[str, object]:
+    return {
+        name: member
+        for name, member in vars(cls).items()
+        if callable(member) and not name.startswith("_")
+    }
+
+
+@pytest.mark.parametrize(("protocol", "impl"), PAIRS, ids=lambda c: c.__name__)
+def test_the_repository_is_its_protocol(protocol: type, impl: type) -> None:
+    wanted, given = public(protocol), public(impl)
+    assert set(wanted) == set(given)
+    for name, method in wanted.items():
+        assert inspect.iscoroutinefunction(given[name]), name
+        assert list(inspect.signature(method).parameters) == list(
+            inspect.signature(given[name]).parameters
+        ), name
