@@ -32,9 +32,9 @@ from bot.pacing import Limits, Pacer
 from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
 from bot.texts import t
+from handoff.storage import Store
 from knowledge.lang import LANGS
 from knowledge.service import KnowledgeService
-from storage import Store
 
 log = logging.getLogger("dono")
 

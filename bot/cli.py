@@ -18,6 +18,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.report.page import render_html
 from bot.texts import t
 from handoff import reports
+from handoff.storage import Store
 from knowledge.evaluate import (
     EvalFileError,
     evaluate,
@@ -31,7 +32,6 @@ from knowledge.loader import KnowledgeBaseError, check, load
 from knowledge.matcher import Decision, Matcher, reply_language
 from knowledge.schema import json_schema
 from knowledge.unanswered import cluster, spreadsheet_cell
-from storage import Store
 
 
 def _matcher(config: Config, kb_path: str | None) -> Matcher:

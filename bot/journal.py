@@ -4,7 +4,7 @@ Updates are stored here before Telegram is told they arrived, and what was sent 
 kept, so a crash neither loses a message nor answers it twice (``bot.durable`` uses it). A file
 of its own means recording a send never waits for (or collides with) the handlers'
 transactions. Its SQL is the transport's business, so it lives with the transport, not in
-``storage/``.
+``handoff/storage/``.
 """
 
 from __future__ import annotations

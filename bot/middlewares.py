@@ -12,7 +12,7 @@ from aiogram.types import Chat, Message, TelegramObject, User
 from bot.desk import Desk
 from bot.texts import language_from_code
 from handoff.policies import subscriber_reopens
-from storage import Store
+from handoff.storage import Store
 
 
 class SubscriberMiddleware(BaseMiddleware):

@@ -235,9 +235,9 @@ def percentile(ordered: Sequence[float], p: int) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class ReportRows:
-    """What a report is aggregated from, as the read model (``storage.views``) gives it: plain
-    rows (dicts) of the window's questions, tickets (``Ticket.metrics()``), the tickets'
-    events, 👍/👎 per topic, the most disliked questions and outage reports."""
+    """What a report is aggregated from, as the read model (``handoff.storage.views``) gives
+    it: plain rows (dicts) of the window's questions, tickets (``Ticket.metrics()``), the
+    tickets' events, 👍/👎 per topic, the most disliked questions and outage reports."""
 
     questions: list[dict[str, Any]]
     tickets: list[dict[str, Any]]

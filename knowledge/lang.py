@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 import snowballstemmer
 
-from knowledge.text import normalize
+from knowledge.text import has_tajik_letters, normalize, script
 
 LANGS: tuple[str, ...] = ("ru", "tg", "en")
 
@@ -180,3 +181,31 @@ def stem(word: str, lang: str) -> str:
 
 def is_stopword(word: str, lang: str) -> bool:
     return word in FOLDED_STOPWORDS[lang]
+
+
+def detect_language(
+    text: str, coverage: Mapping[str, float], hint: str | None, matched: str | None
+) -> str | None:
+    """The message's language: Tajik letters say Tajik; otherwise the language whose index
+    knows more of its words, the matched trigger's, or the subscriber's ``hint``."""
+    if has_tajik_letters(text):
+        return "tg"
+    kind = script(text)
+    if kind == "latin":
+        if matched in ("ru", "tg"):
+            # Russian and Tajik in Latin letters share words: the one that knows more wins
+            ru, tg = coverage.get("ru", 0.0), coverage.get("tg", 0.0)
+            return "tg" if tg > ru else "ru" if ru > tg else matched
+        return "en" if coverage.get("en", 0) >= 0.5 or hint is None else hint
+    if kind == "cyrillic":
+        ru, tg = coverage.get("ru", 0.0), coverage.get("tg", 0.0)
+        if matched == "en":
+            return "en"
+        if tg > ru:
+            return "tg"
+        if ru > tg:
+            return "ru"
+        if hint in ("ru", "tg"):
+            return hint
+        return matched or "ru"
+    return hint

@@ -15,21 +15,24 @@ from pydantic import ValidationError
 
 from knowledge.html import html_problems, plain_text_problems
 from knowledge.lang import LANGS
-from knowledge.schema import Category, Intent, KnowledgeFile, Topic
+from knowledge.schema import Category, Intent, KnowledgeFile, Topic, describe, message
 from knowledge.text import normalize
+from knowledge.yamlsafe import (
+    Loc,
+    TooBig,
+    line_map,
+    line_of,
+    parse_yaml,
+)
 
 Severity = Literal["error", "warning"]
-Loc = tuple[str | int, ...]
 
 # Limits checked before a file is parsed or its aliases expanded: a knowledge base is text
 # someone wrote, and nothing in it may cost the bot more memory or time than that.
 MAX_FILE_BYTES = 5 * 1024 * 1024  # one YAML file (the 10,000-topic benchmark's are ~0.5 MB)
 MAX_KB_BYTES = 64 * 1024 * 1024  # all files together
 MAX_FILES = 2_000
-MAX_NODES = 300_000  # YAML nodes of one file, and with every alias expanded (bench: 30,000)
 MAX_KB_NODES = 3_000_000  # all files together (the 10,000-topic benchmark: 510,000)
-MAX_ALIASES = 1_000  # *references to &anchors in one file
-MAX_DEPTH = 64  # nesting of mappings and lists (a KB needs 5)
 MAX_FILE_PROBLEMS = 100  # errors listed per file; the rest are counted
 # An answer is sent as messages of at most 4,096 UTF-16 units: four messages' worth at most.
 MAX_ANSWER_UTF16 = 4 * 4096
@@ -74,172 +77,6 @@ class KnowledgeBase:
         return [t for t in self.topics.values() if t.category == category]
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster when present
-
-
-class _TooBig(Exception):
-    """The YAML would expand past a limit; the message says which."""
-
-
-class _TooBig(Exception):
-    """The YAML would cost more than a limit allows; the message says which."""
-
-
-def _parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
-    """Parse once: the node tree (for line numbers) and the data built from it. A streaming
-    pass first counts nodes, aliases and nesting without keeping anything (so composing is
-    bounded too); composing keeps each alias as one shared node, and the expansion limit is
-    checked on that graph before anything (the constructor, the line map, validation) walks
-    it expanded."""
-    aliases = _scan(text)
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is not None and aliases:  # without aliases the scan's count is the size
-            _check_expansion(node)
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    return node, data
-
-
-_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
-_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
-_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
-
-
-def _scan(text: str) -> int:
-    """Raise _TooBig past MAX_NODES nodes, MAX_ALIASES aliases or MAX_DEPTH levels, reading
-    the YAML as a stream of events (constant memory; syntax errors raise YAMLError).
-    Returns how many aliases there are."""
-    nodes = aliases = depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
-        if isinstance(event, _NODE_EVENTS):
-            nodes += 1
-            if nodes > MAX_NODES:
-                raise _TooBig(f"more than {MAX_NODES:,} values in one file; split it")
-            if isinstance(event, _OPEN):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise _TooBig(f"the YAML nests deeper than {MAX_DEPTH} levels")
-        elif isinstance(event, _CLOSE):
-            depth -= 1
-        elif isinstance(event, yaml.AliasEvent):
-            aliases += 1
-            if aliases > MAX_ALIASES:
-                raise _TooBig(f"more than {MAX_ALIASES:,} aliases (*name) in one file")
-    return aliases
-
-
-def _check_expansion(root: yaml.Node) -> None:
-    """Raise _TooBig when the document, aliases expanded, would have more than MAX_NODES
-    nodes, nest deeper than MAX_DEPTH or refer to itself. Linear in the composed graph:
-    each distinct collection is sized once (memoized); a scalar is 1."""
-    size: dict[int, int] = {}
-    height: dict[int, int] = {}
-    entered: set[int] = set()  # entered, not finished: the path from the root
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, finished = stack.pop()
-        key = id(node)
-        if finished:
-            kids = _collections(node)
-            scalars = _width(node) - len(kids)
-            size[key] = 1 + scalars + sum(size[id(k)] for k in kids)
-            height[key] = 1 + max((height[id(k)] for k in kids), default=1 if scalars else 0)
-            entered.discard(key)
-            if size[key] > MAX_NODES:
-                raise _TooBig(
-                    f"the YAML expands to more than {MAX_NODES:,} values (aliases like *name "
-                    "repeat what &name holds); write the entries out instead"
-                )
-            if height[key] > MAX_DEPTH:
-                raise _TooBig(f"the YAML nests deeper than {MAX_DEPTH} levels")
-            continue
-        if key in size:
-            continue
-        if key in entered:
-            raise _TooBig("an alias (*name) refers to the entry that contains it")
-        entered.add(key)
-        stack.append((node, True))
-        stack.extend((k, False) for k in _collections(node))
-
-
-def _width(node: yaml.Node) -> int:
-    """How many child nodes a collection has (keys and values both count)."""
-    if isinstance(node, yaml.MappingNode):
-        return 2 * len(node.value)
-    return len(node.value) if isinstance(node, yaml.SequenceNode) else 0
-
-
-def _collections(node: yaml.Node) -> list[yaml.Node]:
-    """The child nodes of a collection that are collections themselves."""
-    if isinstance(node, yaml.MappingNode):
-        kids = [n for pair in node.value for n in pair]
-    elif isinstance(node, yaml.SequenceNode):
-        kids = node.value
-    else:
-        return []
-    return [k for k in kids if not isinstance(k, yaml.ScalarNode)]
-
-
-def _line_map(node: yaml.Node, path: Loc, out: dict[Loc, int], dups: list[tuple[Loc, int]]) -> None:
-    """Record the 1-based line of every key and item, so a pydantic loc becomes file:line."""
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            name = str(key.value)
-            child = (*path, name)
-            if name in seen:
-                dups.append((child, key.start_mark.line + 1))
-            seen.add(name)
-            _line_map(value, child, out, dups)
-            out[child] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _line_map(item, (*path, i), out, dups)
-
-
-def _line_of(lines: dict[Loc, int], loc: Loc) -> int:
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return 1
-
-
-def _describe(data: Any, loc: Loc) -> str:
-    """'topic "roaming": answer.tg' for ('topics', 3, 'answer', 'tg')."""
-    if len(loc) >= 2 and loc[0] in ("topics", "intents", "categories") and isinstance(loc[1], int):
-        kind = str(loc[0])[:-1] if loc[0] != "categories" else "category"
-        try:
-            ident = data[loc[0]][loc[1]].get("id")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            ident = None
-        who = f'{kind} "{ident}"' if ident else f"{kind} #{int(loc[1]) + 1}"
-        rest = ".".join(str(p) for p in loc[2:])
-        return f"{who}: {rest}" if rest else who
-    return ".".join(str(p) for p in loc) or "file"
-
-
-def _message(err: Mapping[str, Any]) -> str:
-    kind = err["type"]
-    if kind == "missing":
-        return "is missing"
-    if kind == "extra_forbidden":
-        return "is not a known key (check the spelling; see docs/knowledge-base.md)"
-    if kind == "string_too_short":
-        return "is empty"
-    if kind == "string_pattern_mismatch":
-        pattern = err.get("ctx", {}).get("pattern", "")
-        if "https" in pattern:
-            return "must be an http(s):// or tg:// URL"
-        return "must be lowercase letters, digits and _ (2-48 chars, starting with a letter)"
-    if kind == "literal_error":
-        return f"must be one of {err.get('ctx', {}).get('expected', '')}"
-    return str(err["msg"]).lower()
-
-
 def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[KnowledgeFile, dict]:
     try:
         text = raw.decode("utf-8")
@@ -247,8 +84,8 @@ def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[Knowled
         problems.append(Problem(name, 1, f"cannot read the file: {exc}"))
         return KnowledgeFile(), {}
     try:
-        node, data = _parse_yaml(text)
-    except _TooBig as exc:
+        node, data = parse_yaml(text)
+    except TooBig as exc:
         problems.append(Problem(name, 1, f"refused: {exc}"))
         return KnowledgeFile(), {}
     except yaml.YAMLError as exc:
@@ -261,9 +98,9 @@ def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[Knowled
         return KnowledgeFile(), {}
     lines: dict[Loc, int] = {}
     dups: list[tuple[Loc, int]] = []
-    _line_map(node, (), lines, dups)
+    line_map(node, (), lines, dups)
     for loc, line in dups:
-        problems.append(Problem(name, line, f"{_describe(data, loc)}: key appears twice"))
+        problems.append(Problem(name, line, f"{describe(data, loc)}: key appears twice"))
     if not isinstance(data, dict):
         problems.append(
             Problem(name, 1, "the file must be a mapping with categories/topics/intents")
@@ -281,9 +118,7 @@ def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[Knowled
         )
     for err in errors[:MAX_FILE_PROBLEMS]:
         loc = tuple(err["loc"])
-        problems.append(
-            Problem(name, _line_of(lines, loc), f"{_describe(data, loc)} {_message(err)}")
-        )
+        problems.append(Problem(name, line_of(lines, loc), f"{describe(data, loc)} {message(err)}"))
     shown = min(len(errors), MAX_FILE_PROBLEMS)
     if total > shown:
         problems.append(Problem(name, 1, f"… and {total - shown:,} more errors in this file"))
@@ -407,6 +242,89 @@ def check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
             gc.enable()
 
 
+@dataclass
+class _Collected:
+    """Entries of every file read so far, with where each came from."""
+
+    topics: dict[str, Topic] = field(default_factory=dict)
+    intents: dict[str, Intent] = field(default_factory=dict)
+    categories: dict[str, Category] = field(default_factory=dict)
+    sources: dict[str, tuple[str, int]] = field(default_factory=dict)
+    triggers_seen: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    normalized: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, lines: dict[Loc, int], parsed: KnowledgeFile) -> list[Problem]:
+        """Take one file's entries; what clashes with earlier files is a problem."""
+        problems = []
+        for i, cat in enumerate(parsed.categories):
+            line = lines.get(("categories", i), 1)
+            if cat.id in self.categories:
+                where = self.sources[f"category:{cat.id}"]
+                problems.append(
+                    Problem(
+                        name,
+                        line,
+                        f'category "{cat.id}" is defined twice (also {where[0]}:{where[1]})',
+                    )
+                )
+            self.categories[cat.id] = cat
+            self.sources[f"category:{cat.id}"] = (name, line)
+        for kind, items in (("topics", parsed.topics), ("intents", parsed.intents)):
+            for i, entry in enumerate(items):
+                line = lines.get((kind, i), 1)
+                if entry.id in self.sources:
+                    where = self.sources[entry.id]
+                    problems.append(
+                        Problem(
+                            name,
+                            line,
+                            f'id "{entry.id}" is used twice (also {where[0]}:{where[1]})',
+                        )
+                    )
+                self.sources[entry.id] = (name, line)
+                if isinstance(entry, Topic):
+                    self.topics[entry.id] = entry
+                else:
+                    self.intents[entry.id] = entry
+                problems.extend(self._triggers(name, lines, (kind, i), entry, line))
+        return problems
+
+    def _triggers(
+        self, name: str, lines: dict[Loc, int], at: Loc, entry: Topic | Intent, line: int
+    ) -> list[Problem]:
+        problems = []
+        for lang in LANGS:
+            for j, phrase in enumerate(getattr(entry.triggers, lang)):
+                key = self.normalized.get(phrase)
+                if key is None:
+                    key = self.normalized[phrase] = normalize(phrase)
+                pline = lines.get((*at, "triggers", lang, j), line)
+                if not key:
+                    problems.append(
+                        Problem(name, pline, f'"{entry.id}": trigger "{phrase}" has no words')
+                    )
+                    continue
+                prev = self.triggers_seen.get(key)
+                if prev and prev[0] != entry.id:
+                    problems.append(
+                        Problem(
+                            name,
+                            pline,
+                            f'"{entry.id}": trigger "{phrase}" is also a trigger of '
+                            f'"{prev[0]}" ({prev[1]}:{prev[2]}); keep it in one topic',
+                        )
+                    )
+                elif prev:
+                    problems.append(
+                        Problem(
+                            name, pline, f'"{entry.id}": trigger "{phrase}" is repeated', "warning"
+                        )
+                    )
+                else:
+                    self.triggers_seen[key] = (entry.id, name, pline)
+        return problems
+
+
 def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     root = Path(path)
     if not root.exists():
@@ -416,16 +334,9 @@ def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
         return None, [Problem(str(root), 1, "no *.yaml files in the knowledge base directory")]
     if len(files) > MAX_FILES:
         return None, [Problem(str(root), 1, f"refused: {len(files)} files; at most {MAX_FILES}")]
-
     digest = hashlib.sha256()
-    topics: dict[str, Topic] = {}
-    intents: dict[str, Intent] = {}
-    categories: dict[str, Category] = {}
-    sources: dict[str, tuple[str, int]] = {}
-    triggers_seen: dict[str, tuple[str, str, int]] = {}
-    normalized: dict[str, str] = {}
+    seen = _Collected()
     checks: list[tuple[str, dict, KnowledgeFile]] = []
-
     total = values = 0
     for file in files:
         name = _display(file)
@@ -447,86 +358,21 @@ def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
             )
             break
         checks.append((name, lines, parsed))
-        for i, cat in enumerate(parsed.categories):
-            line = lines.get(("categories", i), 1)
-            if cat.id in categories:
-                where = sources[f"category:{cat.id}"]
-                problems.append(
-                    Problem(
-                        name,
-                        line,
-                        f'category "{cat.id}" is defined twice (also {where[0]}:{where[1]})',
-                    )
-                )
-            categories[cat.id] = cat
-            sources[f"category:{cat.id}"] = (name, line)
-        for kind, items in (("topics", parsed.topics), ("intents", parsed.intents)):
-            for i, entry in enumerate(items):
-                line = lines.get((kind, i), 1)
-                if entry.id in sources:
-                    where = sources[entry.id]
-                    problems.append(
-                        Problem(
-                            name,
-                            line,
-                            f'id "{entry.id}" is used twice (also {where[0]}:{where[1]})',
-                        )
-                    )
-                sources[entry.id] = (name, line)
-                if isinstance(entry, Topic):
-                    topics[entry.id] = entry
-                else:
-                    intents[entry.id] = entry
-                for lang in LANGS:
-                    for j, phrase in enumerate(getattr(entry.triggers, lang)):
-                        key = normalized.get(phrase)
-                        if key is None:
-                            key = normalized[phrase] = normalize(phrase)
-                        pline = lines.get((kind, i, "triggers", lang, j), line)
-                        if not key:
-                            problems.append(
-                                Problem(
-                                    name, pline, f'"{entry.id}": trigger "{phrase}" has no words'
-                                )
-                            )
-                            continue
-                        prev = triggers_seen.get(key)
-                        if prev and prev[0] != entry.id:
-                            problems.append(
-                                Problem(
-                                    name,
-                                    pline,
-                                    f'"{entry.id}": trigger "{phrase}" is also a trigger of '
-                                    f'"{prev[0]}" ({prev[1]}:{prev[2]}); keep it in one topic',
-                                )
-                            )
-                        elif prev:
-                            problems.append(
-                                Problem(
-                                    name,
-                                    pline,
-                                    f'"{entry.id}": trigger "{phrase}" is repeated',
-                                    "warning",
-                                )
-                            )
-                        else:
-                            triggers_seen[key] = (entry.id, name, pline)
-
+        problems.extend(seen.add(name, lines, parsed))
     for name, lines, parsed in checks:
-        problems.extend(_entry_checks(name, lines, parsed, topics, categories))
-
-    if not topics and not any(p.severity == "error" for p in problems):
+        problems.extend(_entry_checks(name, lines, parsed, seen.topics, seen.categories))
+    if not seen.topics and not any(p.severity == "error" for p in problems):
         problems.append(Problem(_display(root), 1, "the knowledge base has no topics"))
     problems.sort(key=lambda p: (p.severity != "error", p.file, p.line))
     if any(p.severity == "error" for p in problems):
         return None, problems
     kb = KnowledgeBase(
-        topics=topics,
-        intents=intents,
-        categories=categories,
+        topics=seen.topics,
+        intents=seen.intents,
+        categories=seen.categories,
         version=digest.hexdigest()[:12],
-        sources=sources,
-        normalized=normalized,
+        sources=seen.sources,
+        normalized=seen.normalized,
     )
     return kb, problems
 
@@ -538,45 +384,10 @@ def _entry_checks(
     topics: Mapping[str, Topic],
     categories: Mapping[str, Category],
 ) -> Iterable[Problem]:
+    """What one file's entries get wrong once every file is read: unknown categories and
+    related topics, HTML Telegram would refuse, missing languages."""
     for i, topic in enumerate(parsed.topics):
-        at = ("topics", i)
-        if topic.category not in categories:
-            known = ", ".join(sorted(categories)) or "none defined"
-            yield Problem(
-                name,
-                lines.get((*at, "category"), 1),
-                f'topic "{topic.id}": category "{topic.category}" is not defined (known: {known})',
-            )
-        for j, rel in enumerate(topic.related):
-            if rel not in topics:
-                yield Problem(
-                    name,
-                    lines.get((*at, "related", j), 1),
-                    f'topic "{topic.id}": related topic "{rel}" does not exist',
-                )
-        for lang in LANGS:
-            text = getattr(topic.answer, lang)
-            for issue in _answer_problems(text):
-                yield Problem(
-                    name,
-                    lines.get((*at, "answer", lang), 1),
-                    f'topic "{topic.id}": answer.{lang}: {issue}',
-                )
-            if topic.title is not None:
-                for issue in plain_text_problems(getattr(topic.title, lang)):
-                    yield Problem(
-                        name,
-                        lines.get((*at, "title", lang), 1),
-                        f'topic "{topic.id}": title.{lang}: {issue}',
-                    )
-            if not getattr(topic.triggers, lang):
-                yield Problem(
-                    name,
-                    lines.get((*at, "triggers"), 1),
-                    f'topic "{topic.id}": no triggers in "{lang}"; '
-                    f"questions in {lang} will not find it",
-                    "warning",
-                )
+        yield from _topic_checks(name, lines, ("topics", i), topic, topics, categories)
     for i, cat in enumerate(parsed.categories):
         at = ("categories", i)
         fields = [
@@ -601,6 +412,52 @@ def _entry_checks(
                         lines.get((*at, "answer", lang), 1),
                         f'intent "{intent.id}": answer.{lang}: {issue}',
                     )
+
+
+def _topic_checks(
+    name: str,
+    lines: dict[Loc, int],
+    at: Loc,
+    topic: Topic,
+    topics: Mapping[str, Topic],
+    categories: Mapping[str, Category],
+) -> Iterable[Problem]:
+    if topic.category not in categories:
+        known = ", ".join(sorted(categories)) or "none defined"
+        yield Problem(
+            name,
+            lines.get((*at, "category"), 1),
+            f'topic "{topic.id}": category "{topic.category}" is not defined (known: {known})',
+        )
+    for j, rel in enumerate(topic.related):
+        if rel not in topics:
+            yield Problem(
+                name,
+                lines.get((*at, "related", j), 1),
+                f'topic "{topic.id}": related topic "{rel}" does not exist',
+            )
+    for lang in LANGS:
+        for issue in _answer_problems(getattr(topic.answer, lang)):
+            yield Problem(
+                name,
+                lines.get((*at, "answer", lang), 1),
+                f'topic "{topic.id}": answer.{lang}: {issue}',
+            )
+        if topic.title is not None:
+            for issue in plain_text_problems(getattr(topic.title, lang)):
+                yield Problem(
+                    name,
+                    lines.get((*at, "title", lang), 1),
+                    f'topic "{topic.id}": title.{lang}: {issue}',
+                )
+        if not getattr(topic.triggers, lang):
+            yield Problem(
+                name,
+                lines.get((*at, "triggers"), 1),
+                f'topic "{topic.id}": no triggers in "{lang}"; '
+                f"questions in {lang} will not find it",
+                "warning",
+            )
 
 
 def _answer_problems(text: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -85,3 +86,39 @@ def json_schema() -> str:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Dono knowledge base file"
     return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
+
+
+# -- what a validation error says to an admin ---------------------------------------------
+
+
+def describe(data: Any, loc: tuple[str | int, ...]) -> str:
+    """'topic "roaming": answer.tg' for ('topics', 3, 'answer', 'tg')."""
+    if len(loc) >= 2 and loc[0] in ("topics", "intents", "categories") and isinstance(loc[1], int):
+        kind = str(loc[0])[:-1] if loc[0] != "categories" else "category"
+        try:
+            ident = data[loc[0]][loc[1]].get("id")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            ident = None
+        who = f'{kind} "{ident}"' if ident else f"{kind} #{int(loc[1]) + 1}"
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"{who}: {rest}" if rest else who
+    return ".".join(str(p) for p in loc) or "file"
+
+
+def message(err: Mapping[str, Any]) -> str:
+    """A pydantic error said the way a KB admin can act on it."""
+    kind = err["type"]
+    if kind == "missing":
+        return "is missing"
+    if kind == "extra_forbidden":
+        return "is not a known key (check the spelling; see docs/knowledge-base.md)"
+    if kind == "string_too_short":
+        return "is empty"
+    if kind == "string_pattern_mismatch":
+        pattern = err.get("ctx", {}).get("pattern", "")
+        if "https" in pattern:
+            return "must be an http(s):// or tg:// URL"
+        return "must be lowercase letters, digits and _ (2-48 chars, starting with a letter)"
+    if kind == "literal_error":
+        return f"must be one of {err.get('ctx', {}).get('expected', '')}"
+    return str(err["msg"]).lower()

@@ -10,14 +10,26 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def imported(package: str) -> set[str]:
+    """Top-level names a package imports (``handoff.storage`` counts as ``handoff.storage``,
+    the pure domain ``handoff`` without it as ``handoff``)."""
     names: set[str] = set()
-    for path in (ROOT / package).rglob("*.py"):
+    base = ROOT / package.replace(".", "/")
+    for path in base.rglob("*.py"):
+        if package == "handoff" and STORAGE in path.parents:
+            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
-                names.update(alias.name.split(".")[0] for alias in node.names)
+                names.update(_top(alias.name) for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
+                names.add(_top(node.module))
     return names
+
+
+STORAGE = ROOT / "handoff" / "storage"
+
+
+def _top(module: str) -> str:
+    return "handoff.storage" if module.startswith("handoff.storage") else module.split(".")[0]
 
 
 @pytest.mark.parametrize(
@@ -35,8 +47,9 @@ def test_layers_do_not_import_upwards(package: str, forbidden: set[str]) -> None
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [
-        ("handoff", {"storage", "aiosqlite", "sqlite3", "matplotlib"}),  # the pure domain
-        ("storage", {"aiogram", "bot", "emulator", "knowledge"}),
+        # the pure domain: handoff/ without its storage package
+        ("handoff", {"handoff.storage", "aiosqlite", "sqlite3", "matplotlib"}),
+        ("handoff.storage", {"aiogram", "bot", "emulator", "knowledge"}),
     ],
 )
 def test_the_domain_does_no_io_and_storage_knows_no_telegram(
@@ -69,16 +82,15 @@ def test_sql_lives_only_in_storage_and_the_journal() -> None:
         str(path.relative_to(ROOT)): found
         for package in ("bot", "handoff", "knowledge")
         for path in (ROOT / package).rglob("*.py")
-        if path not in allowed and (found := sql_strings(path))
+        if path not in allowed and STORAGE not in path.parents and (found := sql_strings(path))
     }
     assert offenders == {}
 
 
 def test_no_module_over_500_lines() -> None:
-    # knowledge/ is checked by its own owner (knowledge/matcher.py is being reworked there)
     long = {
         str(path.relative_to(ROOT)): n
-        for package in ("bot", "handoff", "storage")
+        for package in ("bot", "handoff", "knowledge")
         for path in (ROOT / package).rglob("*.py")
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > 500
     }
@@ -88,7 +100,7 @@ def test_no_module_over_500_lines() -> None:
 def test_no_function_over_60_lines_without_a_reason() -> None:
     """A long function says why in its docstring (the word "long")."""
     long = {}
-    for package in ("bot", "handoff", "storage"):  # knowledge/: its owner's call
+    for package in ("bot", "handoff", "knowledge"):
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -19,7 +19,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from storage import Store
+from handoff.storage import Store
 
 log = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from bot.split import split_html
 from bot.texts import t
 from handoff.hours import WorkingHours
 from handoff.reports import Report, build_report, today_window
+from handoff.storage import Store
 from handoff.subscribers import Subscriber
 from handoff.tickets import Banned, NotYourTicket, Ticket, TicketClosed
-from storage import Store
 
 log = logging.getLogger(__name__)
 

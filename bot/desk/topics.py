@@ -13,9 +13,9 @@ from aiogram.exceptions import TelegramBadRequest
 from bot.desk import cards
 from bot.desk.relay import topic_gone
 from bot.texts import t
+from handoff.storage import Store
 from handoff.subscribers import Subscriber
 from handoff.tickets import Ticket
-from storage import Store
 
 log = logging.getLogger(__name__)
 

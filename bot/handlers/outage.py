@@ -22,8 +22,8 @@ from bot.callbacks import DistrictCb
 from bot.config import Config, District
 from bot.desk import Desk
 from bot.texts import t
+from handoff.storage import Store
 from handoff.subscribers import Subscriber
-from storage import Store
 
 OUTAGE_TOPIC = "outage_report"
 

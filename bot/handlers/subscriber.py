@@ -23,12 +23,12 @@ from bot.health import Metrics
 from bot.split import split_html
 from bot.texts import t
 from handoff.policies import hand_off_after_misses
+from handoff.storage import Store
 from handoff.subscribers import Subscriber
 from handoff.tickets import DeskError, Ticket
 from knowledge.lang import LANGS
 from knowledge.matcher import Decision, reply_language
 from knowledge.service import KnowledgeService
-from storage import Store
 
 log = logging.getLogger(__name__)
 

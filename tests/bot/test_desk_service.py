@@ -21,6 +21,7 @@ from aiogram.types import Chat, Message, PhotoSize, User
 
 from bot.config import AgentsConfig
 from bot.desk import Agent, Desk
+from handoff.storage import Store
 from handoff.subscribers import Subscriber
 from handoff.tickets import (
     AlreadyClaimed,
@@ -32,7 +33,6 @@ from handoff.tickets import (
     Ticket,
     TicketClosed,
 )
-from storage import Store
 from tests.conftest import Clock
 from tests.mocked_bot import MockedBot
 

@@ -14,8 +14,8 @@ from aiogram.types import CallbackQuery, Chat, Message, Update, User
 from bot import errors
 from bot.config import AgentsConfig
 from bot.desk import Desk
+from handoff.storage import Store
 from handoff.tickets import TicketClosed
-from storage import Store
 from tests.conftest import Clock
 from tests.mocked_bot import MockedBot
 

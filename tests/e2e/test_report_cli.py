@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.cli import main
-from storage import Store
+from handoff.storage import Store
 from tests.e2e.conftest import Desk, Person, button_data
 from tests.handoff.conftest import Clock
 from tests.handoff.test_reports import DAY, DAY0, TZ, fill_scenario, outcomes_by_sql

@@ -11,7 +11,7 @@ import pytest
 from bot.report.format import format_count
 from bot.report.page import render_html
 from handoff.reports import build_report
-from storage import Store
+from handoff.storage import Store
 from tests.handoff.conftest import Clock
 from tests.handoff.test_reports import DAY, DAY0, TZ, fill_scenario
 

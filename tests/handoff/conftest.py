@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from storage import Store
+from handoff.storage import Store
 from tests.conftest import T0, Clock
 
 __all__ = ["T0", "Clock"]

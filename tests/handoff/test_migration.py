@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from storage import Store
-from storage.migrations import MIGRATIONS
+from handoff.storage import Store
+from handoff.storage.migrations import MIGRATIONS
 from tests.handoff.conftest import T0, Clock
 
 

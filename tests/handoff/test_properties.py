@@ -9,8 +9,8 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from handoff.storage import Store
 from handoff.tickets import DeskError
-from storage import Store
 from tests.handoff.conftest import Clock
 
 USERS = st.integers(1, 3)

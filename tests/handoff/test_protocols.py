@@ -1,5 +1,5 @@
 """The SQLite repositories implement the storage interfaces exactly (names, parameters, async),
-so a second backend written against ``storage.protocols`` fits where they do."""
+so a second backend written against ``handoff.storage.protocols`` fits where they do."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import inspect
 
 import pytest
 
-from storage import protocols
-from storage.interactions import SqliteInteractions
-from storage.messages import SqliteMessages
-from storage.outages import SqliteOutages
-from storage.subscribers import SqliteSubscribers
-from storage.tickets import SqliteTickets
-from storage.views import SqliteReports
+from handoff.storage import protocols
+from handoff.storage.interactions import SqliteInteractions
+from handoff.storage.messages import SqliteMessages
+from handoff.storage.outages import SqliteOutages
+from handoff.storage.subscribers import SqliteSubscribers
+from handoff.storage.tickets import SqliteTickets
+from handoff.storage.views import SqliteReports
 
 PAIRS = [
     (protocols.Subscribers, SqliteSubscribers),

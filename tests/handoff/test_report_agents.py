@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handoff.credit import held
 from handoff.reports import build_report
-from storage import Store
+from handoff.storage import Store
 from tests.conftest import T0, Clock
 
 ALICE, BOB = 1, 2

@@ -32,7 +32,7 @@ from handoff.reports import (
     report_json,
     today_window,
 )
-from storage import Store
+from handoff.storage import Store
 from tests.handoff.conftest import Clock
 
 TZ = "Asia/Dushanbe"  # UTC+5 all year: plain SQL can shift by a constant

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from handoff.storage import Store
 from handoff.tickets import (
     AlreadyClaimed,
     Banned,
@@ -18,7 +19,6 @@ from handoff.tickets import (
     TicketClosed,
     TicketNotFound,
 )
-from storage import Store
 from tests.handoff.conftest import T0, Clock
 
 ALICE, BOB = 1001, 1002

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main, parse_since
+from handoff.storage import Store
 from knowledge.unanswered import cluster, question_key
-from storage import Store
 
 ROOT = Path(__file__).parent.parent.parent
 

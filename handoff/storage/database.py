@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.migrations import MIGRATIONS
+from handoff.storage.migrations import MIGRATIONS
 
 
 class Database:

@@ -3,9 +3,9 @@ bot, who is banned."""
 
 from __future__ import annotations
 
+from handoff.storage.database import Repository
 from handoff.subscribers import Subscriber
 from handoff.tickets import Ban
-from storage.database import Repository
 
 
 class SqliteSubscribers(Repository):

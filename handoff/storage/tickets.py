@@ -12,6 +12,9 @@ from typing import Any
 import aiosqlite
 
 from handoff import tickets as rules
+from handoff.storage.database import Database, Repository
+from handoff.storage.interactions import SqliteInteractions
+from handoff.storage.subscribers import SqliteSubscribers
 from handoff.tickets import (
     REASONS,
     Banned,
@@ -24,9 +27,6 @@ from handoff.tickets import (
     Ticket,
     TicketNotFound,
 )
-from storage.database import Database, Repository
-from storage.interactions import SqliteInteractions
-from storage.subscribers import SqliteSubscribers
 
 
 class SqliteTickets(Repository):

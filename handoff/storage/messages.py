@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from handoff.storage.database import Database, Repository
+from handoff.storage.tickets import SqliteTickets
 from handoff.tickets import DIRECTIONS, Ticket, TicketMessage
-from storage.database import Database, Repository
-from storage.tickets import SqliteTickets
 
 
 class SqliteMessages(Repository):

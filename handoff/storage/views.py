@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from handoff.reports import DISLIKED_LIMIT, ReportRows
+from handoff.storage.database import Database, Repository
+from handoff.storage.subscribers import SqliteSubscribers
+from handoff.storage.tickets import _TICKET_COLUMNS, SqliteTickets, _ticket
 from handoff.subscribers import SubscriberSummary
-from storage.database import Database, Repository
-from storage.subscribers import SqliteSubscribers
-from storage.tickets import _TICKET_COLUMNS, SqliteTickets, _ticket
 
 
 class SqliteReports(Repository):

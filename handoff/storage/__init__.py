@@ -1,7 +1,7 @@
 """Storage: the database object and one repository per aggregate (SQL lives only here; the
 update journal is the transport's own, in ``bot/journal.py``)."""
 
-from storage.database import Database
-from storage.store import Store
+from handoff.storage.database import Database
+from handoff.storage.store import Store
 
 __all__ = ["Database", "Store"]

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import aiosqlite
 
+from handoff.storage import protocols
+from handoff.storage.database import Database
+from handoff.storage.interactions import SqliteInteractions
+from handoff.storage.messages import SqliteMessages
+from handoff.storage.outages import SqliteOutages
+from handoff.storage.subscribers import SqliteSubscribers
+from handoff.storage.tickets import SqliteTickets
+from handoff.storage.views import SqliteReports
 from handoff.subscribers import Subscriber, SubscriberSummary
 from handoff.tickets import Ban, Event, QueueEntry, Ticket, TicketClosed, TicketMessage
-from storage import protocols
-from storage.database import Database
-from storage.interactions import SqliteInteractions
-from storage.messages import SqliteMessages
-from storage.outages import SqliteOutages
-from storage.subscribers import SqliteSubscribers
-from storage.tickets import SqliteTickets
-from storage.views import SqliteReports
 
 
 class Store:

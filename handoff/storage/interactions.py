@@ -3,7 +3,7 @@ answers got."""
 
 from __future__ import annotations
 
-from storage.database import Repository
+from handoff.storage.database import Repository
 
 
 class SqliteInteractions(Repository):

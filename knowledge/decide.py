@@ -1,0 +1,188 @@
+"""The decision rules: which candidate a message gets — a hand-off, small talk, an answer
+(with a second ask), "did you mean" or none — and the explanation of why. A mixin of
+``Matcher``, which scores; this module decides."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from knowledge.decision import Candidate, Decision, DecisionKind, Thresholds
+from knowledge.reading import Reading
+
+if TYPE_CHECKING:
+    from knowledge.matcher import _Read, _Words
+
+OPENINGS = frozenset({"greeting"})  # small talk that opens a question rather than ends one
+CLEAN_BONUS = 0.0  # a lone choice in a message with no unknown word is answered this much sooner
+SENTENCE_SHARE = 0.9  # a question read as a sentence on its own, against the whole message
+SECOND = 0.3  # a second ask is offered when its score is within this of the first
+HANDOFF_LEAD = 0.1  # a request for a person wins unless a topic is clearly the better reading
+FOREIGN_CLARIFY = 0.2  # a choice in a message naming another company's product needs this more
+
+
+class DecisionRules:
+    """Turns a reading's ranked candidates into a Decision."""
+
+    thresholds: Thresholds
+    actions: dict[str, str]
+    max_weight: float
+
+    def _score(self, words: _Words, sentence: int | None = None) -> list[Candidate]:
+        raise NotImplementedError
+
+    def _explain(self, read: _Read, first: Candidate, every_word: bool) -> list[str]:
+        words = read.words
+        r = words.reading
+        a, b = first.span
+        part = [w for w, u in zip(r.words, r.units, strict=True) if a <= u <= b]
+        lines = [f"read: {' '.join(part)!r} (clauses {a}-{b} of {r.units[-1] + 1})"]
+        against = [
+            w for w, k in zip(r.words, words.kind, strict=True) if k in ("unknown", "foreign")
+        ]
+        if against:
+            lines.append(f"against: {', '.join(against)} (no topic knows them)")
+        if not every_word:
+            return lines
+        for i, word in enumerate(r.words):
+            where = "in" if a <= r.units[i] <= b else "out"
+            near = []
+            for lang, per_word in words.found.items():
+                idx = self.indexes[lang]
+                near += [f"{lang}:{idx.words[k]}:{s:.2f}" for k, s in per_word[i].items()][:3]
+            lines.append(
+                f"  word {word} [{where}] {words.kind[i]} w={words.weight[i]:.2f}"
+                f" → {', '.join(near) or '?'}"
+            )
+        return lines
+
+    def _is_small_talk(
+        self, talk: Candidate, best: Candidate | None, reading: Reading, reading_kinds: list[str]
+    ) -> bool:
+        """ "Добрый день! Как проверить баланс?" asks; "Спасибо, всё заработало!" thanks.
+        A greeting yields to any question; a thanks or a goodbye wins when nothing else in
+        the message asks, or when it beats the best topic."""
+        th = self.thresholds
+        asks_elsewhere = any(
+            asks and u not in talk.clauses for u, asks in enumerate(reading.clause_asks)
+        )
+        if talk.id in OPENINGS:
+            return talk.score >= th.answer and (best is None or best.score < th.clarify)
+        if not asks_elsewhere:
+            # "Ташаккур, бисёр кӯмак кардед!" is thanks; "посоветуй хороший фильм" is not "ok"
+            bar = th.answer if "unknown" in reading_kinds else th.clarify
+            return talk.score >= bar and (best is None or talk.score >= best.score - 0.2)
+        return talk.score >= th.answer and (best is None or talk.score > best.score)
+
+    def _decide(
+        self, read: _Read, lang: str | None, norm: str, notes: list[str], every_word: bool
+    ) -> Decision:
+        kind, chosen, fields = self._choose(read)
+        if kind in ("none", "clarify"):
+            # the whole message was not clear: perhaps one of its questions is, on its own
+            alone = self._sentence_answer(read)
+            if alone is not None:
+                kind, chosen, fields = "answer", alone, _answer(alone, None)
+        ranked = read.ranked
+        why = (
+            *notes,
+            *self._explain(read, chosen, every_word),
+            f"chosen: {chosen.id} {chosen.score:.3f} via {chosen.trigger!r} "
+            f"(words {', '.join(chosen.matched)})",
+            *(f"other: {c.id} {c.score:.3f} via {c.trigger!r}" for c in ranked[:4] if c != chosen),
+        )
+        return Decision(
+            kind,
+            lang,
+            normalized=norm,
+            variant=read.words.reading.label,
+            explanation=why,
+            runner_up=next((c for c in ranked if c.id != chosen.id), None),
+            **fields,
+        )
+
+    def _sentence_answer(self, read: _Read) -> Candidate | None:
+        """A topic that one asking sentence, read alone, answers clearly ("Утром кидала 15
+        сомони. | Как глянуть, сколько сейчас на номере?")."""
+        th = self.thresholds
+        reading = read.words.reading
+        if len(reading.asks) < 2 or "foreign" in read.words.kind:
+            return None
+        found: list[tuple[Candidate, float]] = []
+        for sentence, asks in enumerate(reading.asks):
+            if not asks:
+                continue
+            ranked = self._score(read.words, sentence)
+            topics = [c for c in ranked if self.actions.get(c.id) == "answer"]
+            if not topics:
+                continue
+            if self.actions.get(ranked[0].id) != "answer":
+                continue  # that sentence is small talk or asks for a person
+            second = topics[1].score if len(topics) > 1 else 0.0
+            found.append((topics[0], topics[0].score * SENTENCE_SHARE - second * SENTENCE_SHARE))
+        good = [
+            c for c, lead in found if c.score * SENTENCE_SHARE >= th.answer and lead >= th.margin
+        ]
+        if len({c.id for c in good}) != 1:
+            return None  # none, or sentences that disagree
+        best = good[0]
+        return dataclasses.replace(best, score=round(best.score * SENTENCE_SHARE, 4))
+
+    def _choose(self, read: _Read) -> tuple[DecisionKind, Candidate, dict]:
+        """The decision's kind, the candidate it rests on, and its other fields."""
+        th = self.thresholds
+        ranked = read.ranked
+        first = ranked[0]
+        topics = [c for c in ranked if self.actions.get(c.id) == "answer"]
+        handoff = next((c for c in ranked if self.actions.get(c.id) == "handoff"), None)
+        talk = next((c for c in ranked if self.actions.get(c.id) == "smalltalk"), None)
+        best = topics[0] if topics else None
+        if (
+            handoff is not None
+            and handoff.score >= th.answer
+            and (best is None or handoff.score >= best.score - HANDOFF_LEAD)
+        ):
+            # Asking for a human needs no margin: a topic close behind is no reason to refuse.
+            return "handoff", handoff, {"score": handoff.score, "intent": handoff.id}
+        if talk is not None and self._is_small_talk(
+            talk, best, read.words.reading, read.words.kind
+        ):
+            return "smalltalk", talk, {"score": talk.score, "intent": talk.id}
+        # another company's product in the message: never an answer about ours, at most a
+        # choice when our topic is clearly asked about
+        foreign = "foreign" in read.words.kind
+        if best is None or best.score < (th.clarify + FOREIGN_CLARIFY if foreign else th.clarify):
+            return "none", first, {"score": first.score}
+        # a topic asked in other clauses is a second question, not a rival of this one
+        asks = read.words.reading.clause_asks
+        others = [c for c in topics[1:] if _second_ask(c, best, asks)]
+        rivals = [c for c in topics[1:] if c not in others]
+        second = rivals[0].score if rivals else 0.0
+        clear = best.score >= th.confident or best.score - second >= th.margin
+        if best.score >= th.answer and clear and not foreign:
+            # a second ask in other clauses: the one asked first is answered, the other offered
+            floor = max(th.clarify, best.score - SECOND)
+            also = next((c for c in others if c.score >= floor), None)
+            if also is not None and also.span < best.span:
+                best, also = also, best
+            return "answer", best, _answer(best, also)
+        floor = max(th.clarify, best.score - th.clarify_window)
+        options = [c for c in [best, *rivals] if c.score >= floor]
+        clean = not foreign and "unknown" not in read.words.kind
+        single = th.single - CLEAN_BONUS if clean else th.single
+        if len(options) == 1 and best.score >= single and not foreign:
+            # nothing else comes close: "did you mean X?" with one button only slows people
+            return "answer", best, _answer(best, None)
+        options = options[: th.max_candidates]
+        return "clarify", best, {"score": best.score, "candidates": tuple(options)}
+
+
+def _answer(topic: Candidate, also: Candidate | None) -> dict:
+    return {"topic": topic.id, "score": topic.score, "candidates": (topic,), "also": also}
+
+
+def _second_ask(other: Candidate, first: Candidate, asks: tuple[bool, ...]) -> bool:
+    """``other`` is asked in clauses of its own, one of which asks ("Как проверить баланс |
+    и пополнить его с карты?"); "Мне не гигабайты, а ..." asks nothing about gigabytes."""
+    own = set(other.clauses) - set(first.clauses)
+    return any(asks[u] for u in own)
