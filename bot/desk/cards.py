@@ -10,6 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import CsatCb, TicketCb
 from bot.texts import t
+from bot.tglimits import TOPIC_TITLE, cut_utf16
 from handoff.subscribers import Subscriber, SubscriberSummary
 from handoff.tickets import DeskError, QueueEntry, Ticket
 
@@ -122,7 +123,8 @@ def csat_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
 
 def topic_title(ticket: Ticket, sub: Subscriber | None) -> str:
     name = sub.first_name if sub else str(ticket.user_id)
-    return f"#{ticket.id} {name} · {ticket.lang or '?'} · {ticket.question}".strip(" ·")[:128]
+    title = f"#{ticket.id} {name} · {ticket.lang or '?'} · {ticket.question}".strip(" ·")
+    return cut_utf16(title, TOPIC_TITLE, "…")  # Telegram counts UTF-16 units: emoji are two
 
 
 def closed_notice(lang: str, ticket: Ticket, agent_name: str | None) -> str:

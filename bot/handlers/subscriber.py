@@ -209,7 +209,8 @@ async def on_category(
         text, markup = t(lang, "menu_title"), keyboards.menu(kb, lang)
     else:
         cat = kb.categories[callback_data.id]
-        text = t(lang, "menu_category", icon=cat.icon, title=getattr(cat.title, lang)).strip()
+        title = html.escape(getattr(cat.title, lang))
+        text = t(lang, "menu_category", icon=html.escape(cat.icon), title=title).strip()
         markup = keyboards.category(kb, cat.id, lang)
     if _is_menu(query.message):
         await query.message.edit_text(text, reply_markup=markup)

@@ -348,3 +348,17 @@ async def test_a_long_group_queue_does_not_hold_up_answers_to_the_subscriber(des
     await desk.say(dilnoza, "Ответ сразу", thread)
     assert (await person.next(timeout=3))["text"] == "Ответ сразу"
     assert (await topic.next(timeout=15))["text"] == "сообщение 1"  # in order, none lost
+
+
+async def test_an_emoji_heavy_name_and_question_still_get_their_own_topic(desk: Desk) -> None:
+    # Telegram counts a topic's name in UTF-16 units, where each of these emoji is two
+    name = "🌸" * 40
+    person = Person(desk.emu, await desk.emu.create_user(name))
+    since = desk.emu.cursor()
+    await person.send("позовите оператора, " + "🙏" * 60)
+    card = await desk.card(since=since)
+    assert card["message_thread_id"], "the ticket went to General"
+    thread = card["message_thread_id"]
+    (topic,) = [t for t in desk.emu.topics(desk.group.id) if t["message_thread_id"] == thread]
+    assert len(topic["name"].encode("utf-16-le")) // 2 <= 128
+    assert topic["name"].startswith("#1 🌸")
