@@ -207,4 +207,3 @@ async def test_long_answer_is_split_on_paragraphs(
         assert sum(p["text"].count("Пункт") for p in parts) == 8
     finally:
         await bot.stop()
-
