@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from bot.app import Dono
+from bot.texts import t
 from emulator import Emulator
 from tests.e2e.conftest import Person, button_data, buttons, make_config, wait_for
 
@@ -207,3 +208,20 @@ async def test_long_answer_is_split_on_paragraphs(
         assert sum(p["text"].count("Пункт") for p in parts) == 8
     finally:
         await bot.stop()
+
+
+async def test_two_asks_get_the_first_answer_and_a_button_for_the_second(person: Person) -> None:
+    reply = await person.send("Как проверить баланс и пополнить его с карты?")
+    assert "*100#" in reply["text"]
+    assert any(b["callback_data"] == "t:top_up" for b in buttons(reply))
+    await person.press(reply, "t:top_up")
+    assert "ополн" in (await person.next())["text"]
+
+
+async def test_a_miss_is_said_in_the_language_the_subscriber_chose(
+    emu: Emulator, dono: Dono
+) -> None:
+    # a Russian-looking miss from a subscriber whose language is Tajik: the fallback is Tajik
+    person = Person(emu, await emu.create_user("Zarina", language_code="tg"))
+    reply = await person.send("кто написал войну и мир")
+    assert reply["text"] == t("tg", "not_found")
