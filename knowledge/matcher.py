@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from knowledge import lexicon
 from knowledge.decide import DecisionRules
 from knowledge.decision import Candidate, Decision, DecisionKind, Thresholds, reply_language
 from knowledge.index import (
@@ -38,7 +39,6 @@ from knowledge.index import (
     word_keys,
 )
 from knowledge.lang import LANGS, detect_language, stem
-from knowledge.lexicon import CONTEXT_WORDS, FOREIGN_WORDS, is_denied_after_not, is_story_word
 from knowledge.loader import KnowledgeBase
 from knowledge.reading import REFERRING, Reading, readings
 from knowledge.text import normalize
@@ -152,11 +152,12 @@ class Matcher(DecisionRules):
             if gc_was_enabled:
                 gc.enable()
         self.max_weight = max(idx.max_weight for idx in self.indexes.values())
-        # by stem, not by the loose spelling key: "раз" and "Россию" share a loose key. A word
-        # and its stem both: Tajik suffix rules cut a bare "инстаграм" to "инстагр", while
-        # "Инстаграмамро" comes down to "инстаграм"
-        self.context = {lang: _roots(words, lang) for lang, words in CONTEXT_WORDS.items()}
-        self.foreign = {lang: _roots(FOREIGN_WORDS, lang) for lang in LANGS}
+        # by word and stem, not by the loose spelling key: "раз" and "Россию" share one
+        self.context = {
+            lang: lexicon.roots(words, lang) for lang, words in lexicon.CONTEXT_WORDS.items()
+        }
+        self.foreign = {lang: lexicon.roots(lexicon.FOREIGN_WORDS, lang) for lang in LANGS}
+        lexicon.load_dictionary()
 
     def _phrases(self, lang: str) -> Iterable[tuple[str, str]]:
         for topic in self.kb.topics.values():
@@ -187,12 +188,12 @@ class Matcher(DecisionRules):
         known = dict.fromkeys(LANGS, 0)
         for i, word in enumerate(reading.words):
             best, is_stop, is_context, is_foreign = self._look_up(reading, i, found)
-            story = n >= STORY_MIN_WORDS and not reading.names[i] and is_story_word(word)
+            story = n >= STORY_MIN_WORDS and not reading.names[i] and lexicon.is_story_word(word)
             denied = (
                 i > 0
                 and reading.words[i - 1] in _NOT
                 and reading.units[i - 1] == reading.units[i]
-                and is_denied_after_not(word)
+                and lexicon.is_denied_after_not(word)
             )
             if best is not None and (
                 ((is_context or is_foreign) and best[0] < CONTEXT_OVER_FUZZY)
@@ -488,11 +489,6 @@ class Matcher(DecisionRules):
             )
         lang = detect_language(text, best.words.coverage, lang_hint, best.ranked[0].lang)
         return self._decide(best, lang, norm, notes, detail)
-
-
-def _roots(words: Iterable[str], lang: str) -> frozenset[str]:
-    normalized = normalize(" ".join(words)).split()
-    return frozenset(normalized) | {stem(w, lang) for w in normalized}
 
 
 def _f(p: float, r: float) -> float:

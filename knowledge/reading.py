@@ -29,6 +29,7 @@ from knowledge.text import (
 Option = tuple[str, str, float]
 
 MAX_UNITS = 24  # clauses beyond this join the last one: a wall of text is read as a whole
+MAX_WORDS = 80  # a subscriber's question fits; past this a wall of text costs more than it tells
 
 _CLAUSE_END = re.compile(r"[,:;.!?…)(\]\[«»\"]+$|^[-—–]+$")
 _SENTENCE_END = re.compile(r"[.!?…;]+[)\"»]*$")
@@ -135,6 +136,8 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
     open_unit = False  # the current clause has words
 
     for raw, marks, original in tokens:
+        if len(words) >= MAX_WORDS:
+            break
         normed = _words_of(raw)
         typed = None
         if raw != original:
