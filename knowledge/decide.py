@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from knowledge.matcher import _Read, _Words
 
 OPENINGS = frozenset({"greeting"})  # small talk that opens a question rather than ends one
-CLEAN_BONUS = 0.0  # a lone choice in a message with no unknown word is answered this much sooner
 SENTENCE_SHARE = 0.9  # a question read as a sentence on its own, against the whole message
 SECOND = 0.3  # a second ask is offered when its score is within this of the first
 HANDOFF_LEAD = 0.1  # a request for a person wins unless a topic is clearly the better reading
@@ -168,9 +167,7 @@ class DecisionRules:
             return "answer", best, _answer(best, also)
         floor = max(th.clarify, best.score - th.clarify_window)
         options = [c for c in [best, *rivals] if c.score >= floor]
-        clean = not foreign and "unknown" not in read.words.kind
-        single = th.single - CLEAN_BONUS if clean else th.single
-        if len(options) == 1 and best.score >= single and not foreign:
+        if len(options) == 1 and best.score >= th.single and not foreign:
             # nothing else comes close: "did you mean X?" with one button only slows people
             return "answer", best, _answer(best, None)
         options = options[: th.max_candidates]
