@@ -4,7 +4,6 @@ Bot API request each workflow makes — the same whichever entry point calls it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
@@ -41,20 +40,6 @@ USER = 501
 DILNOZA = Agent(11, "Dilnoza")
 RUSTAM = Agent(12, "Rustam")
 BOSS = Agent(13, "Boss", supervisor=True)
-
-
-@pytest.fixture
-async def store(clock: Clock) -> AsyncIterator[Store]:
-    s = await Store.open(":memory:", clock=clock)
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-@pytest.fixture
-def bot() -> MockedBot:
-    return MockedBot()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Dispatcher, F
@@ -20,20 +19,6 @@ from tests.conftest import Clock
 from tests.mocked_bot import MockedBot
 
 GROUP, USER, AGENT = -1001, 501, 11
-
-
-@pytest.fixture
-async def store(clock: Clock) -> AsyncIterator[Store]:
-    s = await Store.open(":memory:", clock=clock)
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-@pytest.fixture
-def bot() -> MockedBot:
-    return MockedBot()
 
 
 @pytest.fixture
