@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from knowledge import synonyms
 from knowledge.lang import FOLDED_STOPWORDS, LANGS, is_stopword, stem
 from knowledge.text import normalize, phonetic
 
@@ -31,9 +32,21 @@ PREFIX_SIM = 0.85
 def word_key(word: str, lang: str) -> str:
     """The matching key of one normalized word: stemmed for the language, spelled loosely
     by that language's rules (Tajik keeps о and а apart; Russian folds them)."""
-    return phonetic(stem(word, lang), lang)
+    key = phonetic(stem(word, lang), lang)
+    return _SYNONYM_KEYS[lang].get(key, key)
 
 
+def _synonym_keys(lang: str) -> dict[str, str]:
+    """A group's words' keys → its key word's key (``knowledge.synonyms``)."""
+    out: dict[str, str] = {}
+    for group in synonyms.groups(lang):
+        keys = [phonetic(stem(normalize(w), lang), lang) for w in group]
+        for key in keys[1:]:
+            out.setdefault(key, keys[0])
+    return out
+
+
+_SYNONYM_KEYS = {lang: _synonym_keys(lang) for lang in LANGS}
 STOP_KEYS = {lang: frozenset(word_key(w, lang) for w in FOLDED_STOPWORDS[lang]) for lang in LANGS}
 
 

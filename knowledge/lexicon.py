@@ -16,9 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from knowledge.lang import stem
 from knowledge.text import normalize
+
+if TYPE_CHECKING:
+    from knowledge.reading import Reading
 
 _CONTEXT = {
     "ru": """
@@ -131,6 +135,40 @@ def is_story_word(word: str) -> bool:
     if parse.is_known:
         return parse.tag.POS in _STORY_POS
     return word.startswith(_TG_VERB_PREFIXES) and word.endswith(_TG_VERB_ENDINGS) and len(word) > 5
+
+
+_TG_PAST = re.compile(r"(?:т|д)(?:ам|ем|ед|анд|ӣ)$")
+_TG_NOT_PAST = frozenset({"ҳастам", "хастам", "ҳастем", "хастем", "ҳастед", "хастед", "ҳастанд"})
+
+
+@lru_cache(maxsize=50_000)
+def is_past_verb(word: str, lang: str) -> bool:
+    """A verb in the past tense: "купил", "гирифтам" (I bought, I got) tell what happened
+    before the question, not what is asked."""
+    if not _CYRILLIC_WORD.fullmatch(word.replace("ӣ", "и").replace("ӯ", "у")):
+        return False
+    if lang == "ru":
+        tag = _morph().parse(word)[0].tag
+        return tag.POS == "VERB" and "past" in tag
+    if lang == "tg":
+        return (
+            len(word) > 5
+            and not word.startswith(_TG_VERB_PREFIXES[:2])
+            and word not in _TG_NOT_PAST
+            and bool(_TG_PAST.search(word))
+        )
+    return False
+
+
+def past_clauses(reading: Reading) -> set[int]:
+    """The clauses that tell what happened ("только купил симку, | не знаю какой номер"):
+    a verb in the past tense, and nothing there asks."""
+    return {
+        reading.units[i]
+        for i, opts in enumerate(reading.options)
+        if not reading.clause_asks[reading.units[i]]
+        and any(is_past_verb(form, lang) for lang, form, _ in opts)
+    }
 
 
 # Other companies' products and the rest of daily life: banks and wallets, other operators,

@@ -62,6 +62,7 @@ STORY_MIN_WORDS = 4
 CONTEXT_WEIGHT = 0.15
 CONTEXT_FOCUS = 0.35
 CLAUSE_FOCUS = 0.7  # another clause of the sentence that asks
+PAST_FOCUS = 0.5  # a clause of that sentence that tells what happened
 OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, at this share
 SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the whole message
 SPAN_STORY = 0.6  # ... when those clauses do not ask
@@ -342,7 +343,8 @@ class Matcher(DecisionRules):
         qw, units = words.weight, words.reading.units
         n = len(qw)
         if sentence is None:
-            focus = words.reading.focus(CONTEXT_FOCUS, CLAUSE_FOCUS)
+            past = lexicon.past_clauses(words.reading)
+            focus = words.reading.focus(CONTEXT_FOCUS, CLAUSE_FOCUS, past, PAST_FOCUS)
             q_all = sum(f * q for f, q in zip(focus, qw, strict=True))
         else:
             of = words.reading.sentences

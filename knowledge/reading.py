@@ -74,10 +74,13 @@ class Reading:
     clause_asks: tuple[bool, ...] = ()  # per clause: it holds the question or request
     names: tuple[bool, ...] = ()  # per word: capitalized inside a sentence (a name: "Steam")
 
-    def focus(self, context: float, clause: float) -> list[float]:
+    def focus(
+        self, context: float, clause: float, past: set[int] | None = None, story: float = 0.0
+    ) -> list[float]:
         """Per word: 1 in a clause that asks or requests, ``clause`` in the other clauses of a
-        sentence that asks, ``context`` elsewhere (the story around the question); 1
-        everywhere when nothing asks."""
+        sentence that asks (at most ``story`` in ``past`` ones, which tell what happened),
+        ``context`` elsewhere (the story around the question); 1 everywhere when nothing
+        asks."""
         if not any(self.asks):
             return [1.0] * len(self.words)
         out = []
@@ -85,7 +88,7 @@ class Reading:
             if self.clause_asks[u]:
                 out.append(1.0)
             elif self.asks[self.sentences[u]]:
-                out.append(clause)
+                out.append(min(clause, story) if past and u in past else clause)
             else:
                 out.append(context)
         return out

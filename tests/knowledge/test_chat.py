@@ -178,3 +178,61 @@ def test_our_own_chat_cases(matcher: Matcher) -> None:
     summary = summarize(evaluate(matcher, load_cases(DATA / "eval_chat_ours.yaml")))
     assert summary["accuracy"] >= 0.85, summary["confusions"]
     assert summary["none_answered"] == 0 and summary["wrong_answers"] == 0
+
+
+@pytest.mark.parametrize(
+    ("word", "same_as", "lang"),
+    [
+        ("закинуть", "пополнить", "ru"),
+        ("гиги", "гигабайт", "ru"),
+        ("ушли", "списали", "ru"),
+        ("recharge", "top", "en"),
+        ("маблағ", "пул", "tg"),
+    ],
+)
+def test_words_for_one_thing_share_a_key(word: str, same_as: str, lang: str) -> None:
+    assert word_key(normalize(word), lang) == word_key(normalize(same_as), lang)
+
+
+def test_a_function_word_joins_no_synonym_group() -> None:
+    # a group holding "узнать" would make its key word ("проверить") a function word too
+    from knowledge.lang import LANGS, is_stopword
+    from knowledge.synonyms import groups
+
+    for lang in LANGS:
+        for group in groups(lang):
+            assert not [w for w in group if is_stopword(normalize(w), lang)], group
+
+
+def test_a_subscribers_word_finds_the_triggers_word(matcher: Matcher) -> None:
+    # the triggers say "гигабайты", "пакет интернета"; subscribers say "гиги"
+    d = matcher.match("сколько стоят гиги на неделю")
+    assert _what(d) == ("answer", "internet_packages"), d.explanation
+
+
+@pytest.mark.parametrize(
+    ("word", "lang", "past"),
+    [
+        ("купил", "ru", True),
+        ("вставила", "ru", True),
+        ("купить", "ru", False),
+        ("работает", "ru", False),
+        ("гирифтам", "tg", True),
+        ("мегирам", "tg", False),
+        ("ҳастам", "tg", False),
+    ],
+)
+def test_past_tense_verbs(word: str, lang: str, past: bool) -> None:
+    from knowledge.lexicon import is_past_verb
+
+    assert is_past_verb(word, lang) is past
+
+
+def test_a_clause_that_tells_what_happened_is_the_story(matcher: Matcher) -> None:
+    from knowledge.lexicon import past_clauses
+
+    reading = next(readings("Вчера купил симку, не знаю, какой у неё номер"))
+    assert past_clauses(reading) == {0}
+    focus = reading.focus(0.35, 0.7, past_clauses(reading), 0.5)
+    assert focus[: reading.units.index(1)] == [0.5] * reading.units.index(1)
+    assert max(focus) == 1.0
