@@ -15,9 +15,11 @@ from pathlib import Path
 
 from bot import keyboards
 from bot.config import Config, ConfigError, load_config
+from bot.report.insights_page import insights_csv
 from bot.report.page import render_html
 from bot.texts import t
 from handoff import reports
+from handoff.insights import build_insights
 from handoff.storage import Store
 from knowledge.evaluate import (
     EvalFileError,
@@ -213,20 +215,31 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
         try:
             since = parse_since(args.since)
             until = parse_since(args.until) if args.until else time.time()
-            return await reports.build_report(store, since, until, tz)
+            rows = await store.reports.report_rows(since, until)
+            report = reports.aggregate(rows, since, until, tz)
+            sla, hours = config.reports.targets(), config.agents.hours()
+            found = await build_insights(store, since, until, tz, sla, hours, rows)
+            return report, found
         finally:
             await store.close()
 
-    report = asyncio.run(make())
+    report, found = asyncio.run(make())
+    if args.csv:
+        folder = Path(args.csv)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in insights_csv(found).items():
+            (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+        print(f"CSV tables written to {folder}/")
     if args.json:
-        text = json.dumps(reports.report_json(report), ensure_ascii=False, indent=2)
+        data = {**reports.report_json(report), "insights": reports.plain(found)}
+        text = json.dumps(data, ensure_ascii=False, indent=2)
         if args.out:
             Path(args.out).write_text(text + "\n", encoding="utf-8")
         else:
             print(text)
         return 0
     out = Path(args.out or "report.html")
-    out.write_text(render_html(report), encoding="utf-8")
+    out.write_text(render_html(report, insights=found), encoding="utf-8")
     print(f"report written to {out}")
     return 0
 
@@ -293,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true", help="JSON instead of HTML")
     rep.add_argument("--tz", help="time zone of days and hours (default: working hours' zone)")
     rep.add_argument("--db", help="database (default: config bot.database)")
+    rep.add_argument("--csv", metavar="DIR", help="also write the lead's tables as CSV files here")
     rep.set_defaults(func=cmd_report)
 
     sch = sub.add_parser("schema", help="print the JSON Schema of a knowledge-base file")

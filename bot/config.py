@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from handoff.hours import WorkingHours
+from handoff.sla import SlaTargets
 from knowledge.matcher import Thresholds
 
 DEFAULT_CONFIG = "config.yaml"
@@ -107,6 +108,21 @@ class OutagesConfig(_Section):
     alert_minutes: float = Field(30, gt=0)  # ... within this many minutes → a summary to agents
 
 
+class ReportsConfig(_Section):
+    """What `dono report` measures against: SLA targets (``handoff.sla``)."""
+
+    sla: Any = None  # {first_response: 15m, resolution: 4h, business_hours: true}
+
+    @field_validator("sla")
+    @classmethod
+    def _sla(cls, value: Any) -> Any:
+        SlaTargets.from_config(value, "reports.sla")  # raises with the key path
+        return value
+
+    def targets(self) -> SlaTargets:
+        return SlaTargets.from_config(self.sla, "reports.sla")
+
+
 class PlaygroundConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -128,6 +144,7 @@ class Config(_Section):
     playground: PlaygroundConfig = Field(default_factory=PlaygroundConfig)
     outages: OutagesConfig = Field(default_factory=OutagesConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @property
     def api_base(self) -> str | None:

@@ -105,6 +105,24 @@ class WorkingHours:
                     return ts
         return None
 
+    def open_seconds(self, start: float, end: float) -> float:
+        """How many seconds of ``[start, end)`` the desk is open: business time, for SLA
+        clocks that stop at night, at weekends and on holidays."""
+        if end <= start:
+            return 0.0
+        if self.week is None:
+            return end - start
+        total = 0.0
+        first = self.local(start).date() - timedelta(days=1)  # a night shift from the eve
+        for offset in range((self.local(end).date() - first).days + 1):
+            day = first + timedelta(days=offset)
+            midnight = datetime(day.year, day.month, day.day, tzinfo=self.zone)
+            for s, e in self._shifts(day):
+                opens = (midnight + timedelta(minutes=s)).timestamp()
+                closes = (midnight + timedelta(minutes=e)).timestamp()
+                total += max(0.0, min(end, closes) - max(start, opens))
+        return total
+
     def _shifts(self, day: date) -> tuple[Interval, ...]:
         assert self.week is not None
         return () if day in self.holidays else self.week[day.weekday()]

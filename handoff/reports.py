@@ -402,7 +402,7 @@ def headline(report: Report) -> dict[str, Any]:
 
 def report_json(report: Report) -> dict[str, Any]:
     """The whole report as plain JSON values; keys follow the dataclasses' fields, in order."""
-    return {"format": 1, **_plain(report)}
+    return {"format": 1, **plain(report)}
 
 
 def _outcome(seen: set[str]) -> str:
@@ -463,11 +463,12 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A dataclass (and what it holds) as plain JSON values: dates ISO, infinities None."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float):

@@ -125,7 +125,9 @@ def times_chart(report: Report) -> str:
         ax.set_title(label, loc="left", fontsize=10, color="#1f2937", fontweight="bold")
         _style_axes(ax)
         _thin_ticks(ax, labels, most=8)
-        ax.set_ylim(0, max([v for v in p90 + p50 if not math.isnan(v)] or [1.0]) * 1.15)
+        # all zero (every ticket claimed at once) is still a drawable axis
+        top = max([v for v in p90 + p50 if not math.isnan(v)], default=0.0) or 1.0
+        ax.set_ylim(0, top * 1.15)
     axes[0].set_ylabel("minutes", color="#4b5563", fontsize=9)
     fig.legend(
         [

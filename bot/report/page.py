@@ -20,13 +20,17 @@ from bot.report.format import (
     format_latency,
     format_share,
 )
+from handoff.insights import Insights
 from handoff.reports import DURATIONS, Percentiles, Report
 
 # -- the page -----------------------------------------------------------------------------------
 
 
-def render_html(report: Report, title: str = "Dono support report") -> str:
-    """One self-contained HTML page (inline CSS and SVG charts, no scripts, nothing fetched)."""
+def render_html(
+    report: Report, title: str = "Dono support report", insights: Insights | None = None
+) -> str:
+    """One self-contained HTML page (inline CSS and SVG charts, no scripts, nothing fetched);
+    with ``insights``, the lead's sections too (``bot.report.insights_page``)."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -45,6 +49,10 @@ def render_html(report: Report, title: str = "Dono support report") -> str:
         _headline_cards(report),
     ]
     parts += _empty_page() if report.is_empty else _sections(report)
+    if insights is not None and not report.is_empty:
+        from bot.report.insights_page import insight_sections  # it builds on this module
+
+        parts += insight_sections(insights, report.tz)
     parts += [_footer(report), "</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
 
@@ -439,6 +447,7 @@ h3 { font-size: 13px; color: var(--muted); font-weight: 600; margin: 0 0 6px;
 .chart svg * { stroke-linejoin: round; stroke-linecap: butt; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
+table.heat { font-size: 11px; margin-bottom: 12px; } table.heat td { text-align: center; }
 th { text-align: left; color: var(--muted); font-weight: 600; font-size: 12.5px;
   border-bottom: 1px solid var(--line); padding: 6px 8px; white-space: nowrap; }
 td { border-bottom: 1px solid var(--line); padding: 6px 8px; vertical-align: middle; }

@@ -34,6 +34,17 @@ class SqliteReports(Repository):
             rows = await cur.fetchall()
         return [_ticket(r).metrics() for r in rows]
 
+    async def tickets_alive(self, since: float, until: float) -> list[dict]:
+        """One row per ticket open at some moment of [since, until), wherever it was created
+        (the backlog and the ageing of ``handoff.insights``)."""
+        async with self.db.execute(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE created_at < ?"
+            " AND (closed_at IS NULL OR closed_at >= ?) ORDER BY created_at, id",
+            (until, since),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_ticket(r).metrics() for r in rows]
+
     async def subscriber_summary(self, user_id: int, questions: int = 5) -> SubscriberSummary:
         """Everything /whois shows about a subscriber."""
         sub = await self.subscribers.subscriber(user_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import sqlite3
 from datetime import datetime
@@ -46,8 +47,22 @@ def test_report_of_a_generated_week(tmp_path: Path, capsys: pytest.CaptureFixtur
     page = out.read_text(encoding="utf-8")
     assert main([*args, "--json"]) == 0
     capsys.readouterr()  # the "written to" line
-    assert main([*args, "--json", "--out", str(tmp_path / "r.json")]) == 0
+    tables = tmp_path / "tables"
+    assert main([*args, "--json", "--out", str(tmp_path / "r.json"), "--csv", str(tables)]) == 0
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    # the lead's figures ride along: in the JSON, and as CSV tables a spreadsheet opens
+    reasons = sql(
+        db,
+        f"SELECT reason, COUNT(*) FROM tickets WHERE created_at >= {DAY0}"
+        f" AND created_at < {DAY0 + 4 * DAY} GROUP BY reason",
+    )
+    assert {r: n for r, n in report["insights"]["handoff_reasons"]} == dict(reasons)
+    assert report["insights"]["sla"]["first_response"]["target"] is None  # none configured
+    with (tables / "handoff_reasons.csv").open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["reason", "tickets"]
+    assert {r: int(n) for r, n in rows[1:]} == dict(reasons)
+    assert {p.name for p in tables.iterdir()} >= {"sla_days.csv", "low_ratings.csv"}
 
     by_day = outcomes_by_sql(db, DAY0, DAY0 + 4 * DAY)
     total = sum(v[0] for v in by_day.values())

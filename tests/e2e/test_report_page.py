@@ -10,7 +10,9 @@ import pytest
 
 from bot.report.format import format_count
 from bot.report.page import render_html
+from handoff.insights import build_insights
 from handoff.reports import build_report
+from handoff.sla import SlaTargets
 from handoff.storage import Store
 from tests.handoff.conftest import Clock
 from tests.handoff.test_reports import DAY, DAY0, TZ, fill_scenario
@@ -35,9 +37,12 @@ async def write_report_page(
     try:
         await fill_scenario(store, clock, days=days, per_day=per_day, seed=seed, hostile=hostile)
         report = await build_report(store, DAY0, DAY0 + days * DAY, TZ)
+        targets = SlaTargets(first_response=240, resolution=1800)
+        found = await build_insights(store, DAY0, DAY0 + days * DAY, TZ, targets)
     finally:
         await store.close()
-    path.write_text(render_html(report, title="Dono · support report"), encoding="utf-8")
+    page = render_html(report, title="Dono · support report", insights=found)
+    path.write_text(page, encoding="utf-8")
     return report.outcomes.conversations
 
 
@@ -72,6 +77,18 @@ async def test_the_report_page_in_a_browser(tmp_path: Path) -> None:
             )
             await expect(page.get_by_test_id("kpi-first_line_resolution")).to_contain_text("%")
             await expect(page.get_by_test_id("agents").locator("tbody tr")).not_to_have_count(0)
+            # the lead's sections: targets met, the queue, when people write, why handed off
+            await expect(page.get_by_test_id("sla")).to_contain_text("met")
+            await expect(page.get_by_test_id("sla")).to_contain_text("Targets: first response 4")
+            await expect(page.get_by_test_id("queue")).to_contain_text("Gave up while waiting")
+            heat = page.get_by_test_id("heat-conversations")
+            await expect(heat.locator("tbody tr")).to_have_count(7)
+            assert int(await heat.locator("td[title]").first.get_attribute("title") or -1) >= 0
+            await expect(page.get_by_test_id("reasons")).to_contain_text("bot_failed")
+            await expect(
+                page.get_by_test_id("before-handoff").locator("tbody tr")
+            ).not_to_have_count(0)
+            await expect(page.get_by_test_id("trends")).to_contain_text("Conversations")
 
             png = tmp_path / "report.png"
             areas = await chart_areas_and_screenshot(page, png)

@@ -112,3 +112,31 @@ def test_wall_clock_hours_across_a_dst_change() -> None:
 def test_config_errors_name_the_key(config: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         WorkingHours.from_config(config)
+
+
+def _open_seconds_by_minute(hours: WorkingHours, start: float, end: float) -> float:
+    """The same business time counted the slow way: is_open() at every minute's middle."""
+    return 60.0 * sum(hours.is_open(start + 60 * i + 30) for i in range(int((end - start) // 60)))
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (utc(2025, 1, 17, 2), utc(2025, 1, 17, 10)),  # Friday morning, across lunch
+        (utc(2025, 1, 18, 8), utc(2025, 1, 20, 4)),  # Saturday afternoon to Monday 09:00
+        (utc(2025, 3, 20, 14), utc(2025, 3, 25, 4)),  # across Navruz and the 24th
+        (utc(2025, 1, 15, 16), utc(2025, 1, 16, 2)),  # a closed night: nothing
+    ],
+)
+def test_open_seconds_count_only_business_time(
+    office: WorkingHours, start: float, end: float
+) -> None:
+    assert office.open_seconds(start, end) == _open_seconds_by_minute(office, start, end)
+
+
+def test_open_seconds_of_a_night_shift_and_of_24_7() -> None:
+    night = WorkingHours.from_config({"timezone": "Asia/Dushanbe", "fri": "20:00-02:00"})
+    friday_evening, saturday_noon = utc(2025, 1, 17, 14), utc(2025, 1, 18, 7)  # 19:00, 12:00
+    assert night.open_seconds(friday_evening, saturday_noon) == 6 * 3600
+    assert WorkingHours().open_seconds(100.0, 160.0) == 60.0
+    assert WorkingHours().open_seconds(160.0, 100.0) == 0.0
