@@ -11,12 +11,16 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
 from knowledge import synonyms
 from knowledge.lang import FOLDED_STOPWORDS, LANGS, is_stopword, stem
 from knowledge.text import normalize, phonetic
+
+if TYPE_CHECKING:
+    from knowledge.loader import KnowledgeBase
 
 STOPWORD_WEIGHT = 0.4
 LOOKUP_CACHE = 50_000
@@ -37,10 +41,17 @@ def word_key(word: str, lang: str) -> str:
 
 
 def _synonym_keys(lang: str) -> dict[str, str]:
-    """A group's words' keys → its key word's key (``knowledge.synonyms``)."""
+    """A group's words' keys → its key word's key (``knowledge.synonyms``). A word whose key
+    is a function word's ("менять" and "меня" are both "миня") stays out: it would make the
+    group a function word, or "меня" a verb."""
+
+    def base(word: str) -> str:
+        return phonetic(stem(normalize(word), lang), lang)
+
+    stop = {base(w) for w in FOLDED_STOPWORDS[lang]}
     out: dict[str, str] = {}
     for group in synonyms.groups(lang):
-        keys = [phonetic(stem(normalize(w), lang), lang) for w in group]
+        keys = [k for k in map(base, group) if k not in stop]
         for key in keys[1:]:
             out.setdefault(key, keys[0])
     return out
@@ -124,6 +135,14 @@ class Index:
         self.surface.setdefault(surface, kid)
         return kid
 
+    def keys_only_of(self, entries: set[str]) -> frozenset[int]:
+        """The keys only these entries' phrases have ("утро" of small talk's "доброе утро")."""
+        mine: set[int] = set()
+        others: set[int] = set()
+        for entry, keys in self.entry_keys.items():
+            (mine if entry in entries else others).update(keys)
+        return frozenset(mine - others)
+
     def lookup(self, key: str, surface: str) -> dict[int, float]:
         """Vocabulary keys close to a query word → similarity 0..1 (1 for the same key)."""
         cached = self.lookups.get((key, surface))
@@ -169,6 +188,26 @@ class Index:
                     # A near word counts less than the word itself, the less the further it is.
                     found[kid] = max(found.get(kid, 0.0), FUZZY_MAX * (sim / 100.0) ** FUZZY_POWER)
         return found
+
+
+def kb_phrases(kb: KnowledgeBase, lang: str) -> Iterable[tuple[str, str]]:
+    """(entry id, phrase) of a language: topics' triggers and keywords, intents' triggers."""
+    for topic in kb.topics.values():
+        for phrase in getattr(topic.triggers, lang):
+            yield topic.id, phrase
+        keywords = dict.fromkeys(getattr(topic.keywords, lang))
+        # one-word Latin keywords (xiaomi, iphone, apn, lte, esim) are typed as such in any
+        # language
+        for other in LANGS:
+            keywords.update(
+                dict.fromkeys(
+                    k for k in getattr(topic.keywords, other) if k.isascii() and " " not in k
+                )
+            )
+        yield from ((topic.id, phrase) for phrase in keywords)
+    for intent in kb.intents.values():
+        for phrase in getattr(intent.triggers, lang):
+            yield intent.id, phrase
 
 
 def build_index(

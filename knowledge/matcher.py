@@ -23,7 +23,6 @@ from __future__ import annotations
 import gc
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from knowledge import lexicon
@@ -34,6 +33,7 @@ from knowledge.index import (
     Index,
     Trigger,
     build_index,
+    kb_phrases,
     key_of,
     word_key,
     word_keys,
@@ -61,6 +61,7 @@ STORY_WEIGHT = 0.6  # a verb or adjective no topic knows ("кидала", "вы�
 STORY_MIN_WORDS = 4
 CONTEXT_WEIGHT = 0.15
 CONTEXT_FOCUS = 0.35
+TALK_CONTEXT_WEIGHT = 0.5  # a context word small talk has ("утро"), at most this
 CLAUSE_FOCUS = 0.7  # another clause of the sentence that asks
 PAST_FOCUS = 0.5  # a clause of that sentence that tells what happened
 OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, at this share
@@ -146,7 +147,7 @@ class Matcher(DecisionRules):
         gc.disable()
         try:
             self.indexes: dict[str, Index] = {
-                lang: build_index(lang, self._phrases(lang), kb.normalized, len(self.actions))
+                lang: build_index(lang, kb_phrases(kb, lang), kb.normalized, len(self.actions))
                 for lang in LANGS
             }
         finally:
@@ -158,25 +159,9 @@ class Matcher(DecisionRules):
             lang: lexicon.roots(words, lang) for lang, words in lexicon.CONTEXT_WORDS.items()
         }
         self.foreign = {lang: lexicon.roots(lexicon.FOREIGN_WORDS, lang) for lang in LANGS}
+        talk = {e for e, action in self.actions.items() if action == "smalltalk"}
+        self.talk_keys = {lang: self.indexes[lang].keys_only_of(talk) for lang in LANGS}
         lexicon.load_dictionary()
-
-    def _phrases(self, lang: str) -> Iterable[tuple[str, str]]:
-        for topic in self.kb.topics.values():
-            for phrase in getattr(topic.triggers, lang):
-                yield topic.id, phrase
-            keywords = dict.fromkeys(getattr(topic.keywords, lang))
-            # one-word Latin keywords (xiaomi, iphone, apn, lte, esim) are typed as such in
-            # any language
-            for other in LANGS:
-                keywords.update(
-                    dict.fromkeys(
-                        k for k in getattr(topic.keywords, other) if k.isascii() and " " not in k
-                    )
-                )
-            yield from ((topic.id, phrase) for phrase in keywords)
-        for intent in self.kb.intents.values():
-            for phrase in getattr(intent.triggers, lang):
-                yield intent.id, phrase
 
     # -- words -----------------------------------------------------------------------------
 
@@ -209,6 +194,9 @@ class Matcher(DecisionRules):
             out.context.append(is_context)
             if best is not None:
                 self._weigh_known(out, best, is_stop)
+                if is_context and self._talk_only(found, i):
+                    # "утра" is "доброе утро" to the KB; in "нет сети с утра" it is the story
+                    out.weight[-1] = min(out.weight[-1], self.max_weight * TALK_CONTEXT_WEIGHT)
                 continue
             if is_foreign:
                 kind = "foreign"
@@ -230,6 +218,10 @@ class Matcher(DecisionRules):
             out.unknown.append(_KIND_UNKNOWN[kind])
         out.coverage = {lang: (known[lang] / n if n else 0.0) for lang in LANGS}
         return out
+
+    def _talk_only(self, found: dict[str, list[dict[int, float]]], i: int) -> bool:
+        """Word ``i`` is known only from small talk's triggers."""
+        return all(kid in self.talk_keys[lang] for lang in LANGS for kid in found[lang][i])
 
     def _look_up(
         self, reading: Reading, i: int, found: dict[str, list[dict[int, float]]]

@@ -195,13 +195,19 @@ def test_words_for_one_thing_share_a_key(word: str, same_as: str, lang: str) -> 
 
 
 def test_a_function_word_joins_no_synonym_group() -> None:
-    # a group holding "узнать" would make its key word ("проверить") a function word too
-    from knowledge.lang import LANGS, is_stopword
+    # a group holding "узнать" would make its key word ("проверить") a function word too, and
+    # "менять" (key "миня") would make "меня" a verb
+    from knowledge.index import STOP_KEYS, key_of
+    from knowledge.lang import FOLDED_STOPWORDS, LANGS
     from knowledge.synonyms import groups
 
     for lang in LANGS:
         for group in groups(lang):
-            assert not [w for w in group if is_stopword(normalize(w), lang)], group
+            assert not key_of(normalize(group[0]), lang)[1], group
+        for word in FOLDED_STOPWORDS[lang]:
+            assert word_key(word, lang) in STOP_KEYS[lang]
+    assert word_key("меня", "ru") != word_key("поменять", "ru")
+    assert not key_of("поменять", "ru")[1]
 
 
 def test_a_subscribers_word_finds_the_triggers_word(matcher: Matcher) -> None:
@@ -236,3 +242,16 @@ def test_a_clause_that_tells_what_happened_is_the_story(matcher: Matcher) -> Non
     focus = reading.focus(0.35, 0.7, past_clauses(reading), 0.5)
     assert focus[: reading.units.index(1)] == [0.5] * reading.units.index(1)
     assert max(focus) == 1.0
+
+
+def test_a_word_only_small_talk_knows_is_the_story_elsewhere(matcher: Matcher) -> None:
+    # "утро" is in "доброе утро"; in "не работает с утра" it says when, not what
+    d = matcher.match("интернет не работает с утра", detail=True)
+    weights = {
+        line.split()[1]: float(line.split(" w=")[1].split()[0])
+        for line in d.explanation
+        if line.strip().startswith("word ")
+    }
+    assert weights["утра"] <= matcher.max_weight * 0.5 < weights["интернет"] * 2
+    assert _what(d) == ("answer", "no_internet")
+    assert _what(matcher.match("доброе утро")) == ("smalltalk", "greeting")
