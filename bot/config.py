@@ -112,6 +112,7 @@ class ReportsConfig(_Section):
     """What `dono report` measures against: SLA targets (``handoff.sla``)."""
 
     sla: Any = None  # {first_response: 15m, resolution: 4h, business_hours: true}
+    digest_hour: int | None = Field(None, ge=0, le=23)  # local hour of the daily digest
 
     @field_validator("sla")
     @classmethod
