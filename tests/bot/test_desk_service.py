@@ -115,7 +115,10 @@ async def test_claim_and_answering_a_waiting_ticket_are_the_same_workflow(
     claimed = await desk.claim(ticket, DILNOZA)
     by_button = (bot.session.names(), texts(bot.session.requests))
     assert by_button[0] == ["EditMessageText", "SendMessage"]
-    assert "взял Dilnoza" in by_button[1][0] and by_button[1][1] == "Dilnoza взял обращение #1."
+    assert (
+        "у оператора Dilnoza" in by_button[1][0]
+        and by_button[1][1] == "Обращение #1 — у оператора Dilnoza."
+    )
     assert (claimed.status, claimed.agent_id) == ("claimed", DILNOZA.id)
 
     # a second ticket, claimed by simply answering it: the same requests, then the relay
@@ -128,7 +131,7 @@ async def test_claim_and_answering_a_waiting_ticket_are_the_same_workflow(
     names = bot.session.names()
     assert names == ["EditMessageText", "SendMessage", "SendMessage"]
     said = texts(bot.session.requests)
-    assert said[1] == "Dilnoza взял обращение #2." and said[2] == "Здравствуйте!"
+    assert said[1] == "Обращение #2 — у оператора Dilnoza." and said[2] == "Здравствуйте!"
     assert (await store.get_ticket(second.id)).agent_id == DILNOZA.id
 
 

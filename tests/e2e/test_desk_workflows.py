@@ -46,12 +46,12 @@ async def test_claim_is_one_workflow_from_every_entry_point(desk: Desk) -> None:
     assert (await p3.next())["text"] == "Здравствуйте!"
     for n, (_, card) in enumerate(tickets, start=1):
         thread = card["message_thread_id"]
-        said = await notice(desk, thread, f"взял обращение #{n}")
+        said = await notice(desk, thread, f"Обращение #{n} — у оператора")
         assert "Dilnoza" in said["text"]
         edited = await desk.emu.wait_for_bot_edit(
             desk.group.id, message_id=card["message_id"], since=0
         )
-        assert "взял Dilnoza" in edited["text"] and [b["text"] for b in buttons(edited)] == [
+        assert "у оператора Dilnoza" in edited["text"] and [b["text"] for b in buttons(edited)] == [
             "✅ Закрыть"
         ]
         ticket = await desk.dono.store.get_ticket(n)
