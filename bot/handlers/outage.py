@@ -122,10 +122,12 @@ async def on_description(
 
 
 async def alert_if_clustered(store: Store, desk: Desk, config: Config, district: str) -> None:
-    """N reports from one district within M minutes → one summary for the agents."""
+    """Reports from N different subscribers in one district within M minutes → one summary
+    for the agents. One person reporting again and again is one report: never a cluster."""
     window = config.outages.alert_minutes * 60
     reports = await store.outage_cluster(district, store.clock() - window)
-    if len(reports) < config.outages.alert_count or desk.group_id is None:
+    reporters = {r["user_id"] for r in reports}
+    if len(reporters) < config.outages.alert_count or desk.group_id is None:
         return
     lines = "\n".join(f"• {html.escape(r['description'][:150]) or '—'}" for r in reports[-10:])
     await desk.post(
