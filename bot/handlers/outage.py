@@ -18,7 +18,7 @@ from aiogram.types import (
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import DistrictCb
+from bot.callbacks import DistrictCb, answer_first
 from bot.config import Config, District
 from bot.desk import Desk
 from bot.texts import t
@@ -70,12 +70,12 @@ async def on_district(
 ) -> None:
     districts = config.outages.districts
     if not -1 <= callback_data.index < len(districts):
-        await query.answer(t(lang, "stale_button"))
+        await answer_first(query, t(lang, "stale_button"))
         return
+    await answer_first(query)  # before the work: a late answer must not skip the rest
     name = districts[callback_data.index].name if callback_data.index >= 0 else None
     await state.update_data(district=name)
     await state.set_state(OutageFlow.description)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
             t(lang, "outage_ask_description"), reply_markup=ReplyKeyboardRemove()
