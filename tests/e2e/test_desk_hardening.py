@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from emulator import Emulator
-from tests.e2e.conftest import Desk, make_config, settled, start_dono, wait_for
+from tests.e2e.conftest import Desk, button_data, make_config, settled, start_dono, wait_for
 from tests.e2e.test_desk import handed_off, press
+from tests.e2e.test_storage_faults import locked
 
 _forged_ids = itertools.count(900_000)
 
@@ -228,3 +229,22 @@ async def test_a_claim_held_up_past_the_callback_ttl_is_still_answered(
         assert (await desk.dono.store.get_ticket(1)).agent_name == "Dilnoza"
     finally:
         await desk.dono.stop()
+
+
+async def test_a_rating_pressed_while_the_database_is_locked_is_answered_and_kept(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """The rating's write waits on a locked database past Telegram's time for an answer: the
+    press is answered anyway, and once the database is back the rating is kept and the
+    agents are told (a failed late answer skips nothing)."""
+    person, card = await handed_off(desk)
+    await press(desk, desk.agents[0], card, "Закрыть")
+    asked = await person.next()
+    topic = desk.topic(card["message_thread_id"])
+    desk.emu.callback_ttl = 4.0
+    with locked(tmp_path / "dono.sqlite3", seconds=6):
+        query = await person.press(asked, button_data(asked, "4"))
+        await desk.emu.wait_for_callback_answer(query, timeout=4)
+    rated = await topic.next(predicate=lambda m: "Оценка" in (m.get("text") or ""), timeout=30)
+    assert "4/5" in rated["text"]
+    assert (await desk.dono.store.get_ticket(1)).csat == 4
