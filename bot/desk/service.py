@@ -446,11 +446,19 @@ class Desk:
             return
         if ticket.status != "claimed" or ticket.agent_id != agent.id:
             raise NotYourTicket(ticket.agent_id, ticket.agent_name or "")
-        await self._mirror_edit(message, ticket.user_id, found.user_chat_message_id, sign=True)
+        await self._mirror_edit(
+            message, ticket.user_id, found.user_chat_message_id, sign=True, refused=True
+        )
 
     async def _mirror_edit(
-        self, message: Message, chat_id: int, message_id: int, sign: bool = False
+        self,
+        message: Message,
+        chat_id: int,
+        message_id: int,
+        sign: bool = False,
+        refused: bool = False,
     ) -> None:
+        """Edit the copy; ``refused``: Telegram's 400 is raised (an agent is told), not logged."""
         try:
             if message.text:
                 body = self._signed(message, html_of(message)) if sign else html_of(message)
@@ -460,6 +468,8 @@ class Desk:
                     chat_id=chat_id, message_id=message_id, caption=html_of(message)
                 )
         except TelegramBadRequest as exc:
+            if refused and "not modified" not in exc.message:
+                raise
             log.info("edit not mirrored: %s", exc.message)
         except TelegramForbiddenError:
             log.info("edit not mirrored: chat %s blocked the bot", chat_id)

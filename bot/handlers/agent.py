@@ -54,15 +54,22 @@ async def _ticket_here(message: Message, desk: Desk, ticket: Ticket | None) -> T
 
 
 async def _named_ticket(
-    message: Message, command: CommandObject, desk: Desk, ticket: Ticket | None
+    message: Message,
+    command: CommandObject,
+    desk: Desk,
+    ticket: Ticket | None,
+    *,
+    id_in_topic: bool = True,
 ) -> tuple[Ticket | None, list[str]]:
-    """The ticket a command is about, and its remaining arguments: in the operators' General
-    chat the first argument names it (``/close 12``: a ticket whose topic was deleted is still
-    reachable); in a ticket's topic it is that topic's ticket. None: the agent was told why."""
+    """The ticket a command is about, and its remaining arguments: a first argument that is
+    an id names it (in General that is how a ticket is reached, a ticket whose topic was
+    deleted too: ``/close 12``); otherwise the topic's ticket. ``id_in_topic`` False: in a
+    topic the arguments are the command's own (``/transfer <agent id>``). None: the agent
+    was told why."""
     args = (command.args or "").split()
-    if ticket is not None:
-        return ticket, args
     ticket_id = parse_id(args[0]) if args else None
+    if ticket is not None and not (id_in_topic and ticket_id is not None):
+        return ticket, args
     if ticket_id is None:
         await message.reply(t(desk.lang, "agent_ticket_usage", command=command.command))
         return None, args
@@ -70,10 +77,6 @@ async def _named_ticket(
     if found is None:
         await message.reply(t(desk.lang, "agent_ticket_not_found", ticket=ticket_id))
     return found, args[1:]
-
-
-def _in_general(message: Message) -> bool:
-    return not (message.is_topic_message and message.message_thread_id)
 
 
 # -- buttons on the card ---------------------------------------------------------------------
@@ -114,13 +117,14 @@ async def on_card_button(
 async def cmd_close(
     message: Message, command: CommandObject, desk: Desk, agent: Agent, ticket: Ticket | None
 ) -> None:
-    """``/close`` in a ticket's topic; ``/close <id>`` in General."""
-    ticket, _ = await _named_ticket(message, command, desk, ticket)
-    if ticket is not None:
-        ticket = await desk.close(ticket, agent)
-        if _in_general(message):
+    """``/close`` in a ticket's topic; ``/close <id>`` anywhere (confirmed where it was given
+    when that is not the ticket's own topic)."""
+    named, _ = await _named_ticket(message, command, desk, ticket)
+    if named is not None:
+        named = await desk.close(named, agent)
+        if ticket is None or ticket.id != named.id:
             name = html.escape(agent.name)
-            await message.reply(t(desk.lang, "agent_general_closed", ticket=ticket.id, agent=name))
+            await message.reply(t(desk.lang, "agent_general_closed", ticket=named.id, agent=name))
 
 
 async def cmd_reopen(
@@ -138,7 +142,7 @@ async def cmd_transfer(
 ) -> None:
     """``/transfer``: back to the queue; ``/transfer <agent id>``: to that agent (in General,
     the ticket's id first: ``/transfer <id> [agent id]``)."""
-    ticket, args = await _named_ticket(message, command, desk, ticket)
+    ticket, args = await _named_ticket(message, command, desk, ticket, id_in_topic=False)
     if ticket is None:
         return
     if not args:
@@ -270,6 +274,10 @@ async def on_agent_edit(message: Message, desk: Desk, agent: Agent, ticket: Tick
         return
     try:
         await desk.mirror_edit_out(message, ticket, agent)
+    except TelegramBadRequest as exc:
+        await message.reply(
+            t(desk.lang, "agent_edit_not_delivered", error=html.escape(exc.message))
+        )
     except NotYourTicket:
         status = (
             t(desk.lang, "agent_status_claimed", agent=html.escape(ticket.agent_name or ""))

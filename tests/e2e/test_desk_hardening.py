@@ -165,10 +165,9 @@ async def test_an_answer_telegram_refuses_is_reported_to_the_agent(desk: Desk) -
     person, card = await handed_off(desk)
     thread = card["message_thread_id"]
     desk.emu.inject_error("sendMessage", status=400, description="Bad Request: message is too long")
+    topic = desk.topic(thread)
     await desk.say(desk.agents[0], "Ответ, который не дойдёт", thread)
-    told = await desk.topic(thread).next(
-        predicate=lambda m: "Не удалось доставить" in (m.get("text") or "")
-    )
+    told = await topic.next(predicate=lambda m: "Не удалось доставить" in (m.get("text") or ""))
     assert "message is too long" in told["text"]
     await settled(desk.emu)
     assert person.inbox.pending() == []
@@ -248,3 +247,18 @@ async def test_a_rating_pressed_while_the_database_is_locked_is_answered_and_kep
     rated = await topic.next(predicate=lambda m: "Оценка" in (m.get("text") or ""), timeout=30)
     assert "4/5" in rated["text"]
     assert (await desk.dono.store.get_ticket(1)).csat == 4
+
+
+async def test_an_edit_telegram_refuses_is_reported_to_the_agent(desk: Desk) -> None:
+    emu, dilnoza = desk.emu, desk.agents[0]
+    person, card = await handed_off(desk)
+    thread = card["message_thread_id"]
+    said = await desk.say(dilnoza, "Ваш тариф — Смарт", thread)
+    await person.next()
+    emu.inject_error(
+        "editMessageText", status=400, description="Bad Request: message to edit not found"
+    )
+    topic = desk.topic(thread)
+    await emu.edit_message(dilnoza, said["message_id"], "Ваш тариф — Макси", chat=desk.group.id)
+    told = await topic.next(predicate=lambda m: "Правка не отправлена" in (m.get("text") or ""))
+    assert "message to edit not found" in told["text"]
