@@ -9,12 +9,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
+from bot.app import Dono
 from emulator import Emulator
 from tests.e2e.conftest import Desk, button_data, make_config, settled, start_dono, wait_for
 from tests.e2e.test_desk import handed_off, press
 from tests.e2e.test_storage_faults import locked
+from tests.e2e.test_webhook import free_port
 
 _forged_ids = itertools.count(900_000)
 
@@ -262,3 +265,66 @@ async def test_an_edit_telegram_refuses_is_reported_to_the_agent(desk: Desk) -> 
     await emu.edit_message(dilnoza, said["message_id"], "Ваш тариф — Макси", chat=desk.group.id)
     told = await topic.next(predicate=lambda m: "Правка не отправлена" in (m.get("text") or ""))
     assert "message to edit not found" in told["text"]
+
+
+@pytest.mark.slow
+async def test_a_webhook_delivery_from_a_non_member_is_refused_too(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """The same refusal whatever the transport: a delivery that passed the webhook's secret
+    (leaked, or a proxy that trusts anyone) still cannot act for a non-member."""
+    agent = await emu.create_user("Dilnoza", language_code="ru")
+    group = await emu.create_forum_group("Operators", agents=[agent])
+    config = make_config(tmp_path)
+    config.agents.group_id = group.id
+    config.telegram.mode = "webhook"
+    config.telegram.webhook.listen_port = free_port()
+    dono = await Dono.create(config, emu.token, api_base=emu.base_url)
+    url = f"http://127.0.0.1:{config.telegram.webhook.listen_port}/telegram"
+    ids = itertools.count(1)
+
+    async def deliver(kind: str, payload: dict) -> None:
+        update = {"update_id": next(ids), kind: payload}
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, json=update, headers=headers) as r,
+        ):
+            assert r.status == 200
+
+    try:
+        await dono.start_webhook("https://bot.example.tj/telegram", "s3cret")
+        person = await emu.create_user("Farrukh", language_code="ru", started=True)
+        chat = {"id": person.id, "type": "private", "first_name": "Farrukh"}
+        ask = {"message_id": 1, "date": int(time.time()), "chat": chat, "from": person.to_api()}
+        await deliver("message", {**ask, "text": "/operator"})
+        card = await emu.wait_for_bot_message(
+            group.id, predicate=lambda m: "Обращение #1" in (m.get("text") or ""), timeout=10
+        )
+        await wait_for(lambda: dono.store.get_ticket(1), lambda t: t.thread_id is not None)
+        stranger = await emu.create_user("Mallory", language_code="ru")
+        await deliver(
+            "message",
+            {
+                "message_id": 10_001,
+                "date": int(time.time()),
+                "chat": group.to_api(),
+                "from": stranger.to_api(),
+                "message_thread_id": card["message_thread_id"],
+                "is_topic_message": True,
+                "text": FINE,
+            },
+        )
+        await deliver(
+            "callback_query",
+            {"id": "77", "from": stranger.to_api(), "message": card, "chat_instance": "1",
+             "data": "tk:claim:1"},
+        )  # fmt: skip
+        await settled(emu)
+        assert [
+            m.get("text", "") for m in emu.bot_messages(person.id) if FINE in m.get("text", "")
+        ] == []
+        ticket = await dono.store.get_ticket(1)
+        assert (ticket.status, ticket.msgs_from_agent) == ("waiting", 0)
+    finally:
+        await dono.stop()
