@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import Dono
 from emulator import Emulator
+from emulator.media import tiny_png
 from tests.e2e.conftest import Desk, button_data, make_config, settled, start_dono, wait_for
 from tests.e2e.test_desk import handed_off, press
 from tests.e2e.test_storage_faults import locked
@@ -328,3 +329,18 @@ async def test_a_webhook_delivery_from_a_non_member_is_refused_too(
         assert (ticket.status, ticket.msgs_from_agent) == ("waiting", 0)
     finally:
         await dono.stop()
+
+
+async def test_an_album_telegram_refuses_is_reported_to_the_agent(desk: Desk) -> None:
+    emu, dilnoza = desk.emu, desk.agents[0]
+    person, card = await handed_off(desk)
+    thread = card["message_thread_id"]
+    await desk.say(dilnoza, "Сейчас пришлю схему", thread)  # claims it; the album goes next
+    await person.next()
+    emu.inject_error("sendMediaGroup", status=400, description="Bad Request: wrong file id")
+    topic = desk.topic(thread)
+    await emu.send_media_group(
+        dilnoza, [tiny_png(8, 8), tiny_png(9, 9)], chat=desk.group.id, thread_id=thread
+    )
+    told = await topic.next(predicate=lambda m: "Не удалось доставить" in (m.get("text") or ""))
+    assert "wrong file id" in told["text"]
