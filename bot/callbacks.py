@@ -1,8 +1,66 @@
-"""Every callback-data class the bot's buttons carry (each packs under Telegram's 64 bytes)."""
+"""Every callback-data class the bot's buttons carry (each packs under Telegram's 64 bytes),
+and how a button press is answered."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery
+
+log = logging.getLogger(__name__)
+
+
+# how long a button's work may take before its press is answered anyway: well inside the time
+# Telegram takes an answer in (the emulator, like Telegram, refuses one after about 15 s)
+ANSWER_WITHIN = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a pressed button is answered with: a toast, an alert, or nothing to show."""
+
+    text: str | None = None
+    show_alert: bool = False
+
+
+async def answer_first(query: CallbackQuery, text: str | None = None, **kw: bool) -> bool:
+    """Answer a button press before the work it starts (database, sends): Telegram takes an
+    answer only for a short while after the press. An answer that comes too late anyway
+    ("query is too old") is logged and the work goes on: it must never skip the rest."""
+    try:
+        await query.answer(text, **kw)
+    except TelegramBadRequest as exc:
+        log.warning("callback %s not answered: %s", query.id, exc.message)
+        return False
+    return True
+
+
+async def answer_within(
+    query: CallbackQuery, work: Awaitable[Answer], within: float = ANSWER_WITHIN
+) -> Answer | None:
+    """Do a press's ``work`` and answer the press with its outcome, if the work is done
+    within ``within`` seconds; otherwise the press is answered (empty) then, before the slow
+    rest (a locked database, a pacer holding sends), and the work goes on. Returns the answer
+    that could not be given, for the caller to say another way; None when it was given. The
+    work's exceptions propagate (the press is answered first if it was slow)."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=within)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task in done:
+        answer = task.result()
+        await answer_first(query, answer.text, show_alert=answer.show_alert)
+        return None
+    await answer_first(query)
+    answer = await task
+    return answer if answer.text else None
 
 
 class TopicCb(CallbackData, prefix="t"):

@@ -3,16 +3,20 @@ language, and the subscriber's ticket."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
+from bot.callbacks import answer_first
 from bot.desk import Desk
-from bot.texts import language_from_code
+from bot.texts import language_from_code, t
 from handoff.policies import subscriber_reopens
 from handoff.storage import Store
+
+log = logging.getLogger(__name__)
 
 
 class SubscriberMiddleware(BaseMiddleware):
@@ -84,8 +88,10 @@ class TicketMiddleware(BaseMiddleware):
 
 
 class DeskMiddleware(BaseMiddleware):
-    """For the operators' group's handlers: ``agent``, who acts (with the supervisor role
-    resolved), and ``ticket``, the ticket a message belongs to (its topic, or the card or
+    """For the operators' group's handlers: only a current member of the group acts, whatever
+    the transport brought (a forged webhook delivery or a removed agent is refused here, once,
+    for every button, command, reply and edit). Then ``agent``, who acts (with the supervisor
+    role resolved), and ``ticket``, the ticket a message belongs to (its topic, or the card or
     relayed message it replies to), None for general chatter and for buttons."""
 
     def __init__(self, desk: Desk) -> None:
@@ -98,6 +104,12 @@ class DeskMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        data["agent"] = self.desk.agent(user.id if user else 0, user.first_name if user else "?")
+        if user is None or not await self.desk.is_agent(user.id):
+            log.warning("update from %s, not a member of the operators' group: refused",
+                        user.id if user else "nobody")  # fmt: skip
+            if isinstance(event, CallbackQuery):
+                await answer_first(event, t(self.desk.lang, "agent_not_member"), show_alert=True)
+            return None
+        data["agent"] = self.desk.agent(user.id, user.first_name)
         data["ticket"] = await self.desk.ticket_of(event) if isinstance(event, Message) else None
         return await handler(event, data)

@@ -93,21 +93,67 @@ class UserActions(EmulatorCore):
         )
 
     async def add_member(self, chat: ChatRef, user: UserRef, *, admin: bool = False) -> None:
-        """Add a user to a group (optionally as admin)."""
+        """Add a user to a group (optionally as admin); its admin bots get a ``chat_member``
+        update (left → member or administrator)."""
         chat_obj = self.get_chat(chat)
         uid = self.get_user(user).id
+        old = self._user_member(chat_obj, uid)
         chat_obj.members.add(uid)
         if admin:
             chat_obj.admins.add(uid)
         self.record("chat_updated", chat_id=chat_obj.id, data={"chat": chat_obj.summary()})
+        self._user_member_update(chat_obj, uid, old, None)
 
-    async def remove_member(self, chat: ChatRef, user: UserRef) -> None:
-        """Remove a user from a group."""
+    async def remove_member(
+        self, chat: ChatRef, user: UserRef, *, by: UserRef | None = None
+    ) -> None:
+        """A user leaves a group (``by`` None) or an admin ``by`` kicks them (status
+        ``kicked``); its admin bots get a ``chat_member`` update, as Telegram sends it."""
         chat_obj = self.get_chat(chat)
         uid = self.get_user(user).id
+        old = self._user_member(chat_obj, uid)
         chat_obj.members.discard(uid)
         chat_obj.admins.discard(uid)
         self.record("chat_updated", chat_id=chat_obj.id, data={"chat": chat_obj.summary()})
+        self._user_member_update(chat_obj, uid, old, by)
+
+    def _user_member(self, chat: Chat, user_id: int) -> JSON:
+        """A user's ChatMember in a group, as getChatMember shows it."""
+        data = self.get_user(user_id).to_api()
+        if user_id == chat.owner_id and user_id in chat.members:
+            return {"status": "creator", "user": data, "is_anonymous": False}
+        if user_id in chat.admins:
+            return admin_member(data, forum=chat.is_forum)
+        if user_id in chat.members:
+            return {"status": "member", "user": data}
+        return {"status": "left", "user": data}
+
+    def _user_member_update(self, chat: Chat, user_id: int, old: JSON, by: UserRef | None) -> None:
+        """``chat_member`` to the group's bots: Telegram sends it only to a bot that is an
+        administrator there and listed ``chat_member`` in its allowed_updates (not a default
+        kind: ``enqueue_update`` drops it otherwise)."""
+        new = self._user_member(chat, user_id)
+        if by is not None and new["status"] == "left":
+            new = {"status": "kicked", "user": new["user"], "until_date": 0}
+        if new == old:
+            return
+        actor = self.get_user(by) if by is not None else self.get_user(user_id)
+        payload = {
+            "chat": chat.to_api(),
+            "from": actor.to_api(),
+            "date": int(self.wall_clock()),
+            "old_chat_member": old,
+            "new_chat_member": new,
+        }
+        for bot in self.bots.values():
+            if bot.id in chat.bot_ids:  # the bots still in a group are its administrators
+                self.enqueue_update(bot, "chat_member", payload)
+
+    async def forge_update(self, kind: str, payload: JSON, *, bot: BotRef = None) -> JSON | None:
+        """Queue an update nobody's action made — what a forged webhook delivery (or a
+        spoofed client) would bring: any ``kind`` with any ``payload``, no checks at all.
+        Returns the update, or None when the bot's allowed_updates leave it out."""
+        return self.enqueue_update(self.get_bot(bot), kind, payload)
 
     async def remove_bot_from(
         self, chat: ChatRef, *, bot: BotRef = None, by: UserRef | None = None

@@ -152,8 +152,13 @@ class _Parser:
             while i < n and src[i] in _SPACES:
                 i += 1
             if i >= n or src[i] != "=":
-                attrs[name] = ""  # valueless attribute, e.g. <blockquote expandable>
-                continue
+                if tag == "blockquote" and name == "expandable":
+                    attrs[name] = ""  # the one valueless attribute Telegram knows
+                    continue
+                raise self.fail(
+                    "Expected equal sign in declaration of an attribute of the tag "
+                    f'"{tag}" at byte offset {_byte_offset(src, begin)}'
+                )
             i += 1
             while i < n and src[i] in _SPACES:
                 i += 1
@@ -175,10 +180,15 @@ class _Parser:
         src, n = self.src, len(self.src)
         quote = src[i]
         if quote not in "'\"":
+            # unquoted: a name token (letters, digits, periods, hyphens), as Telegram reads it
             start = i
-            while i < n and src[i] not in _SPACES and src[i] != ">":
+            while i < n and ((src[i].isascii() and src[i].isalnum()) or src[i] in ".-"):
                 i += 1
-            return src[start:i], i
+            if i < n and src[i] not in _SPACES and src[i] != ">":
+                raise self.fail(
+                    f"Unexpected end of name token at byte offset {_byte_offset(src, start)}"
+                )
+            return src[start:i].lower(), i
         i += 1
         value: list[str] = []
         while i < n and src[i] != quote:

@@ -1,10 +1,12 @@
 """The mechanics of relaying: order per ticket and direction, albums collected before they go
-out, reply targets on the other side, and the media an album is rebuilt from."""
+out, reply targets on the other side, the media an album is rebuilt from, and the one path by
+which a relayed message's formatting is rendered back into HTML that Telegram accepts."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,15 +18,23 @@ from aiogram.types import (
     InputMediaPhoto,
     InputMediaVideo,
     Message,
+    MessageEntity,
     ReplyParameters,
 )
+from aiogram.utils.text_decorations import HtmlDecoration
 
 from handoff.storage import Store
 
 log = logging.getLogger(__name__)
 
 # Telegram's words for a forum topic that is gone or shut.
-_TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_closed", "thread not found")
+_TOPIC_GONE = (
+    "message thread not found",
+    "topic_deleted",
+    "topic_closed",
+    "thread not found",
+    "topic_id_invalid",  # reopenForumTopic on a deleted topic
+)
 
 _KINDS = (
     "text",
@@ -51,8 +61,46 @@ def topic_gone(exc: Exception) -> bool:
     )
 
 
+def _attribute(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+class _TelegramHtml(HtmlDecoration):
+    """aiogram's rendering of entities (nesting, UTF-16 offsets), with every attribute value
+    escaped (aiogram writes a link's URL as is: a ``"`` in it breaks the tag) and a code
+    block's language where Telegram reads it, ``<code class="language-…">`` (aiogram writes
+    ``language="language-…"``, which Telegram ignores)."""
+
+    def link(self, value: str, link: str) -> str:
+        return f'<a href="{_attribute(link)}">{value}</a>'
+
+    def pre_language(self, value: str, language: str) -> str:
+        return f'<pre><code class="language-{_attribute(language)}">{value}</code></pre>'
+
+    def custom_emoji(self, value: str, custom_emoji_id: str) -> str:
+        return f'<tg-emoji emoji-id="{_attribute(custom_emoji_id)}">{value}</tg-emoji>'
+
+    def date_time(self, value: str, *args: object, **kwargs: object) -> str:
+        return value  # a tag the parse mode may not know: the text as it was shown
+
+
+_RENDER = _TelegramHtml()
+
+
+def render_html(text: str, entities: list[MessageEntity] | None) -> str:
+    """Text and its entities as Telegram HTML: the one way relayed formatting is rebuilt."""
+    return _RENDER.unparse(text, entities or [])
+
+
+def html_of(message: Message) -> str:
+    """A message's text or caption with its formatting, as Telegram HTML."""
+    if message.text is not None:
+        return render_html(message.text, message.entities)
+    return render_html(message.caption or "", message.caption_entities)
+
+
 def input_media(message: Message):
-    caption = message.html_text if message.caption else None
+    caption = html_of(message) if message.caption else None
     if message.photo:
         return InputMediaPhoto(media=message.photo[-1].file_id, caption=caption)
     if message.video:
@@ -108,7 +156,8 @@ class Relay:
         Each part returns only once the album went out, so no part's update counts as handled
         before that: a crash in between relays the album after the restart. If relaying it
         failed because the subscriber blocked the bot, the first part's handler raises that (once),
-        for the error handler that runs the desk's one "subscriber blocked" workflow."""
+        for the error handler that runs the desk's one "subscriber blocked" workflow; if Telegram
+        refused it (400), the first part's handler raises that too, for the sender to be told."""
         key = f"{message.chat.id}:{message.media_group_id}"
         album = self._albums.setdefault(key, _Album())
         first = not album.messages
@@ -122,7 +171,7 @@ class Relay:
             parts = sorted(album.messages, key=lambda m: m.message_id)
             try:
                 await flush(parts)
-            except TelegramForbiddenError as exc:  # handed to the first part's handler below
+            except (TelegramForbiddenError, TelegramBadRequest) as exc:  # to the first part
                 album.error = exc
             except Exception:
                 log.exception("album %s not relayed", key)

@@ -24,7 +24,8 @@ from aiogram.types import Message
 
 from bot.config import AgentsConfig
 from bot.desk import cards
-from bot.desk.relay import Relay, input_media, message_kind
+from bot.desk.members import Members
+from bot.desk.relay import Relay, html_of, input_media, message_kind
 from bot.desk.topics import Topics
 from bot.split import split_html
 from bot.texts import t
@@ -66,7 +67,7 @@ class Desk:
         self.clock = clock
         self.relay = Relay(store)
         self.topics = Topics(bot, store, config.group_id, config.language)
-        self._members: dict[int, tuple[bool, float]] = {}
+        self.members = Members(bot, config.group_id, clock)
 
     @property
     def ALBUM_WAIT(self) -> float:
@@ -82,20 +83,8 @@ class Desk:
         return Agent(user_id, name, supervisor=user_id in self.config.supervisors)
 
     async def is_agent(self, user_id: int) -> bool:
-        """Members of the operators' group are agents (cached for a minute)."""
-        if self.group_id is None:
-            return False
-        cached = self._members.get(user_id)
-        now = self.clock()
-        if cached and now - cached[1] < 60:
-            return cached[0]
-        try:
-            member = await self.bot.get_chat_member(self.group_id, user_id)
-            ok = member.status in ("creator", "administrator", "member", "restricted")
-        except TelegramBadRequest:
-            ok = False
-        self._members[user_id] = (ok, now)
-        return ok
+        """Current members of the operators' group are agents (``bot.desk.members``)."""
+        return await self.members.is_member(user_id)
 
     async def member(self, user_id: int) -> Agent | None:
         """The agent with this user id, if they are in the operators' group."""
@@ -405,21 +394,32 @@ class Desk:
             return
         async with self.relay.in_order(ticket.id, "out"):
             reply_to = await self.relay.private_reply_target(message)
-            if message.text:
-                body = self._signed(message, message.html_text)
-                sent = await self.bot.send_message(ticket.user_id, body, reply_parameters=reply_to)
+            if message.text:  # signed, it may outgrow one message: then it goes in parts
+                parts = split_html(self._signed(message, html_of(message)))
+                sent = [
+                    await self.bot.send_message(
+                        ticket.user_id, part, reply_parameters=reply_to if i == 0 else None
+                    )
+                    for i, part in enumerate(parts)
+                ]
             else:
-                sent = await self.bot.copy_message(
-                    ticket.user_id, message.chat.id, message.message_id, reply_parameters=reply_to
+                sent = [
+                    await self.bot.copy_message(
+                        ticket.user_id,
+                        message.chat.id,
+                        message.message_id,
+                        reply_parameters=reply_to,
+                    )
+                ]
+            for copy in sent:
+                await self.store.record_message(
+                    ticket.id,
+                    "out",
+                    copy.message_id,
+                    message.message_id,
+                    thread_id=message.message_thread_id,
+                    kind=message_kind(message),
                 )
-            await self.store.record_message(
-                ticket.id,
-                "out",
-                sent.message_id,
-                message.message_id,
-                thread_id=message.message_thread_id,
-                kind=message_kind(message),
-            )
 
     async def _album_out(self, messages: list[Message], ticket_id: int) -> None:
         async with self.relay.in_order(ticket_id, "out"):
@@ -438,24 +438,38 @@ class Desk:
             return f"<b>{html.escape(message.from_user.first_name)}:</b> {body}"
         return body
 
-    async def mirror_edit_out(self, message: Message, ticket: Ticket) -> None:
+    async def mirror_edit_out(self, message: Message, ticket: Ticket, agent: Agent) -> None:
+        """An agent edited a message relayed to the subscriber: its copy there is edited, if
+        the agent still has the ticket (after a transfer or a takeover, NotYourTicket)."""
         found = await self.store.find_message(group_message_id=message.message_id)
         if found is None or found.user_chat_message_id is None or found.direction != "out":
             return
-        await self._mirror_edit(message, ticket.user_id, found.user_chat_message_id, sign=True)
+        if ticket.status != "claimed" or ticket.agent_id != agent.id:
+            raise NotYourTicket(ticket.agent_id, ticket.agent_name or "")
+        await self._mirror_edit(
+            message, ticket.user_id, found.user_chat_message_id, sign=True, refused=True
+        )
 
     async def _mirror_edit(
-        self, message: Message, chat_id: int, message_id: int, sign: bool = False
+        self,
+        message: Message,
+        chat_id: int,
+        message_id: int,
+        sign: bool = False,
+        refused: bool = False,
     ) -> None:
+        """Edit the copy; ``refused``: Telegram's 400 is raised (an agent is told), not logged."""
         try:
             if message.text:
-                body = self._signed(message, message.html_text) if sign else message.html_text
+                body = self._signed(message, html_of(message)) if sign else html_of(message)
                 await self.bot.edit_message_text(body, chat_id=chat_id, message_id=message_id)
             elif message.caption is not None:
                 await self.bot.edit_message_caption(
-                    chat_id=chat_id, message_id=message_id, caption=message.html_text
+                    chat_id=chat_id, message_id=message_id, caption=html_of(message)
                 )
         except TelegramBadRequest as exc:
+            if refused and "not modified" not in exc.message:
+                raise
             log.info("edit not mirrored: %s", exc.message)
         except TelegramForbiddenError:
             log.info("edit not mirrored: chat %s blocked the bot", chat_id)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import html
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from rapidfuzz import process
 
-from bot.callbacks import TicketCb
+from bot.callbacks import Answer, TicketCb, answer_first, answer_within
 from bot.desk import Agent, Desk
-from bot.desk.cards import DESK_COMMANDS, unknown_command_text
+from bot.desk.cards import DESK_COMMANDS, error_text, unknown_command_text
 from bot.middlewares import DeskMiddleware
 from bot.report.format import (
     format_count,
@@ -26,10 +27,23 @@ from bot.report.format import (
 )
 from bot.texts import t
 from handoff.reports import headline
-from handoff.tickets import Ticket
+from handoff.tickets import DeskError, NotYourTicket, Ticket
 from knowledge.service import KnowledgeService
 
 NOTE_PREFIXES = ("!", "/note")
+
+
+# the largest id SQLite stores (a longer number is no ticket, not an OverflowError)
+MAX_ID = 2**63 - 1
+
+
+def parse_id(text: str) -> int | None:
+    """A positive id typed by an agent: ASCII digits only (no ``²``), within SQLite's range."""
+    text = text.strip().lstrip("#")
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
 
 
 async def _ticket_here(message: Message, desk: Desk, ticket: Ticket | None) -> Ticket | None:
@@ -39,53 +53,105 @@ async def _ticket_here(message: Message, desk: Desk, ticket: Ticket | None) -> T
     return ticket
 
 
+async def _named_ticket(
+    message: Message,
+    command: CommandObject,
+    desk: Desk,
+    ticket: Ticket | None,
+    *,
+    id_in_topic: bool = True,
+) -> tuple[Ticket | None, list[str]]:
+    """The ticket a command is about, and its remaining arguments: a first argument that is
+    an id names it (in General that is how a ticket is reached, a ticket whose topic was
+    deleted too: ``/close 12``); otherwise the topic's ticket. ``id_in_topic`` False: in a
+    topic the arguments are the command's own (``/transfer <agent id>``). None: the agent
+    was told why."""
+    args = (command.args or "").split()
+    ticket_id = parse_id(args[0]) if args else None
+    if ticket is not None and not (id_in_topic and ticket_id is not None):
+        return ticket, args
+    if ticket_id is None:
+        await message.reply(t(desk.lang, "agent_ticket_usage", command=command.command))
+        return None, args
+    found = await desk.ticket(ticket_id)
+    if found is None:
+        await message.reply(t(desk.lang, "agent_ticket_not_found", ticket=ticket_id))
+    return found, args[1:]
+
+
 # -- buttons on the card ---------------------------------------------------------------------
+
+
+async def _pressed(callback_data: TicketCb, desk: Desk, agent: Agent) -> Answer:
+    """What a card button does; a desk rule's "no" is the answer (an alert)."""
+    try:
+        ticket = await desk.ticket(callback_data.id)
+        if ticket is None:
+            return Answer(t(desk.lang, "stale_button"))
+        if callback_data.action == "claim":
+            ticket = await desk.claim(ticket, agent)
+            return Answer(t(desk.lang, "agent_claimed", agent=agent.name, ticket=ticket.id))
+        await desk.close(ticket, agent)
+        return Answer()
+    except DeskError as exc:
+        return Answer(error_text(desk.lang, exc, for_html=False), show_alert=True)
 
 
 async def on_card_button(
     query: CallbackQuery, callback_data: TicketCb, desk: Desk, agent: Agent
 ) -> None:
-    if not await desk.is_agent(agent.id):
-        await query.answer(t(desk.lang, "agent_only_in_group"), show_alert=True)
+    """Claim / Close. The press is answered with the outcome if that comes quickly, else at
+    once and the work goes on (``answer_within``); a refusal that came too late for the
+    answer is said in the card's topic instead."""
+    if callback_data.action not in ("claim", "close") or callback_data.id > MAX_ID:
+        await answer_first(query, t(desk.lang, "stale_button"))
         return
-    ticket = await desk.ticket(callback_data.id)
-    if ticket is None or callback_data.action not in ("claim", "close"):
-        await query.answer(t(desk.lang, "stale_button"))
-        return
-    if callback_data.action == "claim":
-        ticket = await desk.claim(ticket, agent)
-        await query.answer(t(desk.lang, "agent_claimed", agent=agent.name, ticket=ticket.id))
-    else:
-        await desk.close(ticket, agent)
-        await query.answer()
+    missed = await answer_within(query, _pressed(callback_data, desk, agent))
+    if missed is not None and missed.show_alert and isinstance(query.message, Message):
+        await query.message.answer(f"{html.escape(agent.name)}: {html.escape(missed.text or '')}")
 
 
 # -- commands --------------------------------------------------------------------------------
 
 
-async def cmd_close(message: Message, desk: Desk, agent: Agent, ticket: Ticket | None) -> None:
-    if ticket := await _ticket_here(message, desk, ticket):
-        await desk.close(ticket, agent)
+async def cmd_close(
+    message: Message, command: CommandObject, desk: Desk, agent: Agent, ticket: Ticket | None
+) -> None:
+    """``/close`` in a ticket's topic; ``/close <id>`` anywhere (confirmed where it was given
+    when that is not the ticket's own topic)."""
+    named, _ = await _named_ticket(message, command, desk, ticket)
+    if named is not None:
+        named = await desk.close(named, agent)
+        if ticket is None or ticket.id != named.id:
+            name = html.escape(agent.name)
+            await message.reply(t(desk.lang, "agent_general_closed", ticket=named.id, agent=name))
 
 
-async def cmd_reopen(message: Message, desk: Desk, agent: Agent, ticket: Ticket | None) -> None:
-    if ticket := await _ticket_here(message, desk, ticket):
+async def cmd_reopen(
+    message: Message, command: CommandObject, desk: Desk, agent: Agent, ticket: Ticket | None
+) -> None:
+    """``/reopen`` in a ticket's topic; ``/reopen <id>`` in General (into a new topic if its
+    topic was deleted)."""
+    ticket, _ = await _named_ticket(message, command, desk, ticket)
+    if ticket is not None:
         await desk.reopen(ticket, agent)
 
 
 async def cmd_transfer(
     message: Message, command: CommandObject, desk: Desk, agent: Agent, ticket: Ticket | None
 ) -> None:
-    """``/transfer``: back to the queue; ``/transfer <agent id>``: to that agent."""
-    if await _ticket_here(message, desk, ticket) is None:
+    """``/transfer``: back to the queue; ``/transfer <agent id>``: to that agent (in General,
+    the ticket's id first: ``/transfer <id> [agent id]``)."""
+    ticket, args = await _named_ticket(message, command, desk, ticket, id_in_topic=False)
+    if ticket is None:
         return
-    target = (command.args or "").strip()
-    if not target:
+    if not args:
         await desk.release(ticket, agent)
         return
-    to = await desk.member(int(target)) if target.isdigit() else None
+    target = parse_id(args[0])
+    to = await desk.member(target) if target is not None else None
     if to is None:
-        await message.reply(t(desk.lang, "agent_transfer_unknown", user_id=html.escape(target)))
+        await message.reply(t(desk.lang, "agent_transfer_unknown", user_id=html.escape(args[0])))
         return
     await desk.transfer(ticket, agent, to)
 
@@ -133,8 +199,8 @@ async def cmd_unban(
     message: Message, command: CommandObject, desk: Desk, ticket: Ticket | None
 ) -> None:
     user_id = ticket.user_id if ticket else None
-    if command.args and command.args.strip().isdigit():
-        user_id = int(command.args.strip())
+    if command.args and (named := parse_id(command.args)) is not None:
+        user_id = named
     if user_id is None:
         await message.reply(t(desk.lang, "agent_only_in_topic"))
         return
@@ -146,8 +212,11 @@ async def cmd_queue(message: Message, desk: Desk) -> None:
     await message.reply(await desk.queue_text())
 
 
-async def cmd_whois(message: Message, desk: Desk, ticket: Ticket | None) -> None:
-    if ticket := await _ticket_here(message, desk, ticket):
+async def cmd_whois(
+    message: Message, command: CommandObject, desk: Desk, ticket: Ticket | None
+) -> None:
+    ticket, _ = await _named_ticket(message, command, desk, ticket)
+    if ticket is not None:
         await message.reply(await desk.whois_text(ticket))
 
 
@@ -192,12 +261,35 @@ async def on_agent_message(
     if text.startswith("/"):
         await on_unknown_command(message, desk)
         return
-    await desk.relay_out(message, ticket, agent)
+    try:
+        await desk.relay_out(message, ticket, agent)
+    except TelegramBadRequest as exc:  # refused by Telegram: the agent must not think it went
+        await message.reply(t(desk.lang, "agent_error", error=html.escape(exc.message)))
 
 
-async def on_agent_edit(message: Message, desk: Desk, ticket: Ticket | None) -> None:
-    if ticket is not None and ticket.is_open:
-        await desk.mirror_edit_out(message, ticket)
+async def on_agent_edit(message: Message, desk: Desk, agent: Agent, ticket: Ticket | None) -> None:
+    """An edit of a message the subscriber got is mirrored to them, if the editor still has
+    the ticket; after a transfer or a takeover it is not, and they are told why."""
+    if ticket is None or not ticket.is_open:
+        return
+    try:
+        await desk.mirror_edit_out(message, ticket, agent)
+    except TelegramBadRequest as exc:
+        await message.reply(
+            t(desk.lang, "agent_edit_not_delivered", error=html.escape(exc.message))
+        )
+    except NotYourTicket:
+        status = (
+            t(desk.lang, "agent_status_claimed", agent=html.escape(ticket.agent_name or ""))
+            if ticket.status == "claimed"
+            else t(desk.lang, "agent_status_waiting")
+        )
+        await message.reply(t(desk.lang, "agent_edit_not_yours", ticket=ticket.id, status=status))
+
+
+async def on_member_changed(event: ChatMemberUpdated, desk: Desk) -> None:
+    """Someone joined, left or was removed: from this moment they are (not) an agent."""
+    desk.members.changed(event.new_chat_member.user.id, event.new_chat_member)
 
 
 def create_router(group_id: int, desk: Desk) -> Router:
@@ -206,6 +298,9 @@ def create_router(group_id: int, desk: Desk) -> Router:
     router.message.filter(F.chat.id == group_id)
     router.edited_message.filter(F.chat.id == group_id)
     router.callback_query.filter(F.message.chat.id == group_id)
+    # chat_member updates (who joins or leaves) come only to an admin bot that asks for them:
+    # a handler here puts the kind in allowed_updates (resolve_used_update_types)
+    router.chat_member.register(on_member_changed, F.chat.id == group_id)
     middleware = DeskMiddleware(desk)
     for observer in (router.message, router.edited_message, router.callback_query):
         observer.middleware(middleware)

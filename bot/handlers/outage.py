@@ -18,7 +18,7 @@ from aiogram.types import (
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import DistrictCb
+from bot.callbacks import DistrictCb, answer_first
 from bot.config import Config, District
 from bot.desk import Desk
 from bot.texts import t
@@ -70,12 +70,12 @@ async def on_district(
 ) -> None:
     districts = config.outages.districts
     if not -1 <= callback_data.index < len(districts):
-        await query.answer(t(lang, "stale_button"))
+        await answer_first(query, t(lang, "stale_button"))
         return
+    await answer_first(query)  # before the work: a late answer must not skip the rest
     name = districts[callback_data.index].name if callback_data.index >= 0 else None
     await state.update_data(district=name)
     await state.set_state(OutageFlow.description)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
             t(lang, "outage_ask_description"), reply_markup=ReplyKeyboardRemove()
@@ -122,10 +122,12 @@ async def on_description(
 
 
 async def alert_if_clustered(store: Store, desk: Desk, config: Config, district: str) -> None:
-    """N reports from one district within M minutes → one summary for the agents."""
+    """Reports from N different subscribers in one district within M minutes → one summary
+    for the agents. One person reporting again and again is one report: never a cluster."""
     window = config.outages.alert_minutes * 60
     reports = await store.outage_cluster(district, store.clock() - window)
-    if len(reports) < config.outages.alert_count or desk.group_id is None:
+    reporters = {r["user_id"] for r in reports}
+    if len(reporters) < config.outages.alert_count or desk.group_id is None:
         return
     lines = "\n".join(f"• {html.escape(r['description'][:150]) or '—'}" for r in reports[-10:])
     await desk.post(

@@ -14,7 +14,17 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import keyboards
-from bot.callbacks import CategoryCb, CsatCb, FeedbackCb, LangCb, OperatorCb, TopicCb
+from bot.callbacks import (
+    Answer,
+    CategoryCb,
+    CsatCb,
+    FeedbackCb,
+    LangCb,
+    OperatorCb,
+    TopicCb,
+    answer_first,
+    answer_within,
+)
 from bot.config import Config
 from bot.desk import Desk
 from bot.desk.cards import DESK_COMMANDS
@@ -182,16 +192,18 @@ async def on_other(message: Message, lang: str) -> None:
 
 
 # -- buttons -----------------------------------------------------------------------------------
+# Each press is answered before the work it starts (``answer_first``): what it answers with is
+# decided from memory; a press whose answer needs the database answers within a bound.
 
 
 async def on_language(
     query: CallbackQuery, callback_data: LangCb, store: Store, sub: Subscriber
 ) -> None:
     if callback_data.lang not in LANGS:
-        await query.answer(t(None, "stale_button"))
+        await answer_first(query, t(None, "stale_button"))
         return
+    await answer_first(query)
     await store.set_language(sub.user_id, callback_data.lang)
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(t(callback_data.lang, "language_set"))
 
@@ -202,9 +214,9 @@ async def on_category(
     kb = knowledge.kb
     known = callback_data.id == "" or callback_data.id in kb.categories
     if not isinstance(query.message, Message) or not known:
-        await query.answer(t(lang, "stale_button"))
+        await answer_first(query, t(lang, "stale_button"))
         return
-    await query.answer()
+    await answer_first(query)
     if callback_data.id == "":
         text, markup = t(lang, "menu_title"), keyboards.menu(kb, lang)
     else:
@@ -236,12 +248,13 @@ async def on_topic(
     config: Config,
 ) -> None:
     if not isinstance(query.message, Message):
-        await query.answer(t(lang, "stale_button"))
+        await answer_first(query, t(lang, "stale_button"))
         return
-    if not await send_topic(query.message, knowledge, callback_data.id, lang):
-        await query.answer(t(lang, "stale_button"), show_alert=True)
+    if callback_data.id not in knowledge.kb.topics:
+        await answer_first(query, t(lang, "stale_button"), show_alert=True)
         return
-    await query.answer()
+    await answer_first(query)
+    await send_topic(query.message, knowledge, callback_data.id, lang)
     if callback_data.id == outage.OUTAGE_TOPIC:
         await outage.start(query.message, state, config, lang)
 
@@ -256,8 +269,11 @@ async def on_feedback(
 ) -> None:
     """One 👍/👎 per answer: pressing again replaces the vote, the buttons show the choice."""
     if callback_data.topic not in knowledge.kb.topics:
-        await query.answer(t(lang, "stale_button"))
+        await answer_first(query, t(lang, "stale_button"))
         return
+    await answer_first(
+        query, t(lang, "feedback_thanks" if callback_data.helpful else "feedback_sorry")
+    )
     answer = query.message if isinstance(query.message, Message) else None
     await store.add_feedback(
         sub.user_id,
@@ -265,7 +281,6 @@ async def on_feedback(
         callback_data.helpful,
         message_id=answer.message_id if answer else None,
     )
-    await query.answer(t(lang, "feedback_thanks" if callback_data.helpful else "feedback_sorry"))
     if answer is not None and answer.reply_markup is not None:
         marked = keyboards.with_vote(answer.reply_markup, callback_data.helpful, lang)
         if marked != answer.reply_markup:
@@ -276,7 +291,7 @@ async def on_feedback(
 async def on_operator(
     query: CallbackQuery, desk: Desk, store: Store, sub: Subscriber, lang: str
 ) -> None:
-    await query.answer()
+    await answer_first(query)
     if isinstance(query.message, Message):
         await hand_off(query.message, desk, store, sub, lang, "button")
 
@@ -339,22 +354,27 @@ async def on_csat(
     sub: Subscriber,
     lang: str,
 ) -> None:
-    ticket = await store.get_ticket(callback_data.id)
-    if ticket is None or ticket.user_id != sub.user_id or not 1 <= callback_data.score <= 5:
-        await query.answer(t(lang, "stale_button"))
+    rated: list[Ticket] = []
+
+    async def rate() -> Answer:
+        ticket = await store.get_ticket(callback_data.id) if callback_data.id <= 2**63 - 1 else None
+        if ticket is None or ticket.user_id != sub.user_id or not 1 <= callback_data.score <= 5:
+            return Answer(t(lang, "stale_button"))
+        if ticket.status != "closed":  # reopened since the rating was asked for
+            return Answer(t(lang, "csat_not_closed"))
+        try:
+            rated.append(await store.set_csat(ticket.id, callback_data.score))
+        except DeskError:  # reopened in the meantime
+            return Answer(t(lang, "csat_not_closed"))
+        return Answer(t(lang, "csat_thanks"))
+
+    await answer_within(query, rate())
+    if not rated:
         return
-    if ticket.status != "closed":  # reopened since the rating was asked for
-        await query.answer(t(lang, "csat_not_closed"))
-        return
-    try:
-        ticket = await store.set_csat(ticket.id, callback_data.score)
-    except DeskError:  # reopened in the meantime
-        await query.answer(t(lang, "csat_not_closed"))
-        return
-    await query.answer(t(lang, "csat_thanks"))
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-    await desk.rated(ticket)
+        with contextlib.suppress(TelegramBadRequest):  # pressed twice: "not modified"
+            await query.message.edit_reply_markup(reply_markup=None)
+    await desk.rated(rated[0])
 
 
 async def on_agent_command_here(message: Message, lang: str) -> None:
@@ -382,7 +402,7 @@ class IsBanned(Filter):
 
 async def on_unknown_button(query: CallbackQuery, lang: str) -> None:
     """Forged or stale callback data: a polite note, never an exception."""
-    await query.answer(t(lang, "stale_button"))
+    await answer_first(query, t(lang, "stale_button"))
 
 
 AGENT_COMMANDS = DESK_COMMANDS

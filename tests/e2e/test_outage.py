@@ -5,8 +5,14 @@ from __future__ import annotations
 from tests.e2e.conftest import Desk, Person, button_data, settled
 
 
-async def report(desk: Desk, name: str, description: str, district: str = "Худжанд") -> dict:
-    person = Person(desk.emu, await desk.emu.create_user(name, language_code="ru"))
+async def report(
+    desk: Desk, name: str | Person, description: str, district: str = "Худжанд"
+) -> dict:
+    """``name``: a new subscriber of that name, or a ``Person`` who reports (again)."""
+    if isinstance(name, Person):
+        person = name
+    else:
+        person = Person(desk.emu, await desk.emu.create_user(name, language_code="ru"))
     answer = await person.send("в нашем районе нет связи со вчерашнего дня")
     assert "Сообщите о сбое" in answer["text"]
     ask = await person.next()
@@ -37,6 +43,26 @@ async def test_outage_reports_cluster_into_one_alert(desk: Desk) -> None:
     assert [
         m for m in desk.emu.bot_messages(desk.group.id) if "аварию" in (m.get("text") or "")
     ] == [alert]
+
+
+async def test_one_subscriber_reporting_again_and_again_is_not_a_cluster(desk: Desk) -> None:
+    def alerts() -> list[dict]:
+        return [
+            m for m in desk.emu.bot_messages(desk.group.id) if "аварию" in (m.get("text") or "")
+        ]
+
+    since = desk.emu.cursor()
+    person = Person(desk.emu, await desk.emu.create_user("Loud", language_code="ru"))
+    for text in ("нет связи", "всё ещё нет связи", "НЕТ СВЯЗИ!!!", "сделайте что-нибудь"):
+        await report(desk, person, text)
+    await settled(desk.emu)  # the window an alert would arrive in
+    assert alerts() == []
+    # two more people in the district make three different subscribers: now it is a cluster
+    await report(desk, "B", "не работают звонки")
+    assert alerts() == []
+    await report(desk, "C", "интернета нет")
+    alert = await desk.emu.wait_for_bot_message(desk.group.id, since=since, timeout=10)
+    assert "Худжанд" in alert["text"] and "6 сообщений" in alert["text"]
 
 
 async def test_location_picks_the_nearest_district(desk: Desk) -> None:
