@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import CsatCb, TicketCb
-from bot.texts import t
+from bot.texts import catalog, duration, t
 from bot.tglimits import TOPIC_TITLE, cut_utf16
 from handoff.subscribers import Subscriber, SubscriberSummary
 from handoff.tickets import DeskError, QueueEntry, Ticket
@@ -84,7 +84,7 @@ def card_text(lang: str, ticket: Ticket, sub: Subscriber | None, recent: Sequenc
         username=f" @{html.escape(sub.username)}" if sub and sub.username else "",
         user_id=ticket.user_id,
         lang=ticket.lang or "?",
-        reason=ticket.reason,
+        reason=reason_text(lang, ticket.reason),
         history="\n".join(lines),
     ).strip()
 
@@ -142,10 +142,10 @@ def closed_notice(lang: str, ticket: Ticket, agent_name: str | None) -> str:
     return t(lang, "agent_closed_notice", ticket=ticket.id, agent=html.escape(agent_name or ""))
 
 
-def duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+def reason_text(lang: str, reason: str) -> str:
+    """Why the ticket was opened, in words ("asked" → "попросил оператора")."""
+    key = f"reason_{reason}"
+    return t(lang, key) if key in catalog(lang) else html.escape(reason)
 
 
 def queue_text(lang: str, queue: Sequence[QueueEntry], names: dict[int, str]) -> str:
@@ -161,7 +161,7 @@ def queue_text(lang: str, queue: Sequence[QueueEntry], names: dict[int, str]) ->
                 ticket=entry.ticket.id,
                 name=html.escape(names.get(entry.ticket.id, str(entry.ticket.user_id))),
                 lang=entry.ticket.lang or "?",
-                wait=duration(entry.wait),
+                wait=duration(lang, entry.wait),
             )
         )
     return "\n".join(lines)

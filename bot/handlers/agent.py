@@ -21,11 +21,10 @@ from bot.middlewares import DeskMiddleware
 from bot.report.format import (
     format_count,
     format_csat,
-    format_duration,
     format_latency,
     format_share,
 )
-from bot.texts import t
+from bot.texts import duration, t
 from handoff.reports import headline
 from handoff.tickets import DeskError, NotYourTicket, Ticket
 from knowledge.service import KnowledgeService
@@ -232,12 +231,16 @@ async def cmd_stats(message: Message, desk: Desk) -> None:
             share=format_share(h["first_line_resolution"]),
             handed_off=format_count(h["handed_off"]),
             waiting=await desk.waiting(),
-            wait=format_duration(h["median_wait_until_claim"]),
+            wait=_wait(desk.lang, h["median_wait_until_claim"]),
             latency=format_latency(h["median_bot_latency_ms"]),
             csat=format_csat(h["csat_average"]),
-            rated=h["csat_count"],
+            rated=t(desk.lang, "ratings", count=h["csat_count"]),
         )
     )
+
+
+def _wait(lang: str, seconds: float | None) -> str:
+    return "—" if seconds is None else duration(lang, seconds)
 
 
 async def on_unknown_command(message: Message, desk: Desk) -> None:

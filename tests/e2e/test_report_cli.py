@@ -102,7 +102,8 @@ async def test_report_and_stats_after_real_conversations(
     await desk.say(dilnoza, "/stats", thread)
     stats = await topic.next(predicate=lambda m: "Сегодня" in (m.get("text") or ""))
     assert "Разговоров: 4" in stats["text"] and "Передано операторам: 1" in stats["text"]
-    assert "CSAT: 4.00 (1 оценок)" in stats["text"]
+    assert "CSAT: 4.00 (1 оценка)" in stats["text"]
+    assert "Разговор — один абонент за день" in stats["text"]
 
     db = desk.dono.config.bot.database
     assert (
