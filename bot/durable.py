@@ -52,9 +52,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from bot.errors import (
     keep_for_retry,
+    operators_unavailable,
     storage_unavailable,
 )
-from bot.journal import Journal
+from bot.journal import Journal, journaled
 from bot.pacing import SEND_METHODS
 
 log = logging.getLogger("dono.durable")
@@ -93,7 +94,7 @@ class IdempotentSends(BaseRequestMiddleware):
         handling = _current.get()
         chat_id = getattr(method, "chat_id", None)
         name = type(method).__name__
-        if handling is None or chat_id is None or name not in SEND_METHODS:
+        if handling is None or chat_id is None or name not in SEND_METHODS or not journaled():
             return await make_request(bot, method)
         chat = str(chat_id)
         n = handling.counters.get(chat, 0)
@@ -419,6 +420,10 @@ class DurablePoller:
         if storage_unavailable(exc):
             self._handling_error = str(exc)
         self.waiting[update.update_id] = update
+        if operators_unavailable(exc):  # said once, by bot.health.GroupWatch
+            log.debug("update %s kept until the operators' group takes the bot", update.update_id)
+            self._spawn(update, retry + 1)
+            return
         log.error(
             "update %s: %s is unavailable (%s); kept in memory, retrying in %.1fs",
             update.update_id,

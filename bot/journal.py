@@ -9,8 +9,10 @@ transactions. Its SQL is the transport's business, so it lives with the transpor
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 import aiosqlite
@@ -35,6 +37,26 @@ JOURNAL_SCHEMA = """
         PRIMARY KEY (update_id, chat_id, n)
     );
 """
+
+
+_unjournaled: ContextVar[bool] = ContextVar("dono_unjournaled", default=False)
+
+
+@contextlib.contextmanager
+def not_journaled() -> Iterator[None]:
+    """Sends made inside are not recorded in (or answered from) the journal: for a send whose
+    record is kept elsewhere (a ticket's hand-off step), so it does not take a place in the
+    update's sequence of sends that handling the update again would have to repeat."""
+    token = _unjournaled.set(True)
+    try:
+        yield
+    finally:
+        _unjournaled.reset(token)
+
+
+def journaled() -> bool:
+    """Whether a send made now is recorded in the journal (see ``not_journaled``)."""
+    return not _unjournaled.get()
 
 
 def journal_path(path: str | Path) -> str:
