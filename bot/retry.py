@@ -14,7 +14,7 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
-from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods import CreateForumTopic, GetUpdates, TelegramMethod
 from aiogram.methods.base import Response
 
 from bot.pacing import SEND_METHODS
@@ -84,10 +84,11 @@ class RetryMiddleware(BaseRequestMiddleware):
                 if isinstance(exc, TelegramNetworkError) and type(method).__name__ in _MADE:
                     self.repeated += 1
                     log.warning(
-                        "no answer to %s for chat %s (%s): it may have been made; making it"
+                        "no answer to %s for chat %s%s (%s): it may have been made; making it"
                         " again, so it may arrive twice",
                         type(method).__name__,
                         getattr(method, "chat_id", None),
+                        f", topic {method.name!r}" if isinstance(method, CreateForumTopic) else "",
                         exc,
                     )
                 delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
