@@ -153,3 +153,29 @@ async def test_bot_removed_from_the_group_keeps_the_hand_off_and_the_messages(
     assert (await _health(dono))["status"] == "ok"
     sub = await dono.store.subscriber(person.user.id)
     assert sub is not None and not sub.blocked
+
+
+async def test_messages_into_a_shown_ticket_wait_while_the_bot_is_out_of_the_group(
+    desk: Desk,
+) -> None:
+    """A 403 on relaying into the ticket's topic is the group's: the message is kept, not
+    dropped, the subscriber not marked blocked; it arrives once the bot is back."""
+    emu, dono, owner = desk.emu, desk.dono, desk.agents[0]
+    person = Person(emu, await emu.create_user("Farrukh", language_code="ru"))
+    assert TOLD in (await person.send("/operator"))["text"]
+    card = await desk.card(timeout=10)
+    await emu.remove_bot_from(desk.group.id, by=owner)
+    await emu.send_text(person.user, "всё ещё жду")
+    await wait_for(lambda: _health(dono), lambda h: h["status"] == "degraded")
+    sub = await dono.store.subscriber(person.user.id)
+    assert sub is not None and not sub.blocked
+    since = emu.cursor()
+    await emu.add_bot_to(desk.group.id, by=owner)
+    copied = await emu.wait_for_bot_message(
+        desk.group.id, predicate=lambda m: m.get("text") == "всё ещё жду", timeout=30, since=since
+    )
+    assert copied["message_thread_id"] == card["message_thread_id"]
+    await settled(emu)
+    texts = [m.get("text") for m in emu.bot_messages(desk.group.id)]
+    assert texts.count("всё ещё жду") == 1
+    assert (await dono.store.open_ticket_of(person.user.id)) is not None
