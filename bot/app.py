@@ -187,6 +187,10 @@ class Dono:
             body["database"] = problem
             if body["status"] == "ok":
                 body["status"] = "degraded"
+        operators = self.dp["desk"].operators.problem  # the group refuses the bot (403)
+        if operators is not None:
+            body["operators_group"] = operators
+            body["status"] = "degraded" if body["status"] == "ok" else body["status"]
         if self.poller is not None:
             body["updates_kept_in_memory"] = len(self.poller.waiting)
             self.metrics.updates_kept.set(len(self.poller.waiting))

@@ -45,6 +45,7 @@ from aiogram.exceptions import (
     AiogramError,
     ClientDecodeError,
     TelegramAPIError,
+    TelegramNetworkError,
 )
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
@@ -52,9 +53,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from bot.errors import (
     keep_for_retry,
+    operators_unavailable,
     storage_unavailable,
 )
-from bot.journal import Journal
+from bot.journal import Journal, journaled
 from bot.pacing import SEND_METHODS
 
 log = logging.getLogger("dono.durable")
@@ -83,6 +85,7 @@ class IdempotentSends(BaseRequestMiddleware):
         # sends whose record could not be written (database unavailable): kept here so that
         # handling the update again still finds them, and written once the database is back
         self.unrecorded: dict[tuple[int, str, int], tuple[str, str]] = {}
+        self.uncertain = 0  # sends made again after a crash cut off their first try
 
     async def __call__(
         self,
@@ -93,7 +96,7 @@ class IdempotentSends(BaseRequestMiddleware):
         handling = _current.get()
         chat_id = getattr(method, "chat_id", None)
         name = type(method).__name__
-        if handling is None or chat_id is None or name not in SEND_METHODS:
+        if handling is None or chat_id is None or name not in SEND_METHODS or not journaled():
             return await make_request(bot, method)
         chat = str(chat_id)
         n = handling.counters.get(chat, 0)
@@ -102,7 +105,7 @@ class IdempotentSends(BaseRequestMiddleware):
         key = (handling.update_id, chat, n)
         kept = self.unrecorded.get(key)
         stored = kept[1] if kept else await self.journal.sent_get(*key)
-        if stored is not None:
+        if stored:
             log.info(
                 "update %s: send #%d to %s was made before; not repeated",
                 handling.update_id,
@@ -110,7 +113,25 @@ class IdempotentSends(BaseRequestMiddleware):
                 chat,
             )
             return adapter.validate_json(stored, context={"bot": bot})
-        result = await make_request(bot, method)  # the chain passes results, not Responses
+        if stored == "":  # started, no answer recorded: the one gap the Bot API leaves
+            self.uncertain += 1
+            log.warning(
+                "update %s: send #%d to %s was made before and its answer never came (a crash"
+                " or a lost response); sending again, so it may arrive twice",
+                handling.update_id,
+                n,
+                chat,
+            )
+        with contextlib.suppress(sqlite3.Error):  # a record that can't be written: send anyway
+            await self.journal.sent_intended(*key, name)
+        try:
+            result = await make_request(bot, method)  # the chain passes results, not Responses
+        except TelegramNetworkError:
+            raise  # no answer at all: it may have arrived, the intent stays
+        except Exception:
+            with contextlib.suppress(sqlite3.Error):  # Telegram said no: nothing was sent
+                await self.journal.sent_refused(*key)
+            raise
         body = adapter.dump_json(result, exclude_none=True).decode()
         try:
             await self.journal.sent_put(handling.update_id, chat, n, name, body)
@@ -419,6 +440,10 @@ class DurablePoller:
         if storage_unavailable(exc):
             self._handling_error = str(exc)
         self.waiting[update.update_id] = update
+        if operators_unavailable(exc):  # said once, by bot.health.GroupWatch
+            log.debug("update %s kept until the operators' group takes the bot", update.update_id)
+            self._spawn(update, retry + 1)
+            return
         log.error(
             "update %s: %s is unavailable (%s); kept in memory, retrying in %.1fs",
             update.update_id,

@@ -2,11 +2,16 @@
 
 - A desk rule said no (``handoff.tickets.DeskError``): the agent gets that rule's text — an
   alert under a pressed button, a reply to a command or message — and the update is done.
-- Telegram refused a send with 403 (``TelegramForbiddenError``): the subscriber blocked the
-  bot; ``Desk.subscriber_blocked`` (the one workflow for it) records it and closes their ticket.
+- Telegram refused a send with 403 (``TelegramForbiddenError``): the 403 is the chat's it came
+  from. A subscriber's chat: they blocked the bot; ``Desk.subscriber_blocked`` (the one
+  workflow for it) records it and closes their ticket. The operators' group: the bot was
+  removed from it (or never added) — nothing is wrong with the update or the subscriber, so it
+  is kept like an outage (``OperatorsUnavailable``) and handled again until the group takes
+  the bot back; /healthz says "degraded" meanwhile (``bot.health.GroupWatch``).
 - The database or Telegram is away (``worth_retrying``): the error goes back to the poller
   (``bot.durable``), which keeps the update and handles it again with a growing pause: database
-  errors for as long as they last, Telegram's for about half an hour (``keep_for_retry``).
+  errors and the operators' group refusing the bot for as long as they last, Telegram's
+  errors for about half an hour (``keep_for_retry``).
 - Anything else is the update's fault: logged, the subscriber gets an apology, and the update
   counts as done — a poison update is not retried forever. (An update that crashed the whole
   process three times is skipped at start; the poller counts those.)
@@ -31,6 +36,7 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from bot.desk import Desk, cards
+from bot.desk.topics import OperatorsUnavailable
 from bot.texts import t
 from handoff.tickets import DeskError
 
@@ -57,16 +63,24 @@ def telegram_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, (TelegramServerError, TelegramNetworkError, TelegramRetryAfter))
 
 
+def operators_unavailable(exc: BaseException) -> bool:
+    """The operators' group refuses the bot (403): kept until an admin adds it back."""
+    return isinstance(exc, OperatorsUnavailable)
+
+
 def worth_retrying(exc: BaseException) -> bool:
-    """Nothing is wrong with the update: the database or Telegram is away. Keep it, retry."""
-    return storage_unavailable(exc) or telegram_unavailable(exc)
+    """Nothing is wrong with the update: the database, Telegram or the operators' group is
+    away. Keep it, retry."""
+    return storage_unavailable(exc) or telegram_unavailable(exc) or operators_unavailable(exc)
 
 
 def keep_for_retry(exc: BaseException, retries: int) -> bool:
     """Whether the poller keeps an update whose handling raised ``exc`` after ``retries``
     earlier rounds (True), or logs it and marks it done (False)."""
-    return storage_unavailable(exc) or (
-        telegram_unavailable(exc) and retries < MAX_TELEGRAM_RETRIES
+    return (
+        storage_unavailable(exc)
+        or operators_unavailable(exc)
+        or (telegram_unavailable(exc) and retries < MAX_TELEGRAM_RETRIES)
     )
 
 
@@ -99,11 +113,18 @@ async def on_desk_error(event: ErrorEvent, desk: Desk) -> None:
 
 
 async def on_blocked(event: ErrorEvent, desk: Desk) -> None:
-    """A send refused with 403: the chat it went to blocked the bot (or the bot left it)."""
-    method = getattr(event.exception, "method", None)
-    chat_id = getattr(method, "chat_id", None) or _chat_id(event)
-    if not isinstance(chat_id, int) or chat_id == desk.group_id:
-        log.warning("the bot may not write to chat %s: %s", chat_id, event.exception)
+    """A call refused with 403, attributed to the chat it went to: the operators' group (the
+    bot was removed: the update is kept, ``OperatorsUnavailable``) or a subscriber's chat
+    (they blocked the bot)."""
+    exc = event.exception
+    method = getattr(exc, "method", None)
+    chat_id = getattr(method, "chat_id", None)
+    if chat_id is None:
+        chat_id = _chat_id(event)
+    if desk.group_id is not None and chat_id == desk.group_id:
+        raise OperatorsUnavailable(str(exc)) from exc  # logged once, by bot.health.GroupWatch
+    if not isinstance(chat_id, int) or chat_id < 0:
+        log.warning("the bot may not act in chat %s: %s", chat_id, exc)
         return
     log.info("chat %s blocked the bot; marked as blocked", chat_id)
     await desk.subscriber_blocked(chat_id)

@@ -13,7 +13,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response
 from aiogram.types import TelegramObject, Update
@@ -126,6 +126,44 @@ async def start_health_server(
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
+
+
+log = logging.getLogger("dono")
+
+
+class GroupWatch(BaseRequestMiddleware):
+    """Whether the bot may act in the operators' group. A 403 from the group (the bot was
+    removed from it, or never added) is logged once and makes /healthz "degraded" with
+    Telegram's reason (``problem``) until a call to the group goes through again."""
+
+    def __init__(self, group_id: int | None) -> None:
+        self.group_id = group_id
+        self.problem: str | None = None
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[Any],
+        bot: Bot,
+        method: TelegramMethod[Any],
+    ) -> Response[Any]:
+        if self.group_id is None or getattr(method, "chat_id", None) != self.group_id:
+            return await make_request(bot, method)
+        try:
+            result = await make_request(bot, method)
+        except TelegramForbiddenError as exc:
+            if self.problem is None:
+                log.error(
+                    "the operators' group %s refuses the bot (%s): add the bot back as an"
+                    " administrator; hand-offs and subscribers' messages are kept until then",
+                    self.group_id,
+                    exc.message,
+                )
+            self.problem = exc.message
+            raise
+        if self.problem is not None:
+            log.warning("the operators' group %s takes the bot again", self.group_id)
+            self.problem = None
+        return result
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,7 +1,9 @@
 """The update journal: the transport's own small database next to the bot's (``<db>.journal``).
 
 Updates are stored here before Telegram is told they arrived, and what was sent for each is
-kept, so a crash neither loses a message nor answers it twice (``bot.durable`` uses it). A file
+kept, so a crash neither loses a message nor answers it twice (``bot.durable`` uses it). A
+send is recorded as intended before it is made, so a send cut off by a crash is known as one
+that may have arrived. A file
 of its own means recording a send never waits for (or collides with) the handlers'
 transactions. Its SQL is the transport's business, so it lives with the transport, not in
 ``handoff/storage/``.
@@ -9,8 +11,10 @@ transactions. Its SQL is the transport's business, so it lives with the transpor
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 import aiosqlite
@@ -35,6 +39,26 @@ JOURNAL_SCHEMA = """
         PRIMARY KEY (update_id, chat_id, n)
     );
 """
+
+
+_unjournaled: ContextVar[bool] = ContextVar("dono_unjournaled", default=False)
+
+
+@contextlib.contextmanager
+def not_journaled() -> Iterator[None]:
+    """Sends made inside are not recorded in (or answered from) the journal: for a send whose
+    record is kept elsewhere (a ticket's hand-off step), so it does not take a place in the
+    update's sequence of sends that handling the update again would have to repeat."""
+    token = _unjournaled.set(True)
+    try:
+        yield
+    finally:
+        _unjournaled.reset(token)
+
+
+def journaled() -> bool:
+    """Whether a send made now is recorded in the journal (see ``not_journaled``)."""
+    return not _unjournaled.get()
 
 
 def journal_path(path: str | Path) -> str:
@@ -111,7 +135,8 @@ class Journal:
         await self.db.commit()
 
     async def sent_get(self, update_id: int, chat_id: str, n: int) -> str | None:
-        """The Bot API response already received for this update's n-th send to a chat."""
+        """The Bot API response already received for this update's n-th send to a chat; ""
+        when the send was started (``sent_intended``) and its response never recorded."""
         async with self.db.execute(
             "SELECT response FROM sent WHERE update_id = ? AND chat_id = ? AND n = ?",
             (update_id, chat_id, n),
@@ -126,6 +151,20 @@ class Journal:
             "INSERT OR REPLACE INTO sent (update_id, chat_id, n, method, response, ts)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (update_id, chat_id, n, method, response, self.clock()),
+        )
+        await self.db.commit()
+
+    async def sent_intended(self, update_id: int, chat_id: str, n: int, method: str) -> None:
+        """Record that this send is about to be made (its response, once known, replaces it):
+        handling the update again then knows a send whose answer never came may have
+        reached Telegram."""
+        await self.sent_put(update_id, chat_id, n, method, "")
+
+    async def sent_refused(self, update_id: int, chat_id: str, n: int) -> None:
+        """Telegram refused the intended send (an error, not silence): it was not made."""
+        await self.db.execute(
+            "DELETE FROM sent WHERE update_id = ? AND chat_id = ? AND n = ? AND response = ''",
+            (update_id, chat_id, n),
         )
         await self.db.commit()
 

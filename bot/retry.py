@@ -14,10 +14,15 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
-from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods import CreateForumTopic, GetUpdates, TelegramMethod
 from aiogram.methods.base import Response
 
+from bot.pacing import SEND_METHODS
+
 log = logging.getLogger(__name__)
+
+# calls whose repeat makes a second thing (a message, a topic), not the same one again
+_MADE = SEND_METHODS | {"CreateForumTopic"}
 
 
 class RetryMiddleware(BaseRequestMiddleware):
@@ -26,6 +31,11 @@ class RetryMiddleware(BaseRequestMiddleware):
     429 waits the ``retry_after`` Telegram asks for; 5xx and network errors back off
     exponentially with jitter. 400/403 are final and raised at once. getUpdates is left to the
     dispatcher's own polling backoff.
+
+    A network error on a send (or a topic's creation) may be a lost response: Telegram made
+    it and the answer never came. The Bot API has no idempotency key and no way to look the
+    message up, so it is sent again — nothing is lost, and this one case may arrive twice;
+    each is logged and counted (``repeated``).
     """
 
     def __init__(
@@ -37,6 +47,7 @@ class RetryMiddleware(BaseRequestMiddleware):
         # Set by any call that goes through: sends backing off from 5xx/network errors try
         # again at once instead of sleeping out their (up to 30 s) pause after an outage.
         self._through = asyncio.Event()
+        self.repeated = 0  # sends made again after a network error (may have arrived twice)
 
     async def __call__(
         self,
@@ -70,6 +81,16 @@ class RetryMiddleware(BaseRequestMiddleware):
                 if attempt >= self.max_attempts:
                     raise
                 outage = True
+                if isinstance(exc, TelegramNetworkError) and type(method).__name__ in _MADE:
+                    self.repeated += 1
+                    log.warning(
+                        "no answer to %s for chat %s%s (%s): it may have been made; making it"
+                        " again, so it may arrive twice",
+                        type(method).__name__,
+                        getattr(method, "chat_id", None),
+                        f", topic {method.name!r}" if isinstance(method, CreateForumTopic) else "",
+                        exc,
+                    )
                 delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
                 delay *= random.uniform(0.8, 1.2)
                 log.warning(

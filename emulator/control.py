@@ -459,7 +459,7 @@ async def file_content(request: web.Request) -> Any:
 @endpoint
 async def add_fault(request: web.Request) -> Any:
     """``{kind, method?|methods?, count?, seconds?, status?, description?, retry_after?,
-    hold?, apply?}``."""
+    hold?, apply?, after?}`` (``after``: matching calls let through before it fires)."""
     data = await _body(request)
     methods = data.get("methods") or data.get("method")
     fault = _emu(request).faults.add(
@@ -473,6 +473,7 @@ async def add_fault(request: web.Request) -> Any:
         hold=_float(data, "hold", 30.0),
         apply=_bool(data, "apply"),
         raw_body=data.get("raw_body"),
+        after=_int(data, "after", 0) or 0,
     )
     return fault.to_json()
 

@@ -25,7 +25,9 @@ class Fault:
     ``count`` requests are affected (None = unlimited), optionally only until the clock
     reaches ``until``. ``methods`` holds lower-case method names, None means every method.
     With ``apply=True`` the request is executed first and only the response is lost
-    (``timeout``/``drop``), which is how duplicate sends happen in real life.
+    (``timeout``/``drop``), which is how duplicate sends happen in real life. ``after`` lets
+    that many matching calls through before the rule starts firing (an outage that begins
+    part-way through a burst).
     """
 
     id: int
@@ -39,7 +41,9 @@ class Fault:
     hold: float = 30.0
     apply: bool = False
     raw_body: str | None = None
+    after: int = 0
     hits: int = 0
+    passed: int = 0
 
     def matches(self, method: str, now: float) -> bool:
         """Whether this rule applies to a call of ``method`` at ``now``."""
@@ -73,6 +77,7 @@ class Fault:
             "retry_after": self.retry_after,
             "hold": self.hold,
             "apply": self.apply,
+            "after": self.after,
             "hits": self.hits,
         }
 
@@ -107,8 +112,10 @@ class FaultInjector:
         hold: float = 30.0,
         apply: bool = False,
         raw_body: str | None = None,
+        after: int = 0,
     ) -> Fault:
-        """Register a rule. ``seconds`` makes it a time window (and unlimited in count)."""
+        """Register a rule. ``seconds`` makes it a time window (and unlimited in count);
+        ``after``: matching calls let through before it fires."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
         until = None
@@ -127,6 +134,7 @@ class FaultInjector:
             hold=hold,
             apply=apply,
             raw_body=raw_body,
+            after=after,
         )
         self.rules.append(fault)
         return fault
@@ -137,6 +145,9 @@ class FaultInjector:
         found = None
         for fault in self.rules:
             if fault.matches(method, now):
+                if fault.passed < fault.after:
+                    fault.passed += 1
+                    continue
                 fault.hits += 1
                 found = fault
                 break

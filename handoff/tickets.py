@@ -176,10 +176,20 @@ class Ticket:
     reopened: int = 0
     conversation_started_at: float | None = None  # first bot interaction of this conversation
     queued_at: float | None = None  # when it last joined the queue (created or reopened)
+    # the hand-off's steps (``bot.desk`` completes the missing ones when the update comes again)
+    origin_message_id: int | None = None  # the subscriber's message that asked for a human
+    topic_requested_at: float | None = None  # createForumTopic asked (its answer may be lost)
+    told_at: float | None = None  # the subscriber was told they are in the queue
+    unavailable_told_at: float | None = None  # ... that the operators can't be reached now
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def shown(self) -> bool:
+        """The agents see it: its card (with the Claim button) is in the group."""
+        return self.card_message_id is not None
 
     @property
     def time_to_handoff(self) -> float | None:

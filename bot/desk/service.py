@@ -15,18 +15,20 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import Message
 
 from bot.config import AgentsConfig
 from bot.desk import cards
+from bot.desk.edits import EditMirror
 from bot.desk.members import Members
+from bot.desk.notices import queue_notice
 from bot.desk.relay import Relay, html_of, input_media, message_kind
-from bot.desk.topics import Topics
+from bot.desk.topics import OperatorsUnavailable, Topics
+from bot.health import GroupWatch
+from bot.journal import not_journaled
 from bot.split import split_html
 from bot.texts import t
 from handoff.hours import WorkingHours
@@ -47,7 +49,7 @@ class Agent:
     supervisor: bool = False
 
 
-class Desk:
+class Desk(EditMirror):
     """One operators' group: tickets' topics, cards, relay both ways, every desk workflow."""
 
     def __init__(
@@ -68,6 +70,9 @@ class Desk:
         self.relay = Relay(store)
         self.topics = Topics(bot, store, config.group_id, config.language)
         self.members = Members(bot, config.group_id, clock)
+        # whether the group takes the bot (for /healthz): every call to it is watched
+        self.operators = GroupWatch(config.group_id)
+        bot.session.middleware(self.operators)
 
     @property
     def ALBUM_WAIT(self) -> float:
@@ -142,19 +147,61 @@ class Desk:
 
     # -- hand-off and reopening --------------------------------------------------------------
 
-    async def hand_off(self, sub: Subscriber, lang: str, reason: str, question: str) -> str:
-        """Open (or find, or reopen) the subscriber's ticket, show it; the subscriber's text."""
+    async def hand_off(
+        self,
+        sub: Subscriber,
+        lang: str,
+        reason: str,
+        question: str,
+        origin_message_id: int | None = None,
+    ) -> str:
+        """Open (or find, or reopen) the subscriber's ticket, show it to the agents and tell
+        the subscriber their place in the queue; returns what they were told.
+
+        A resumable sequence — the ticket, its topic, its card, the subscriber told — each step
+        recorded with the ticket: the update handled again (after a crash, or Telegram failing
+        past the retries) does only what is missing. ``origin_message_id``: the subscriber's
+        message that asked, which the relay then never copies as well."""
         try:
             ticket, created = await self.store.open_ticket(
-                sub.user_id, reason, question, lang, reopen_window=self.config.reopen_window
+                sub.user_id,
+                reason,
+                question,
+                lang,
+                reopen_window=self.config.reopen_window,
+                origin_message_id=origin_message_id,
             )
         except Banned:
-            return t(lang, "handoff_banned")
+            text = t(lang, "handoff_banned")
+            await self.bot.send_message(sub.user_id, text)
+            return text
         if created and ticket.reopened and ticket.thread_id is not None:
             ticket = await self._shown_reopened(ticket)
-        elif self.group_id is not None and (created or ticket.thread_id is None):
-            ticket = await self.topics.show(ticket, sub)
-        return await self.waiting_text(ticket, lang)
+        return await self._finish_hand_off(ticket, lang, sub, tell=True) or ""
+
+    async def _finish_hand_off(
+        self, ticket: Ticket, lang: str, sub: Subscriber | None = None, *, tell: bool
+    ) -> str | None:
+        """The hand-off's steps still missing: topic and card, then the subscriber told (again
+        if ``tell``: they asked again). The group refusing the bot: the subscriber is told
+        once that the operators can't be reached and their message is kept, and
+        ``OperatorsUnavailable`` keeps the update for later."""
+        try:
+            ticket = await self.topics.complete(ticket, sub)
+        except OperatorsUnavailable:
+            ticket = await self.store.get_ticket(ticket.id) or ticket
+            if ticket.unavailable_told_at is None:
+                with not_journaled():  # recorded with the ticket, and not the queue notice
+                    await self.bot.send_message(ticket.user_id, t(lang, "handoff_unavailable"))
+                await self.store.hand_off_step(ticket.id, "unavailable_told")
+            raise
+        if not tell and ticket.told_at is not None:
+            return None
+        text = await self.waiting_text(ticket, lang)
+        await self.bot.send_message(ticket.user_id, text)
+        if ticket.told_at is None:
+            await self.store.hand_off_step(ticket.id, "told")
+        return text
 
     async def reopen(self, ticket: Ticket, agent: Agent | None = None) -> Ticket:
         """closed → waiting: by an agent (/reopen) at any time, by the subscriber writing again
@@ -171,23 +218,7 @@ class Desk:
         return ticket
 
     async def waiting_text(self, ticket: Ticket, lang: str) -> str:
-        queue = await self.store.queue()
-        position = next((e.position for e in queue if e.ticket.id == ticket.id), 1)
-        text = t(lang, "handoff_waiting", position=position)
-        now = self.clock()
-        if not self.hours.is_open(now):
-            opens = self.hours.next_open(now)
-            when = (
-                datetime.fromtimestamp(opens, ZoneInfo(self.hours.timezone)).strftime("%d.%m %H:%M")
-                if opens is not None
-                else "—"
-            )
-            return f"{text}\n{t(lang, 'handoff_after_hours', hours=when)}"
-        eta = await self.store.estimated_wait(now)
-        if eta is not None:
-            minutes = max(1, round(eta * position / 60))
-            text += "\n" + t(lang, "handoff_eta", minutes=minutes)
-        return text
+        return await queue_notice(self.store, self.hours, self.clock(), ticket, lang)
 
     # -- who has the ticket ------------------------------------------------------------------
 
@@ -334,7 +365,13 @@ class Desk:
     # -- subscriber → agents -----------------------------------------------------------------
 
     async def relay_in(self, message: Message, ticket: Ticket) -> None:
-        """A subscriber's message (any kind) into the ticket's topic, reply kept."""
+        """A subscriber's message (any kind) into the ticket's topic, reply kept. A hand-off
+        left unfinished (a crash, the group unavailable) is finished first; the message that
+        asked for it is on the card already and not copied."""
+        if self.group_id is not None and (not ticket.shown or ticket.told_at is None):
+            await self._finish_hand_off(ticket, ticket.lang or "ru", tell=False)
+        if ticket.origin_message_id == message.message_id:
+            return
         if message.media_group_id:
             await self.relay.collect(message, lambda msgs: self._album_in(msgs, ticket.id))
             return
@@ -371,17 +408,6 @@ class Desk:
                 await self.store.record_message(
                     ticket.id, "in", msg.message_id, copy.message_id, kind=message_kind(msg)
                 )
-
-    async def mirror_edit_in(self, message: Message) -> None:
-        """The subscriber edited a relayed message: edit its copy in the topic."""
-        if message.from_user is None:
-            return
-        found = await self.store.find_message(
-            user_id=message.from_user.id, user_chat_message_id=message.message_id
-        )
-        if found is None or found.group_message_id is None:
-            return
-        await self._mirror_edit(message, self.group_id, found.group_message_id)
 
     # -- agents → subscriber -----------------------------------------------------------------
 
@@ -437,39 +463,3 @@ class Desk:
         if self.config.signature == "first_name" and message.from_user:
             return f"<b>{html.escape(message.from_user.first_name)}:</b> {body}"
         return body
-
-    async def mirror_edit_out(self, message: Message, ticket: Ticket, agent: Agent) -> None:
-        """An agent edited a message relayed to the subscriber: its copy there is edited, if
-        the agent still has the ticket (after a transfer or a takeover, NotYourTicket)."""
-        found = await self.store.find_message(group_message_id=message.message_id)
-        if found is None or found.user_chat_message_id is None or found.direction != "out":
-            return
-        if ticket.status != "claimed" or ticket.agent_id != agent.id:
-            raise NotYourTicket(ticket.agent_id, ticket.agent_name or "")
-        await self._mirror_edit(
-            message, ticket.user_id, found.user_chat_message_id, sign=True, refused=True
-        )
-
-    async def _mirror_edit(
-        self,
-        message: Message,
-        chat_id: int,
-        message_id: int,
-        sign: bool = False,
-        refused: bool = False,
-    ) -> None:
-        """Edit the copy; ``refused``: Telegram's 400 is raised (an agent is told), not logged."""
-        try:
-            if message.text:
-                body = self._signed(message, html_of(message)) if sign else html_of(message)
-                await self.bot.edit_message_text(body, chat_id=chat_id, message_id=message_id)
-            elif message.caption is not None:
-                await self.bot.edit_message_caption(
-                    chat_id=chat_id, message_id=message_id, caption=html_of(message)
-                )
-        except TelegramBadRequest as exc:
-            if refused and "not modified" not in exc.message:
-                raise
-            log.info("edit not mirrored: %s", exc.message)
-        except TelegramForbiddenError:
-            log.info("edit not mirrored: chat %s blocked the bot", chat_id)

@@ -1,14 +1,27 @@
 """The desk's side of the operators' group: a ticket's forum topic and the card on top of it —
-created, reopened, refreshed, closed — and the notices posted into it."""
+created, reopened, refreshed, closed — and the notices posted into it.
+
+A new ticket's topic and card are steps of its hand-off (``complete``), each recorded with the
+ticket as soon as Telegram confirms it: the topic's id before the card is sent, and the fact
+that a topic was asked for before it is. Handling the update again after a crash or an outage
+does only the steps still missing, so a ticket gets one topic and one card.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+)
 
 from bot.desk import cards
 from bot.desk.relay import topic_gone
@@ -20,6 +33,11 @@ from handoff.tickets import Ticket
 log = logging.getLogger(__name__)
 
 
+class OperatorsUnavailable(Exception):
+    """The operators' group refused the bot (403: removed from it, or never added). Nothing is
+    wrong with the update: it is kept and handled again until the group takes it."""
+
+
 class Topics:
     """Topics and cards of one operators' group (``group_id`` None: nothing is shown)."""
 
@@ -28,6 +46,54 @@ class Topics:
         self.store = store
         self.group_id = group_id
         self.lang = lang
+        # one hand-off completed at a time per ticket: two updates must not both make a topic
+        self._completing: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def complete(self, ticket: Ticket, sub: Subscriber | None = None) -> Ticket:
+        """The ticket's topic and card, if not there yet: the steps of a hand-off that the
+        agents see. Raises ``OperatorsUnavailable`` when the group refuses the bot."""
+        if self.group_id is None:
+            return ticket
+        lock = self._completing.setdefault(ticket.id, asyncio.Lock())
+        async with lock:
+            ticket = await self.store.get_ticket(ticket.id) or ticket
+            if ticket.shown:
+                return ticket
+            sub = sub or await self.store.subscriber(ticket.user_id)
+            try:
+                if ticket.thread_id is None:
+                    if ticket.topic_requested_at is not None:
+                        _asked_before(ticket, sub)
+                    ticket = await self._new_topic(ticket, sub)
+                return await self._send_card(ticket, sub, ticket.thread_id)
+            except TelegramForbiddenError as exc:
+                raise OperatorsUnavailable(exc.message) from exc
+
+    async def _new_topic(self, ticket: Ticket, sub: Subscriber | None) -> Ticket:
+        """Ask Telegram for the ticket's topic, recording the request before and the topic's
+        id as soon as it is known (before anything is sent into it)."""
+        ticket = await self.store.hand_off_step(ticket.id, "topic_requested")
+        try:
+            thread_id = await self._create_topic(ticket, sub)
+        except TelegramNetworkError:
+            raise  # no answer: the topic may have been made, the request stays recorded
+        except TelegramAPIError:  # Telegram said no (5xx, 403): no topic was made
+            await self.store.hand_off_step(ticket.id, "topic_requested", undo=True)
+            raise
+        if thread_id is None:
+            return ticket
+        return await self.store.set_thread(ticket.id, thread_id)
+
+    async def _send_card(self, ticket: Ticket, sub: Subscriber | None, thread: int | None):
+        card = await self.bot.send_message(
+            self.group_id,
+            await self._card_text(ticket, sub),
+            message_thread_id=thread,
+            reply_markup=cards.card_keyboard(self.lang, ticket),
+        )
+        return await self.store.set_thread(ticket.id, thread, card.message_id)
 
     async def show(self, ticket: Ticket, sub: Subscriber | None = None) -> Ticket:
         """A fresh (or reopened) topic in the group with the ticket's card at its top."""
@@ -44,14 +110,9 @@ class Topics:
                 else:
                     log.info("reopenForumTopic #%s: %s", ticket.id, exc.message)
         if thread_id is None:
-            thread_id = await self._create_topic(ticket, sub)
-        card = await self.bot.send_message(
-            self.group_id,
-            await self._card_text(ticket, sub),
-            message_thread_id=thread_id,
-            reply_markup=cards.card_keyboard(self.lang, ticket),
-        )
-        return await self.store.set_thread(ticket.id, thread_id, card.message_id)
+            ticket = await self._new_topic(dataclasses.replace(ticket, thread_id=None), sub)
+            thread_id = ticket.thread_id
+        return await self._send_card(ticket, sub, thread_id)
 
     async def _create_topic(self, ticket: Ticket, sub: Subscriber | None) -> int | None:
         try:
@@ -123,3 +184,15 @@ class Topics:
                 )
             result = await send(ticket.thread_id)
         return result.message_id if hasattr(result, "message_id") else result
+
+
+def _asked_before(ticket: Ticket, sub: Subscriber | None) -> None:
+    """A topic was asked for and no answer recorded: a crash or a lost response in between, so
+    Telegram may have made it. The Bot API has no way to look a topic up: it is asked again,
+    and the one that may be left over is named in the log."""
+    log.warning(
+        "ticket #%s: its topic was asked for before and the answer never arrived; asking"
+        " again (an empty topic %r may be left in the group)",
+        ticket.id,
+        cards.topic_title(ticket, sub),
+    )

@@ -73,11 +73,13 @@ async def send_topic(
 
 
 async def hand_off(
-    message: Message, desk: Desk, store: Store, sub: Subscriber, lang: str, reason: str
+    desk: Desk, store: Store, sub: Subscriber, lang: str, reason: str, origin: int | None
 ) -> None:
+    """/operator or the button: the last question goes with the ticket (the desk tells the
+    subscriber; ``origin``, their message that asked, if it was one)."""
     recent = await store.recent_interactions(sub.user_id, limit=1)
     question = recent[0]["text"] if recent else ""
-    await message.answer(await desk.hand_off(sub, lang, reason, question))
+    await desk.hand_off(sub, lang, reason, question, origin)
 
 
 async def cmd_start(message: Message, sub: Subscriber, lang: str) -> None:
@@ -102,7 +104,7 @@ async def cmd_menu(message: Message, knowledge: KnowledgeService, lang: str) -> 
 async def cmd_operator(
     message: Message, desk: Desk, store: Store, sub: Subscriber, lang: str
 ) -> None:
-    await hand_off(message, desk, store, sub, lang, "command")
+    await hand_off(desk, store, sub, lang, "command", message.message_id)
 
 
 async def on_question(
@@ -135,7 +137,7 @@ async def on_question(
         previous = await store.recent_interactions(sub.user_id, limit=max(1, limit - 1))
         gave_up = hand_off_after_misses(previous, limit)
     if gave_up:  # a miss after misses: the hand-off's reason says why; the decision stays
-        await message.answer(await desk.hand_off(sub, reply_lang, "bot_failed", text))
+        await desk.hand_off(sub, reply_lang, "bot_failed", text, message.message_id)
     else:
         await answer_decision(message, knowledge, desk, sub, decision, reply_lang, state, config)
     await store.log_interaction(
@@ -176,7 +178,7 @@ async def answer_decision(
         await message.answer(t(lang, "clarify"), reply_markup=keyboards.choices(kb, ids, lang))
         return
     elif decision.kind == "handoff":
-        await message.answer(await desk.hand_off(sub, lang, "asked", message.text or ""))
+        await desk.hand_off(sub, lang, "asked", message.text or "", message.message_id)
         return
     elif decision.kind == "smalltalk" and decision.intent in kb.intents:
         reply = kb.intents[decision.intent].answer
@@ -293,7 +295,7 @@ async def on_operator(
 ) -> None:
     await answer_first(query)
     if isinstance(query.message, Message):
-        await hand_off(query.message, desk, store, sub, lang, "button")
+        await hand_off(desk, store, sub, lang, "button", None)
 
 
 async def on_ticket_message(

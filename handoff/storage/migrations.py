@@ -166,4 +166,16 @@ MIGRATIONS: list[str] = [
         WHERE message_id IS NOT NULL;
     ALTER TABLE interactions RENAME COLUMN decision TO kind;
     """,
+    # v5, a hand-off is a resumable sequence (ticket, topic, card, the subscriber told), each
+    # step recorded so handling the update again finishes it instead of repeating it: the
+    # subscriber's message that asked (never relayed as well), the topic asked of Telegram
+    # (before its answer), when the subscriber was told, and when they were told the
+    # operators can't be reached. Tickets from before were shown and told already.
+    """
+    ALTER TABLE tickets ADD COLUMN origin_message_id INTEGER;
+    ALTER TABLE tickets ADD COLUMN topic_requested_at REAL;
+    ALTER TABLE tickets ADD COLUMN told_at REAL;
+    ALTER TABLE tickets ADD COLUMN unavailable_told_at REAL;
+    UPDATE tickets SET told_at = created_at;
+    """,
 ]

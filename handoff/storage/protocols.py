@@ -92,7 +92,12 @@ class Tickets(Protocol):
         reopen_window: float = 0.0,
         conversation_started_at: float | None = None,
         conversation_gap: float = 1800.0,
+        origin_message_id: int | None = None,
     ) -> tuple[Ticket, bool]: ...
+
+    async def hand_off_step(
+        self, ticket_id: int, step: str, now: float | None = None, *, undo: bool = False
+    ) -> Ticket: ...
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None: ...
 

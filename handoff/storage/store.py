@@ -165,6 +165,7 @@ class Store:
         reopen_window: float = 0.0,
         conversation_started_at: float | None = None,
         conversation_gap: float = 1800.0,
+        origin_message_id: int | None = None,
     ) -> tuple[Ticket, bool]:
         return await self.tickets.open_ticket(
             user_id,
@@ -175,7 +176,13 @@ class Store:
             reopen_window=reopen_window,
             conversation_started_at=conversation_started_at,
             conversation_gap=conversation_gap,
+            origin_message_id=origin_message_id,
         )
+
+    async def hand_off_step(
+        self, ticket_id: int, step: str, now: float | None = None, *, undo: bool = False
+    ) -> Ticket:
+        return await self.tickets.hand_off_step(ticket_id, step, now, undo=undo)
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
         return await self.tickets.get_ticket(ticket_id)

@@ -79,8 +79,10 @@ class SqliteTickets(Repository):
         reopen_window: float = 0.0,
         conversation_started_at: float | None = None,
         conversation_gap: float = 1800.0,
+        origin_message_id: int | None = None,
     ) -> tuple[Ticket, bool]:
-        """The subscriber's open ticket, creating one if needed.
+        """The subscriber's open ticket, creating one if needed (``origin_message_id``: the
+        subscriber's message that asked, kept with a new ticket).
 
         ``created`` is True when the desk must be told: a new ticket (``thread_id`` is None:
         make a topic) or the last one reopened because it was closed less than
@@ -111,7 +113,9 @@ class SqliteTickets(Repository):
                         started = await self.interactions.conversation_start(
                             user_id, now, conversation_gap, after=last.closed_at if last else None
                         )
-                    ticket_id = await self._insert(user_id, reason, question, lang, now, started)
+                    ticket_id = await self._insert(
+                        user_id, reason, question, lang, now, started, origin_message_id
+                    )
                     if ticket_id is None:
                         continue  # another process opened one first: look again
                     return await self._get(ticket_id), True
@@ -130,15 +134,16 @@ class SqliteTickets(Repository):
         lang: str | None,
         now: float,
         started: float | None,
+        origin_message_id: int | None = None,
     ) -> int | None:
         """A new waiting ticket and its "opened" event, inside the caller's write section;
         None when the one-open-ticket index says another process was first."""
         try:
             cur = await self.db.execute(
                 "INSERT INTO tickets (user_id, status, reason, question, lang,"
-                " created_at, queued_at, conversation_started_at)"
-                " VALUES (?, 'waiting', ?, ?, ?, ?, ?, ?)",
-                (user_id, reason, question, lang, now, now, started),
+                " created_at, queued_at, conversation_started_at, origin_message_id)"
+                " VALUES (?, 'waiting', ?, ?, ?, ?, ?, ?, ?)",
+                (user_id, reason, question, lang, now, now, started, origin_message_id),
             )
         except sqlite3.IntegrityError:
             await self.db.rollback()
@@ -183,6 +188,23 @@ class SqliteTickets(Repository):
                 "UPDATE tickets SET thread_id = COALESCE(?, thread_id),"
                 " card_message_id = COALESCE(?, card_message_id) WHERE id = ?",
                 (thread_id, card_message_id, ticket_id),
+            )
+            if cur.rowcount == 0:
+                raise TicketNotFound(ticket_id)
+            await self.db.commit()
+        return await self._get(ticket_id)
+
+    async def hand_off_step(
+        self, ticket_id: int, step: str, now: float | None = None, *, undo: bool = False
+    ) -> Ticket:
+        """Record a step of the ticket's hand-off done now (``undo``: not done after all):
+        "topic_requested" (before the topic is asked of Telegram), "told" or
+        "unavailable_told" (the subscriber was told)."""
+        column = _STEPS[step]  # a fixed name, never the caller's text
+        value = None if undo else self._now(now)
+        async with self._writing():
+            cur = await self.db.execute(
+                f"UPDATE tickets SET {column} = ? WHERE id = ?", (value, ticket_id)
             )
             if cur.rowcount == 0:
                 raise TicketNotFound(ticket_id)
@@ -446,6 +468,12 @@ class SqliteTickets(Repository):
                 await self.db.rollback()
         raise Busy(ticket_id)
 
+
+_STEPS = {
+    "topic_requested": "topic_requested_at",
+    "told": "told_at",
+    "unavailable_told": "unavailable_told_at",
+}
 
 # Only a writer starved by a stream of concurrent changes to one ticket runs out of tries.
 _RETRIES = 8

@@ -94,15 +94,17 @@ async def test_hand_off_opens_a_topic_with_a_card_once(desk: Desk, store: Store,
     sub = await subscriber(store)
     text = await desk.hand_off(sub, "ru", "command", "баланс")
     assert "1" in text  # the place in the queue
-    assert bot.session.names() == ["CreateForumTopic", "SendMessage"]
-    create, card = bot.session.requests
+    assert bot.session.names() == ["CreateForumTopic", "SendMessage", "SendMessage"]
+    create, card, told = bot.session.requests
     assert isinstance(create, CreateForumTopic) and create.name.startswith("#1 Farrukh · ru")
     assert "Обращение #1" in card.text and card.message_thread_id == 100
+    assert told.chat_id == USER and told.text == text  # the desk tells the subscriber
     ticket = await store.get_ticket(1)
     assert (ticket.status, ticket.thread_id, ticket.card_message_id) == ("waiting", 100, 101)
+    assert ticket.told_at is not None
     bot.session.clear()
     await desk.hand_off(sub, "ru", "button", "")  # already open: nothing new in the group
-    assert bot.session.requests == []
+    assert [r.chat_id for r in bot.session.requests] == [USER]  # told their place again
 
 
 # -- claim ------------------------------------------------------------------------------------
@@ -298,7 +300,8 @@ async def test_reopen_by_an_agent_or_the_subscriber_is_one_workflow(
     await desk.close(ticket, DILNOZA)
     bot.session.clear()
     await desk.hand_off(await store.subscriber(USER), "ru", "command", "")
-    assert bot.session.names() == ["ReopenForumTopic", "SendMessage", "SendMessage"]
+    names = ["ReopenForumTopic", "SendMessage", "SendMessage", "SendMessage"]
+    assert bot.session.names() == names  # the same, and the subscriber told their place
     assert (await store.get_ticket(1)).reopened == 3
 
 

@@ -25,9 +25,14 @@ from tests.e2e.conftest import ROOT, Person, make_config, settled, start_dono, w
 QUESTIONS = ["как проверить баланс", "kak popolnit balans", "how do I check my balance"]
 
 
-def start_bot_process(emu: Emulator, tmp_path: Path) -> subprocess.Popen:
-    """`dono run` as its own process, as in production, against the emulator."""
+def start_bot_process(
+    emu: Emulator, tmp_path: Path, group_id: int | None = None
+) -> subprocess.Popen:
+    """`dono run` as its own process, as in production, against the emulator (``group_id``:
+    the operators' group)."""
     config = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    if group_id is not None:
+        config = config.replace("group_id: null ", f"group_id: {group_id} ")
     config = config.replace("path: kb ", f"path: {ROOT / 'kb'} ")
     config = config.replace("database: var/dono.sqlite3", f"database: {tmp_path / 'dono.db'}")
     config = config.replace("watch: true ", "watch: false ")

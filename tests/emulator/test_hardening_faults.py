@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramServerError,
+)
 from aiogram.types import BotCommand
 
 from emulator import Emulator, EmulatorClient
@@ -125,3 +130,14 @@ async def test_integers_out_of_telegrams_range_are_a_bad_request(emu: Emulator) 
         }
         async with http.post(url, data={k: str(v) for k, v in mention.items()}) as resp:
             assert resp.status == 200  # not a user id Telegram reads: no mention, no crash
+
+
+async def test_a_fault_can_start_part_way_through_a_burst(bot: Bot, emu: Emulator) -> None:
+    user = await emu.create_user("Burst", started=True)
+    emu.faults.add("error", "sendMessage", count=1, status=502, after=2)
+    assert (await bot.send_message(user.id, "one")).text == "one"
+    assert (await bot.send_message(user.id, "two")).text == "two"
+    with pytest.raises(TelegramServerError):
+        await bot.send_message(user.id, "three")
+    assert (await bot.send_message(user.id, "four")).text == "four"  # spent
+    assert [m["text"] for m in emu.bot_messages(user.id)] == ["one", "two", "four"]

@@ -46,7 +46,7 @@ async def test_a_v1_database_is_upgraded_and_keeps_its_data(tmp_path: Path, cloc
     make_v1(path)
     store = await Store.open(path, clock=clock)
     try:
-        assert await store.schema_version() == len(MIGRATIONS) == 4
+        assert await store.schema_version() == len(MIGRATIONS) == 5
         sub = await store.subscriber(42)
         assert sub is not None and (sub.first_name, sub.lang) == ("Фарход", "tg")
         assert [i["text"] for i in await store.recent_interactions(42)] == ["баланс"]
@@ -63,6 +63,7 @@ async def test_a_v1_database_is_upgraded_and_keeps_its_data(tmp_path: Path, cloc
         assert (latest.status, latest.lang, latest.question, latest.created_at) == (
             "waiting", "tg", "интернет", T0 - 100,
         )  # fmt: skip
+        assert latest.told_at == latest.created_at  # told before: not told again (v5)
         for old in (3, 8):
             ticket = await store.get_ticket(old)
             assert ticket is not None and (ticket.status, ticket.close_reason) == (
