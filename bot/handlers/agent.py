@@ -295,6 +295,11 @@ async def on_member_changed(event: ChatMemberUpdated, desk: Desk) -> None:
     desk.members.changed(event.new_chat_member.user.id, event.new_chat_member)
 
 
+async def on_unknown_button(query: CallbackQuery, desk: Desk) -> None:
+    """Forged or stale data on a button in the group: answered, so the client stops waiting."""
+    await answer_first(query, t(desk.lang, "stale_button"))
+
+
 def create_router(group_id: int, desk: Desk) -> Router:
     """Handlers for the operators' group only; anything else never reaches them."""
     router = Router(name="agents")
@@ -325,4 +330,5 @@ def create_router(group_id: int, desk: Desk) -> Router:
         router.message.register(handler, Command(name))
     router.message.register(on_agent_message)
     router.edited_message.register(on_agent_edit)
+    router.callback_query.register(on_unknown_button)
     return router

@@ -15,7 +15,15 @@ import pytest
 from bot.app import Dono
 from emulator import Emulator
 from emulator.media import tiny_png
-from tests.e2e.conftest import Desk, button_data, make_config, settled, start_dono, wait_for
+from tests.e2e.conftest import (
+    Desk,
+    Person,
+    button_data,
+    make_config,
+    settled,
+    start_dono,
+    wait_for,
+)
 from tests.e2e.test_desk import handed_off, press
 from tests.e2e.test_storage_faults import locked
 from tests.e2e.test_webhook import free_port
@@ -344,3 +352,18 @@ async def test_an_album_telegram_refuses_is_reported_to_the_agent(desk: Desk) ->
     )
     told = await topic.next(predicate=lambda m: "Не удалось доставить" in (m.get("text") or ""))
     assert "wrong file id" in told["text"]
+
+
+async def test_a_forged_button_in_the_group_is_answered(desk: Desk) -> None:
+    emu, dilnoza = desk.emu, desk.agents[0]
+    person = Person(emu, await emu.create_user("Forger", language_code="ru"))
+    since = emu.cursor()
+    await person.send("позовите оператора")
+    card = await desk.card(since=since)
+    for forged in ("zzz", "tk:claim:" + "9" * 30, "tk:nope:1", ""):
+        query_id = await emu.press_button(
+            dilnoza, card["message_id"], forged, chat=desk.group.id, strict=False
+        )
+        answer = await emu.wait_for_callback_answer(query_id)
+        assert answer.get("text"), forged  # a note, not a spinning button
+    assert (await desk.dono.store.get_ticket(1)).status == "waiting"
