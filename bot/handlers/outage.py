@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from aiogram import F
+from aiogram import BaseMiddleware, F
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -15,6 +17,7 @@ from aiogram.types import (
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    TelegramObject,
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -24,6 +27,9 @@ from bot.desk import Desk
 from bot.texts import t
 from handoff.storage import Store
 from handoff.subscribers import Subscriber
+from knowledge.decision import Decision
+from knowledge.reading import readings
+from knowledge.service import KnowledgeService
 
 OUTAGE_TOPIC = "outage_report"
 
@@ -62,7 +68,7 @@ async def start(message: Message, state: FSMContext, config: Config, lang: str) 
         resize_keyboard=True,
         one_time_keyboard=True,
     )
-    await message.answer("📍", reply_markup=location)
+    await message.answer(t(lang, "outage_location_hint"), reply_markup=location)
 
 
 async def on_district(
@@ -74,7 +80,7 @@ async def on_district(
         return
     await answer_first(query)  # before the work: a late answer must not skip the rest
     name = districts[callback_data.index].name if callback_data.index >= 0 else None
-    await state.update_data(district=name)
+    await state.update_data(district=name, place="district" if name else "elsewhere")
     await state.set_state(OutageFlow.description)
     if isinstance(query.message, Message):
         await query.message.answer(
@@ -87,7 +93,10 @@ async def on_location(message: Message, state: FSMContext, config: Config, lang:
     assert loc is not None
     place = nearest(config.outages.districts, loc.latitude, loc.longitude)
     await state.update_data(
-        district=place.name if place else None, latitude=loc.latitude, longitude=loc.longitude
+        district=place.name if place else None,
+        place="district" if place else "location",
+        latitude=loc.latitude,
+        longitude=loc.longitude,
     )
     await state.set_state(OutageFlow.description)
     await message.answer(t(lang, "outage_ask_description"), reply_markup=ReplyKeyboardRemove())
@@ -101,24 +110,79 @@ async def on_description(
     config: Config,
     sub: Subscriber,
     lang: str,
+    knowledge: KnowledgeService,
+    **data: Any,
 ) -> None:
-    data = await state.get_data()
+    """The description ends the report, unless the subscriber moved on: a question the
+    knowledge base answers, or a request for a person, leaves the flow and is handled as such."""
+    text = message.text or ""
+    decision = knowledge.matcher.match(text[: data.get("max_chars") or 4000], lang)
+    if leaves_flow(text, decision):
+        await state.clear()
+        from bot.handlers.subscriber import on_question  # it registers this flow
+
+        await on_question(
+            message,
+            knowledge,
+            store,
+            desk,
+            sub,
+            lang,
+            data.get("max_chars") or 4000,
+            state,
+            config,
+            data.get("metrics"),
+            decision,
+        )
+        return
+    flow = await state.get_data()
     await state.clear()
-    district = data.get("district")
+    district = flow.get("district")
     report_id = await store.add_outage(
-        sub.user_id,
-        district,
-        (message.text or "")[:1000],
-        data.get("latitude"),
-        data.get("longitude"),
+        sub.user_id, district, text[:1000], flow.get("latitude"), flow.get("longitude")
     )
-    place = district or t(lang, "outage_unknown_place")
+    where = flow.get("place") or ("district" if district else "elsewhere")
+    place = {
+        "district": district or "",
+        "location": t(lang, "outage_unknown_place"),
+        "elsewhere": t(lang, "outage_other_district"),
+    }[where]
+    thanks = "outage_thanks" if desk.group_id is not None else "outage_thanks_recorded"
     await message.answer(
-        t(lang, "outage_thanks", id=report_id, district=html.escape(place)),
+        t(lang, thanks, id=report_id, district=html.escape(place)),
         reply_markup=ReplyKeyboardRemove(),
     )
     if district:
         await alert_if_clustered(store, desk, config, district)
+
+
+def leaves_flow(text: str, decision: Decision) -> bool:
+    """A message in the description step that is not a description: a request for a person,
+    or a question (it asks) that a topic other than the outage report answers."""
+    if decision.kind == "handoff":
+        return True
+    if decision.kind != "answer" or decision.topic == OUTAGE_TOPIC:
+        return False
+    first = next(readings(text), None)
+    return first is not None and any(first.asks)
+
+
+async def post_singles(store: Store, desk: Desk, config: Config, now: float) -> int:
+    """Reports no cluster alert covered, once their window has passed, as one note to the
+    agents: every report reaches a person. Returns how many."""
+    if desk.group_id is None:
+        return 0
+    reports = await store.unnotified_outages(now - config.outages.alert_minutes * 60)
+    if not reports:
+        return 0
+    lines = "\n".join(
+        f"• {html.escape(r['district'] or t(desk.lang, 'outage_other_district'))}: "
+        f"{html.escape(r['description'][:150]) or '—'}"
+        for r in reports[-20:]
+    )
+    await desk.post(t(desk.lang, "agent_outage_singles", count=len(reports), lines=lines))
+    await store.mark_outages_notified([r["id"] for r in reports])
+    return len(reports)
 
 
 async def alert_if_clustered(store: Store, desk: Desk, config: Config, district: str) -> None:
@@ -149,3 +213,20 @@ def register(router) -> None:
     router.message.register(on_location, OutageFlow.district, F.location)
     router.message.register(on_location, OutageFlow.description, F.location)
     router.message.register(on_description, OutageFlow.description, F.text)
+    router.message.middleware(LeaveOnCommand())
+
+
+class LeaveOnCommand(BaseMiddleware):
+    """Any command leaves the outage flow ("/menu" mid-report is not its description)."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        state: FSMContext | None = data.get("state")
+        text = getattr(event, "text", None) or ""
+        if state is not None and text.startswith("/") and await state.get_state() is not None:
+            await state.clear()
+        return await handler(event, data)

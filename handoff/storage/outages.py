@@ -36,6 +36,16 @@ class SqliteOutages(Repository):
             rows = await cur.fetchall()
         return [dict(r) for r in rows]
 
+    async def unnotified_outages(self, before: float) -> list[dict]:
+        """Reports from before ``before`` that no alert has told the agents about."""
+        async with self.db.execute(
+            "SELECT id, user_id, district, description, ts FROM outages"
+            " WHERE ts < ? AND notified = 0 ORDER BY ts",
+            (before,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [dict(r) for r in rows]
+
     async def mark_outages_notified(self, ids: list[int]) -> None:
         if not ids:
             return

@@ -337,6 +337,9 @@ class Store:
     async def outage_cluster(self, district: str, since: float) -> list[dict]:
         return await self.outage_reports.outage_cluster(district, since)
 
+    async def unnotified_outages(self, before: float) -> list[dict]:
+        return await self.outage_reports.unnotified_outages(before)
+
     async def mark_outages_notified(self, ids: list[int]) -> None:
         return await self.outage_reports.mark_outages_notified(ids)
 

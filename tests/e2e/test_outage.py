@@ -17,13 +17,14 @@ async def report(
     assert "Сообщите о сбое" in answer["text"]
     ask = await person.next()
     assert "Где нет связи" in ask["text"]
-    await person.next()  # "📍" with the reply keyboard that shares the location
+    hint = await person.next()  # the reply keyboard that shares the location, with words
+    assert "геопозицией" in hint["text"]
     keyboard = desk.emu.reply_keyboard(person.user.id)
     assert keyboard["keyboard"][0][0]["request_location"] is True
     await person.press(ask, button_data(ask, district))
     assert "опишите" in (await person.next())["text"]
     thanks = await person.send(description)
-    assert "принято" in thanks["text"] and district in thanks["text"]
+    assert "записано и передано" in thanks["text"] and district in thanks["text"]
     return thanks
 
 
@@ -77,3 +78,54 @@ async def test_location_picks_the_nearest_district(desk: Desk) -> None:
     assert "Худжанд" in thanks["text"]
     (row,) = await desk.dono.store.outages(0)
     assert row["latitude"] == 40.28 and row["district"] == "Худжанд"
+
+
+async def _to_description(desk: Desk, person: Person, district: str = "Куляб") -> None:
+    await person.send("в нашем районе нет связи со вчерашнего дня")
+    ask = await person.next()
+    await person.next()
+    await person.press(ask, button_data(ask, district))
+    assert "опишите" in (await person.next())["text"]
+
+
+async def test_a_question_or_a_command_leaves_the_flow(desk: Desk) -> None:
+    person = Person(desk.emu, await desk.emu.create_user("Mover", language_code="ru"))
+    await _to_description(desk, person)
+    answer = await person.send("как проверить баланс?")
+    assert "*100#" in answer["text"]  # answered, not taken for a description
+    assert await desk.dono.store.outages(0) == []
+    await _to_description(desk, person)
+    menu = await person.send("/menu")
+    assert "Выберите" in menu["text"] or menu.get("reply_markup")
+    after = await person.send("тариф")
+    assert "Сообщение о сбое" not in after["text"]
+    assert await desk.dono.store.outages(0) == []
+    # a plain description still ends the report
+    await _to_description(desk, person)
+    thanks = await person.send("нет интернета с утра")
+    assert "Сообщение о сбое" in thanks["text"] and "Куляб" in thanks["text"]
+
+
+async def test_somewhere_else_is_confirmed_as_somewhere_else(desk: Desk) -> None:
+    person = Person(desk.emu, await desk.emu.create_user("Far", language_code="ru"))
+    await _to_description(desk, person, "Другое место")
+    thanks = await person.send("нет связи")
+    assert "Другое место" in thanks["text"] and "геопозиции" not in thanks["text"]
+
+
+async def test_a_single_report_reaches_the_agents_when_its_window_passes(desk: Desk) -> None:
+    import time
+
+    from bot.handlers.outage import post_singles
+
+    await report(desk, "Alone", "нет связи у подъезда", district="Бохтар")
+    since = desk.emu.cursor()
+    dono = desk.dono
+    assert (
+        await post_singles(dono.store, dono.dp["desk"], dono.config, time.time()) == 0
+    )  # too soon
+    later = time.time() + dono.config.outages.alert_minutes * 60 + 1
+    assert await post_singles(dono.store, dono.dp["desk"], dono.config, later) == 1
+    note = await desk.emu.wait_for_bot_message(desk.group.id, since=since, timeout=10)
+    assert "Бохтар" in note["text"] and "нет связи у подъезда" in note["text"]
+    assert await post_singles(dono.store, dono.dp["desk"], dono.config, later) == 0  # told once
