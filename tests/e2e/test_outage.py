@@ -129,3 +129,23 @@ async def test_a_single_report_reaches_the_agents_when_its_window_passes(desk: D
     note = await desk.emu.wait_for_bot_message(desk.group.id, since=since, timeout=10)
     assert "Бохтар" in note["text"] and "нет связи у подъезда" in note["text"]
     assert await post_singles(dono.store, dono.dp["desk"], dono.config, later) == 0  # told once
+
+
+async def test_the_bots_timer_passes_single_reports_on(desk: Desk, monkeypatch) -> None:
+    import bot.periodic as periodic
+
+    dono = desk.dono
+    monkeypatch.setattr(periodic, "MIN_TICK", 0.2)
+    monkeypatch.setattr(dono.config.outages, "alert_minutes", 0.01)  # a 0.6 s window
+    timers = periodic.Periodic(dono.config, dono.store, dono.dp["desk"])
+    timers.start()
+    try:
+        since = desk.emu.cursor()
+        await report(desk, "Lone", "пропала связь", district="Куляб")
+        note = await desk.emu.wait_for_bot_message(
+            desk.group.id, since=since, timeout=10, predicate=lambda m: "📡" in m.get("text", "")
+        )
+        assert "Куляб" in note["text"] and "пропала связь" in note["text"]
+    finally:
+        await timers.stop()
+    assert timers.tasks == []

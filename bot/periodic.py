@@ -1,0 +1,66 @@
+"""The bot's own timers: outage reports that never made a cluster are passed to the agents once
+their window has passed, and the daily digest is posted at its hour. Both only with an
+operators' group; each failure is logged and retried at the next tick, never fatal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from bot.config import Config
+from bot.desk import Desk
+from bot.digest import Digest
+from bot.handlers.outage import post_singles
+from handoff.storage import Store
+
+log = logging.getLogger("dono.periodic")
+
+MIN_TICK = 30.0  # seconds between looks for outage reports to pass on, at the least
+
+
+class Periodic:
+    def __init__(
+        self, config: Config, store: Store, desk: Desk, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config, self.store, self.desk, self.clock = config, store, desk, clock
+        self.tasks: list[asyncio.Task] = []
+
+    def start(self) -> None:
+        if self.desk.group_id is None:
+            return
+        self.tasks.append(asyncio.create_task(self._outages(), name="dono-outage-singles"))
+        hour = self.config.reports.digest_hour
+        if hour is not None:
+            digest = Digest(
+                self.store,
+                self.desk.post,
+                hour,
+                self.desk.lang,
+                self.desk.hours.timezone,
+                self.config.reports.targets(),
+                self.desk.hours,
+                clock=self.clock,
+            )
+            self.tasks.append(asyncio.create_task(digest.run(), name="dono-digest"))
+
+    async def _outages(self) -> None:
+        tick = max(MIN_TICK, self.config.outages.alert_minutes * 60 / 4)
+        while True:
+            await asyncio.sleep(tick)
+            try:
+                await post_singles(self.store, self.desk, self.config, self.clock())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outage reports: could not pass them on; trying again later")
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.tasks.clear()
