@@ -103,6 +103,12 @@ class TicketCb(CallbackData, prefix="tk"):
     id: int
 
 
+class CancelCb(CallbackData, prefix="cx"):
+    """The subscriber takes back their request for a person."""
+
+    id: int
+
+
 class CsatCb(CallbackData, prefix="cs"):
     """The subscriber's 1–5 rating after a ticket is closed."""
 

@@ -83,6 +83,7 @@ class AgentsConfig(_Section):
     reopen_window: float = Field(3600, ge=0)
     handoff_after_misses: int = Field(2, ge=0)
     working_hours: Any = "24/7"
+    contacts: str | None = None  # other channels, told when no operators' group is set up
 
     @field_validator("working_hours")
     @classmethod

@@ -369,11 +369,13 @@ def close(
 
 
 def reopenable(ticket: Ticket, now: float, window: float) -> bool:
-    """Whether the subscriber may bring this closed ticket back instead of opening a new one."""
+    """Whether the subscriber may bring this closed ticket back instead of opening a new one:
+    not one closed by a ban, nor one they cancelled themselves (their next message is for the
+    bot again)."""
     return (
         ticket.status == "closed"
         and ticket.closed_at is not None
-        and ticket.close_reason != "banned"
+        and ticket.close_reason not in ("banned", "user")
         and now - ticket.closed_at < window
     )
 

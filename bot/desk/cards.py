@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import CsatCb, TicketCb
+from bot.callbacks import CancelCb, CsatCb, TicketCb
 from bot.texts import catalog, duration, t
 from bot.tglimits import TOPIC_TITLE, cut_utf16
 from handoff.subscribers import Subscriber, SubscriberSummary
@@ -113,12 +113,20 @@ def csat_keyboard(ticket_id: int) -> InlineKeyboardMarkup:
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text=str(score), callback_data=CsatCb(id=ticket_id, score=score).pack()
+                    text=f"{score} ⭐", callback_data=CsatCb(id=ticket_id, score=score).pack()
                 )
                 for score in range(1, 6)
             ]
         ]
     )
+
+
+def cancel_keyboard(lang: str, ticket_id: int) -> InlineKeyboardMarkup:
+    """Under the queue notice: the subscriber may take the request back."""
+    button = InlineKeyboardButton(
+        text=t(lang, "button_cancel_handoff"), callback_data=CancelCb(id=ticket_id).pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
 def topic_title(ticket: Ticket, sub: Subscriber | None) -> str:
@@ -131,6 +139,8 @@ def closed_notice(lang: str, ticket: Ticket, agent_name: str | None) -> str:
     """What the topic is told when a ticket closes, by why it closed."""
     if ticket.close_reason == "blocked":
         return t(lang, "agent_user_blocked", ticket=ticket.id)
+    if ticket.close_reason == "user":
+        return t(lang, "agent_user_cancelled", ticket=ticket.id)
     if ticket.close_reason == "banned":
         return t(
             lang,

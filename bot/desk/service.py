@@ -10,6 +10,7 @@ error handlers in ``bot.errors`` turn each into its one reaction. What is shown 
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import time
@@ -161,7 +162,13 @@ class Desk(EditMirror):
         A resumable sequence — the ticket, its topic, its card, the subscriber told — each step
         recorded with the ticket: the update handled again (after a crash, or Telegram failing
         past the retries) does only what is missing. ``origin_message_id``: the subscriber's
-        message that asked, which the relay then never copies as well."""
+        message that asked, which the relay then never copies as well.
+
+        With no operators' group nobody would see a ticket: the subscriber is told where else
+        to turn (``agents.contacts``) and no ticket is opened. Asking again while waiting:
+        "you are already in the queue", with the way to cancel."""
+        if self.group_id is None:
+            return await self._no_desk(sub, lang)
         try:
             ticket, created = await self.store.open_ticket(
                 sub.user_id,
@@ -177,7 +184,31 @@ class Desk(EditMirror):
             return text
         if created and ticket.reopened and ticket.thread_id is not None:
             ticket = await self._shown_reopened(ticket)
+        replay = origin_message_id is not None and origin_message_id == ticket.origin_message_id
+        if not created and ticket.told_at is not None and not replay:
+            queue = await self.store.queue()
+            position = next((e.position for e in queue if e.ticket.id == ticket.id), None)
+            key = "handoff_already" if position is not None else "handoff_already_taken"
+            text = t(lang, key, ticket=ticket.id, position=position or 0)
+            await self.bot.send_message(
+                sub.user_id, text, reply_markup=cards.cancel_keyboard(lang, ticket.id)
+            )
+            return text
         return await self._finish_hand_off(ticket, lang, sub, tell=True) or ""
+
+    async def _no_desk(self, sub: Subscriber, lang: str) -> str:
+        contacts = self.config.contacts
+        text = t(lang, "handoff_no_desk")
+        if contacts:
+            text += "\n" + t(lang, "handoff_contacts", contacts=html.escape(contacts))
+        await self.bot.send_message(sub.user_id, text)
+        return text
+
+    async def cancel(self, ticket: Ticket) -> Ticket:
+        """The subscriber no longer needs a person: the ticket closes, the agents are told."""
+        ticket = await self.store.close_ticket(ticket.id, reason="user")
+        await self.bot.send_message(ticket.user_id, t(ticket.lang or "ru", "handoff_cancelled"))
+        return await self._closed(ticket, None)
 
     async def _finish_hand_off(
         self, ticket: Ticket, lang: str, sub: Subscriber | None = None, *, tell: bool
@@ -198,7 +229,9 @@ class Desk(EditMirror):
         if not tell and ticket.told_at is not None:
             return None
         text = await self.waiting_text(ticket, lang)
-        await self.bot.send_message(ticket.user_id, text)
+        await self.bot.send_message(
+            ticket.user_id, text, reply_markup=cards.cancel_keyboard(lang, ticket.id)
+        )
         if ticket.told_at is None:
             await self.store.hand_off_step(ticket.id, "told")
         return text
@@ -222,9 +255,14 @@ class Desk(EditMirror):
 
     # -- who has the ticket ------------------------------------------------------------------
 
-    async def claim(self, ticket: Ticket, agent: Agent) -> Ticket:
-        """waiting → claimed: the card shows it and the topic is told who took it."""
+    async def claim(self, ticket: Ticket, agent: Agent, *, tell: bool = True) -> Ticket:
+        """waiting → claimed: the card shows it and the topic is told who took it; the
+        subscriber is told a person has it (``tell``: not when the agent's answer itself is
+        on its way)."""
         ticket = await self.store.claim(ticket.id, agent.id, agent.name)
+        if tell:  # the subscriber first: the group's budget may keep the card waiting
+            with contextlib.suppress(TelegramForbiddenError):
+                await self.bot.send_message(ticket.user_id, t(ticket.lang or "ru", "handoff_taken"))
         await self.topics.refresh_card(ticket)
         await self.topics.notify(
             ticket, t(self.lang, "agent_claimed", agent=html.escape(agent.name), ticket=ticket.id)
@@ -238,7 +276,7 @@ class Desk(EditMirror):
         if ticket.status == "closed":
             raise TicketClosed(ticket.id)
         if ticket.status == "waiting":
-            return await self.claim(ticket, agent)
+            return await self.claim(ticket, agent, tell=False)
         if ticket.agent_id != agent.id:
             raise NotYourTicket(ticket.agent_id, ticket.agent_name or "")
         return ticket

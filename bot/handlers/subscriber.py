@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot import keyboards
 from bot.callbacks import (
     Answer,
+    CancelCb,
     CategoryCb,
     CsatCb,
     FeedbackCb,
@@ -82,15 +83,52 @@ async def hand_off(
     await desk.hand_off(sub, lang, reason, question, origin)
 
 
-async def cmd_start(message: Message, sub: Subscriber, lang: str) -> None:
+def _pending(lang: str, ticket: Ticket | None) -> str:
+    """A line for a subscriber whose request for a person is still open."""
+    if ticket is None or not ticket.is_open:
+        return ""
+    return "\n\n" + t(lang, "handoff_pending", ticket=ticket.id)
+
+
+async def cmd_start(
+    message: Message, sub: Subscriber, lang: str, ticket: Ticket | None = None
+) -> None:
     name = html.escape(message.from_user.first_name if message.from_user else "")
-    await message.answer(t(lang, "start", name=name))
+    await message.answer(t(lang, "start", name=name) + _pending(lang, ticket))
     if sub.lang is None:
         await message.answer(t(lang, "choose_language"), reply_markup=keyboards.languages())
 
 
-async def cmd_help(message: Message, lang: str) -> None:
-    await message.answer(t(lang, "help"))
+async def cmd_help(message: Message, lang: str, ticket: Ticket | None = None) -> None:
+    await message.answer(t(lang, "help") + _pending(lang, ticket))
+
+
+async def cmd_cancel(message: Message, desk: Desk, lang: str, ticket: Ticket | None = None) -> None:
+    """/cancel: the open request for a person is taken back."""
+    if ticket is None or not ticket.is_open:
+        await message.answer(t(lang, "handoff_nothing_to_cancel"))
+        return
+    await desk.cancel(ticket)
+
+
+async def on_cancel(
+    query: CallbackQuery,
+    callback_data: CancelCb,
+    desk: Desk,
+    store: Store,
+    sub: Subscriber,
+    lang: str,
+) -> None:
+    await answer_first(query)  # before the work: a late answer must not skip the rest
+    ticket = await store.get_ticket(callback_data.id) if callback_data.id <= 2**63 - 1 else None
+    if ticket is None or ticket.user_id != sub.user_id or not ticket.is_open:
+        if isinstance(query.message, Message):
+            await query.message.answer(t(lang, "handoff_nothing_to_cancel"))
+        return
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
+    await desk.cancel(ticket)
 
 
 async def cmd_lang(message: Message, lang: str) -> None:
@@ -373,9 +411,13 @@ async def on_csat(
     await answer_within(query, rate())
     if not rated:
         return
+    score = callback_data.score
     if isinstance(query.message, Message):
+        said = t(lang, "csat_given", score=score)
+        if score <= LOW_RATING:
+            said += "\n" + t(lang, "csat_what_went_wrong")
         with contextlib.suppress(TelegramBadRequest):  # pressed twice: "not modified"
-            await query.message.edit_reply_markup(reply_markup=None)
+            await query.message.edit_text(said, reply_markup=None)
     await desk.rated(rated[0])
 
 
@@ -408,6 +450,7 @@ async def on_unknown_button(query: CallbackQuery, lang: str) -> None:
 
 
 AGENT_COMMANDS = DESK_COMMANDS
+LOW_RATING = 2  # a rating this low asks what went wrong
 
 
 def create_router(store: Store) -> Router:
@@ -422,6 +465,7 @@ def create_router(store: Store) -> Router:
     router.message.register(cmd_lang, Command("lang"))
     router.message.register(cmd_menu, Command("menu"))
     router.message.register(cmd_operator, Command("operator"))
+    router.message.register(cmd_cancel, Command("cancel"))
     router.message.register(on_agent_command_here, Command(*AGENT_COMMANDS))
     outage.register(router)
     router.message.register(on_ticket_message, InTicket())
@@ -433,6 +477,7 @@ def create_router(store: Store) -> Router:
     router.callback_query.register(on_feedback, FeedbackCb.filter())
     router.callback_query.register(on_operator, OperatorCb.filter())
     router.callback_query.register(on_csat, CsatCb.filter())
+    router.callback_query.register(on_cancel, CancelCb.filter())
     router.edited_message.register(on_edit)
     router.callback_query.register(on_unknown_button)
     return router

@@ -116,10 +116,12 @@ async def test_claim_and_answering_a_waiting_ticket_are_the_same_workflow(
     ticket = await handed_off(desk, store, bot)
     claimed = await desk.claim(ticket, DILNOZA)
     by_button = (bot.session.names(), texts(bot.session.requests))
-    assert by_button[0] == ["EditMessageText", "SendMessage"]
+    # the subscriber is told first (the group's budget may hold the card), then the topic
+    assert by_button[0] == ["SendMessage", "EditMessageText", "SendMessage"]
+    assert bot.session.requests[0].chat_id == USER and "взял ваше обращение" in by_button[1][0]
     assert (
-        "у оператора Dilnoza" in by_button[1][0]
-        and by_button[1][1] == "Обращение #1 — у оператора Dilnoza."
+        "у оператора Dilnoza" in by_button[1][1]
+        and by_button[1][2] == "Обращение #1 — у оператора Dilnoza."
     )
     assert (claimed.status, claimed.agent_id) == ("claimed", DILNOZA.id)
 

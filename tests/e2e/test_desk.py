@@ -42,6 +42,7 @@ async def test_full_ticket_life(desk: Desk) -> None:
 
     await press(desk, dilnoza, card, "Взять")
     assert "Dilnoza" in (await topic.next())["text"]
+    assert "Оператор взял ваше обращение" in (await person.next())["text"]  # they know
     # the second agent cannot take a claimed ticket
     answer = await press(desk, rustam, card, "Взять")
     assert "Dilnoza" in answer["text"] and answer["show_alert"]
@@ -82,9 +83,13 @@ async def test_full_ticket_life(desk: Desk) -> None:
     # close → CSAT
     await desk.say(dilnoza, "/close", thread)
     csat = await person.next()
-    assert [b["text"] for b in buttons(csat)] == ["1", "2", "3", "4", "5"]
+    assert [b["text"] for b in buttons(csat)] == ["1 ⭐", "2 ⭐", "3 ⭐", "4 ⭐", "5 ⭐"]
     await person.press(csat, button_data(csat, "5"))
     await topic.next(predicate=lambda m: "⭐" in (m.get("text") or ""))
+    (shown,) = [
+        m for m in emu.bot_messages(person.user.id) if m["message_id"] == csat["message_id"]
+    ]
+    assert "Ваша оценка: 5 ⭐" in shown["text"] and not buttons(shown)  # the score it got
     ticket = await desk.dono.store.get_ticket(1)
     assert ticket.status == "closed" and ticket.csat == 5 and ticket.close_reason == "agent"
     assert ticket.msgs_from_user == 9 and ticket.msgs_from_agent >= 4
@@ -172,6 +177,7 @@ async def test_restart_between_steps_loses_nothing(desk: Desk) -> None:
     got = await topic.next(predicate=lambda m: "перезапускался" in (m.get("text") or ""))
     assert got["message_thread_id"] == thread
     await press(desk, dilnoza, card, "Взять")
+    assert "Оператор взял" in (await person.next())["text"]
     await desk.dono.stop()
     desk.dono = await start_dono(emu, config)
     await desk.say(dilnoza, "Ответ после перезапуска", thread)
@@ -336,6 +342,7 @@ async def test_a_long_group_queue_does_not_hold_up_answers_to_the_subscriber(des
     person, card = await handed_off(desk)
     thread = card["message_thread_id"]
     await press(desk, dilnoza, card, "Взять")
+    assert "Оператор взял" in (await person.next())["text"]
     config = desk.dono.config
     await desk.dono.stop()
     config.telegram.limits.group_per_minute = 6  # one message every 10 s into the group
@@ -362,3 +369,19 @@ async def test_an_emoji_heavy_name_and_question_still_get_their_own_topic(desk: 
     (topic,) = [t for t in desk.emu.topics(desk.group.id) if t["message_thread_id"] == thread]
     assert len(topic["name"].encode("utf-16-le")) // 2 <= 128
     assert topic["name"].startswith("#1 🌸")
+
+
+async def test_a_low_rating_asks_what_went_wrong(desk: Desk) -> None:
+    emu, dilnoza = desk.emu, desk.agents[0]
+    person, card = await handed_off(desk, "Unhappy")
+    await desk.say(dilnoza, "Здравствуйте", card["message_thread_id"])
+    await person.next()
+    await desk.say(dilnoza, "/close", card["message_thread_id"])
+    csat = await person.next()
+    await person.press(csat, button_data(csat, "2"))
+    await wait_for(lambda: desk.dono.store.get_ticket(1), lambda t: t is not None and t.csat == 2)
+    await settled(emu)
+    (shown,) = [
+        m for m in emu.bot_messages(person.user.id) if m["message_id"] == csat["message_id"]
+    ]
+    assert "Ваша оценка: 2 ⭐" in shown["text"] and "Что пошло не так" in shown["text"]

@@ -68,7 +68,8 @@ async def test_close_is_one_workflow_from_button_command_and_ban(desk: Desk) -> 
     await desk.say(dilnoza, "/close", c2["message_thread_id"])
     await desk.say(dilnoza, "/ban спам", c3["message_thread_id"])
     for person in (p1, p2):  # an agent's close asks for a rating
-        assert [b["text"] for b in buttons(await person.next())] == ["1", "2", "3", "4", "5"]
+        stars = [b["text"] for b in buttons(await person.next())]
+        assert stars == ["1 ⭐", "2 ⭐", "3 ⭐", "4 ⭐", "5 ⭐"]
     await notice(desk, c1["message_thread_id"], "Обращение #1 закрыто (Dilnoza)")
     await notice(desk, c2["message_thread_id"], "Обращение #2 закрыто (Dilnoza)")
     await notice(desk, c3["message_thread_id"], "обращение #3 закрыто")
@@ -234,6 +235,7 @@ async def test_a_supervisor_takes_over_a_ticket_whose_agent_went_home(
         person, card = await handed_off(desk)
         thread = card["message_thread_id"]
         await press(desk, dilnoza, card, "Взять")
+        assert "Оператор взял" in (await person.next())["text"]
         await desk.say(dilnoza, "/takeover", thread)  # already hers
         await notice(desk, thread, "уже у вас")
         await desk.say(boss, "/takeover", thread)

@@ -6,10 +6,12 @@ import html
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.app import Dono
 from bot.texts import t
 from emulator import Emulator
-from tests.e2e.conftest import Person, button_data, buttons, make_config, wait_for
+from tests.e2e.conftest import Desk, Person, button_data, buttons, make_config, wait_for
 
 
 async def test_start_language_and_questions_in_each_language(person: Person) -> None:
@@ -78,7 +80,9 @@ async def test_out_of_scope_gets_fallback_with_operator_button(person: Person) -
         assert any(b["callback_data"] == "op" for b in buttons(reply))
 
 
-async def test_two_misses_in_a_row_hand_off(person: Person, dono: Dono) -> None:
+async def test_two_misses_in_a_row_hand_off(desk: Desk) -> None:
+    dono = desk.dono
+    person = Person(desk.emu, await desk.emu.create_user("Miss", language_code="ru"))
     assert "не нашёл" in (await person.send("кто написал войну и мир"))["text"]
     reply = await person.send("посоветуй хороший фильм")
     assert "очеред" in reply["text"]
@@ -108,7 +112,9 @@ async def test_smalltalk_is_answered_politely(person: Person) -> None:
     assert "не нашёл" not in reply["text"]
 
 
-async def test_operator_command_and_button(person: Person, emu: Emulator, dono: Dono) -> None:
+async def test_operator_command_and_button(desk: Desk) -> None:
+    emu, dono = desk.emu, desk.dono
+    person = Person(emu, await emu.create_user("Asks", language_code="ru"))
     reply = await person.send("/operator")
     assert "1-й" in reply["text"] and "очеред" in reply["text"]
     other = Person(emu, await emu.create_user("Bob", language_code="en"))
@@ -119,12 +125,21 @@ async def test_operator_command_and_button(person: Person, emu: Emulator, dono: 
     assert [w["reason"] for w in waiting] == ["command", "button"]
 
 
-async def test_without_an_operators_group_the_bot_keeps_answering(person: Person) -> None:
-    assert "очеред" in (await person.send("/operator"))["text"]
+async def test_without_an_operators_group_the_bot_says_so_and_keeps_answering(
+    person: Person, dono: Dono, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    told = (await person.send("/operator"))["text"]
+    assert "не отвечают" in told and "очеред" not in told  # no queue nobody sees
+    assert await dono.store.open_ticket_of(person.user.id) is None
     assert "*100#" in (await person.send("как проверить баланс"))["text"]
+    monkeypatch.setattr(dono.config.agents, "contacts", "📞 505 · <support@example.tj>")
+    told = (await person.send("позовите оператора"))["text"]
+    assert "📞 505 · <support@example.tj>" in told  # other channels, shown as written
 
 
-async def test_handoff_intent_in_free_text(person: Person, dono: Dono) -> None:
+async def test_handoff_intent_in_free_text(desk: Desk) -> None:
+    dono = desk.dono
+    person = Person(desk.emu, await desk.emu.create_user("Free", language_code="ru"))
     reply = await person.send("позовите живого оператора пожалуйста")
     assert "очеред" in reply["text"]
     assert [w["reason"] for w in await dono.store.waiting_handoffs()] == ["asked"]

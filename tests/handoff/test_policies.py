@@ -36,10 +36,11 @@ def closed(reason: str, at: float = T) -> Ticket:
     return dataclasses.replace(rules.close(ticket, at, reason), closed_at=at)
 
 
-def test_one_reopen_rule_for_every_close_but_a_ban() -> None:
-    for reason in ("agent", "user", "blocked", "timeout"):
+def test_one_reopen_rule_for_every_close_but_a_ban_or_a_cancel() -> None:
+    for reason in ("agent", "blocked", "timeout"):
         assert subscriber_reopens(closed(reason), T + 59, window=60), reason
         assert not subscriber_reopens(closed(reason), T + 60, window=60), reason
     assert not subscriber_reopens(closed("banned"), T + 1, window=60)
+    assert not subscriber_reopens(closed("user"), T + 1, window=60)  # they cancelled it
     assert not subscriber_reopens(None, T, window=60)
     assert not subscriber_reopens(closed("agent"), T + 1, window=0)  # reopening switched off
