@@ -173,9 +173,12 @@ class Dono:
             config, bot, dp, store, journal, knowledge, reloader, metrics, pacer, sends, retry
         )
 
-    def _start_watching(self) -> None:
+    async def _start_watching(self) -> None:
         if self.config.knowledge.watch:
             self.reloader.start()
+            # one turn of the loop: the watcher notes which folder the KB path leads to now,
+            # so a folder switched right after start-up is seen as a switch
+            await asyncio.sleep(0)
 
     async def status(self) -> dict:
         """What /healthz says; also refreshes the gauges /metrics shows."""
@@ -220,7 +223,7 @@ class Dono:
 
     async def start_polling(self, polling_timeout: int = 10) -> None:
         """Start long polling in a background task."""
-        self._start_watching()
+        await self._start_watching()
         self._set_commands()
         self.poller = DurablePoller(
             self.bot, self.dp, self.journal, polling_timeout, sends=self.sends
@@ -261,7 +264,7 @@ class Dono:
             await runner.cleanup()
             raise
         self.runner = runner
-        self._start_watching()
+        await self._start_watching()
         self.task = asyncio.create_task(poller.serve_webhook())
         self._set_commands()
         await self.bot.set_webhook(

@@ -7,6 +7,7 @@ import asyncio
 import csv
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import asdict
@@ -28,7 +29,7 @@ from knowledge.evaluate import (
     summarize,
 )
 from knowledge.lint import ambiguous_triggers
-from knowledge.loader import KnowledgeBaseError, check, load
+from knowledge.loader import KnowledgeBaseError, check, check_file, load
 from knowledge.matcher import Decision, Matcher, reply_language
 from knowledge.schema import json_schema
 from knowledge.unanswered import cluster, spreadsheet_cell
@@ -94,27 +95,56 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
         print("buttons: " + " | ".join(buttons))
     if args.explain:
         print("\nexplanation:")
-        for line in d.explanation:
+        for line in explanation_lines(d):
             print(f"  {line}")
     return 0
 
 
+_READING_NOTE = re.compile(r"^[a-z][a-z ]*: '.*' top=\d")
+
+
+def explanation_lines(d: Decision) -> list[str]:
+    """The readings tried, each on its line, then the details of the one the decision used,
+    under its own name: a reading tried later is not taken for the one the words belong to."""
+    notes = [line for line in d.explanation if _READING_NOTE.match(line)]
+    rest = [line for line in d.explanation if not _READING_NOTE.match(line)]
+    if not notes:
+        return list(d.explanation)
+    lines = ["readings tried:", *(f"  {n}" for n in notes)]
+    used = next((n for n in notes if n.startswith(f"{d.variant}: ")), None)
+    if d.variant and used is not None:
+        lines.append(f"reading used: {d.variant}")
+        lines += [f"  {line}" for line in rest]
+    else:
+        lines += rest
+    return lines
+
+
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
     path = Path(args.path) if args.path else config.knowledge.path
-    kb, problems = check(path)
+    one_file = path.is_file()
+    # a single file is checked as part of its folder, reporting only its own problems
+    kb, problems = check_file(path) if one_file else check(path)
     if kb is not None and not args.quick:
         matcher = Matcher(kb, config.knowledge.thresholds.to_thresholds())
-        problems = problems + ambiguous_triggers(kb, matcher)
+        found = ambiguous_triggers(kb, matcher)
+        if one_file:
+            found = [p for p in found if Path(p.file).resolve() == path.resolve()]
+        problems = problems + found
     for p in problems:
         print(p, file=sys.stderr if p.severity == "error" else sys.stdout)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    if kb is None:
+    if errors:
         print(f"{path}: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
         return 1
+    if kb is None:  # this file is fine; another file of its folder is not
+        print(f"{path}: OK, {warnings} warning(s) (other files in {path.parent} have errors)")
+        return 0
+    scope = f" (checked with the other files in {path.parent})" if one_file else ""
     print(
         f"{path}: OK, {len(kb.topics)} topics, {len(kb.intents)} intents, "
-        f"{len(kb.categories)} categories, version {kb.version}, {warnings} warning(s)"
+        f"{len(kb.categories)} categories, version {kb.version}, {warnings} warning(s){scope}"
     )
     return 0
 
