@@ -189,7 +189,10 @@ def parse_since(value: str, now: float | None = None) -> float:
 async def _open_store(config: Config, db: str | None) -> Store:
     path = Path(db) if db else config.bot.database
     if not path.exists():
-        raise ConfigError(f"{path}: no database yet (the bot creates it when it runs)")
+        raise ConfigError(
+            f"{path}: no database yet (bot.database in the config; the bot creates it when it "
+            "runs). `dono demo` writes a generated week there; --db PATH reads another one"
+        )
     return await Store.open(path)
 
 
@@ -261,6 +264,30 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, config: Config) -> int:
+    from bot.demo import write_week
+
+    path = Path(args.db) if args.db else config.bot.database
+    if path.exists():
+        print(
+            f"{path} already exists; `dono demo` writes only a new database (--db PATH)",
+            file=sys.stderr,
+        )
+        return 1
+    matcher = _matcher(config, None)
+    districts = [d.name for d in config.outages.districts]
+    week = asyncio.run(
+        write_week(path, matcher, districts, until=time.time(), days=args.days, seed=args.seed)
+    )
+    print(
+        f"{path}: {week.conversations} conversations, {week.questions} questions, "
+        f"{week.tickets} hand-offs, {week.outages} outage reports over {args.days} days"
+    )
+    db = f" --db {path}" if args.db else ""
+    print(f"next: dono report --since {args.days}d{db}; dono unanswered{db}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace, config: Config) -> int:
     text = json_schema()
     if args.out:
@@ -279,7 +306,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 def cmd_playground(args: argparse.Namespace, config: Config) -> int:
     from bot.playground import run_playground
 
-    return run_playground(config, port=args.port)
+    return run_playground(config, port=args.port, db=Path(args.db) if args.db else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -325,6 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--db", help="database (default: config bot.database)")
     rep.set_defaults(func=cmd_report)
 
+    demo = sub.add_parser("demo", help="write a generated week of conversations to a new database")
+    demo.add_argument("--db", help="database to create (default: config bot.database)")
+    demo.add_argument("--days", type=int, default=7, choices=range(1, 31), metavar="1..30")
+    demo.add_argument("--seed", type=int, default=7, help="the same week for the same seed")
+    demo.set_defaults(func=cmd_demo)
+
     sch = sub.add_parser("schema", help="print the JSON Schema of a knowledge-base file")
     sch.add_argument("--out", help="write to this file")
     sch.set_defaults(func=cmd_schema)
@@ -334,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pg = sub.add_parser("playground", help="emulator + bot + web page, no token needed")
     pg.add_argument("--port", type=int, help="web page port (default: config playground.port)")
+    pg.add_argument("--db", help="keep the bot's database in this file (default: a temporary one)")
     pg.set_defaults(func=cmd_playground)
     return parser
 
