@@ -291,3 +291,18 @@ async def test_sigterm_while_telegram_is_unreachable_at_start_up_ends_the_proces
     processes.append(bot.start())
     await bot.wait_for_output("getMe failed")
     assert await bot.stopped_by_sigterm(within=10) < 5
+
+
+def test_the_webhook_secret_is_redacted_from_logs_like_the_token() -> None:
+    import logging
+
+    from bot.app import RedactToken
+
+    token = "123456:SECRET-token"
+    record = logging.LogRecord(
+        "aiohttp", logging.ERROR, __file__, 1, "POST %s %s", (f"/bot{token}/x", SECRET), None
+    )
+    assert RedactToken(token, SECRET).filter(record)
+    message = record.getMessage()
+    assert token not in message and SECRET not in message
+    assert "<token>" in message and "<secret>" in message
