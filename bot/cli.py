@@ -1,4 +1,4 @@
-"""The `dono` command: ask, check, eval, schema (knowledge base) and run, playground (bot)."""
+"""The `dono` command: ask, check, eval, schema; unanswered, report, demo; run, playground."""
 
 from __future__ import annotations
 
@@ -309,6 +309,31 @@ def cmd_playground(args: argparse.Namespace, config: Config) -> int:
     return run_playground(config, port=args.port, db=Path(args.db) if args.db else None)
 
 
+def _add_data_commands(sub: argparse._SubParsersAction) -> None:
+    """unanswered, report and demo: what the database holds."""
+    un = sub.add_parser("unanswered", help="group what the bot could not answer or got 👎")
+    un.add_argument("--since", default="7d", help="like 7d, 24h or 2026-11-01 (default: 7d)")
+    un.add_argument("--csv", action="store_true", help="CSV for a spreadsheet")
+    un.add_argument("--db", help="database (default: config bot.database)")
+    un.add_argument("--kb", help="knowledge base for the closest-topic hints")
+    un.set_defaults(func=cmd_unanswered)
+
+    rep = sub.add_parser("report", help="handling times and outcomes as an HTML page or JSON")
+    rep.add_argument("--since", default="30d", help="like 30d, 24h or 2026-11-01 (default 30d)")
+    rep.add_argument("--until", help="end of the period (default: now)")
+    rep.add_argument("--out", help="file to write (default report.html; stdout for --json)")
+    rep.add_argument("--json", action="store_true", help="JSON instead of HTML")
+    rep.add_argument("--tz", help="time zone of days and hours (default: working hours' zone)")
+    rep.add_argument("--db", help="database (default: config bot.database)")
+    rep.set_defaults(func=cmd_report)
+
+    demo = sub.add_parser("demo", help="write a generated week of conversations to a new database")
+    demo.add_argument("--db", help="database to create (default: config bot.database)")
+    demo.add_argument("--days", type=int, default=7, choices=range(1, 31), metavar="1..30")
+    demo.add_argument("--seed", type=int, default=7, help="the same week for the same seed")
+    demo.set_defaults(func=cmd_demo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dono", description=__doc__)
     parser.add_argument("--config", help="path to config.yaml (default: ./config.yaml)")
@@ -336,27 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--kb", help="knowledge base to use instead of the configured one")
     ev.set_defaults(func=cmd_eval)
 
-    un = sub.add_parser("unanswered", help="group what the bot could not answer or got 👎")
-    un.add_argument("--since", default="7d", help="like 7d, 24h or 2026-11-01 (default: 7d)")
-    un.add_argument("--csv", action="store_true", help="CSV for a spreadsheet")
-    un.add_argument("--db", help="database (default: config bot.database)")
-    un.add_argument("--kb", help="knowledge base for the closest-topic hints")
-    un.set_defaults(func=cmd_unanswered)
-
-    rep = sub.add_parser("report", help="handling times and outcomes as an HTML page or JSON")
-    rep.add_argument("--since", default="30d", help="like 30d, 24h or 2026-11-01 (default 30d)")
-    rep.add_argument("--until", help="end of the period (default: now)")
-    rep.add_argument("--out", help="file to write (default report.html; stdout for --json)")
-    rep.add_argument("--json", action="store_true", help="JSON instead of HTML")
-    rep.add_argument("--tz", help="time zone of days and hours (default: working hours' zone)")
-    rep.add_argument("--db", help="database (default: config bot.database)")
-    rep.set_defaults(func=cmd_report)
-
-    demo = sub.add_parser("demo", help="write a generated week of conversations to a new database")
-    demo.add_argument("--db", help="database to create (default: config bot.database)")
-    demo.add_argument("--days", type=int, default=7, choices=range(1, 31), metavar="1..30")
-    demo.add_argument("--seed", type=int, default=7, help="the same week for the same seed")
-    demo.set_defaults(func=cmd_demo)
+    _add_data_commands(sub)
 
     sch = sub.add_parser("schema", help="print the JSON Schema of a knowledge-base file")
     sch.add_argument("--out", help="write to this file")
