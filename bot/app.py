@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sqlite3
+import sys
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -18,6 +19,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand
+from aiogram.utils.token import TokenValidationError, validate_token
 from aiohttp import web
 
 from bot import errors
@@ -31,6 +33,14 @@ from bot.middlewares import SubscriberMiddleware, TicketMiddleware
 from bot.pacing import Limits, Pacer
 from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
+from bot.startup import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    StartupError,
+    listening,
+    wait_for_telegram,
+    webhook_secret,
+)
 from bot.texts import t
 from handoff.storage import Store
 from knowledge.lang import LANGS
@@ -84,6 +94,8 @@ def create_dispatcher(
 
 
 async def set_commands(bot: Bot) -> None:
+    """The command menu in each language; run in the background, so a Telegram that fails
+    these calls delays neither serving nor a stop."""
     names = ["start", "menu", "operator", "lang", "help"]
     for lang in (*LANGS, None):
         commands = [BotCommand(command=n, description=t(lang or "en", f"cmd_{n}")) for n in names]
@@ -112,6 +124,7 @@ class Dono:
     runner: web.AppRunner | None = None
     health: web.AppRunner | None = None
     poller: DurablePoller | None = None
+    commands: asyncio.Task | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @classmethod
@@ -160,9 +173,12 @@ class Dono:
             config, bot, dp, store, journal, knowledge, reloader, metrics, pacer, sends, retry
         )
 
-    def _start_watching(self) -> None:
+    async def _start_watching(self) -> None:
         if self.config.knowledge.watch:
             self.reloader.start()
+            # one turn of the loop: the watcher notes which folder the KB path leads to now,
+            # so a folder switched right after start-up is seen as a switch
+            await asyncio.sleep(0)
 
     async def status(self) -> dict:
         """What /healthz says; also refreshes the gauges /metrics shows."""
@@ -199,28 +215,35 @@ class Dono:
     async def start_health(self) -> None:
         ops = self.config.ops
         if ops.health_port is not None:
-            self.health = await start_health_server(
-                ops.health_host, ops.health_port, self.metrics, self.status
+            self.health = await listening(
+                "health check (ops.health_port)",
+                ops.health_host,
+                ops.health_port,
+                start_health_server(ops.health_host, ops.health_port, self.metrics, self.status),
             )
+
+    def _set_commands(self) -> None:
+        self.commands = asyncio.create_task(set_commands(self.bot))
 
     async def start_polling(self, polling_timeout: int = 10) -> None:
         """Start long polling in a background task."""
-        self._start_watching()
-        await set_commands(self.bot)
+        await self._start_watching()
+        self._set_commands()
         self.poller = DurablePoller(
             self.bot, self.dp, self.journal, polling_timeout, sends=self.sends
         )
         self.task = asyncio.create_task(self.poller.run())
 
-    async def start_webhook(self, url: str, secret: str | None) -> web.AppRunner:
-        """Serve Telegram's webhook on config.telegram.webhook's host/port/path."""
+    async def start_webhook(self, url: str, secret: str) -> web.AppRunner:
+        """Serve Telegram's webhook on config.telegram.webhook's host/port/path; a delivery
+        without ``secret`` in its X-Telegram-Bot-Api-Secret-Token header gets 401."""
         hook = self.config.telegram.webhook
         poller = DurablePoller(self.bot, self.dp, self.journal, sends=self.sends)
         self.poller = poller
 
         async def deliver(request: web.Request) -> web.Response:
             given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-            if secret and not hmac.compare_digest(given.encode(), secret.encode()):
+            if not hmac.compare_digest(given.encode(), secret.encode()):
                 return web.Response(status=401)
             try:
                 raw = await request.json(loads=json.loads)
@@ -234,20 +257,31 @@ class Dono:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, hook.listen_host, hook.listen_port)
-        await site.start()
-        self._start_watching()
+        try:
+            await listening(
+                "webhook (telegram.webhook.listen_port)",
+                hook.listen_host,
+                hook.listen_port,
+                site.start(),
+            )
+        except StartupError:
+            await runner.cleanup()
+            raise
+        self.runner = runner
+        await self._start_watching()
         self.task = asyncio.create_task(poller.serve_webhook())
-        await set_commands(self.bot)
+        self._set_commands()
         await self.bot.set_webhook(
             url, secret_token=secret, allowed_updates=self.dp.resolve_used_update_types()
         )
-        self.runner = runner
         return runner
 
     async def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        if self.commands is not None:
+            self.commands.cancel()
         await self.reloader.stop()
         if self.health is not None:
             await self.health.cleanup()
@@ -264,46 +298,82 @@ class Dono:
         await self.store.close()
 
 
-async def serve(config: Config, token: str, api_base: str | None = None) -> None:
-    """Run until SIGINT/SIGTERM."""
-    dono = await Dono.create(config, token, api_base)
+async def start_serving(dono: Dono, secret: str | None) -> None:
+    """Health port, the token's check against Telegram (bounded), then polling or the webhook."""
+    config = dono.config
+    await dono.start_health()
+    me = await wait_for_telegram(
+        dono.bot, config.telegram.startup_wait, config.api_base or "api.telegram.org"
+    )
+    if secret is not None:
+        await dono.start_webhook(config.telegram.webhook.url or "", secret)
+    else:
+        await dono.start_polling()
+    log.info("Dono is running as @%s", me.username)
+
+
+async def serve(config: Config, token: str, api_base: str | None = None) -> int:
+    """Run until SIGINT/SIGTERM, which are heard in every phase, start-up included; the exit
+    code. What is being handled when the signal comes is finished (for up to 5 s)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    hook = config.telegram.webhook
+    secret = None
     if config.telegram.mode == "webhook":
-        if not hook.url:
-            raise SystemExit("telegram.webhook.url must be set in webhook mode")
-        await dono.start_webhook(hook.url, os.environ.get("DONO_WEBHOOK_SECRET") or None)
-    else:
-        await dono.start_polling()
-    await dono.start_health()
-    me = await dono.bot.get_me()
-    log.info("Dono is running as @%s", me.username)
-    await stop.wait()
-    await dono.stop()
+        if not config.telegram.webhook.url:
+            raise StartupError("telegram.webhook.url must be set in webhook mode", EXIT_CONFIG)
+        secret = webhook_secret()
+    try:
+        validate_token(token)
+    except TokenValidationError:
+        raise StartupError(
+            "DONO_BOT_TOKEN is not a bot token (expected like 123456:ABC-DEF…)", EXIT_CONFIG
+        ) from None
+    dono = await Dono.create(config, token, api_base)
+    starting = asyncio.create_task(start_serving(dono, secret))
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # a StartupError stops here
+            await stopping
+        else:
+            log.info("stopped during start-up")
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await starting
+    finally:
+        stopping.cancel()
+        await dono.stop()
+    return EXIT_OK
 
 
 class RedactToken(logging.Filter):
-    """Whatever a library logs (a URL in an error, say), the token never reaches the log."""
+    """Whatever a library logs (a URL in an error, say), the token and the webhook secret
+    never reach the log."""
 
-    def __init__(self, token: str | None) -> None:
+    def __init__(self, token: str | None, *secrets: str | None) -> None:
         super().__init__()
-        self.token = token
+        self.secrets = [(s, "<token>") for s in (token,) if s]
+        self.secrets += [(s, "<secret>") for s in secrets if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.token:
+        if self.secrets:
             message = record.getMessage()
-            if self.token in message:
-                record.msg, record.args = message.replace(self.token, "<token>"), None
+            if any(s in message for s, _ in self.secrets):
+                for s, placeholder in self.secrets:
+                    message = message.replace(s, placeholder)
+                record.msg, record.args = message, None
         return True
 
 
-def setup_logging(json_lines: bool = False, token: str | None = None) -> None:
+def setup_logging(
+    json_lines: bool = False, token: str | None = None, secret: str | None = None
+) -> None:
     handler = logging.StreamHandler()
-    handler.addFilter(RedactToken(token))
+    handler.addFilter(RedactToken(token, secret))
     if json_lines or os.environ.get("DONO_LOG_JSON") == "1":
         handler.setFormatter(JsonFormatter())
     else:
@@ -316,8 +386,18 @@ def setup_logging(json_lines: bool = False, token: str | None = None) -> None:
 def run_bot(config: Config) -> int:
     token = bot_token()
     if not token:
-        print("DONO_BOT_TOKEN is not set: put the bot token from @BotFather in the environment.")
-        return 2
-    setup_logging(config.ops.json_logs, token)
-    asyncio.run(serve(config, token))
-    return 0
+        print(
+            "dono run: DONO_BOT_TOKEN is not set: put the bot token from @BotFather "
+            "in the environment",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    secret = os.environ.get("DONO_WEBHOOK_SECRET") or None
+    setup_logging(config.ops.json_logs, token, secret)
+    try:
+        return asyncio.run(serve(config, token))
+    except StartupError as exc:
+        print(f"dono run: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:  # Ctrl+C before the signal handlers were in place
+        return 130

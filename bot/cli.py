@@ -1,4 +1,4 @@
-"""The `dono` command: ask, check, eval, schema (knowledge base) and run, playground (bot)."""
+"""The `dono` command: ask, check, eval, schema; unanswered, report, demo; run, playground."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import csv
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import asdict
@@ -30,7 +31,7 @@ from knowledge.evaluate import (
     summarize,
 )
 from knowledge.lint import ambiguous_triggers
-from knowledge.loader import KnowledgeBaseError, check, load
+from knowledge.loader import KnowledgeBaseError, check, check_file, load
 from knowledge.matcher import Decision, Matcher, reply_language
 from knowledge.schema import json_schema
 from knowledge.unanswered import cluster, spreadsheet_cell
@@ -96,27 +97,56 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
         print("buttons: " + " | ".join(buttons))
     if args.explain:
         print("\nexplanation:")
-        for line in d.explanation:
+        for line in explanation_lines(d):
             print(f"  {line}")
     return 0
 
 
+_READING_NOTE = re.compile(r"^[a-z][a-z ]*: '.*' top=\d")
+
+
+def explanation_lines(d: Decision) -> list[str]:
+    """The readings tried, each on its line, then the details of the one the decision used,
+    under its own name: a reading tried later is not taken for the one the words belong to."""
+    notes = [line for line in d.explanation if _READING_NOTE.match(line)]
+    rest = [line for line in d.explanation if not _READING_NOTE.match(line)]
+    if not notes:
+        return list(d.explanation)
+    lines = ["readings tried:", *(f"  {n}" for n in notes)]
+    used = next((n for n in notes if n.startswith(f"{d.variant}: ")), None)
+    if d.variant and used is not None:
+        lines.append(f"reading used: {d.variant}")
+        lines += [f"  {line}" for line in rest]
+    else:
+        lines += rest
+    return lines
+
+
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
     path = Path(args.path) if args.path else config.knowledge.path
-    kb, problems = check(path)
+    one_file = path.is_file()
+    # a single file is checked as part of its folder, reporting only its own problems
+    kb, problems = check_file(path) if one_file else check(path)
     if kb is not None and not args.quick:
         matcher = Matcher(kb, config.knowledge.thresholds.to_thresholds())
-        problems = problems + ambiguous_triggers(kb, matcher)
+        found = ambiguous_triggers(kb, matcher)
+        if one_file:
+            found = [p for p in found if Path(p.file).resolve() == path.resolve()]
+        problems = problems + found
     for p in problems:
         print(p, file=sys.stderr if p.severity == "error" else sys.stdout)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    if kb is None:
+    if errors:
         print(f"{path}: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
         return 1
+    if kb is None:  # this file is fine; another file of its folder is not
+        print(f"{path}: OK, {warnings} warning(s) (other files in {path.parent} have errors)")
+        return 0
+    scope = f" (checked with the other files in {path.parent})" if one_file else ""
     print(
         f"{path}: OK, {len(kb.topics)} topics, {len(kb.intents)} intents, "
-        f"{len(kb.categories)} categories, version {kb.version}, {warnings} warning(s)"
+        f"{len(kb.categories)} categories, version {kb.version}, {warnings} warning(s){scope}"
     )
     return 0
 
@@ -161,7 +191,10 @@ def parse_since(value: str, now: float | None = None) -> float:
 async def _open_store(config: Config, db: str | None) -> Store:
     path = Path(db) if db else config.bot.database
     if not path.exists():
-        raise ConfigError(f"{path}: no database yet (the bot creates it when it runs)")
+        raise ConfigError(
+            f"{path}: no database yet (bot.database in the config; the bot creates it when it "
+            "runs). `dono demo` writes a generated week there; --db PATH reads another one"
+        )
     return await Store.open(path)
 
 
@@ -244,6 +277,30 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, config: Config) -> int:
+    from bot.demo import write_week
+
+    path = Path(args.db) if args.db else config.bot.database
+    if path.exists():
+        print(
+            f"{path} already exists; `dono demo` writes only a new database (--db PATH)",
+            file=sys.stderr,
+        )
+        return 1
+    matcher = _matcher(config, None)
+    districts = [d.name for d in config.outages.districts]
+    week = asyncio.run(
+        write_week(path, matcher, districts, until=time.time(), days=args.days, seed=args.seed)
+    )
+    print(
+        f"{path}: {week.conversations} conversations, {week.questions} questions, "
+        f"{week.tickets} hand-offs, {week.outages} outage reports over {args.days} days"
+    )
+    db = f" --db {path}" if args.db else ""
+    print(f"next: dono report --since {args.days}d{db}; dono unanswered{db}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace, config: Config) -> int:
     text = json_schema()
     if args.out:
@@ -262,7 +319,33 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 def cmd_playground(args: argparse.Namespace, config: Config) -> int:
     from bot.playground import run_playground
 
-    return run_playground(config, port=args.port)
+    return run_playground(config, port=args.port, db=Path(args.db) if args.db else None)
+
+
+def _add_data_commands(sub: argparse._SubParsersAction) -> None:
+    """unanswered, report and demo: what the database holds."""
+    un = sub.add_parser("unanswered", help="group what the bot could not answer or got 👎")
+    un.add_argument("--since", default="7d", help="like 7d, 24h or 2026-11-01 (default: 7d)")
+    un.add_argument("--csv", action="store_true", help="CSV for a spreadsheet")
+    un.add_argument("--db", help="database (default: config bot.database)")
+    un.add_argument("--kb", help="knowledge base for the closest-topic hints")
+    un.set_defaults(func=cmd_unanswered)
+
+    rep = sub.add_parser("report", help="handling times and outcomes as an HTML page or JSON")
+    rep.add_argument("--since", default="30d", help="like 30d, 24h or 2026-11-01 (default 30d)")
+    rep.add_argument("--until", help="end of the period (default: now)")
+    rep.add_argument("--out", help="file to write (default report.html; stdout for --json)")
+    rep.add_argument("--json", action="store_true", help="JSON instead of HTML")
+    rep.add_argument("--tz", help="time zone of days and hours (default: working hours' zone)")
+    rep.add_argument("--db", help="database (default: config bot.database)")
+    rep.add_argument("--csv", metavar="DIR", help="also write the lead's tables as CSV files here")
+    rep.set_defaults(func=cmd_report)
+
+    demo = sub.add_parser("demo", help="write a generated week of conversations to a new database")
+    demo.add_argument("--db", help="database to create (default: config bot.database)")
+    demo.add_argument("--days", type=int, default=7, choices=range(1, 31), metavar="1..30")
+    demo.add_argument("--seed", type=int, default=7, help="the same week for the same seed")
+    demo.set_defaults(func=cmd_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -292,22 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--kb", help="knowledge base to use instead of the configured one")
     ev.set_defaults(func=cmd_eval)
 
-    un = sub.add_parser("unanswered", help="group what the bot could not answer or got 👎")
-    un.add_argument("--since", default="7d", help="like 7d, 24h or 2026-11-01 (default: 7d)")
-    un.add_argument("--csv", action="store_true", help="CSV for a spreadsheet")
-    un.add_argument("--db", help="database (default: config bot.database)")
-    un.add_argument("--kb", help="knowledge base for the closest-topic hints")
-    un.set_defaults(func=cmd_unanswered)
-
-    rep = sub.add_parser("report", help="handling times and outcomes as an HTML page or JSON")
-    rep.add_argument("--since", default="30d", help="like 30d, 24h or 2026-11-01 (default 30d)")
-    rep.add_argument("--until", help="end of the period (default: now)")
-    rep.add_argument("--out", help="file to write (default report.html; stdout for --json)")
-    rep.add_argument("--json", action="store_true", help="JSON instead of HTML")
-    rep.add_argument("--tz", help="time zone of days and hours (default: working hours' zone)")
-    rep.add_argument("--db", help="database (default: config bot.database)")
-    rep.add_argument("--csv", metavar="DIR", help="also write the lead's tables as CSV files here")
-    rep.set_defaults(func=cmd_report)
+    _add_data_commands(sub)
 
     sch = sub.add_parser("schema", help="print the JSON Schema of a knowledge-base file")
     sch.add_argument("--out", help="write to this file")
@@ -318,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pg = sub.add_parser("playground", help="emulator + bot + web page, no token needed")
     pg.add_argument("--port", type=int, help="web page port (default: config playground.port)")
+    pg.add_argument("--db", help="keep the bot's database in this file (default: a temporary one)")
     pg.set_defaults(func=cmd_playground)
     return parser
 

@@ -65,6 +65,7 @@ class TelegramConfig(_Section):
     mode: Literal["polling", "webhook"] = "polling"
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     request_timeout: float = Field(30, gt=0)
+    startup_wait: float = Field(60, gt=0)  # seconds `dono run` waits for Telegram to answer
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
 

@@ -48,12 +48,17 @@ async def _serve(config: Config, port: int | None) -> None:
     await emu.stop()
 
 
-def run_playground(config: Config, port: int | None = None) -> int:
+def run_playground(config: Config, port: int | None = None, db: Path | None = None) -> int:
     setup_logging()
+    if db is not None:  # kept: `dono report --db` on it after the playground has stopped
+        config.bot.database = db
+        print(f"playground database: {db} (kept)", flush=True)
+        asyncio.run(_serve(config, port))
+        return 0
     # The emulator starts empty every time, so the bot's database does too: a fresh one per
     # run, apart from a real bot's (`dono report --db` on it while the playground runs).
     with tempfile.TemporaryDirectory(prefix="dono-playground-") as tmp:
         config.bot.database = Path(tmp) / "playground.sqlite3"
-        print(f"playground database: {config.bot.database}", flush=True)
+        print(f"playground database: {config.bot.database} (deleted on exit; --db to keep)")
         asyncio.run(_serve(config, port))
     return 0

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from knowledge.files import MAX_FILE_BYTES as MAX_FILE_BYTES
+from knowledge.files import display, kb_files, list_files, read_limited
+from knowledge.hints import ids_in, syntax_hint
 from knowledge.html import html_problems, plain_text_problems
 from knowledge.lang import LANGS
+from knowledge.problem import Problem
 from knowledge.schema import Category, Intent, KnowledgeFile, Topic, describe, message
 from knowledge.text import normalize
 from knowledge.yamlsafe import (
@@ -25,31 +28,14 @@ from knowledge.yamlsafe import (
     parse_yaml,
 )
 
-Severity = Literal["error", "warning"]
-
 # Limits checked before a file is parsed or its aliases expanded: a knowledge base is text
 # someone wrote, and nothing in it may cost the bot more memory or time than that.
-MAX_FILE_BYTES = 5 * 1024 * 1024  # one YAML file (the 10,000-topic benchmark's are ~0.5 MB)
 MAX_KB_BYTES = 64 * 1024 * 1024  # all files together
 MAX_FILES = 2_000
 MAX_KB_NODES = 3_000_000  # all files together (the 10,000-topic benchmark: 510,000)
 MAX_FILE_PROBLEMS = 100  # errors listed per file; the rest are counted
 # An answer is sent as messages of at most 4,096 UTF-16 units: four messages' worth at most.
 MAX_ANSWER_UTF16 = 4 * 4096
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with the knowledge base, where it is and what to fix."""
-
-    file: str
-    line: int
-    message: str
-    severity: Severity = "error"
-
-    def __str__(self) -> str:
-        tag = "" if self.severity == "error" else "warning: "
-        return f"{self.file}:{self.line}: {tag}{self.message}"
 
 
 class KnowledgeBaseError(Exception):
@@ -92,7 +78,7 @@ def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[Knowled
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 1
         what = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(name, line, f"YAML syntax error: {what}"))
+        problems.append(Problem(name, line, f"YAML syntax error: {what}{syntax_hint(text, line)}"))
         return KnowledgeFile(), {}
     if node is None or data is None:
         return KnowledgeFile(), {}
@@ -118,7 +104,9 @@ def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[Knowled
         )
     for err in errors[:MAX_FILE_PROBLEMS]:
         loc = tuple(err["loc"])
-        problems.append(Problem(name, line_of(lines, loc), f"{describe(data, loc)} {message(err)}"))
+        problems.append(
+            Problem(name, line_of(lines, loc), f"{describe(data, loc)} {message(err, data)}")
+        )
     shown = min(len(errors), MAX_FILE_PROBLEMS)
     if total > shown:
         problems.append(Problem(name, 1, f"… and {total - shown:,} more errors in this file"))
@@ -159,78 +147,6 @@ def _first_errors(data: dict) -> list[Mapping[str, Any]]:
     return found
 
 
-def kb_files(path: Path) -> list[Path]:
-    """The YAML files of a knowledge base: a directory's *.yaml/*.yml, or a single file.
-    Only files inside the directory (symbolic links resolved) are listed."""
-    return _kb_files(path)[0]
-
-
-def _kb_files(path: Path) -> tuple[list[Path], list[Problem]]:
-    """The KB's YAML files, and a problem for every link that leads out of the KB folder
-    (such a file is never read: the folder is the whole of what the bot may serve)."""
-    if path.is_file():
-        return [path], []
-    root = path.resolve()
-    files: list[Path] = []
-    problems: list[Problem] = []
-    for folder, dirs, names in os.walk(root):
-        here = Path(folder)
-        for entry in sorted([*dirs, *names]):
-            candidate = here / entry
-            if not candidate.is_symlink():
-                if entry in names and candidate.suffix in (".yaml", ".yml"):
-                    files.append(candidate)
-                continue
-            target = candidate.resolve()
-            inside = target == root or root in target.parents
-            if not inside:
-                problems.append(
-                    Problem(
-                        _display(candidate),
-                        1,
-                        f"refused: a link to {target}, outside the knowledge-base folder "
-                        f"{root}; copy the file into the folder instead",
-                    )
-                )
-            elif candidate.suffix in (".yaml", ".yml") and target.is_file():
-                files.append(candidate)  # a link within the folder: read like its target
-        dirs.sort()
-    return sorted(files), problems
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _read(file: Path, name: str, problems: list[Problem]) -> bytes | None:
-    """The file's bytes, or None (with a problem) when it can't be read or is too big; the
-    size is checked before reading, so a huge file costs nothing."""
-    try:
-        with open(file, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                problems.append(
-                    Problem(
-                        name,
-                        1,
-                        f"refused: {size:,} bytes; a knowledge-base file may have at most "
-                        f"{MAX_FILE_BYTES:,} (split it into several files)",
-                    )
-                )
-                return None
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        problems.append(Problem(name, 1, f"cannot read the file: {exc}"))
-        return None
-    if len(raw) > MAX_FILE_BYTES:  # it grew while being read
-        problems.append(Problem(name, 1, f"refused: over {MAX_FILE_BYTES:,} bytes"))
-        return None
-    return raw
-
-
 def check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     """Validate a knowledge base; the KB is None when there are errors. All problems at once."""
     gc_was_enabled = gc.isenabled()
@@ -252,6 +168,7 @@ class _Collected:
     sources: dict[str, tuple[str, int]] = field(default_factory=dict)
     triggers_seen: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     normalized: dict[str, str] = field(default_factory=dict)
+    unsure: set[str] = field(default_factory=set)  # ids in files that could not be read
 
     def add(self, name: str, lines: dict[Loc, int], parsed: KnowledgeFile) -> list[Problem]:
         """Take one file's entries; what clashes with earlier files is a problem."""
@@ -329,7 +246,7 @@ def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     root = Path(path)
     if not root.exists():
         return None, [Problem(str(root), 1, "no such file or directory")]
-    files, problems = _kb_files(root)
+    files, problems = list_files(root)
     if not files and not problems:
         return None, [Problem(str(root), 1, "no *.yaml files in the knowledge base directory")]
     if len(files) > MAX_FILES:
@@ -339,8 +256,8 @@ def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     checks: list[tuple[str, dict, KnowledgeFile]] = []
     total = values = 0
     for file in files:
-        name = _display(file)
-        raw = _read(file, name, problems)
+        name = display(file)
+        raw = read_limited(file, name, problems)
         if raw is None:
             continue
         total += len(raw)
@@ -357,12 +274,18 @@ def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
                 Problem(name, 1, f"refused: the knowledge base is over {MAX_KB_NODES:,} values")
             )
             break
+        if any(p.file == name and p.severity == "error" for p in problems):
+            seen.unsure.update(ids_in(raw))
         checks.append((name, lines, parsed))
         problems.extend(seen.add(name, lines, parsed))
+    # An id a broken file may define is not reported missing elsewhere: one tab in one file
+    # is one error, not one in every file that refers to what it defines.
+    topics = {**dict.fromkeys(seen.unsure), **seen.topics}
+    categories = {**dict.fromkeys(seen.unsure), **seen.categories}
     for name, lines, parsed in checks:
-        problems.extend(_entry_checks(name, lines, parsed, seen.topics, seen.categories))
+        problems.extend(_entry_checks(name, lines, parsed, topics, categories))
     if not seen.topics and not any(p.severity == "error" for p in problems):
-        problems.append(Problem(_display(root), 1, "the knowledge base has no topics"))
+        problems.append(Problem(display(root), 1, "the knowledge base has no topics"))
     problems.sort(key=lambda p: (p.severity != "error", p.file, p.line))
     if any(p.severity == "error" for p in problems):
         return None, problems
@@ -429,6 +352,14 @@ def _topic_checks(
             lines.get((*at, "category"), 1),
             f'topic "{topic.id}": category "{topic.category}" is not defined (known: {known})',
         )
+    if topic.title is None:
+        yield Problem(
+            name,
+            lines.get(at, 1),
+            f'topic "{topic.id}": no title; its buttons will show a trigger instead '
+            "(add title: {ru: …, tg: …, en: …})",
+            "warning",
+        )
     for j, rel in enumerate(topic.related):
         if rel not in topics:
             yield Problem(
@@ -469,6 +400,18 @@ def _answer_problems(text: str) -> list[str]:
             f"{MAX_ANSWER_UTF16 // 4096} messages' worth: shorten it or split the topic"
         ]
     return html_problems(text)
+
+
+def check_file(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """One file, checked as the part of its folder's knowledge base it is: its categories and
+    related topics may be defined in the other files; only its own problems are listed. The
+    KB is None when the folder as a whole has errors."""
+    file = Path(path)
+    if not file.is_file() or file.resolve() not in {f.resolve() for f in kb_files(file.parent)}:
+        return check(file)
+    kb, problems = check(file.parent)
+    name = display(file)
+    return kb, [p for p in problems if p.file == name]
 
 
 def load(path: str | Path) -> KnowledgeBase:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -105,13 +106,68 @@ def describe(data: Any, loc: tuple[str | int, ...]) -> str:
     return ".".join(str(p) for p in loc) or "file"
 
 
-def message(err: Mapping[str, Any]) -> str:
-    """A pydantic error said the way a KB admin can act on it."""
+def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model whose keys are valid at ``loc`` (a mapping's location in a file)."""
+    model: Any = KnowledgeFile
+    for part in loc:
+        if isinstance(part, int):
+            continue  # an item of a list: the list's own item model
+        field = model.model_fields.get(part) if model is not None else None
+        if field is None:
+            return None
+        model = next(
+            (
+                t
+                for t in _models_in(field.annotation)
+                if isinstance(t, type) and issubclass(t, BaseModel)
+            ),
+            None,
+        )
+    return model
+
+
+def _models_in(annotation: Any) -> list[Any]:
+    """The classes in ``list[Topic]``, ``I18nText | None`` and the like."""
+    args = getattr(annotation, "__args__", None)
+    if not args:
+        return [annotation]
+    return [t for a in args for t in _models_in(a)]
+
+
+def _did_you_mean(loc: tuple[str | int, ...]) -> str:
+    model = _model_at(loc[:-1])
+    if model is None or not isinstance(loc[-1], str):
+        return "check the spelling"
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(loc[-1].lower(), known, n=1, cutoff=0.6)
+    if close:
+        return f'did you mean "{close[0]}"?'
+    return "known keys here: " + ", ".join(known)
+
+
+def message(err: Mapping[str, Any], data: Any = None) -> str:
+    """A pydantic error said the way a KB admin can act on it (``data``: the file's content,
+    for hints that depend on the value)."""
     kind = err["type"]
+    loc = tuple(err["loc"])
     if kind == "missing":
         return "is missing"
     if kind == "extra_forbidden":
-        return "is not a known key (check the spelling; see docs/knowledge-base.md)"
+        return f"is not a known key: {_did_you_mean(loc)} (see docs/knowledge-base.md)"
+    if kind == "string_type" and isinstance(_value_at(data, loc), dict):
+        return (
+            'should be text, but YAML read a "key: value" pair: the text has ": " in it; '
+            "put it in quotes"
+        )
     if kind == "string_too_short":
         return "is empty"
     if kind == "string_pattern_mismatch":
