@@ -31,6 +31,7 @@ from bot.health import ApiMetrics, JsonFormatter, Metrics, UpdateMetrics, start_
 from bot.journal import Journal
 from bot.middlewares import SubscriberMiddleware, TicketMiddleware
 from bot.pacing import Limits, Pacer
+from bot.periodic import Periodic
 from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
 from bot.startup import (
@@ -96,7 +97,7 @@ def create_dispatcher(
 async def set_commands(bot: Bot) -> None:
     """The command menu in each language; run in the background, so a Telegram that fails
     these calls delays neither serving nor a stop."""
-    names = ["start", "menu", "operator", "lang", "help"]
+    names = ["start", "menu", "operator", "cancel", "lang", "help"]
     for lang in (*LANGS, None):
         commands = [BotCommand(command=n, description=t(lang or "en", f"cmd_{n}")) for n in names]
         try:
@@ -125,6 +126,7 @@ class Dono:
     health: web.AppRunner | None = None
     poller: DurablePoller | None = None
     commands: asyncio.Task | None = None
+    timers: Periodic | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @classmethod
@@ -223,7 +225,11 @@ class Dono:
             )
 
     def _set_commands(self) -> None:
+        """Start-up work that runs beside the updates: the command menus, and the bot's
+        timers (single outage reports passed on, the daily digest)."""
         self.commands = asyncio.create_task(set_commands(self.bot))
+        self.timers = Periodic(self.config, self.store, self.dp["desk"])
+        self.timers.start()
 
     async def start_polling(self, polling_timeout: int = 10) -> None:
         """Start long polling in a background task."""
@@ -282,6 +288,8 @@ class Dono:
         self._stopped = True
         if self.commands is not None:
             self.commands.cancel()
+        if self.timers is not None:
+            await self.timers.stop()
         await self.reloader.stop()
         if self.health is not None:
             await self.health.cleanup()

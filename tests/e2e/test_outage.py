@@ -135,6 +135,9 @@ async def test_the_bots_timer_passes_single_reports_on(desk: Desk, monkeypatch) 
     import bot.periodic as periodic
 
     dono = desk.dono
+    # the running bot has its timers; with reports.digest_hour the digest's too
+    assert dono.timers is not None
+    assert {task.get_name() for task in dono.timers.tasks} == {"dono-outage-singles"}
     monkeypatch.setattr(periodic, "MIN_TICK", 0.2)
     monkeypatch.setattr(dono.config.outages, "alert_minutes", 0.01)  # a 0.6 s window
     timers = periodic.Periodic(dono.config, dono.store, dono.dp["desk"])
