@@ -262,7 +262,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 def cmd_playground(args: argparse.Namespace, config: Config) -> int:
     from bot.playground import run_playground
 
-    return run_playground(config, port=args.port)
+    return run_playground(config, port=args.port, db=args.db)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -318,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pg = sub.add_parser("playground", help="emulator + bot + web page, no token needed")
     pg.add_argument("--port", type=int, help="web page port (default: config playground.port)")
+    pg.add_argument("--db", help="keep the bot's database in this file (default: a temporary one)")
     pg.set_defaults(func=cmd_playground)
     return parser
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import shutil
+import signal
+import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,12 +16,52 @@ from typing import Any
 import pytest
 
 from bot.playground import start_playground
-from tests.e2e.conftest import make_config
+from emulator.client import EmulatorClient
+from tests.e2e.conftest import ROOT, make_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+needs_chromium = pytest.mark.skipif(
     shutil.which("chromium") is None, reason="needs Debian's chromium (bash .ci/setup --browser)"
 )
+
+
+async def test_dono_playground_keeps_its_database_and_logs_no_line_per_update(
+    tmp_path: Path,
+) -> None:
+    """`dono playground --db FILE` as a process: a subscriber is there to write, the answer's
+    decision stays in FILE after SIGTERM, and the console has no line per update."""
+    db = tmp_path / "kept.sqlite3"
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot.cli", "playground", "--port", "0", "--db", str(db)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "DONO_LOG_LEVEL": "INFO"},
+        cwd=str(ROOT),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        url = ""
+        while not url:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+            assert line, "the playground exited early"
+            url = next((w for w in line.split() if w.startswith("http://")), "")
+        async with EmulatorClient(url.rstrip("/")) as client:
+            state = await client.state()
+            agents = {m for c in state["chats"] if c["type"] != "private" for m in c["members"]}
+            (person,) = [u for u in state["users"] if u["id"] not in agents]
+            await client.send_text(person["id"], "как проверить баланс")
+            answer = await client.wait_for_bot_message(person["id"], timeout=15)
+            assert "*100#" in answer["message"]["text"]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 15)
+    assert proc.returncode == 0, err.decode()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        kinds = conn.execute("SELECT kind FROM interactions").fetchall()
+    assert kinds == [("answer",)]
+    assert "Update id=" not in err.decode(), err.decode()
 
 
 @pytest.fixture
@@ -56,6 +102,7 @@ async def say(page: Any, text: str) -> None:
     await page.get_by_test_id("user-send").click()
 
 
+@needs_chromium
 async def test_type_a_question_see_the_answer_press_a_button(page: Any, tmp_path: Path) -> None:
     from playwright.async_api import expect
 
@@ -82,6 +129,7 @@ async def test_type_a_question_see_the_answer_press_a_button(page: Any, tmp_path
     await page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
 
 
+@needs_chromium
 async def test_operator_side_by_side(page: Any, tmp_path: Path) -> None:
     """Hand-off in the subscriber pane, the agent answers from the group pane."""
     from playwright.async_api import expect
