@@ -14,7 +14,6 @@ from aiohttp import web
 
 from bot.app import Dono, setup_logging
 from bot.config import Config
-from handoff.storage.views import SqliteReports
 
 if TYPE_CHECKING:
     from emulator import Emulator
@@ -87,8 +86,6 @@ async def desk_view(request: web.Request, emu: Emulator, holder: dict[str, Dono]
                 ],
             }
         )
-    reports = store.reports
-    assert isinstance(reports, SqliteReports)
     after = int(request.query.get("after", "0") or 0)
     places = [
         {"name": d.name, "latitude": d.latitude, "longitude": d.longitude}
@@ -98,7 +95,7 @@ async def desk_view(request: web.Request, emu: Emulator, holder: dict[str, Dono]
     result = {
         "group_id": group_id,
         "tickets": tickets,
-        "decisions": await reports.latest_decisions(after),
+        "decisions": await store.reports.latest_decisions(after),
         "places": places,
     }
     return web.json_response({"ok": True, "result": result})

@@ -495,17 +495,23 @@ async function refreshDesk() {
   renderDecisions();
 }
 
+// Under `dono playground` the desk view refreshes every 0.7 s; the plain emulator has no such
+// route (404), so its page offers to create a group instead.
 async function pollDesk() {
-  try {
-    await refreshDesk();
-  } catch (_error) {
-    if (state.desk === null) return; // a plain emulator: no playground route, no desk view
-  }
-  $("decisions-toggle").hidden = false;
-  setDecisionsShown($("decisions-toggle").getAttribute("aria-pressed") === "true");
   for (;;) {
+    try {
+      await refreshDesk();
+      if ($("decisions-toggle").hidden) {
+        $("decisions-toggle").hidden = false;
+        setDecisionsShown(true);
+      }
+    } catch (error) {
+      if (state.desk === null && error.message === "HTTP 404") {
+        $("create-group").hidden = false;
+        return;
+      }
+    }
     await new Promise((resolve) => setTimeout(resolve, 700));
-    try { await refreshDesk(); } catch (_error) { /* the poll of events shows the outage */ }
   }
 }
 
@@ -624,28 +630,28 @@ async function sendUserFile(kind, file, caption) {
 }
 
 async function pressButton(chatId, messageId, data) {
-  const pane = chatId > 0 ? "user-pane" : "group-pane";
+  const toast = chatId > 0 ? "callback-toast" : "group-callback-toast";
   try {
     const user = chatId > 0 ? chatId : state.agentId;
     const body = { user_id: user, message_id: messageId, callback_data: data };
     if (chatId < 0) body.chat_id = chatId;
     const { callback_query_id: id } = await api("POST", "/press", body);
     const answer = await api("GET", `/callbacks/${id}?timeout=15`);
-    showToast(pane, answer.text || "✓", answer.show_alert);
+    showToast(toast, answer.text || "✓", answer.show_alert);
   } catch (error) {
-    showToast(pane, `callback failed: ${error.message}`, true);
+    showToast(toast, `callback failed: ${error.message}`, true);
   }
 }
 
 // The answer to a button press shows over the pane of whoever pressed it.
 const toastTimers = new Map();
-function showToast(pane, text, alert) {
-  const toast = document.querySelector(`[data-testid="${pane}"] > [data-testid="callback-toast"]`);
+function showToast(testid, text, alert) {
+  const toast = $(testid);
   toast.textContent = text;
   toast.classList.toggle("alert", Boolean(alert));
   toast.hidden = false;
-  clearTimeout(toastTimers.get(pane));
-  toastTimers.set(pane, setTimeout(() => { toast.hidden = true; }, alert ? 6000 : 2500));
+  clearTimeout(toastTimers.get(testid));
+  toastTimers.set(testid, setTimeout(() => { toast.hidden = true; }, alert ? 6000 : 2500));
 }
 
 async function guard(errorBox, action) {
@@ -881,6 +887,14 @@ function wireGroup() {
       renderReplyTarget();
     });
   });
+  $("create-group").addEventListener("click", () => guard("group-error", async () => {
+    const agent = await api("POST", "/users", { first_name: "Agent", language_code: "ru" });
+    state.users.set(agent.id, agent);
+    const chat = await api("POST", "/groups", { title: "Operators", forum: true, agents: [agent.id] });
+    applyChat(chat);
+    state.agentId = agent.id;
+    await selectGroup(chat.id);
+  }));
   $("decisions-toggle").addEventListener("click", () => {
     setDecisionsShown($("decisions-toggle").getAttribute("aria-pressed") !== "true");
   });

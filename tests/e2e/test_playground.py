@@ -116,6 +116,9 @@ async def test_type_a_question_see_the_answer_press_a_button(page: Any, tmp_path
 
     await expect(page.get_by_test_id("page-title")).to_have_text("Dono playground")
     await expect(page.get_by_test_id("user-select")).to_contain_text("Фарход")
+    # the bot serves only its configured group: no button making one it would ignore
+    await expect(page.get_by_test_id("decisions-toggle")).to_be_visible()
+    await expect(page.get_by_test_id("create-group")).to_be_hidden()
     await say(page, "kak proverit balans")
     await expect(page.get_by_test_id("user-error")).to_be_hidden()
     chat = page.get_by_test_id("user-messages")
@@ -191,8 +194,10 @@ async def test_operator_side_by_side(page: Any, tmp_path: Path) -> None:
     group = page.get_by_test_id("group-messages")
     await expect(group).to_contain_text("Обращение #1")
     await group.locator('[data-callback-data^="tk:"]').first.click()
-    await expect(pane(page, "group").get_by_test_id("callback-toast")).to_contain_text("Dilnoza")
-    await expect(pane(page, "user").get_by_test_id("callback-toast")).to_be_hidden()
+    await expect(pane(page, "group").get_by_test_id("group-callback-toast")).to_contain_text(
+        "Dilnoza"
+    )
+    await expect(page.get_by_test_id("callback-toast")).to_be_hidden()
     await expect(tab.get_by_test_id("topic-state")).to_have_text("👤 claimed by Dilnoza")
 
     # from the subscriber side: a voice note and a document, relayed as the subscriber's
