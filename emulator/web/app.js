@@ -804,7 +804,10 @@ function wireSubscriber() {
       await selectUser(user.id);
     });
   });
-  $("attach-toggle").addEventListener("click", () => { $("attach-menu").hidden = !$("attach-menu").hidden; });
+  $("attach-toggle").addEventListener("click", () => {
+    $("attach-menu").hidden = !$("attach-menu").hidden;
+    scrollDown($("user-messages"));
+  });
   $("keyboard-show").addEventListener("click", () => { state.hiddenKeyboard = null; renderReplyKeyboard(); });
   const attached = (action) => guard("user-error", async () => {
     $("attach-menu").hidden = true;
