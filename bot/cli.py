@@ -319,7 +319,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 def cmd_playground(args: argparse.Namespace, config: Config) -> int:
     from bot.playground import run_playground
 
-    return run_playground(config, port=args.port, db=Path(args.db) if args.db else None)
+    return run_playground(config, port=args.port, db=args.db)
 
 
 def _add_data_commands(sub: argparse._SubParsersAction) -> None:

@@ -31,6 +31,9 @@ class Emulator(UserActions):
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
+        # routes a host adds to the page's server before start (the playground's read-only
+        # view of the bot's database)
+        self.extra_routes: list[web.RouteDef] = []
         self.restart_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ lifecycle
@@ -56,8 +59,10 @@ class Emulator(UserActions):
             return self
         self._halt = asyncio.Event()
         self.accepting = True
+        app = build_app(self)
+        app.router.add_routes(self.extra_routes)
         runner = web.AppRunner(
-            build_app(self), handler_cancellation=True, shutdown_timeout=1.0, access_log=None
+            app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
         )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, reuse_address=True)

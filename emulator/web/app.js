@@ -1,6 +1,8 @@
-// Playground for the Telegram emulator: a subscriber's private chat and the operator forum
-// group, driven through the /_emu/ control API. Message text is rendered by building DOM
-// nodes from text + entities; raw text never goes through innerHTML.
+// Dono playground: a subscriber's private chat and the operators' forum group, driven through
+// the emulator's /_emu/ control API; `dono playground` adds /_play/desk (tickets and the bot's
+// decisions, from its database), without which the page still works as a plain emulator UI.
+// Message text is rendered by building DOM nodes from text + entities; raw text never goes
+// through innerHTML.
 "use strict";
 
 const EVENT_KINDS = [
@@ -22,7 +24,13 @@ const state = {
   agentId: null,
   replyTo: null,
   unread: new Map(),    // `${chat}:${thread}` -> count
+  userTarget: null,     // {mode: "reply"|"edit", message} in the subscriber's composer
+  hiddenKeyboard: null, // the one-time reply keyboard the subscriber has used (JSON string)
+  desk: null,           // /_play/desk result, or null without the playground
+  relayed: new Map(),   // group message id -> ticket (the subscriber's messages in topics)
+  places: [],           // where a shared location can be (the bot's districts)
 };
+const FALLBACK_PLACE = { name: "Dushanbe", latitude: 38.5598, longitude: 68.787 };
 
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
 
@@ -51,7 +59,8 @@ async function api(method, path, body) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
   }
-  const resp = await fetch(`/_emu${path}`, init);
+  const resp = await fetch(path.startsWith("/_play/") ? path : `/_emu${path}`, init);
+  if (!(resp.headers.get("Content-Type") || "").includes("json")) throw new Error(`HTTP ${resp.status}`);
   const data = await resp.json();
   if (!data.ok) throw new Error(data.error || `HTTP ${resp.status}`);
   return data.result;
@@ -134,9 +143,35 @@ function renderFormatted(text, entities) {
 
 // ------------------------------------------------------------------ messages
 
+function fullName(user) {
+  return [user && user.first_name, user && user.last_name].filter(Boolean).join(" ") || "?";
+}
+
 function senderName(message) {
-  const from = message.from || {};
-  return [from.first_name, from.last_name].filter(Boolean).join(" ") || "?";
+  return fullName(message.from);
+}
+
+function initials(name) {
+  return name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0]).join("").toUpperCase() || "?";
+}
+
+const AVATAR_COLOURS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774"];
+
+function avatarNode(user, kind) {
+  const name = fullName(user);
+  const colour = kind === "bot" ? "#517da2" : AVATAR_COLOURS[Math.abs(Number(user && user.id) || 0) % AVATAR_COLOURS.length];
+  return el("div", {
+    class: `avatar ${kind}`, testid: "message-avatar", title: name, style: `background:${colour}`,
+    text: kind === "bot" ? "🤖" : initials(name),
+  });
+}
+
+function timeNode(message) {
+  const when = new Date((message.date || 0) * 1000);
+  const hhmm = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+  return el("time", {
+    class: "time", testid: "message-time", datetime: when.toISOString(), title: when.toLocaleString(), text: hhmm,
+  });
 }
 
 function serviceText(message) {
@@ -145,6 +180,12 @@ function serviceText(message) {
   if (message.forum_topic_closed) return "Topic closed";
   if (message.forum_topic_reopened) return "Topic reopened";
   return null;
+}
+
+function fileLink(file, testid, label) {
+  return el("a", {
+    href: `/_emu/files/${encodeURIComponent(file.file_id)}`, target: "_blank", testid, text: label,
+  });
 }
 
 function mediaNode(message) {
@@ -156,20 +197,18 @@ function mediaNode(message) {
       testid: "message-photo",
     });
   }
-  if (message.document) {
-    return el("a", {
-      href: `/_emu/files/${encodeURIComponent(message.document.file_id)}`,
-      target: "_blank",
-      testid: "message-document",
-      text: `📄 ${message.document.file_name || "document"}`,
-    });
-  }
-  if (message.voice) return el("div", { testid: "message-voice", text: `🎤 voice, ${message.voice.duration}s` });
-  if (message.sticker) return el("div", { testid: "message-sticker", text: message.sticker.emoji || "[sticker]" });
+  if (message.document) return fileLink(message.document, "message-document", `📄 ${message.document.file_name || "document"}`);
+  if (message.voice) return fileLink(message.voice, "message-voice", `🎤 voice message, ${message.voice.duration}s`);
+  if (message.sticker) return el("div", { class: "sticker", testid: "message-sticker", text: message.sticker.emoji || "[sticker]" });
   if (message.video) return el("div", { testid: "message-video", text: "🎬 video" });
   if (message.audio) return el("div", { testid: "message-audio", text: "🎵 audio" });
   if (message.location) {
-    return el("div", { testid: "message-location", text: `📍 ${message.location.latitude}, ${message.location.longitude}` });
+    const { latitude, longitude } = message.location;
+    return el("a", {
+      testid: "message-location", target: "_blank", rel: "noopener noreferrer",
+      href: `https://www.openstreetmap.org/?mlat=${latitude}&mlon=${longitude}#map=12/${latitude}/${longitude}`,
+      text: `📍 ${latitude.toFixed(4)}, ${longitude.toFixed(4)}`,
+    });
   }
   if (message.contact) {
     return el("div", { testid: "message-contact", text: `👤 ${message.contact.first_name} ${message.contact.phone_number}` });
@@ -205,44 +244,68 @@ function keyboardNode(message, chatId) {
   return box;
 }
 
+// Who a message is from, as the person at this desk sees it: in a ticket's topic the bot's
+// copies of the subscriber's messages are the subscriber's.
+function authorOf(message, group) {
+  const fromBot = Boolean(message.from && message.from.is_bot);
+  const ticket = group && fromBot ? state.relayed.get(message.message_id) : undefined;
+  if (ticket) return { kind: "subscriber", testid: "subscriber-message", user: ticket.subscriber || { id: ticket.user_id, first_name: `#${ticket.user_id}` } };
+  if (fromBot) return { kind: "bot", testid: "bot-message", user: message.from };
+  return { kind: group ? "agent" : "subscriber", testid: group ? "agent-message" : "user-message", user: message.from };
+}
+
+function messageActions(message, { group, mine }) {
+  const actions = el("span", { class: "actions" });
+  const reply = group ? () => setReplyTarget(message) : () => setUserTarget("reply", message);
+  actions.append(el("button", { type: "button", class: "action", testid: "message-reply", text: "↩", title: "Reply", onclick: reply }));
+  if (!group && mine && (message.text !== undefined || message.caption !== undefined)) {
+    actions.append(el("button", {
+      type: "button", class: "action", testid: "message-edit", text: "✎", title: "Edit",
+      onclick: () => setUserTarget("edit", message),
+    }));
+  }
+  return actions;
+}
+
 function messageNode(message, { chatId, mine, group }) {
   const service = serviceText(message);
   if (service) {
     return el("div", { class: "msg service", testid: "service-message", "data-message-id": message.message_id }, service);
   }
-  const fromBot = Boolean(message.from && message.from.is_bot);
-  const testid = fromBot ? "bot-message" : group ? "agent-message" : "user-message";
+  const author = authorOf(message, group);
   const node = el("div", {
-    class: `msg${mine ? " mine" : ""}`,
-    testid,
+    class: `line${mine ? " mine" : ""} ${author.kind}`,
+    testid: author.testid,
     "data-message-id": message.message_id,
-    "data-from-bot": fromBot ? "true" : "false",
+    "data-from-bot": message.from && message.from.is_bot ? "true" : "false",
   });
-  const meta = el("div", { class: "meta" }, el("span", { testid: "message-sender", text: senderName(message) }));
-  if (message.edit_date) meta.append(el("span", { class: "edited", text: "edited" }));
-  if (group) {
-    meta.append(el("button", {
-      type: "button", class: "reply-action", testid: "message-reply", text: "↩ reply",
-      onclick: () => setReplyTarget(message),
-    }));
-  }
-  node.append(meta);
+  const bubble = el("div", { class: "msg" });
+  const meta = el("div", { class: "meta" }, el("span", { class: "sender", testid: "message-sender", text: fullName(author.user) }));
+  if (author.kind === "subscriber" && group) meta.append(el("span", { class: "via", text: "subscriber · via bot" }));
+  bubble.append(meta);
   const quoted = message.reply_to_message;
   if (quoted && !serviceText(quoted)) {
-    const quoteText = quoted.text || quoted.caption || "[media]";
-    node.append(el("div", { class: "quote", testid: "message-quote", text: `${senderName(quoted)}: ${quoteText.slice(0, 80)}` }));
+    const quoteText = quoted.text || quoted.caption || (mediaNode(quoted) || {}).textContent || "[media]";
+    const quoteAuthor = fullName(authorOf(quoted, group).user);
+    bubble.append(el("div", { class: "quote", testid: "message-quote", text: `${quoteAuthor}: ${quoteText.slice(0, 80)}` }));
   }
   const media = mediaNode(message);
-  if (media) node.append(media);
+  if (media) bubble.append(media);
   if (message.text !== undefined || message.caption !== undefined) {
     const body = el("div", { class: "text", testid: "message-text" });
     body.append(message.text !== undefined
       ? renderFormatted(message.text, message.entities)
       : renderFormatted(message.caption, message.caption_entities));
-    node.append(body);
+    bubble.append(body);
   }
+  const foot = el("div", { class: "foot" }, messageActions(message, { group, mine }));
+  if (message.edit_date) foot.append(el("span", { class: "edited", testid: "message-edited", text: "edited" }));
+  foot.append(timeNode(message));
+  bubble.append(foot);
   const keyboard = keyboardNode(message, chatId);
-  if (keyboard) node.append(keyboard);
+  if (keyboard) bubble.append(keyboard);
+  if (!mine) node.append(avatarNode(author.user, author.kind));
+  node.append(bubble);
   return node;
 }
 
@@ -266,18 +329,30 @@ function renderUserChat() {
   scrollDown(box);
 }
 
+// A reply keyboard as Telegram shows it: request_location shares where the phone is,
+// request_contact the subscriber's own number, any other button sends its text; a one-time
+// keyboard folds away once used (⌨ brings it back).
 function renderReplyKeyboard() {
   const box = $("reply-keyboard");
   box.replaceChildren();
   const chat = state.chats.get(state.userId);
   const keyboard = chat && chat.reply_keyboard;
-  if (!keyboard || !keyboard.keyboard) return;
+  const shown = keyboard && keyboard.keyboard ? JSON.stringify(keyboard) : null;
+  if (state.hiddenKeyboard !== shown) state.hiddenKeyboard = null;
+  $("keyboard-show").hidden = !shown || state.hiddenKeyboard !== shown;
+  if (!shown || state.hiddenKeyboard === shown) return;
   for (const row of keyboard.keyboard) {
     const rowNode = el("div", { class: "row" });
     for (const button of row) {
+      const kind = button.request_location ? "location" : button.request_contact ? "contact" : "text";
       rowNode.append(el("button", {
-        type: "button", testid: "keyboard-button", text: button.text,
-        onclick: () => sendUserText(button.text),
+        type: "button", testid: "keyboard-button", "data-kind": kind, text: button.text,
+        onclick: () => guard("user-error", async () => {
+          if (kind === "location") await sendUserLocation();
+          else if (kind === "contact") await sendUserContact();
+          else await sendUserText(button.text);
+          if (keyboard.one_time_keyboard) { state.hiddenKeyboard = shown; renderReplyKeyboard(); }
+        }),
       }));
     }
     box.append(rowNode);
@@ -302,6 +377,17 @@ function renderGroup() {
   scrollDown(box);
 }
 
+function ticketOfThread(threadId) {
+  if (!state.desk || state.desk.group_id !== state.groupId) return null;
+  return state.desk.tickets.find((t) => t.thread_id === threadId) || null;
+}
+
+function ticketStateText(ticket) {
+  if (ticket.status === "waiting") return "⏳ waiting";
+  if (ticket.status === "claimed") return `👤 claimed by ${ticket.agent_name || "an agent"}`;
+  return "✓ closed";
+}
+
 function renderTopics() {
   const nav = $("topic-list");
   nav.replaceChildren();
@@ -313,18 +399,23 @@ function renderTopics() {
   for (const topic of tabs) {
     const id = topic.message_thread_id;
     const unread = state.unread.get(`${chat.id}:${id}`) || 0;
+    const ticket = id === null ? null : ticketOfThread(id);
     const tab = el("button", {
       type: "button",
       testid: "topic-tab",
       "data-thread-id": id === null ? "" : id,
       class: `${id === state.threadId ? "active" : ""}${topic.closed ? " closed" : ""}`,
       onclick: () => selectThread(id),
-    }, topic.name);
+    }, el("span", { class: "topic-name", text: topic.name }));
     if (unread && id !== state.threadId) tab.append(el("span", { class: "badge", testid: "topic-unread", text: String(unread) }));
+    if (ticket) {
+      tab.append(el("span", { class: `topic-state ${ticket.status}`, testid: "topic-state", "data-state": ticket.status, text: ticketStateText(ticket) }));
+    }
     nav.append(tab);
   }
   const current = tabs.find((t) => t.message_thread_id === state.threadId);
-  title.textContent = current ? current.name : "General";
+  const ticket = state.threadId === null ? null : ticketOfThread(state.threadId);
+  title.textContent = `${current ? current.name : "General"}${ticket ? ` · ${ticketStateText(ticket)}` : ""}`;
 }
 
 function renderSelectors() {
@@ -336,7 +427,7 @@ function renderSelectors() {
   userSelect.replaceChildren();
   for (const user of state.users.values()) {
     if (agentIds.has(user.id) && user.id !== state.userId) continue;
-    userSelect.append(el("option", { value: user.id, text: `${user.first_name} (${user.language_code || "-"}) #${user.id}` }));
+    userSelect.append(el("option", { value: user.id, text: `${fullName(user)} (${user.language_code || "-"}) #${user.id}` }));
   }
   if (state.userId !== null) userSelect.value = String(state.userId);
 
@@ -359,6 +450,77 @@ function renderSelectors() {
   if (state.agentId !== null) agentSelect.value = String(state.agentId);
 }
 
+function renderPlaces() {
+  const select = $("device-location");
+  const current = select.value;
+  select.replaceChildren();
+  const places = state.places.length ? state.places : [FALLBACK_PLACE];
+  places.forEach((place, index) => select.append(el("option", { value: index, text: place.name })));
+  if (current && Number(current) < places.length) select.value = current;
+}
+
+function devicePlace() {
+  const places = state.places.length ? state.places : [FALLBACK_PLACE];
+  return places[Number($("device-location").value) || 0];
+}
+
+// ------------------------------------------------------------- desk (bot's view)
+
+function renderDecisions() {
+  const list = $("decision-list");
+  list.replaceChildren();
+  for (const d of (state.desk ? state.desk.decisions : [])) {
+    const user = state.users.get(d.user_id);
+    const when = new Date(d.ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+    list.append(el("li", { class: `decision ${d.kind}`, testid: "decision-row", "data-kind": d.kind },
+      el("div", { class: "decision-head" },
+        el("span", { class: "kind", testid: "decision-kind", text: d.kind }),
+        el("span", { class: "what", testid: "decision-topic", text: d.topic || d.intent || "" }),
+        el("span", { class: "score", testid: "decision-score", text: Number(d.score).toFixed(2) })),
+      el("div", { class: "asked", text: `${user ? fullName(user) : `#${d.user_id}`} · ${when}${d.lang ? ` · ${d.lang}` : ""}` }),
+      el("div", { class: "said", testid: "decision-text", text: `“${d.text}”` }),
+      el("div", { class: "reading", testid: "decision-reading", title: "how the matcher read it", text: `read as: ${d.normalized}` })));
+  }
+}
+
+async function refreshDesk() {
+  const desk = await api("GET", "/_play/desk");
+  const before = JSON.stringify(state.desk);
+  if (JSON.stringify(desk) === before) return;
+  state.desk = desk;
+  state.relayed = new Map();
+  for (const ticket of desk.tickets) for (const id of ticket.from_subscriber) state.relayed.set(id, ticket);
+  if (JSON.stringify(desk.places) !== JSON.stringify(state.places)) { state.places = desk.places; renderPlaces(); }
+  renderGroup();
+  renderDecisions();
+}
+
+// Under `dono playground` the desk view refreshes every 0.7 s; the plain emulator has no such
+// route (404), so its page offers to create a group instead.
+async function pollDesk() {
+  for (;;) {
+    try {
+      await refreshDesk();
+      if ($("decisions-toggle").hidden) {
+        $("decisions-toggle").hidden = false;
+        setDecisionsShown(true);
+      }
+    } catch (error) {
+      if (state.desk === null && error.message === "HTTP 404") {
+        $("create-group").hidden = false;
+        return;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 700));
+  }
+}
+
+function setDecisionsShown(shown) {
+  $("decisions-toggle").setAttribute("aria-pressed", String(shown));
+  $("decisions-pane").hidden = !shown;
+  $("panes").classList.toggle("with-decisions", shown);
+}
+
 // ------------------------------------------------------------------ actions
 
 async function loadChat(chatId) {
@@ -370,6 +532,8 @@ async function loadChat(chatId) {
 
 async function selectUser(userId) {
   state.userId = userId;
+  state.userTarget = null;
+  renderUserTarget();
   if (userId !== null) await loadChat(userId);
   renderSelectors();
   renderUserChat();
@@ -403,46 +567,99 @@ function renderReplyTarget() {
   const box = $("group-reply-target");
   box.hidden = !state.replyTo;
   $("group-reply-text").textContent = state.replyTo
-    ? `Replying to ${senderName(state.replyTo)}: ${(state.replyTo.text || state.replyTo.caption || "[media]").slice(0, 60)}`
+    ? `Replying to ${fullName(authorOf(state.replyTo, true).user)}: ${(state.replyTo.text || state.replyTo.caption || "[media]").slice(0, 60)}`
     : "";
 }
 
-async function sendUserText(text) {
-  if (state.userId === null) throw new Error("create a subscriber first");
-  await api("POST", "/send/text", { user_id: state.userId, text });
+function setUserTarget(mode, message) {
+  state.userTarget = { mode, message };
+  renderUserTarget();
+  const input = $("user-input");
+  if (mode === "edit") input.value = message.text ?? message.caption ?? "";
+  input.focus();
 }
 
-async function sendUserPhoto(file, caption) {
+function renderUserTarget() {
+  const target = state.userTarget;
+  $("user-reply-target").hidden = !target;
+  if (!target) { $("user-reply-text").textContent = ""; return; }
+  const quoted = (target.message.text || target.message.caption || "[media]").slice(0, 60);
+  $("user-reply-text").textContent = target.mode === "edit"
+    ? `Editing: ${quoted}`
+    : `Replying to ${senderName(target.message)}: ${quoted}`;
+}
+
+function subscriber() {
+  if (state.userId === null) throw new Error("pick or create a subscriber first");
+  return state.userId;
+}
+
+// Fields every message from the subscriber carries: who, and the message replied to.
+function fromSubscriber(extra = {}) {
+  const body = { user_id: subscriber(), ...extra };
+  if (state.userTarget && state.userTarget.mode === "reply") body.reply_to = state.userTarget.message.message_id;
+  return body;
+}
+
+async function sent(promise) {
+  const result = await promise;
+  state.userTarget = null;
+  renderUserTarget();
+  return result;
+}
+
+async function sendUserText(text) {
+  await sent(api("POST", "/send/text", fromSubscriber({ text })));
+}
+
+async function sendUserLocation() {
+  const place = devicePlace();
+  await sent(api("POST", "/send/location", fromSubscriber({ latitude: place.latitude, longitude: place.longitude })));
+}
+
+async function sendUserContact() {
+  await sent(api("POST", "/send/contact", fromSubscriber({ phone_number: "+992900000000" })));
+}
+
+async function sendUserFile(kind, file, caption) {
   const form = new FormData();
-  form.append("user_id", String(state.userId));
+  for (const [key, value] of Object.entries(fromSubscriber())) form.append(key, String(value));
   if (caption) form.append("caption", caption);
-  form.append("photo", file, file.name || "photo.png");
-  await api("POST", "/send/photo", form);
+  form.append(kind, file, file.name || kind);
+  await sent(api("POST", `/send/${kind}`, form));
 }
 
 async function pressButton(chatId, messageId, data) {
+  const toast = chatId > 0 ? "callback-toast" : "group-callback-toast";
   try {
     const user = chatId > 0 ? chatId : state.agentId;
     const body = { user_id: user, message_id: messageId, callback_data: data };
     if (chatId < 0) body.chat_id = chatId;
     const { callback_query_id: id } = await api("POST", "/press", body);
     const answer = await api("GET", `/callbacks/${id}?timeout=15`);
-    showToast(answer.text || "✓", answer.show_alert);
+    showToast(toast, answer.text || "✓", answer.show_alert);
   } catch (error) {
-    showToast(`callback failed: ${error.message}`, true);
+    showToast(toast, `callback failed: ${error.message}`, true);
   }
 }
 
-let toastTimer = null;
-function showToast(text, alert) {
-  const toast = $("callback-toast");
+// The answer to a button press shows over the pane of whoever pressed it.
+const toastTimers = new Map();
+function showToast(testid, text, alert) {
+  const toast = $(testid);
   toast.textContent = text;
   toast.classList.toggle("alert", Boolean(alert));
   toast.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { toast.hidden = true; }, alert ? 6000 : 2500);
+  clearTimeout(toastTimers.get(testid));
+  toastTimers.set(testid, setTimeout(() => { toast.hidden = true; }, alert ? 6000 : 2500));
 }
 
+async function guard(errorBox, action) {
+  try {
+    await action();
+    showError(errorBox, null);
+  } catch (error) { showError(errorBox, error); }
+}
 // ------------------------------------------------------------------- events
 
 function applyChat(summary) {
@@ -564,8 +781,8 @@ async function bootstrap(first) {
     const groups = snapshot.chats.filter((c) => c.type !== "private");
     state.groupId = groups.length ? groups[0].id : null;
     const members = new Set(groups.flatMap((g) => g.members));
-    const subscriber = snapshot.users.find((u) => !members.has(u.id));
-    state.userId = subscriber ? subscriber.id : null;
+    const person = snapshot.users.find((u) => !members.has(u.id));
+    state.userId = person ? person.id : null;
   }
   if (state.userId !== null) await loadChat(state.userId);
   if (state.groupId !== null) await loadChat(state.groupId);
@@ -575,71 +792,79 @@ async function bootstrap(first) {
   setStatus(true);
 }
 
-function wire() {
+function wireSubscriber() {
   $("user-select").addEventListener("change", (e) => selectUser(Number(e.target.value)));
+  $("new-user-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const name = $("new-user-name").value.trim() || "Subscriber";
+    await guard("user-error", async () => {
+      const user = await api("POST", "/users", { first_name: name, language_code: $("new-user-lang").value });
+      state.users.set(user.id, user);
+      $("new-user-name").value = "";
+      await selectUser(user.id);
+    });
+  });
+  $("attach-toggle").addEventListener("click", () => {
+    $("attach-menu").hidden = !$("attach-menu").hidden;
+    scrollDown($("user-messages"));
+  });
+  $("keyboard-show").addEventListener("click", () => { state.hiddenKeyboard = null; renderReplyKeyboard(); });
+  const attached = (action) => guard("user-error", async () => {
+    $("attach-menu").hidden = true;
+    await action();
+  });
+  for (const kind of ["photo", "document"]) {
+    const input = $(`user-${kind}-input`);
+    input.addEventListener("change", () => attached(async () => {
+      const file = input.files[0];
+      input.value = "";
+      if (!file) return;
+      await sendUserFile(kind, file, $("user-input").value.trim());
+      $("user-input").value = "";
+    }));
+  }
+  $("attach-voice").addEventListener("click", () => attached(() => sent(api("POST", "/send/voice", fromSubscriber({ duration: 3 })))));
+  $("attach-sticker").addEventListener("click", () => attached(() => sent(api("POST", "/send/sticker", fromSubscriber({ emoji: "😊" })))));
+  $("attach-location").addEventListener("click", () => attached(sendUserLocation));
+  $("attach-contact").addEventListener("click", () => attached(sendUserContact));
+  $("user-reply-cancel").addEventListener("click", () => {
+    if (state.userTarget && state.userTarget.mode === "edit") $("user-input").value = "";
+    state.userTarget = null;
+    renderUserTarget();
+  });
+  $("user-composer").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const input = $("user-input");
+    const text = input.value;
+    if (!text.trim()) return;
+    await guard("user-error", async () => {
+      const target = state.userTarget;
+      if (target && target.mode === "edit") {
+        await sent(api("POST", "/edit", { user_id: subscriber(), message_id: target.message.message_id, text }));
+      } else {
+        await sendUserText(text);
+      }
+      input.value = "";
+    });
+  });
+  $("user-block-toggle").addEventListener("click", async () => {
+    const user = state.users.get(state.userId);
+    if (!user) return;
+    await guard("user-error", () => api("POST", "/block", { user_id: user.id, blocked: !user.blocked }));
+  });
+}
+
+function wireGroup() {
   $("group-select").addEventListener("change", (e) => selectGroup(Number(e.target.value)));
   $("agent-select").addEventListener("change", (e) => {
     state.agentId = Number(e.target.value);
     renderGroup();
   });
-  $("new-user-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const name = $("new-user-name").value.trim() || "Subscriber";
-    try {
-      const user = await api("POST", "/users", { first_name: name, language_code: $("new-user-lang").value });
-      state.users.set(user.id, user);
-      $("new-user-name").value = "";
-      showError("user-error", null);
-      await selectUser(user.id);
-    } catch (error) { showError("user-error", error); }
-  });
-  $("user-photo-input").addEventListener("change", () => {
-    const file = $("user-photo-input").files[0];
-    $("user-photo-name").textContent = file ? file.name : "";
-  });
-  $("user-composer").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const input = $("user-input");
-    const fileInput = $("user-photo-input");
-    const file = fileInput.files[0];
-    const text = input.value;
-    try {
-      if (file) {
-        await sendUserPhoto(file, text.trim());
-        fileInput.value = "";
-        $("user-photo-name").textContent = "";
-      } else if (text.trim()) {
-        await sendUserText(text);
-      } else {
-        return;
-      }
-      input.value = "";
-      showError("user-error", null);
-    } catch (error) { showError("user-error", error); }
-  });
-  $("user-block-toggle").addEventListener("click", async () => {
-    const user = state.users.get(state.userId);
-    if (!user) return;
-    try {
-      await api("POST", "/block", { user_id: user.id, blocked: !user.blocked });
-    } catch (error) { showError("user-error", error); }
-  });
-  $("create-group").addEventListener("click", async () => {
-    try {
-      const agent = await api("POST", "/users", { first_name: "Agent", language_code: "ru" });
-      state.users.set(agent.id, agent);
-      const chat = await api("POST", "/groups", { title: "Operators", forum: true, agents: [agent.id] });
-      applyChat(chat);
-      state.agentId = agent.id;
-      await selectGroup(chat.id);
-      showError("group-error", null);
-    } catch (error) { showError("group-error", error); }
-  });
   $("new-agent-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     if (state.groupId === null) return;
     const name = $("new-agent-name").value.trim() || "Agent";
-    try {
+    await guard("group-error", async () => {
       const agent = await api("POST", "/users", { first_name: name, language_code: "ru" });
       state.users.set(agent.id, agent);
       const chat = await api("POST", `/chats/${state.groupId}/members`, { user_id: agent.id });
@@ -647,8 +872,7 @@ function wire() {
       state.agentId = agent.id;
       $("new-agent-name").value = "";
       renderSelectors();
-      showError("group-error", null);
-    } catch (error) { showError("group-error", error); }
+    });
   });
   $("group-reply-cancel").addEventListener("click", () => { state.replyTo = null; renderReplyTarget(); });
   $("group-composer").addEventListener("submit", async (e) => {
@@ -659,15 +883,28 @@ function wire() {
     const body = { user_id: state.agentId, chat_id: state.groupId, text };
     if (state.threadId !== null) body.thread_id = state.threadId;
     if (state.replyTo) body.reply_to = state.replyTo.message_id;
-    try {
+    await guard("group-error", async () => {
       await api("POST", "/send/text", body);
       input.value = "";
       state.replyTo = null;
       renderReplyTarget();
-      showError("group-error", null);
-    } catch (error) { showError("group-error", error); }
+    });
+  });
+  $("create-group").addEventListener("click", () => guard("group-error", async () => {
+    const agent = await api("POST", "/users", { first_name: "Agent", language_code: "ru" });
+    state.users.set(agent.id, agent);
+    const chat = await api("POST", "/groups", { title: "Operators", forum: true, agents: [agent.id] });
+    applyChat(chat);
+    state.agentId = agent.id;
+    await selectGroup(chat.id);
+  }));
+  $("decisions-toggle").addEventListener("click", () => {
+    setDecisionsShown($("decisions-toggle").getAttribute("aria-pressed") !== "true");
   });
 }
 
-wire();
+wireSubscriber();
+wireGroup();
+renderPlaces();
 bootstrap(true).then(poll, (error) => { setStatus(false); showError("user-error", error); poll(); });
+pollDesk();

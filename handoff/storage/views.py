@@ -74,6 +74,15 @@ class SqliteReports(Repository):
             recent_questions=tuple(r[0] for r in texts),
         )
 
+    async def latest_decisions(self, after_id: int = 0, limit: int = 30) -> list[dict]:
+        """The newest decisions on subscribers' messages (id above ``after_id``), newest
+        first: what was asked, how it was read, the kind, topic or intent, and the score."""
+        return await self._rows(
+            "SELECT id, user_id, ts, text, normalized, kind, topic, intent, score, lang"
+            " FROM interactions WHERE id > ? ORDER BY id DESC LIMIT ?",
+            (after_id, limit),
+        )
+
     # -- the rows a report is aggregated from (``handoff.reports.aggregate``) ------------------
 
     async def report_rows(self, since: float, until: float) -> ReportRows:
