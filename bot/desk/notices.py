@@ -1,5 +1,5 @@
 """What a subscriber handed off to the desk is told: their place in the queue with the expected
-wait, or when the operators' working hours begin."""
+wait, or when the operators' working hours begin; or, asking again, that they already are."""
 
 from __future__ import annotations
 
@@ -32,3 +32,11 @@ async def queue_notice(
         minutes = max(1, round(eta * position / 60))
         text += "\n" + t(lang, "handoff_eta", minutes=minutes)
     return text
+
+
+async def already_notice(store: Store, ticket: Ticket, lang: str) -> str:
+    """For a subscriber who asks again: already in the queue (and where), or already taken."""
+    queue = await store.queue()
+    position = next((e.position for e in queue if e.ticket.id == ticket.id), None)
+    key = "handoff_already" if position is not None else "handoff_already_taken"
+    return t(lang, key, ticket=ticket.id, position=position or 0)

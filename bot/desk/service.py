@@ -25,7 +25,7 @@ from bot.config import AgentsConfig
 from bot.desk import cards
 from bot.desk.edits import EditMirror
 from bot.desk.members import Members
-from bot.desk.notices import queue_notice
+from bot.desk.notices import already_notice, queue_notice
 from bot.desk.relay import Relay, html_of, input_media, message_kind
 from bot.desk.topics import OperatorsUnavailable, Topics
 from bot.health import GroupWatch
@@ -186,10 +186,7 @@ class Desk(EditMirror):
             ticket = await self._shown_reopened(ticket)
         replay = origin_message_id is not None and origin_message_id == ticket.origin_message_id
         if not created and ticket.told_at is not None and not replay:
-            queue = await self.store.queue()
-            position = next((e.position for e in queue if e.ticket.id == ticket.id), None)
-            key = "handoff_already" if position is not None else "handoff_already_taken"
-            text = t(lang, key, ticket=ticket.id, position=position or 0)
+            text = await already_notice(self.store, ticket, lang)
             await self.bot.send_message(
                 sub.user_id, text, reply_markup=cards.cancel_keyboard(lang, ticket.id)
             )

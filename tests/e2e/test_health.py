@@ -16,6 +16,8 @@ from tests.e2e.test_webhook import free_port
 async def test_healthz_and_metrics(emu: Emulator, tmp_path: Path) -> None:
     config = make_config(tmp_path)
     config.ops.health_port = free_port()
+    agent = await emu.create_user("Agent", language_code="ru")
+    config.agents.group_id = (await emu.create_forum_group("Operators", agents=[agent])).id
     dono = await start_dono(emu, config)
     await dono.start_health()
     base = f"http://127.0.0.1:{config.ops.health_port}"
