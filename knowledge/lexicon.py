@@ -138,6 +138,7 @@ def is_story_word(word: str) -> bool:
 
 
 _TG_PAST = re.compile(r"(?:т|д)(?:ам|ем|ед|анд|ӣ)$")
+_RU_PAST_ENDINGS = ("л", "ла", "ло", "ли", "лся", "лась", "лось", "лись")
 _TG_NOT_PAST = frozenset({"ҳастам", "хастам", "ҳастем", "хастем", "ҳастед", "хастед", "ҳастанд"})
 
 
@@ -148,6 +149,8 @@ def is_past_verb(word: str, lang: str) -> bool:
     if not _CYRILLIC_WORD.fullmatch(word.replace("ӣ", "и").replace("ӯ", "у")):
         return False
     if lang == "ru":
+        if not word.endswith(_RU_PAST_ENDINGS):  # cheap first: a past verb ends so
+            return False
         tag = _morph().parse(word)[0].tag
         return tag.POS == "VERB" and "past" in tag
     if lang == "tg":
@@ -162,12 +165,19 @@ def is_past_verb(word: str, lang: str) -> bool:
 
 def past_clauses(reading: Reading) -> set[int]:
     """The clauses that tell what happened ("только купил симку, | не знаю какой номер"):
-    a verb in the past tense, and nothing there asks."""
+    a verb in the past tense, and nothing there asks. Only a clause of a sentence that asks
+    is looked at: elsewhere the story weighs as context anyway."""
+    asking = {
+        u
+        for u, asks in enumerate(reading.clause_asks)
+        if not asks and reading.asks[reading.sentences[u]]
+    }
+    if not asking:
+        return set()
     return {
         reading.units[i]
         for i, opts in enumerate(reading.options)
-        if not reading.clause_asks[reading.units[i]]
-        and any(is_past_verb(form, lang) for lang, form, _ in opts)
+        if reading.units[i] in asking and any(is_past_verb(form, lang) for lang, form, _ in opts)
     }
 
 
