@@ -13,6 +13,7 @@ from pathlib import Path
 
 from watchfiles import awatch
 
+from bot.texts import t
 from bot.tglimits import MESSAGE_TEXT, cut_utf16, utf16_len
 from knowledge.loader import KnowledgeBase, Problem
 from knowledge.service import KnowledgeService
@@ -37,14 +38,16 @@ class ReloadResult:
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
+    recovered: bool = False  # good after a failed one: the admins are told it is fixed
 
     def summary(self) -> str:
         """One line for logs and admins: what changed, or why nothing did."""
         if not self.ok:
             errors = sum(p.severity == "error" for p in self.problems)
             return f"knowledge base NOT reloaded ({errors} error(s)); still serving {self.version}"
+        fixed = "fixed, loads without errors again; " if self.recovered else ""
         if self.version == self.previous:
-            return f"knowledge base unchanged ({self.version})"
+            return f"{fixed}knowledge base unchanged ({self.version})"
         parts = [f"knowledge base reloaded: {self.previous} → {self.version}"]
         for label, ids in (
             ("added", self.added),
@@ -53,17 +56,32 @@ class ReloadResult:
         ):
             if ids:
                 parts.append(f"{label}: {', '.join(ids)}")
-        return "; ".join(parts)
+        return fixed + "; ".join(parts)
 
-    def html(self, budget: int = REPORT_BUDGET) -> str:
-        """The same for Telegram, with the file:line errors: as many as fit in ``budget``
-        UTF-16 units (Telegram's measure, after HTML), and how many more there are."""
-        summary = self.summary()
+    def text(self, lang: str, budget: int = REPORT_BUDGET) -> str:
+        """The same for Telegram in ``lang``, with the file:line errors as the loader writes
+        them: as many as fit in ``budget`` UTF-16 units (Telegram's measure, after HTML), and
+        how many more there are."""
         errors = [p for p in self.problems if p.severity == "error"]
+        if not self.ok:
+            head = t(lang, "reload_failed", count=len(errors), version=html.escape(self.version))
+        elif self.version == self.previous:
+            head = t(lang, "reload_unchanged", version=html.escape(self.version))
+        else:
+            head = t(lang, "reload_ok", previous=self.previous, version=self.version)
+            for key, ids in (
+                ("reload_added", self.added),
+                ("reload_removed", self.removed),
+                ("reload_changed", self.changed),
+            ):
+                if ids:
+                    head += "\n" + t(lang, key, ids=html.escape(", ".join(ids)))
+        if self.recovered:
+            head = t(lang, "reload_fixed", version=html.escape(self.version)) + "\n" + head
         if not errors:
-            return html.escape(summary)
+            return head
         lines: list[str] = []
-        used = utf16_len(summary) + 1
+        used = utf16_len(head) + 1
         for problem in errors[:MAX_ERRORS_SHOWN]:
             line = cut_utf16(str(problem), MAX_LINE, "…")
             # room for this line and for the "… +N more" line that may follow it
@@ -73,8 +91,8 @@ class ReloadResult:
             used += utf16_len(line) + 1
         shown = [html.escape(line) for line in lines]
         if len(lines) < len(errors):
-            shown.append(f"… +{len(errors) - len(lines)} more: dono check shows them all")
-        return html.escape(summary) + "\n<pre>" + "\n".join(shown) + "</pre>"
+            shown.append(t(lang, "reload_more", count=len(errors) - len(lines)))
+        return head + "\n<pre>" + "\n".join(shown) + "</pre>"
 
 
 def diff(old: KnowledgeBase, new: KnowledgeBase) -> tuple[list[str], list[str], list[str]]:
@@ -184,6 +202,7 @@ class Reloader:
             tuple(added),
             tuple(removed),
             tuple(changed),
+            recovered=ok and self.last is not None and not self.last.ok,
         )
         (log.info if ok else log.error)(result.summary())
         for problem in problems:
@@ -191,7 +210,9 @@ class Reloader:
         self.last = result
         async with self.changed:
             self.changed.notify_all()
-        if self.notify is not None and (not ok or result.version != result.previous):
+        if self.notify is not None and (
+            not ok or result.recovered or result.version != result.previous
+        ):
             try:
                 await self.notify(result)
             except Exception:
