@@ -22,6 +22,7 @@ CATEGORY_WEIGHT = 0.6
 ANSWER_WEIGHT = 0.4
 ROOT_SHARE = 0.8  # a word sharing its root with the topic's, not the same key
 ROOT_MIN = 4  # letters a shared root has at least
+ROOT_ENDING = 3  # letters more the longer stem of one root may have
 MIN_SCORE = 0.2
 SPREAD_SHARE = 0.6  # of a topic's score: the query's words anywhere in it
 PHRASE_SHARE = 0.25  # ... together in one trigger or keyword
@@ -105,9 +106,14 @@ def _share(wanted: set[str], keys: set[str]) -> float:
 def _hit(key: str, keys: set[str]) -> float:
     if key in keys:
         return 1.0
-    if len(key) >= ROOT_MIN and any(
-        len(other) >= ROOT_MIN and (other.startswith(key) or key.startswith(other))
-        for other in keys
-    ):
+    if len(key) >= ROOT_MIN and any(_same_root(key, other) for other in keys):
         return ROOT_SHARE
     return 0.0
+
+
+def _same_root(a: str, b: str) -> bool:
+    """One stem a prefix of the other, differing by an ending at most ("подпис", "подписк")."""
+    short, long = sorted((a, b), key=len)
+    return (
+        len(short) >= ROOT_MIN and len(long) - len(short) <= ROOT_ENDING and long.startswith(short)
+    )
