@@ -137,9 +137,10 @@ class Topics:
 
     async def title(self, ticket: Ticket, sub: Subscriber | None) -> str:
         """The topic's name: the ticket, who, and what the subscriber's problem is that day."""
-        day = datetime.fromtimestamp(ticket.created_at).replace(hour=0, minute=0, second=0)
+        asked = datetime.fromtimestamp(ticket.queued_at or ticket.created_at)  # or reopened
+        day = asked.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
         recent = await self.store.recent_interactions(ticket.user_id, limit=20)
-        today = [r for r in recent if (r.get("ts") or 0) >= day.timestamp()]
+        today = [r for r in recent if (r.get("ts") or 0) >= day]
         return cards.topic_title(ticket, sub, cards.problem_of(ticket, today, self._kb_title))
 
     def _kb_title(self, item: dict) -> str | None:
