@@ -156,6 +156,7 @@ class Dono:
             retry,
         )
         desk = Desk(bot, store, config.agents, config.agents.hours())
+        desk.topics.knowledge = knowledge  # a topic is named by the KB topic it is about
         dp = create_dispatcher(config, knowledge, store, desk)
         dp["metrics"] = metrics
         dp.update.outer_middleware(UpdateMetrics(metrics))

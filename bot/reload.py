@@ -13,6 +13,7 @@ from pathlib import Path
 
 from watchfiles import awatch
 
+from bot.texts import number, t
 from bot.tglimits import MESSAGE_TEXT, cut_utf16, utf16_len
 from knowledge.loader import KnowledgeBase, Problem
 from knowledge.service import KnowledgeService
@@ -37,14 +38,18 @@ class ReloadResult:
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
+    recovered: bool = False  # good after a failed one: the admins are told it is fixed
+    stuck_after: float | None = None  # seconds it ran before it was reported as stuck
+    crash: str | None = None  # the exception a reload raised
 
     def summary(self) -> str:
         """One line for logs and admins: what changed, or why nothing did."""
         if not self.ok:
             errors = sum(p.severity == "error" for p in self.problems)
             return f"knowledge base NOT reloaded ({errors} error(s)); still serving {self.version}"
+        fixed = "fixed, loads without errors again; " if self.recovered else ""
         if self.version == self.previous:
-            return f"knowledge base unchanged ({self.version})"
+            return f"{fixed}knowledge base unchanged ({self.version})"
         parts = [f"knowledge base reloaded: {self.previous} → {self.version}"]
         for label, ids in (
             ("added", self.added),
@@ -53,17 +58,37 @@ class ReloadResult:
         ):
             if ids:
                 parts.append(f"{label}: {', '.join(ids)}")
-        return "; ".join(parts)
+        return fixed + "; ".join(parts)
 
-    def html(self, budget: int = REPORT_BUDGET) -> str:
-        """The same for Telegram, with the file:line errors: as many as fit in ``budget``
-        UTF-16 units (Telegram's measure, after HTML), and how many more there are."""
-        summary = self.summary()
+    def text(self, lang: str, budget: int = REPORT_BUDGET) -> str:
+        """The same for Telegram in ``lang``, with the file:line errors as the loader writes
+        them: as many as fit in ``budget`` UTF-16 units (Telegram's measure, after HTML), and
+        how many more there are."""
+        version = html.escape(self.version)
+        if self.stuck_after is not None:
+            return t(lang, "reload_stuck", seconds=number(lang, self.stuck_after), version=version)
+        if self.crash is not None:
+            return t(lang, "reload_crashed", error=html.escape(self.crash), version=version)
         errors = [p for p in self.problems if p.severity == "error"]
+        if not self.ok:
+            head = t(lang, "reload_failed", count=len(errors), version=html.escape(self.version))
+        elif self.version == self.previous:
+            head = t(lang, "reload_unchanged", version=html.escape(self.version))
+        else:
+            head = t(lang, "reload_ok", previous=self.previous, version=self.version)
+            for key, ids in (
+                ("reload_added", self.added),
+                ("reload_removed", self.removed),
+                ("reload_changed", self.changed),
+            ):
+                if ids:
+                    head += "\n" + t(lang, key, ids=html.escape(", ".join(ids)))
+        if self.recovered:
+            head = t(lang, "reload_fixed", version=html.escape(self.version)) + "\n" + head
         if not errors:
-            return html.escape(summary)
+            return head
         lines: list[str] = []
-        used = utf16_len(summary) + 1
+        used = utf16_len(head) + 1
         for problem in errors[:MAX_ERRORS_SHOWN]:
             line = cut_utf16(str(problem), MAX_LINE, "…")
             # room for this line and for the "… +N more" line that may follow it
@@ -73,8 +98,8 @@ class ReloadResult:
             used += utf16_len(line) + 1
         shown = [html.escape(line) for line in lines]
         if len(lines) < len(errors):
-            shown.append(f"… +{len(errors) - len(lines)} more: dono check shows them all")
-        return html.escape(summary) + "\n<pre>" + "\n".join(shown) + "</pre>"
+            shown.append(t(lang, "reload_more", count=len(errors) - len(lines)))
+        return head + "\n<pre>" + "\n".join(shown) + "</pre>"
 
 
 def diff(old: KnowledgeBase, new: KnowledgeBase) -> tuple[list[str], list[str], list[str]]:
@@ -131,16 +156,17 @@ class Reloader:
             else:  # a timed-out one still runs and may have read the files before this ask
                 self._rerun = True
             work = self._work
+            stuck_after = crash = None
             try:
                 ok, problems = await asyncio.wait_for(asyncio.shield(work), self.timeout)
             except TimeoutError:
-                ok, problems = False, [self._stuck()]
+                ok, problems, stuck_after = False, [self._stuck()], self.timeout
                 if self._late is not work:  # its outcome is reported once, when it ends
                     self._late = work
                     work.add_done_callback(lambda w: self._report_late(w, old))
             except Exception as exc:  # any failure, MemoryError too, is an outcome to report
-                ok, problems = False, [self._failed(exc)]
-        return await self._finish(ok, list(problems), old)
+                ok, problems, crash = False, [self._failed(exc)], _crash(exc)
+        return await self._finish(ok, list(problems), old, stuck_after=stuck_after, crash=crash)
 
     def _work_done(self, work: asyncio.Future) -> None:
         if self._work is work:
@@ -168,11 +194,19 @@ class Reloader:
             return
         exc = work.exception()
         ok, problems = (False, [self._failed(exc)]) if exc is not None else work.result()
-        task = asyncio.ensure_future(self._finish(ok, list(problems), old))
+        crash = _crash(exc) if exc is not None else None
+        task = asyncio.ensure_future(self._finish(ok, list(problems), old, crash=crash))
         self._followups.add(task)
         task.add_done_callback(self._followups.discard)
 
-    async def _finish(self, ok: bool, problems: list[Problem], old: KnowledgeBase) -> ReloadResult:
+    async def _finish(
+        self,
+        ok: bool,
+        problems: list[Problem],
+        old: KnowledgeBase,
+        stuck_after: float | None = None,
+        crash: str | None = None,
+    ) -> ReloadResult:
         """Log the outcome, wake waiters, tell the admins: every reload ends here."""
         new = self.knowledge.kb
         added, removed, changed = diff(old, new) if ok else ([], [], [])
@@ -184,6 +218,9 @@ class Reloader:
             tuple(added),
             tuple(removed),
             tuple(changed),
+            recovered=ok and self.last is not None and not self.last.ok,
+            stuck_after=stuck_after,
+            crash=crash,
         )
         (log.info if ok else log.error)(result.summary())
         for problem in problems:
@@ -191,7 +228,9 @@ class Reloader:
         self.last = result
         async with self.changed:
             self.changed.notify_all()
-        if self.notify is not None and (not ok or result.version != result.previous):
+        if self.notify is not None and (
+            not ok or result.recovered or result.version != result.previous
+        ):
             try:
                 await self.notify(result)
             except Exception:
@@ -297,6 +336,10 @@ class Reloader:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
+
+
+def _crash(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _identity(path: Path) -> tuple[str, int, int] | None:

@@ -4,7 +4,7 @@ and the text of every desk refusal. Pure rendering: no sends, no store."""
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -129,10 +129,31 @@ def cancel_keyboard(lang: str, ticket_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
-def topic_title(ticket: Ticket, sub: Subscriber | None) -> str:
+def topic_title(ticket: Ticket, sub: Subscriber | None, problem: str | None = None) -> str:
+    """The topic's name, "#12 Dilnoza · tg · Роуминг": who, their language, what about."""
     name = sub.first_name if sub else str(ticket.user_id)
-    title = f"#{ticket.id} {name} · {ticket.lang or '?'} · {ticket.question}".strip(" ·")
-    return cut_utf16(title, TOPIC_TITLE, "…")  # Telegram counts UTF-16 units: emoji are two
+    title = f"#{ticket.id} {name} · {ticket.lang or '?'} · {problem or ''}".strip(" ·")
+    return cut_utf16(" ".join(title.split()), TOPIC_TITLE, "…")  # Telegram counts UTF-16
+
+
+def problem_of(
+    ticket: Ticket, recent: Sequence[dict], title_of: Callable[[dict], str | None]
+) -> str | None:
+    """What a ticket is about, for its topic's title: the KB topic of the subscriber's last
+    answered or clarified question (``title_of``, newest first), else their last real
+    question — not the hand-off phrase, small talk or a command — else nothing."""
+    for item in recent:
+        if item.get("kind") in ("answer", "clarify"):
+            title = title_of(item)
+            if title:
+                return title
+    if ticket.reason == "bot_failed" and ticket.question.strip():
+        return ticket.question  # the miss that handed it off is the newest question
+    for item in recent:
+        text = (item.get("text") or "").strip()
+        if item.get("kind") in ("none", "clarify") and text and not text.startswith("/"):
+            return text
+    return None
 
 
 def closed_notice(lang: str, ticket: Ticket, agent_name: str | None) -> str:

@@ -367,17 +367,14 @@ class Desk(EditMirror):
 
     # -- answers to the subscriber -----------------------------------------------------------
 
-    async def send_kb(
-        self, ticket: Ticket, agent: Agent, answer: Callable[[str], str], command: Message
-    ) -> str:
-        """A knowledge-base answer, in the subscriber's language, as the agent's reply (which
-        claims a waiting ticket); returns the language it was sent in."""
+    async def send_kb(self, ticket: Ticket, agent: Agent, answer: Callable, cmd: Message) -> str:
+        """A KB answer as the agent's reply (claims it), in the subscriber's language (returned)."""
         ticket = await self.answering(ticket, agent)
         lang = ticket.lang or "ru"
         for chunk in split_html(answer(lang)):
             sent = await self.bot.send_message(ticket.user_id, chunk)
             await self.store.record_message(
-                ticket.id, "out", sent.message_id, command.message_id, kind="kb"
+                ticket.id, "out", sent.message_id, cmd.message_id, kind="kb"
             )
         return lang
 

@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -29,6 +30,8 @@ from bot.texts import t
 from handoff.storage import Store
 from handoff.subscribers import Subscriber
 from handoff.tickets import Ticket
+from knowledge import search
+from knowledge.service import KnowledgeService
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +44,16 @@ class OperatorsUnavailable(Exception):
 class Topics:
     """Topics and cards of one operators' group (``group_id`` None: nothing is shown)."""
 
-    def __init__(self, bot: Bot, store: Store, group_id: int | None, lang: str) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        store: Store,
+        group_id: int | None,
+        lang: str,
+        knowledge: KnowledgeService | None = None,
+    ) -> None:
         self.bot = bot
+        self.knowledge = knowledge  # to name a topic by the KB topic it is about
         self.store = store
         self.group_id = group_id
         self.lang = lang
@@ -65,7 +76,7 @@ class Topics:
             try:
                 if ticket.thread_id is None:
                     if ticket.topic_requested_at is not None:
-                        _asked_before(ticket, sub)
+                        _asked_before(ticket, await self.title(ticket, sub))
                     ticket = await self._new_topic(ticket, sub)
                 return await self._send_card(ticket, sub, ticket.thread_id)
             except TelegramForbiddenError as exc:
@@ -116,12 +127,34 @@ class Topics:
 
     async def _create_topic(self, ticket: Ticket, sub: Subscriber | None) -> int | None:
         try:
-            topic = await self.bot.create_forum_topic(self.group_id, cards.topic_title(ticket, sub))
+            title = await self.title(ticket, sub)
+            topic = await self.bot.create_forum_topic(self.group_id, title)
         except TelegramBadRequest as exc:
             # a group without topics: the card and the relay go to the group itself
             log.info("createForumTopic failed (%s); using the group without topics", exc.message)
             return None
         return topic.message_thread_id
+
+    async def title(self, ticket: Ticket, sub: Subscriber | None) -> str:
+        """The topic's name: the ticket, who, and what the subscriber's problem is that day."""
+        asked = datetime.fromtimestamp(ticket.queued_at or ticket.created_at)  # or reopened
+        day = asked.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        recent = await self.store.recent_interactions(ticket.user_id, limit=20)
+        today = [r for r in recent if (r.get("ts") or 0) >= day]
+        return cards.topic_title(ticket, sub, cards.problem_of(ticket, today, self._kb_title))
+
+    def _kb_title(self, item: dict) -> str | None:
+        """The KB title (in the desk's language) of what a question was answered with, or of
+        the first "did you mean" it was offered."""
+        if self.knowledge is None:
+            return None
+        kb = self.knowledge.kb
+        topic_id = item.get("topic")
+        if topic_id is None and item.get("kind") == "clarify":
+            decision = self.knowledge.matcher.match(item.get("text") or "", item.get("lang"))
+            topic_id = decision.candidate_ids[0] if decision.candidates else None
+        topic = kb.topics.get(topic_id or "")
+        return search.topic_title(topic, self.lang) if topic is not None else None
 
     async def _card_text(self, ticket: Ticket, sub: Subscriber | None) -> str:
         recent = await self.store.recent_interactions(ticket.user_id, limit=5)
@@ -186,7 +219,7 @@ class Topics:
         return result.message_id if hasattr(result, "message_id") else result
 
 
-def _asked_before(ticket: Ticket, sub: Subscriber | None) -> None:
+def _asked_before(ticket: Ticket, title: str) -> None:
     """A topic was asked for and no answer recorded: a crash or a lost response in between, so
     Telegram may have made it. The Bot API has no way to look a topic up: it is asked again,
     and the one that may be left over is named in the log."""
@@ -194,5 +227,5 @@ def _asked_before(ticket: Ticket, sub: Subscriber | None) -> None:
         "ticket #%s: its topic was asked for before and the answer never arrived; asking"
         " again (an empty topic %r may be left in the group)",
         ticket.id,
-        cards.topic_title(ticket, sub),
+        title,
     )

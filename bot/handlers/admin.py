@@ -7,13 +7,13 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from bot.desk import Desk
-from bot.reload import Reloader
+from bot.reload import Reloader, ReloadResult
 from bot.texts import t
 
 
-def result_text(lang: str, result) -> str:
-    key = "reload_ok" if result.ok else "reload_failed"
-    return t(lang, key, summary=result.html())
+def result_text(lang: str, result: ReloadResult) -> str:
+    """A reload's outcome in one language: its headline, and the loader's file:line errors."""
+    return result.text(lang)
 
 
 async def cmd_reload(

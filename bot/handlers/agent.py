@@ -7,12 +7,19 @@ rule's "no" is raised and answered by ``bot.errors``.
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
-from rapidfuzz import process
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 
 from bot.callbacks import Answer, TicketCb, answer_first, answer_within
 from bot.desk import Agent, Desk
@@ -24,12 +31,21 @@ from bot.report.format import (
     format_latency,
     format_share,
 )
+from bot.split import split_html
 from bot.texts import duration, t
+from bot.tglimits import cut_utf16
 from handoff.reports import headline
 from handoff.tickets import DeskError, NotYourTicket, Ticket
+from knowledge import search
+from knowledge.loader import KnowledgeBase
+from knowledge.search import search as search_topics
 from knowledge.service import KnowledgeService
 
 NOTE_PREFIXES = ("!", "/note")
+KB_LISTED = 5  # topics /kb <words> lists
+KB_BUTTON = 60  # UTF-16 units of a listed topic's button
+KB_SHOWN = 700  # visible UTF-16 units of a sent answer shown in the topic
+KB_REMEMBERED = 500  # tickets whose last /kb list is kept for /kb <number>
 
 
 # the largest id SQLite stores (a longer number is no ticket, not an OverflowError)
@@ -160,31 +176,104 @@ async def cmd_takeover(message: Message, desk: Desk, agent: Agent, ticket: Ticke
         await desk.take_over(ticket, agent)
 
 
-async def cmd_kb(
-    message: Message,
-    command: CommandObject,
-    desk: Desk,
-    knowledge: KnowledgeService,
-    agent: Agent,
-    ticket: Ticket | None,
-) -> None:
-    if await _ticket_here(message, desk, ticket) is None:
-        return
-    topic_id = (command.args or "").strip()
-    if not topic_id:
-        await message.reply(t(desk.lang, "agent_kb_usage"))
-        return
-    kb = knowledge.kb
-    topic = kb.topics.get(topic_id)
-    if topic is None:
-        similar = [m[0] for m in process.extract(topic_id, list(kb.topics), limit=3)]
-        text = t(
-            desk.lang, "agent_kb_unknown", topic=html.escape(topic_id), similar=", ".join(similar)
-        )
-        await message.reply(text)
-        return
-    lang = await desk.send_kb(ticket, agent, lambda lang: getattr(topic.answer, lang), message)
-    await message.reply(t(desk.lang, "agent_kb_sent", topic=topic_id, lang=lang))
+class KbCb(CallbackData, prefix="kb"):
+    """A topic listed by ``/kb <words>``: pressed, its answer goes to the ticket's subscriber."""
+
+    ticket: int
+    topic: str
+
+
+class KbCommand:
+    """``/kb``: find KB topics by words (any of the three languages), send one's answer to the
+    subscriber — by its id, its number in the list last shown in the ticket, or its button —
+    and show in the topic what the subscriber was told."""
+
+    def __init__(self) -> None:
+        self.listed: OrderedDict[int, list[str]] = OrderedDict()  # ticket id → topics shown
+
+    async def command(
+        self,
+        message: Message,
+        command: CommandObject,
+        desk: Desk,
+        knowledge: KnowledgeService,
+        agent: Agent,
+        ticket: Ticket | None,
+    ) -> None:
+        if await _ticket_here(message, desk, ticket) is None:
+            return
+        query = (command.args or "").strip()
+        if not query:
+            await message.reply(t(desk.lang, "agent_kb_usage"))
+            return
+        kb = knowledge.kb
+        topic_id = query if query in kb.topics else self._picked(ticket.id, query)
+        if topic_id is not None and topic_id in kb.topics:
+            await message.reply(await _send_kb(desk, kb, ticket, agent, topic_id, message))
+            return
+        found = search_topics(kb, query, desk.lang, limit=KB_LISTED)
+        if not found:
+            await message.reply(t(desk.lang, "agent_kb_nothing", query=html.escape(query)))
+            return
+        self._remember(ticket.id, [f.topic for f in found])
+        lines = [t(desk.lang, "agent_kb_found", query=html.escape(query))]
+        rows = []
+        for n, item in enumerate(found, 1):
+            title = html.escape(item.title)
+            lines.append(t(desk.lang, "agent_kb_found_line", n=n, title=title, topic=item.topic))
+            label = cut_utf16(f"{n}. {item.title}", KB_BUTTON, "…")
+            data = KbCb(ticket=ticket.id, topic=item.topic).pack()
+            rows.append([InlineKeyboardButton(text=label, callback_data=data)])
+        markup = InlineKeyboardMarkup(inline_keyboard=rows)
+        await message.reply("\n".join(lines), reply_markup=markup)
+
+    async def button(
+        self,
+        query: CallbackQuery,
+        callback_data: KbCb,
+        desk: Desk,
+        knowledge: KnowledgeService,
+        agent: Agent,
+    ) -> None:
+        ticket = await desk.ticket(callback_data.ticket)
+        kb = knowledge.kb
+        if ticket is None or callback_data.topic not in kb.topics:
+            await answer_first(query, t(desk.lang, "stale_button"))
+            return
+        await answer_first(query)
+        if not isinstance(query.message, Message):
+            return
+        try:
+            sent = await _send_kb(desk, kb, ticket, agent, callback_data.topic, query.message)
+        except DeskError as exc:
+            sent = error_text(desk.lang, exc, for_html=True)
+        await desk.notify(ticket, sent)
+
+    def _picked(self, ticket_id: int, query: str) -> str | None:
+        """``/kb 2``: the second topic of the list last shown in this ticket's topic."""
+        n = parse_id(query)
+        listed = self.listed.get(ticket_id, [])
+        return listed[n - 1] if n is not None and n <= len(listed) else None
+
+    def _remember(self, ticket_id: int, topics: list[str]) -> None:
+        self.listed[ticket_id] = topics
+        self.listed.move_to_end(ticket_id)
+        while len(self.listed) > KB_REMEMBERED:
+            self.listed.popitem(last=False)
+
+
+async def _send_kb(
+    desk: Desk, kb: KnowledgeBase, ticket: Ticket, agent: Agent, topic_id: str, via: Message
+) -> str:
+    """Send a topic's answer to the subscriber; what the topic is told: the answer itself
+    (its beginning, if long), as the subscriber got it."""
+    topic = kb.topics[topic_id]
+    lang = await desk.send_kb(ticket, agent, lambda lang: getattr(topic.answer, lang), via)
+    chunks = split_html(getattr(topic.answer, lang), KB_SHOWN)
+    shown = chunks[0] + ("\n…" if len(chunks) > 1 else "")
+    title = html.escape(search.topic_title(topic, desk.lang))
+    head = t(desk.lang, "agent_kb_sent", title=title, topic=topic_id, lang=lang)
+    return f"{head}\n\n{shown}"
 
 
 async def cmd_ban(
@@ -313,12 +402,14 @@ def create_router(group_id: int, desk: Desk) -> Router:
     for observer in (router.message, router.edited_message, router.callback_query):
         observer.middleware(middleware)
     router.callback_query.register(on_card_button, TicketCb.filter())
+    kb = KbCommand()
+    router.callback_query.register(kb.button, KbCb.filter())
     commands = {
         "close": cmd_close,
         "reopen": cmd_reopen,
         "transfer": cmd_transfer,
         "takeover": cmd_takeover,
-        "kb": cmd_kb,
+        "kb": kb.command,
         "ban": cmd_ban,
         "unban": cmd_unban,
         "queue": cmd_queue,

@@ -191,7 +191,10 @@ async def test_a_supervisor_takes_over(desk: Desk, store: Store, bot: MockedBot)
     bot.session.clear()
     taken = await desk.take_over(ticket, BOSS)
     assert (taken.status, taken.agent_id) == ("claimed", BOSS.id)
-    assert texts(bot.session.requests)[1] == "Boss забрал обращение #1 (супервизор)."
+    assert (
+        texts(bot.session.requests)[1]
+        == "Обращение #1 теперь у оператора Boss (решение супервизора)."
+    )
     events = await store.events(ticket.id)
     assert (events[-1].name, events[-1].agent_id, events[-1].detail) == (
         "taken_over",

@@ -239,7 +239,7 @@ async def test_a_supervisor_takes_over_a_ticket_whose_agent_went_home(
         await desk.say(dilnoza, "/takeover", thread)  # already hers
         await notice(desk, thread, "уже у вас")
         await desk.say(boss, "/takeover", thread)
-        await notice(desk, thread, "Boss забрал обращение #1")
+        await notice(desk, thread, "Обращение #1 теперь у оператора Boss")
         assert (await dono.store.get_ticket(1)).agent_id == boss.id
         await desk.say(dilnoza, "/takeover", thread)  # not a supervisor
         await notice(desk, thread, "только супервизор")

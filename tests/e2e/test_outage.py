@@ -34,7 +34,7 @@ async def test_outage_reports_cluster_into_one_alert(desk: Desk) -> None:
     await report(desk, "B", "не работают звонки")
     await report(desk, "C", "<b>ничего</b> не работает")
     alert = await desk.emu.wait_for_bot_message(desk.group.id, since=since, timeout=10)
-    assert "Худжанд" in alert["text"] and "3 сообщений" in alert["text"]
+    assert "Худжанд" in alert["text"] and "3 сообщения" in alert["text"]
     assert "<b>ничего</b> не работает" in alert["text"]  # escaped, shown as typed
     rows = await desk.dono.store.outages(0)
     assert [r["district"] for r in rows] == ["Худжанд"] * 3

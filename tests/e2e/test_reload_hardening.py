@@ -83,7 +83,11 @@ async def test_a_report_of_many_long_errors_reaches_the_admins(live, emu: Emulat
     assert sum(p.severity == "error" for p in result.problems) >= 40
     notice = await emu.wait_for_bot_message(group.id, since=since, timeout=5)
     assert utf16_len(notice["text"]) <= 4096
-    assert "noisy.yaml:" in notice["text"] and "more: dono check shows them all" in notice["text"]
+    assert (
+        "noisy.yaml:" in notice["text"]
+        and "ещё" in notice["text"]
+        and "все покажет dono check" in notice["text"]
+    )
 
 
 async def test_a_reload_that_raises_is_reported_and_frees_the_lock(
@@ -98,7 +102,8 @@ async def test_a_reload_that_raises_is_reported_and_frees_the_lock(
     with monkeypatch.context() as patch:
         patch.setattr(dono.knowledge, "reload", exhausted)
         reply = await boss.send("/reload")
-        assert reply["text"].startswith("❌") and "MemoryError: no memory left" in reply["text"]
+        assert reply["text"].startswith("❌ Перезагрузка базы знаний сорвалась")
+        assert "MemoryError: no memory left" in reply["text"]
     assert (await boss.send("/reload"))["text"].startswith("✅")
     assert "*100#" in await balance_answer(emu)
 
@@ -120,9 +125,9 @@ async def test_a_reload_that_hangs_is_reported_and_does_not_wedge(
     loop = asyncio.get_running_loop()
     started = loop.time()
     reply = await boss.send("/reload")
-    assert "did not finish within 0.5 s" in reply["text"]
+    assert "не уложилась в 0,5 с" in reply["text"]
     second = await boss.send("/reload")  # not stuck behind the first: reported again
-    assert "did not finish within 0.5 s" in second["text"]
+    assert "не уложилась в 0,5 с" in second["text"]
     assert loop.time() - started < 5
     assert "*100#" in await balance_answer(emu)  # the old KB serves meanwhile
     edit(kb, "Баланс после долгой проверки:")
