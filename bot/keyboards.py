@@ -48,10 +48,10 @@ def category(kb_: KnowledgeBase, cat_id: str, lang: str) -> InlineKeyboardMarkup
 
 
 def answer(
-    kb_: KnowledgeBase, topic: Topic, lang: str, also: str | None = None
+    kb_: KnowledgeBase, topic: Topic, lang: str, also: str | None = None, question: int = 0
 ) -> InlineKeyboardMarkup:
     """URL buttons, a second ask's topic (``also``), related topics, 👍/👎, operator and menu
-    under an answer."""
+    under an answer; the 👍/👎 name ``question``, the interaction answered (0: a button's)."""
     kb = InlineKeyboardBuilder()
     for button in topic.buttons:
         kb.row(InlineKeyboardButton(text=getattr(button.text, lang), url=button.url))
@@ -72,11 +72,11 @@ def answer(
     kb.row(
         InlineKeyboardButton(
             text=t(lang, "button_helpful"),
-            callback_data=FeedbackCb(topic=topic.id, helpful=True).pack(),
+            callback_data=FeedbackCb(topic=topic.id, helpful=True, q=question).pack(),
         ),
         InlineKeyboardButton(
             text=t(lang, "button_not_helpful"),
-            callback_data=FeedbackCb(topic=topic.id, helpful=False).pack(),
+            callback_data=FeedbackCb(topic=topic.id, helpful=False, q=question).pack(),
         ),
     )
     kb.row(

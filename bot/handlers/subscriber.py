@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import keyboards
 from bot.callbacks import (
+    MAX_ID,
     Answer,
     CancelCb,
     CategoryCb,
@@ -62,13 +63,15 @@ async def send_topic(
     topic_id: str,
     lang: str,
     also: str | None = None,
+    question: int = 0,
 ) -> bool:
-    """A topic's answer with its buttons; ``also``: a second ask's topic, one more button."""
+    """A topic's answer with its buttons; ``also``: a second ask's topic, one more button;
+    ``question``: the interaction it answers, for its 👍/👎 (0: a button press)."""
     kb = knowledge.kb
     topic = kb.topics.get(topic_id)
     if topic is None:
         return False
-    markup = keyboards.answer(kb, topic, lang, also=also)
+    markup = keyboards.answer(kb, topic, lang, also=also, question=question)
     await send_long(message, getattr(topic.answer, lang), markup)
     return True
 
@@ -158,7 +161,8 @@ async def on_question(
     metrics: Metrics | None = None,
     decision: Decision | None = None,
 ) -> None:
-    """A question: matched (unless the caller already did), answered, logged."""
+    """A question: matched (unless the caller already did), logged, answered. It is logged
+    before the answer so that the answer's 👍/👎 name it; ``latency_ms`` is the deciding."""
     started = time.perf_counter()
     text = message.text or ""
     truncated = len(text) > max_chars
@@ -167,18 +171,12 @@ async def on_question(
     if metrics is not None:
         metrics.decisions.labels(decision.kind).inc()
     reply_lang = reply_language(decision, lang)
-    if truncated:
-        await message.answer(t(reply_lang, "too_long"))
     limit = config.agents.handoff_after_misses
     gave_up = False
     if decision.kind == "none" and decision.normalized and limit > 0:
         previous = await store.recent_interactions(sub.user_id, limit=max(1, limit - 1))
         gave_up = hand_off_after_misses(previous, limit)
-    if gave_up:  # a miss after misses: the hand-off's reason says why; the decision stays
-        await desk.hand_off(sub, reply_lang, "bot_failed", text, message.message_id)
-    else:
-        await answer_decision(message, knowledge, desk, sub, decision, reply_lang, state, config)
-    await store.log_interaction(
+    question = await store.log_interaction(
         sub.user_id,
         text[:max_chars],
         decision.normalized,
@@ -190,6 +188,14 @@ async def on_question(
         (time.perf_counter() - started) * 1000,
         intent=decision.intent,
     )
+    if truncated:
+        await message.answer(t(reply_lang, "too_long"))
+    if gave_up:  # a miss after misses: the hand-off's reason says why; the decision stays
+        await desk.hand_off(sub, reply_lang, "bot_failed", text, message.message_id)
+    else:
+        await answer_decision(
+            message, knowledge, desk, sub, decision, reply_lang, state, config, question
+        )
 
 
 async def answer_decision(
@@ -201,13 +207,15 @@ async def answer_decision(
     lang: str,
     state: FSMContext | None = None,
     config: Config | None = None,
+    question: int = 0,
 ) -> None:
     """Say what the decision says: the answer (and a button for a second ask), "did you
-    mean", the hand-off, a small-talk reply, or the polite fallback."""
+    mean", the hand-off, a small-talk reply, or the polite fallback. ``question``: the
+    logged interaction the answer's 👍/👎 name."""
     kb = knowledge.kb
     if decision.kind == "answer" and decision.topic:
         also = decision.also.id if decision.also is not None else None
-        if await send_topic(message, knowledge, decision.topic, lang, also=also):
+        if await send_topic(message, knowledge, decision.topic, lang, also, question):
             if decision.topic == outage.OUTAGE_TOPIC and state is not None:
                 await outage.start(message, state, config, lang)
             return
@@ -307,8 +315,12 @@ async def on_feedback(
     sub: Subscriber,
     lang: str,
 ) -> None:
-    """One 👍/👎 per answer: pressing again replaces the vote, the buttons show the choice."""
-    if callback_data.topic not in knowledge.kb.topics:
+    """One 👍/👎 per answer: pressing again replaces the vote, the buttons show the choice.
+    The vote is kept with the question that answer was for (the button names it)."""
+    known = callback_data.topic in knowledge.kb.topics and 0 <= callback_data.q <= MAX_ID
+    if known and callback_data.q and await store.asked(sub.user_id, callback_data.q) is None:
+        known = False  # someone else's question, or none at all: forged
+    if not known:
         await answer_first(query, t(lang, "stale_button"))
         return
     await answer_first(
@@ -320,6 +332,7 @@ async def on_feedback(
         callback_data.topic,
         callback_data.helpful,
         message_id=answer.message_id if answer else None,
+        question=callback_data.q,
     )
     if answer is not None and answer.reply_markup is not None:
         marked = keyboards.with_vote(answer.reply_markup, callback_data.helpful, lang)

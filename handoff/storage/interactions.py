@@ -58,21 +58,45 @@ class SqliteInteractions(Repository):
         return [dict(r) for r in rows]
 
     async def add_feedback(
-        self, user_id: int, topic: str, helpful: bool, message_id: int | None = None
+        self,
+        user_id: int,
+        topic: str,
+        helpful: bool,
+        message_id: int | None = None,
+        question: int | None = None,
     ) -> None:
-        """A 👍/👎 on a topic's answer, kept with the question that got that answer; one per
-        answer message (``message_id``) and subscriber: pressing again replaces the vote."""
+        """A 👍/👎 on a topic's answer, kept with the question that got that answer: the
+        subscriber's interaction ``question`` (0: the answer was to a button press, no
+        question); None, for data made without one (``dono demo``), the latest question about
+        the topic. One per answer message (``message_id``) and subscriber: pressing again
+        replaces the vote."""
+        if question is None:
+            asked = (
+                "SELECT text FROM interactions WHERE user_id = ? AND topic = ?"
+                " ORDER BY id DESC LIMIT 1"
+            )
+            args: tuple = (user_id, topic)
+        else:
+            asked = "SELECT text FROM interactions WHERE user_id = ? AND id = ?"
+            args = (user_id, question)
         async with self._writing():
             await self.db.execute(
                 "INSERT INTO feedback (user_id, topic, helpful, ts, question, message_id)"
-                " VALUES (?, ?, ?, ?, COALESCE((SELECT text FROM interactions WHERE user_id = ?"
-                " AND topic = ? ORDER BY id DESC LIMIT 1), ''), ?)"
+                f" VALUES (?, ?, ?, ?, COALESCE(({asked}), ''), ?)"
                 " ON CONFLICT (user_id, message_id) WHERE message_id IS NOT NULL"
                 " DO UPDATE SET helpful = excluded.helpful, ts = excluded.ts,"
-                " topic = excluded.topic",
-                (user_id, topic, int(helpful), self.clock(), user_id, topic, message_id),
+                " topic = excluded.topic, question = excluded.question",
+                (user_id, topic, int(helpful), self.clock(), *args, message_id),
             )
             await self.db.commit()
+
+    async def asked(self, user_id: int, interaction: int) -> str | None:
+        """The text of this subscriber's interaction, None when they have no such one."""
+        async with self.db.execute(
+            "SELECT text FROM interactions WHERE user_id = ? AND id = ?", (user_id, interaction)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else str(row[0])
 
     async def unanswered(self, since: float) -> list[dict]:
         """What the bot could not answer well since ``since``: "none" and "clarify" decisions
