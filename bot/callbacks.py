@@ -69,6 +69,13 @@ class TopicCb(CallbackData, prefix="t"):
     id: str
 
 
+class ChoiceCb(CallbackData, prefix="ch"):
+    """A "did you mean" choice: the topic, and ``q``, the interaction that asked."""
+
+    id: str
+    q: int
+
+
 class CategoryCb(CallbackData, prefix="c"):
     """Open a menu category; an empty id is the top of the menu."""
 

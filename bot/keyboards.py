@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import CategoryCb, FeedbackCb, LangCb, OperatorCb, TopicCb
+from bot.callbacks import CategoryCb, ChoiceCb, FeedbackCb, LangCb, OperatorCb, TopicCb
 from bot.texts import catalog, t
 from knowledge.lang import LANGS
 from knowledge.loader import KnowledgeBase
@@ -86,12 +86,16 @@ def answer(
     return kb.as_markup()
 
 
-def choices(kb_: KnowledgeBase, topic_ids: list[str], lang: str) -> InlineKeyboardMarkup:
-    """ "Did you mean" buttons, then the operator."""
+def choices(
+    kb_: KnowledgeBase, topic_ids: list[str], lang: str, question: int = 0
+) -> InlineKeyboardMarkup:
+    """ "Did you mean" buttons (naming ``question``, the interaction that asked), then the
+    operator."""
     kb = InlineKeyboardBuilder()
     for tid in topic_ids:
         if tid in kb_.topics:
-            kb.button(text=topic_title(kb_.topics[tid], lang), callback_data=TopicCb(id=tid))
+            data = ChoiceCb(id=tid, q=question) if question else TopicCb(id=tid)
+            kb.button(text=topic_title(kb_.topics[tid], lang), callback_data=data)
     kb.button(text=t(lang, "button_operator"), callback_data=OperatorCb())
     kb.adjust(1)
     return kb.as_markup()

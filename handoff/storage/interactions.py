@@ -48,14 +48,30 @@ class SqliteInteractions(Repository):
         return int(cur.lastrowid or 0)
 
     async def recent_interactions(self, user_id: int, limit: int = 5) -> list[dict]:
+        """The subscriber's latest interactions, newest first; ``disliked``: their answer got
+        a 👎 from them (a vote kept with this question, given after it)."""
         async with self.db.execute(
-            "SELECT ts, text, normalized, kind, topic, intent, score, lang"
-            " FROM interactions "
-            "WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            "SELECT i.id, i.ts, i.text, i.normalized, i.kind, i.topic, i.intent, i.score,"
+            " i.lang, EXISTS (SELECT 1 FROM feedback f WHERE f.user_id = i.user_id"
+            " AND f.topic = i.topic AND f.question = i.text AND f.helpful = 0"
+            " AND f.ts >= i.ts) AS disliked"
+            " FROM interactions i WHERE i.user_id = ? ORDER BY i.id DESC LIMIT ?",
             (user_id, limit),
         ) as cur:
             rows = await cur.fetchall()
-        return [dict(r) for r in rows]
+        return [dict(r) | {"disliked": bool(r["disliked"])} for r in rows]
+
+    async def chose(self, user_id: int, interaction: int, topic: str) -> bool:
+        """The subscriber picked ``topic`` from the "did you mean" of their ``interaction``:
+        the clarify's topic records the choice. False when they have no such clarify."""
+        async with self._writing():
+            cur = await self.db.execute(
+                "UPDATE interactions SET topic = ? WHERE id = ? AND user_id = ?"
+                " AND kind = 'clarify'",
+                (topic, interaction, user_id),
+            )
+            await self.db.commit()
+        return cur.rowcount > 0
 
     async def add_feedback(
         self,

@@ -142,6 +142,9 @@ class Store:
     async def asked(self, user_id: int, interaction: int) -> str | None:
         return await self.interactions.asked(user_id, interaction)
 
+    async def chose(self, user_id: int, interaction: int, topic: str) -> bool:
+        return await self.interactions.chose(user_id, interaction, topic)
+
     async def unanswered(self, since: float) -> list[dict]:
         return await self.interactions.unanswered(since)
 

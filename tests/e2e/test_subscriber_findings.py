@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.app import Dono
 from emulator import Emulator
-from tests.e2e.conftest import Person, button_data, wait_for
+from tests.e2e.conftest import Desk, Person, button_data, buttons, wait_for
 
 # -- 👍/👎 is kept with the question whose answer it sits under ------------------------------
 
@@ -42,3 +42,54 @@ async def test_forged_feedback_data_is_answered_politely(
         assert "устарела" in (said.get("text") or ""), forged
     assert theirs["text"] == "как проверить баланс"
     assert await dono.store.feedback_counts(topic) == (0, 0)
+
+
+# -- the automatic hand-off counts misses, whatever came between ----------------------------
+
+
+async def _misses_then(desk: Desk, name: str, *steps: str) -> tuple[Person, dict]:
+    """A subscriber sends each step (``👎`` presses it under the last answer, ``pick`` picks
+    the first "did you mean" choice); returns them and the bot's reply to the last step."""
+    person = Person(desk.emu, await desk.emu.create_user(name, language_code="ru"))
+    last: dict = {}
+    for step in steps:
+        if step == "👎":
+            query_id = await person.press(last, button_data(last, "👎"))
+            await desk.emu.wait_for_callback_answer(query_id)
+            await wait_for(
+                lambda: desk.dono.store.recent_interactions(person.user.id, limit=1),
+                lambda r: r[0]["disliked"],
+            )
+        elif step == "pick":
+            choice = next(b for b in buttons(last) if b["text"] != "👩‍💻 Оператор")
+            await person.press(last, choice["callback_data"])
+            last = await person.next()
+        else:
+            last = await person.send(step)
+    return person, last
+
+
+async def test_a_greeting_a_useless_did_you_mean_or_a_dislike_does_not_reset_the_misses(
+    desk: Desk,
+) -> None:
+    film = "посоветуй хороший фильм"
+    for name, steps in (
+        ("Greeting", ("кто написал войну и мир", "привет", film)),
+        ("Clarify", ("интернет", film)),
+        ("Dislike", ("как проверить баланс", "👎", film)),
+    ):
+        _person, reply = await _misses_then(desk, name, *steps)
+        assert "очеред" in reply["text"], name
+    tickets = [e.ticket for e in await desk.dono.store.queue()]
+    assert [t.reason for t in tickets] == ["bot_failed"] * 3
+
+
+async def test_an_answer_kept_or_a_choice_picked_ends_the_misses(desk: Desk) -> None:
+    film = "посоветуй хороший фильм"
+    for name, steps in (
+        ("Picked", ("кто написал войну и мир", "интернет", "pick", film)),
+        ("Answered", ("кто написал войну и мир", "как проверить баланс", film)),
+    ):
+        _person, reply = await _misses_then(desk, name, *steps)
+        assert "не нашёл" in reply["text"], name
+    assert await desk.dono.store.queue() == []
