@@ -58,3 +58,11 @@ def subscriber_reopens(ticket: Ticket | None, now: float, window: float) -> bool
     than starting a new one: closed less than ``window`` seconds ago and not by a ban. Every
     path a subscriber's message takes asks this one question."""
     return ticket is not None and reopenable(ticket, now, window)
+
+
+def any_message_reopens(ticket: Ticket) -> bool:
+    """Whether everything the subscriber sends brings this (reopenable) ticket back, /start
+    and small talk included. A ticket closed because they blocked the bot was never finished
+    for them: coming back, they press Telegram's "Restart" (a /start) or say hello. After an
+    agent's close (or a timeout), "спасибо" or /start is only that, and the bot answers it."""
+    return ticket.close_reason == "blocked"

@@ -42,7 +42,7 @@ from bot.handlers.buttons import (
 )
 from bot.health import Metrics
 from bot.texts import t
-from handoff.policies import hand_off_after_misses
+from handoff.policies import any_message_reopens, hand_off_after_misses
 from handoff.storage import Store
 from handoff.subscribers import Subscriber
 from handoff.tickets import Ticket
@@ -60,8 +60,16 @@ def _pending(lang: str, ticket: Ticket | None) -> str:
 
 
 async def cmd_start(
-    message: Message, sub: Subscriber, lang: str, ticket: Ticket | None = None
+    message: Message,
+    desk: Desk,
+    sub: Subscriber,
+    lang: str,
+    ticket: Ticket | None = None,
+    reopenable: Ticket | None = None,
 ) -> None:
+    """The greeting; back after blocking the bot (a "Restart"), their ticket reopens too."""
+    if ticket is None and reopenable is not None and any_message_reopens(reopenable):
+        ticket = await desk.reopen(reopenable)
     name = html.escape(message.from_user.first_name if message.from_user else "")
     await message.answer(t(lang, "start", name=name) + _pending(lang, ticket))
     if sub.lang is None:
@@ -203,9 +211,9 @@ async def on_ticket_message(
 ) -> None:
     """While a ticket is open, everything the subscriber sends goes to the agents. Writing
     again soon after a close reopens it, unless it is only small talk the bot answers itself
-    ("спасибо", "ok")."""
+    ("спасибо", "ok") after an agent's close (``any_message_reopens``)."""
     if ticket is None and reopenable is not None:
-        if message.text:
+        if message.text and not any_message_reopens(reopenable):
             decision = knowledge.matcher.match(message.text[:max_chars], lang)
             if decision.kind == "smalltalk":
                 await on_question(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.app import Dono
 from emulator import Emulator
 from tests.e2e.conftest import Desk, Person, button_data, buttons, wait_for
+from tests.e2e.test_desk import handed_off
 
 # -- 👍/👎 is kept with the question whose answer it sits under ------------------------------
 
@@ -93,3 +94,38 @@ async def test_an_answer_kept_or_a_choice_picked_ends_the_misses(desk: Desk) -> 
         _person, reply = await _misses_then(desk, name, *steps)
         assert "не нашёл" in reply["text"], name
     assert await desk.dono.store.queue() == []
+
+
+# -- blocked, then back within the reopen window: the ticket comes back ---------------------
+
+
+async def test_a_subscriber_back_from_blocking_the_bot_gets_their_ticket_back(desk: Desk) -> None:
+    """Telegram's "Restart" after an unblock sends /start; many then say hello. Neither was
+    taken for a return: /start was a greeting, "привет" small talk the bot answered."""
+    emu = desk.emu
+    comebacks = ("/start", "привет")
+    people = []
+    for n, name in enumerate(("Restart", "Hello"), start=1):
+        person, card = await handed_off(desk, name)
+        await emu.block_bot(person.user)
+        await desk.say(desk.agents[0], "Вы на связи?", card["message_thread_id"])
+        await wait_for(
+            lambda n=n: desk.dono.store.get_ticket(n), lambda t: t.close_reason == "blocked"
+        )
+        await emu.unblock_bot(person.user)
+        people.append((person, card))
+    for (person, card), comeback in zip(people, comebacks, strict=True):
+        since = emu.cursor()
+        await emu.send_text(person.user, comeback)
+        await emu.wait_for_bot_message(
+            desk.group.id,
+            thread_id=card["message_thread_id"],
+            since=since,
+            predicate=lambda m: "снова открыто" in (m.get("text") or ""),
+        )
+    said = await people[0][0].next()  # the greeting says the request is open again
+    assert "#1" in said["text"] and "открыто" in said["text"]
+    for n in (1, 2):
+        ticket = await desk.dono.store.get_ticket(n)
+        assert (ticket.status, ticket.reopened) == ("waiting", 1)
+    assert not (await desk.dono.store.subscriber(people[0][0].user.id)).blocked

@@ -1,8 +1,12 @@
-"""The automatic hand-off's rule: misses since the bot last helped, asides stepped over."""
+"""The automatic hand-off's rule (misses since the bot last helped, asides stepped over), and
+which closed tickets any message reopens."""
 
 from __future__ import annotations
 
-from handoff.policies import hand_off_after_misses, is_aside, is_miss
+import dataclasses
+
+from handoff.policies import any_message_reopens, hand_off_after_misses, is_aside, is_miss
+from handoff.tickets import Ticket
 
 NONE = {"kind": "none", "normalized": "кто написал"}
 EMOJI = {"kind": "none", "normalized": ""}
@@ -31,3 +35,13 @@ def test_asides_are_stepped_over_and_help_ends_the_count() -> None:
     assert not hand_off_after_misses([HANDOFF, NONE], 2)
     assert not hand_off_after_misses([HELLO, HELLO], 2)  # small talk alone is no miss
     assert not hand_off_after_misses([NONE, NONE], 0)
+
+
+def test_only_a_ticket_closed_by_a_block_is_reopened_by_anything() -> None:
+    fields = {f.name: None for f in dataclasses.fields(Ticket)}
+    blocked = Ticket(**fields | {"close_reason": "blocked"})
+    assert any_message_reopens(blocked)
+    assert not any(
+        any_message_reopens(dataclasses.replace(blocked, close_reason=r))
+        for r in ("agent", "timeout", "user", "banned")
+    )
