@@ -102,9 +102,10 @@ def choices(
 
 
 def fallback(lang: str) -> InlineKeyboardMarkup:
+    """Menu and operator, in the order every answer has them."""
     kb = InlineKeyboardBuilder()
-    kb.button(text=t(lang, "button_operator"), callback_data=OperatorCb())
     kb.button(text=t(lang, "button_menu"), callback_data=CategoryCb(id=""))
+    kb.button(text=t(lang, "button_operator"), callback_data=OperatorCb())
     return kb.as_markup()
 
 

@@ -39,6 +39,7 @@ from knowledge.service import KnowledgeService
 log = logging.getLogger(__name__)
 
 LOW_RATING = 2  # a rating this low asks what went wrong
+NOT_MODIFIED = "message is not modified"  # Telegram's 400 for an edit that changes nothing
 
 
 async def send_long(
@@ -135,10 +136,16 @@ async def on_category(
         title = html.escape(getattr(cat.title, lang))
         text = t(lang, "menu_category", icon=html.escape(cat.icon), title=title).strip()
         markup = keyboards.category(kb, cat.id, lang)
-    if _is_menu(query.message):
-        await query.message.edit_text(text, reply_markup=markup)
-    else:
+    if not _is_menu(query.message):
         await query.message.answer(text, reply_markup=markup)
+    elif (query.message.html_text, query.message.reply_markup) != (text, markup):
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            # a double tap: both presses carried the old menu, the first edit already shows it
+            if NOT_MODIFIED not in exc.message:
+                raise
+            log.debug("menu %s already shows %r", query.message.message_id, callback_data.id)
 
 
 def _is_menu(message: Message) -> bool:

@@ -177,7 +177,8 @@ async def answer_decision(
     elif decision.kind == "clarify":
         ids = decision.candidate_ids
         markup = keyboards.choices(kb, ids, lang, question)
-        await message.answer(t(lang, "clarify"), reply_markup=markup)
+        one = sum(tid in kb.topics for tid in ids) == 1  # "which one" above one choice reads oddly
+        await message.answer(t(lang, "clarify_one" if one else "clarify"), reply_markup=markup)
         return
     elif decision.kind == "handoff":
         await desk.hand_off(sub, lang, "asked", message.text or "", message.message_id)

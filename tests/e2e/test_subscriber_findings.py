@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import EditMessageText
+
 from bot.app import Dono
 from emulator import Emulator
-from tests.e2e.conftest import Desk, Person, button_data, buttons, wait_for
+from tests.e2e.conftest import Desk, Person, button_data, buttons, settled, wait_for
 from tests.e2e.test_desk import handed_off
 
 # -- 👍/👎 is kept with the question whose answer it sits under ------------------------------
@@ -129,3 +135,65 @@ async def test_a_subscriber_back_from_blocking_the_bot_gets_their_ticket_back(de
         ticket = await desk.dono.store.get_ticket(n)
         assert (ticket.status, ticket.reopened) == ("waiting", 1)
     assert not (await desk.dono.store.subscriber(people[0][0].user.id)).blocked
+
+
+# -- what the buttons look like, and a category tapped twice --------------------------------
+
+
+async def test_a_category_tapped_twice_is_shown_once_without_an_error(
+    person: Person, emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    menu = await person.send("/menu")
+    sim = button_data(menu, "SIM")
+    since = emu.cursor()
+    caplog.set_level(logging.WARNING)
+    presses = [  # a double tap: both presses carry the menu as it was
+        await emu.press_button(person.user, menu["message_id"], sim, strict=False) for _ in range(2)
+    ]
+    for query_id in presses:
+        assert (await emu.wait_for_callback_answer(query_id)).get("text") is None
+    edited = await emu.wait_for_bot_edit(
+        menu["chat"]["id"], message_id=menu["message_id"], since=since
+    )
+    assert "SIM" in edited["text"]
+    await settled(emu)
+    edits = await wait_for(lambda: _calls(emu, "editMessageText", since), lambda c: len(c) >= 1)
+    assert [c["ok"] for c in edits].count(True) == 1
+    assert person.inbox.pending() == []  # no apology
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert not any("not modified" in r.getMessage() for r in caplog.records)
+
+
+async def _calls(emu: Emulator, method: str, since: int) -> list[dict]:
+    return emu.calls(method, since=since)
+
+
+async def test_the_identical_edit_is_refused_as_telegram_refuses_it(
+    person: Person, emu: Emulator, dono: Dono
+) -> None:
+    menu = await person.send("/menu")
+    chat, mid = menu["chat"]["id"], menu["message_id"]
+    markup = menu["reply_markup"]
+    same = {"chat_id": chat, "message_id": mid, "text": menu["text"], "reply_markup": markup}
+    with pytest.raises(TelegramBadRequest) as refused:
+        await dono.bot(EditMessageText(**same))
+    assert refused.value.message == (
+        "Bad Request: message is not modified: specified new message content and reply markup"
+        " are exactly the same as a current content and reply markup of the message"
+    )
+
+
+async def test_one_choice_is_offered_as_one_and_every_keyboard_has_menu_then_operator(
+    person: Person,
+) -> None:
+    missed = await person.send("кто написал войну и мир")
+    answered = await person.send("как проверить баланс")
+    one = await person.send("Москвой")  # one topic comes close, not close enough to answer
+    choices = [b for b in buttons(one) if b["callback_data"].startswith("ch:")]
+    assert len(choices) == 1
+    assert one["text"] == "Возможно, вы имели в виду это:"
+    several = await person.send("интернет")
+    assert several["text"].startswith("Уточните")
+    last_row = [[b["text"] for b in row] for row in answered["reply_markup"]["inline_keyboard"]][-1]
+    fallback = [b["text"] for row in missed["reply_markup"]["inline_keyboard"] for b in row]
+    assert fallback == last_row == ["📋 Меню", "👩‍💻 Оператор"]
