@@ -7,9 +7,12 @@ import logging
 import pytest
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import EditMessageText
+from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
 
 from bot.app import Dono
 from emulator import Emulator
+from emulator.actors import DUSHANBE
+from emulator.errors import EmulatorError
 from tests.e2e.conftest import Desk, Person, button_data, buttons, settled, wait_for
 from tests.e2e.test_desk import handed_off
 
@@ -197,3 +200,35 @@ async def test_one_choice_is_offered_as_one_and_every_keyboard_has_menu_then_ope
     last_row = [[b["text"] for b in row] for row in answered["reply_markup"]["inline_keyboard"]][-1]
     fallback = [b["text"] for row in missed["reply_markup"]["inline_keyboard"] for b in row]
     assert fallback == last_row == ["📋 Меню", "👩‍💻 Оператор"]
+
+
+# -- the emulator's reply keyboard taps as Telegram's app does -------------------------------
+
+
+async def test_the_location_button_shares_a_location_not_its_label(desk: Desk) -> None:
+    emu = desk.emu
+    person = Person(emu, await emu.create_user("Tap", language_code="ru"))
+    await person.send("нет сигнала во всём районе")
+    await person.next()  # where?
+    await person.next()  # the reply keyboard
+    sent = await emu.press_reply_button(person.user, "📍 Отправить геопозицию")
+    assert "text" not in sent and sent["location"]["latitude"] == DUSHANBE[0]
+    assert "опишите" in (await person.next())["text"]
+    await person.send("нет связи")
+    (row,) = await desk.dono.store.outages(0)
+    assert (row["latitude"], row["longitude"]) == DUSHANBE
+
+
+async def test_the_contact_button_shares_the_users_own_contact(emu: Emulator, dono: Dono) -> None:
+    user = await emu.create_user("Phone", language_code="ru", started=True)
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text="📞 Номер", request_contact=True)],
+                  [KeyboardButton(text="Кто я", request_users={"request_id": 1})]]
+    )  # fmt: skip
+    await dono.bot.send_message(user.id, "?", reply_markup=keyboard)
+    sent = await emu.press_reply_button(user, "📞 Номер")
+    assert "text" not in sent and sent["contact"]["user_id"] == user.id
+    other = await emu.press_reply_button(user, "📞 Номер", phone_number="+992911111111")
+    assert other["contact"]["phone_number"] == "+992911111111"
+    with pytest.raises(EmulatorError, match="not emulated"):
+        await emu.press_reply_button(user, "Кто я")
