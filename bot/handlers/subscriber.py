@@ -116,7 +116,7 @@ async def on_question(
     decision: Decision | None = None,
 ) -> None:
     """A question: matched (unless the caller already did), logged, answered. It is logged
-    before the answer so that the answer's 👍/👎 name it; ``latency_ms`` is the deciding."""
+    before the answer so that the answer's 👍/👎 name it; its latency, once the answer is out."""
     started = time.perf_counter()
     text = message.text or ""
     truncated = len(text) > max_chars
@@ -151,6 +151,7 @@ async def on_question(
         await answer_decision(
             message, knowledge, desk, sub, decision, reply_lang, state, config, question
         )
+    await store.set_latency(question, (time.perf_counter() - started) * 1000)
 
 
 async def answer_decision(

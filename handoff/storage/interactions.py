@@ -61,6 +61,15 @@ class SqliteInteractions(Repository):
             rows = await cur.fetchall()
         return [dict(r) | {"disliked": bool(r["disliked"])} for r in rows]
 
+    async def set_latency(self, interaction: int, latency_ms: float) -> None:
+        """How long the bot took, once its answer is out (logged before it, with the
+        deciding's time, so that the answer's buttons can name the interaction)."""
+        async with self._writing():
+            await self.db.execute(
+                "UPDATE interactions SET latency_ms = ? WHERE id = ?", (latency_ms, interaction)
+            )
+            await self.db.commit()
+
     async def chose(self, user_id: int, interaction: int, topic: str) -> bool:
         """The subscriber picked ``topic`` from the "did you mean" of their ``interaction``:
         the clarify's topic records the choice. False when they have no such clarify."""

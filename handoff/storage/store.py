@@ -145,6 +145,9 @@ class Store:
     async def chose(self, user_id: int, interaction: int, topic: str) -> bool:
         return await self.interactions.chose(user_id, interaction, topic)
 
+    async def set_latency(self, interaction: int, latency_ms: float) -> None:
+        return await self.interactions.set_latency(interaction, latency_ms)
+
     async def unanswered(self, since: float) -> list[dict]:
         return await self.interactions.unanswered(since)
 
