@@ -69,6 +69,13 @@ class TopicCb(CallbackData, prefix="t"):
     id: str
 
 
+class ChoiceCb(CallbackData, prefix="ch"):
+    """A "did you mean" choice: the topic, and ``q``, the interaction that asked."""
+
+    id: str
+    q: int
+
+
 class CategoryCb(CallbackData, prefix="c"):
     """Open a menu category; an empty id is the top of the menu."""
 
@@ -80,10 +87,15 @@ class LangCb(CallbackData, prefix="l"):
 
 
 class FeedbackCb(CallbackData, prefix="f"):
-    """👍/👎 under a topic's answer."""
+    """👍/👎 under a topic's answer; ``q``, the interaction (the subscriber's question) that
+    answer was for, 0 for an answer to a button press (menu, "did you mean", "see also")."""
 
     topic: str
     helpful: bool
+    q: int = 0
+
+
+MAX_ID = 2**63 - 1  # SQLite's largest rowid: a bigger number in callback data is forged
 
 
 class OperatorCb(CallbackData, prefix="op"):

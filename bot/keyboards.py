@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import CategoryCb, FeedbackCb, LangCb, OperatorCb, TopicCb
+from bot.callbacks import CategoryCb, ChoiceCb, FeedbackCb, LangCb, OperatorCb, TopicCb
 from bot.texts import catalog, t
 from knowledge.lang import LANGS
 from knowledge.loader import KnowledgeBase
@@ -48,10 +48,10 @@ def category(kb_: KnowledgeBase, cat_id: str, lang: str) -> InlineKeyboardMarkup
 
 
 def answer(
-    kb_: KnowledgeBase, topic: Topic, lang: str, also: str | None = None
+    kb_: KnowledgeBase, topic: Topic, lang: str, also: str | None = None, question: int = 0
 ) -> InlineKeyboardMarkup:
     """URL buttons, a second ask's topic (``also``), related topics, 👍/👎, operator and menu
-    under an answer."""
+    under an answer; the 👍/👎 name ``question``, the interaction answered (0: a button's)."""
     kb = InlineKeyboardBuilder()
     for button in topic.buttons:
         kb.row(InlineKeyboardButton(text=getattr(button.text, lang), url=button.url))
@@ -72,11 +72,11 @@ def answer(
     kb.row(
         InlineKeyboardButton(
             text=t(lang, "button_helpful"),
-            callback_data=FeedbackCb(topic=topic.id, helpful=True).pack(),
+            callback_data=FeedbackCb(topic=topic.id, helpful=True, q=question).pack(),
         ),
         InlineKeyboardButton(
             text=t(lang, "button_not_helpful"),
-            callback_data=FeedbackCb(topic=topic.id, helpful=False).pack(),
+            callback_data=FeedbackCb(topic=topic.id, helpful=False, q=question).pack(),
         ),
     )
     kb.row(
@@ -86,21 +86,26 @@ def answer(
     return kb.as_markup()
 
 
-def choices(kb_: KnowledgeBase, topic_ids: list[str], lang: str) -> InlineKeyboardMarkup:
-    """ "Did you mean" buttons, then the operator."""
+def choices(
+    kb_: KnowledgeBase, topic_ids: list[str], lang: str, question: int = 0
+) -> InlineKeyboardMarkup:
+    """ "Did you mean" buttons (naming ``question``, the interaction that asked), then the
+    operator."""
     kb = InlineKeyboardBuilder()
     for tid in topic_ids:
         if tid in kb_.topics:
-            kb.button(text=topic_title(kb_.topics[tid], lang), callback_data=TopicCb(id=tid))
+            data = ChoiceCb(id=tid, q=question) if question else TopicCb(id=tid)
+            kb.button(text=topic_title(kb_.topics[tid], lang), callback_data=data)
     kb.button(text=t(lang, "button_operator"), callback_data=OperatorCb())
     kb.adjust(1)
     return kb.as_markup()
 
 
 def fallback(lang: str) -> InlineKeyboardMarkup:
+    """Menu and operator, in the order every answer has them."""
     kb = InlineKeyboardBuilder()
-    kb.button(text=t(lang, "button_operator"), callback_data=OperatorCb())
     kb.button(text=t(lang, "button_menu"), callback_data=CategoryCb(id=""))
+    kb.button(text=t(lang, "button_operator"), callback_data=OperatorCb())
     return kb.as_markup()
 
 

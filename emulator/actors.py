@@ -18,6 +18,11 @@ _user_media_groups = itertools.count(14_000_000_000_000_001)
 _OGG_STUB = b"OggS\x00\x02" + b"\x00" * 58
 
 
+DUSHANBE = (38.5598, 68.7870)  # where a simulated phone is, unless a test says otherwise
+# KeyboardButton fields whose tap opens a picker in the app rather than sending something
+PICKER_BUTTONS = ("request_users", "request_chat", "request_poll", "web_app")
+
+
 class UserActions(EmulatorCore):
     """The in-process API for the human side of the conversation (all coroutines)."""
 
@@ -670,18 +675,35 @@ class UserActions(EmulatorCore):
         return query_id
 
     async def press_reply_button(
-        self, user: UserRef, text: str, *, chat: ChatRef | None = None, bot: BotRef = None
+        self,
+        user: UserRef,
+        text: str,
+        *,
+        chat: ChatRef | None = None,
+        bot: BotRef = None,
+        location: tuple[float, float] = DUSHANBE,
+        phone_number: str = "+992900000000",
     ) -> JSON:
-        """Tap a reply-keyboard button (sends its text, or the contact for contact buttons)."""
+        """Tap a reply-keyboard button as Telegram's app does: a ``request_location`` button
+        shares where the phone is (``location``), a ``request_contact`` one the user's own
+        contact (``phone_number``), any other sends its text. Buttons that open a picker
+        (users, chat, poll, web app) are not emulated and refused."""
         sim = self.get_user(user)
         chat_obj = self._user_chat(sim, chat, bot)
         keyboard = chat_obj.reply_keyboard or {}
         for row in keyboard.get("keyboard", []):
             for button in row:
-                if button.get("text") == text:
-                    if button.get("request_contact"):
-                        return await self.send_contact(sim, "+992900000000", chat=chat, bot=bot)
-                    return await self.send_text(sim, text, chat=chat, bot=bot)
+                if button.get("text") != text:
+                    continue
+                if button.get("request_location"):
+                    latitude, longitude = location
+                    return await self.send_location(sim, latitude, longitude, chat=chat, bot=bot)
+                if button.get("request_contact"):
+                    return await self.send_contact(sim, phone_number, chat=chat, bot=bot)
+                picker = [k for k in PICKER_BUTTONS if button.get(k)]
+                if picker:
+                    raise EmulatorError(f"a {picker[0]} button is not emulated: {text!r}")
+                return await self.send_text(sim, text, chat=chat, bot=bot)
         raise EmulatorError(f"no reply keyboard button {text!r} in chat {chat_obj.id}")
 
     # ------------------------------------------------------------ blocking

@@ -1,86 +1,55 @@
-"""Subscriber side: private chats with the bot — commands, questions, menu and buttons."""
+"""Subscriber side: private chats with the bot — commands, questions, media, tickets (the
+buttons are in ``bot.handlers.buttons``)."""
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 import time
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart, Filter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import Message
 
 from bot import keyboards
 from bot.callbacks import (
-    Answer,
     CancelCb,
     CategoryCb,
+    ChoiceCb,
     CsatCb,
     FeedbackCb,
     LangCb,
     OperatorCb,
     TopicCb,
-    answer_first,
-    answer_within,
 )
 from bot.config import Config
 from bot.desk import Desk
 from bot.desk.cards import DESK_COMMANDS
 from bot.handlers import outage
+from bot.handlers.buttons import (
+    hand_off,
+    on_cancel,
+    on_category,
+    on_choice,
+    on_csat,
+    on_feedback,
+    on_language,
+    on_operator,
+    on_topic,
+    on_unknown_button,
+    send_topic,
+)
 from bot.health import Metrics
-from bot.split import split_html
 from bot.texts import t
-from handoff.policies import hand_off_after_misses
+from handoff.policies import any_message_reopens, hand_off_after_misses
 from handoff.storage import Store
 from handoff.subscribers import Subscriber
-from handoff.tickets import DeskError, Ticket
-from knowledge.lang import LANGS
+from handoff.tickets import Ticket
 from knowledge.matcher import Decision, reply_language
 from knowledge.service import KnowledgeService
 
 log = logging.getLogger(__name__)
-
-
-async def send_long(
-    message: Message, text: str, markup: InlineKeyboardMarkup | None = None
-) -> Message:
-    """Send HTML text split under the limit; the keyboard goes under the last part."""
-    chunks = split_html(text)
-    sent = message
-    for i, chunk in enumerate(chunks):
-        last = i == len(chunks) - 1
-        sent = await message.answer(chunk, reply_markup=markup if last else None)
-    return sent
-
-
-async def send_topic(
-    message: Message,
-    knowledge: KnowledgeService,
-    topic_id: str,
-    lang: str,
-    also: str | None = None,
-) -> bool:
-    """A topic's answer with its buttons; ``also``: a second ask's topic, one more button."""
-    kb = knowledge.kb
-    topic = kb.topics.get(topic_id)
-    if topic is None:
-        return False
-    markup = keyboards.answer(kb, topic, lang, also=also)
-    await send_long(message, getattr(topic.answer, lang), markup)
-    return True
-
-
-async def hand_off(
-    desk: Desk, store: Store, sub: Subscriber, lang: str, reason: str, origin: int | None
-) -> None:
-    """/operator or the button: the last question goes with the ticket (the desk tells the
-    subscriber; ``origin``, their message that asked, if it was one)."""
-    recent = await store.recent_interactions(sub.user_id, limit=1)
-    question = recent[0]["text"] if recent else ""
-    await desk.hand_off(sub, lang, reason, question, origin)
 
 
 def _pending(lang: str, ticket: Ticket | None) -> str:
@@ -91,8 +60,16 @@ def _pending(lang: str, ticket: Ticket | None) -> str:
 
 
 async def cmd_start(
-    message: Message, sub: Subscriber, lang: str, ticket: Ticket | None = None
+    message: Message,
+    desk: Desk,
+    sub: Subscriber,
+    lang: str,
+    ticket: Ticket | None = None,
+    reopenable: Ticket | None = None,
 ) -> None:
+    """The greeting; back after blocking the bot (a "Restart"), their ticket reopens too."""
+    if ticket is None and reopenable is not None and any_message_reopens(reopenable):
+        ticket = await desk.reopen(reopenable)
     name = html.escape(message.from_user.first_name if message.from_user else "")
     await message.answer(t(lang, "start", name=name) + _pending(lang, ticket))
     if sub.lang is None:
@@ -108,26 +85,6 @@ async def cmd_cancel(message: Message, desk: Desk, lang: str, ticket: Ticket | N
     if ticket is None or not ticket.is_open:
         await message.answer(t(lang, "handoff_nothing_to_cancel"))
         return
-    await desk.cancel(ticket)
-
-
-async def on_cancel(
-    query: CallbackQuery,
-    callback_data: CancelCb,
-    desk: Desk,
-    store: Store,
-    sub: Subscriber,
-    lang: str,
-) -> None:
-    await answer_first(query)  # before the work: a late answer must not skip the rest
-    ticket = await store.get_ticket(callback_data.id) if callback_data.id <= 2**63 - 1 else None
-    if ticket is None or ticket.user_id != sub.user_id or not ticket.is_open:
-        if isinstance(query.message, Message):
-            await query.message.answer(t(lang, "handoff_nothing_to_cancel"))
-        return
-    if isinstance(query.message, Message):
-        with contextlib.suppress(TelegramBadRequest):
-            await query.message.edit_reply_markup(reply_markup=None)
     await desk.cancel(ticket)
 
 
@@ -158,7 +115,8 @@ async def on_question(
     metrics: Metrics | None = None,
     decision: Decision | None = None,
 ) -> None:
-    """A question: matched (unless the caller already did), answered, logged."""
+    """A question: matched (unless the caller already did), logged, answered. It is logged
+    before the answer so that the answer's 👍/👎 name it; its latency, once the answer is out."""
     started = time.perf_counter()
     text = message.text or ""
     truncated = len(text) > max_chars
@@ -167,18 +125,13 @@ async def on_question(
     if metrics is not None:
         metrics.decisions.labels(decision.kind).inc()
     reply_lang = reply_language(decision, lang)
-    if truncated:
-        await message.answer(t(reply_lang, "too_long"))
     limit = config.agents.handoff_after_misses
     gave_up = False
     if decision.kind == "none" and decision.normalized and limit > 0:
-        previous = await store.recent_interactions(sub.user_id, limit=max(1, limit - 1))
+        # small talk between misses is stepped over: look a little further back
+        previous = await store.recent_interactions(sub.user_id, limit=limit + MISS_LOOKBACK)
         gave_up = hand_off_after_misses(previous, limit)
-    if gave_up:  # a miss after misses: the hand-off's reason says why; the decision stays
-        await desk.hand_off(sub, reply_lang, "bot_failed", text, message.message_id)
-    else:
-        await answer_decision(message, knowledge, desk, sub, decision, reply_lang, state, config)
-    await store.log_interaction(
+    question = await store.log_interaction(
         sub.user_id,
         text[:max_chars],
         decision.normalized,
@@ -190,6 +143,15 @@ async def on_question(
         (time.perf_counter() - started) * 1000,
         intent=decision.intent,
     )
+    if truncated:
+        await message.answer(t(reply_lang, "too_long"))
+    if gave_up:  # a miss after misses: the hand-off's reason says why; the decision stays
+        await desk.hand_off(sub, reply_lang, "bot_failed", text, message.message_id)
+    else:
+        await answer_decision(
+            message, knowledge, desk, sub, decision, reply_lang, state, config, question
+        )
+    await store.set_latency(question, (time.perf_counter() - started) * 1000)
 
 
 async def answer_decision(
@@ -201,19 +163,23 @@ async def answer_decision(
     lang: str,
     state: FSMContext | None = None,
     config: Config | None = None,
+    question: int = 0,
 ) -> None:
     """Say what the decision says: the answer (and a button for a second ask), "did you
-    mean", the hand-off, a small-talk reply, or the polite fallback."""
+    mean", the hand-off, a small-talk reply, or the polite fallback. ``question``: the
+    logged interaction the answer's 👍/👎 name."""
     kb = knowledge.kb
     if decision.kind == "answer" and decision.topic:
         also = decision.also.id if decision.also is not None else None
-        if await send_topic(message, knowledge, decision.topic, lang, also=also):
+        if await send_topic(message, knowledge, decision.topic, lang, also, question):
             if decision.topic == outage.OUTAGE_TOPIC and state is not None:
                 await outage.start(message, state, config, lang)
             return
     elif decision.kind == "clarify":
         ids = decision.candidate_ids
-        await message.answer(t(lang, "clarify"), reply_markup=keyboards.choices(kb, ids, lang))
+        markup = keyboards.choices(kb, ids, lang, question)
+        one = sum(tid in kb.topics for tid in ids) == 1  # "which one" above one choice reads oddly
+        await message.answer(t(lang, "clarify_one" if one else "clarify"), reply_markup=markup)
         return
     elif decision.kind == "handoff":
         await desk.hand_off(sub, lang, "asked", message.text or "", message.message_id)
@@ -229,111 +195,6 @@ async def answer_decision(
 async def on_other(message: Message, lang: str) -> None:
     """Photos, voice, stickers, locations...: say what the bot can do instead of silence."""
     await message.answer(t(lang, "media_unsupported"), reply_markup=keyboards.fallback(lang))
-
-
-# -- buttons -----------------------------------------------------------------------------------
-# Each press is answered before the work it starts (``answer_first``): what it answers with is
-# decided from memory; a press whose answer needs the database answers within a bound.
-
-
-async def on_language(
-    query: CallbackQuery, callback_data: LangCb, store: Store, sub: Subscriber
-) -> None:
-    if callback_data.lang not in LANGS:
-        await answer_first(query, t(None, "stale_button"))
-        return
-    await answer_first(query)
-    await store.set_language(sub.user_id, callback_data.lang)
-    if isinstance(query.message, Message):
-        await query.message.answer(t(callback_data.lang, "language_set"))
-
-
-async def on_category(
-    query: CallbackQuery, callback_data: CategoryCb, knowledge: KnowledgeService, lang: str
-) -> None:
-    kb = knowledge.kb
-    known = callback_data.id == "" or callback_data.id in kb.categories
-    if not isinstance(query.message, Message) or not known:
-        await answer_first(query, t(lang, "stale_button"))
-        return
-    await answer_first(query)
-    if callback_data.id == "":
-        text, markup = t(lang, "menu_title"), keyboards.menu(kb, lang)
-    else:
-        cat = kb.categories[callback_data.id]
-        title = html.escape(getattr(cat.title, lang))
-        text = t(lang, "menu_category", icon=html.escape(cat.icon), title=title).strip()
-        markup = keyboards.category(kb, cat.id, lang)
-    if _is_menu(query.message):
-        await query.message.edit_text(text, reply_markup=markup)
-    else:
-        await query.message.answer(text, reply_markup=markup)
-
-
-def _is_menu(message: Message) -> bool:
-    """A menu message is navigated in place; an answer with a Menu button stays as it is."""
-    markup = message.reply_markup
-    if not message.text or markup is None:
-        return False
-    data = [b.callback_data or "" for row in markup.inline_keyboard for b in row]
-    return any(d.startswith("c:") for d in data) and not any(d.startswith("f:") for d in data)
-
-
-async def on_topic(
-    query: CallbackQuery,
-    callback_data: TopicCb,
-    knowledge: KnowledgeService,
-    lang: str,
-    state: FSMContext,
-    config: Config,
-) -> None:
-    if not isinstance(query.message, Message):
-        await answer_first(query, t(lang, "stale_button"))
-        return
-    if callback_data.id not in knowledge.kb.topics:
-        await answer_first(query, t(lang, "stale_button"), show_alert=True)
-        return
-    await answer_first(query)
-    await send_topic(query.message, knowledge, callback_data.id, lang)
-    if callback_data.id == outage.OUTAGE_TOPIC:
-        await outage.start(query.message, state, config, lang)
-
-
-async def on_feedback(
-    query: CallbackQuery,
-    callback_data: FeedbackCb,
-    knowledge: KnowledgeService,
-    store: Store,
-    sub: Subscriber,
-    lang: str,
-) -> None:
-    """One 👍/👎 per answer: pressing again replaces the vote, the buttons show the choice."""
-    if callback_data.topic not in knowledge.kb.topics:
-        await answer_first(query, t(lang, "stale_button"))
-        return
-    await answer_first(
-        query, t(lang, "feedback_thanks" if callback_data.helpful else "feedback_sorry")
-    )
-    answer = query.message if isinstance(query.message, Message) else None
-    await store.add_feedback(
-        sub.user_id,
-        callback_data.topic,
-        callback_data.helpful,
-        message_id=answer.message_id if answer else None,
-    )
-    if answer is not None and answer.reply_markup is not None:
-        marked = keyboards.with_vote(answer.reply_markup, callback_data.helpful, lang)
-        if marked != answer.reply_markup:
-            with contextlib.suppress(TelegramBadRequest):  # pressed twice: "not modified"
-                await answer.edit_reply_markup(reply_markup=marked)
-
-
-async def on_operator(
-    query: CallbackQuery, desk: Desk, store: Store, sub: Subscriber, lang: str
-) -> None:
-    await answer_first(query)
-    if isinstance(query.message, Message):
-        await hand_off(desk, store, sub, lang, "button", None)
 
 
 async def on_ticket_message(
@@ -352,9 +213,9 @@ async def on_ticket_message(
 ) -> None:
     """While a ticket is open, everything the subscriber sends goes to the agents. Writing
     again soon after a close reopens it, unless it is only small talk the bot answers itself
-    ("спасибо", "ok")."""
+    ("спасибо", "ok") after an agent's close (``any_message_reopens``)."""
     if ticket is None and reopenable is not None:
-        if message.text:
+        if message.text and not any_message_reopens(reopenable):
             decision = knowledge.matcher.match(message.text[:max_chars], lang)
             if decision.kind == "smalltalk":
                 await on_question(
@@ -386,41 +247,6 @@ async def on_edit(message: Message, desk: Desk) -> None:
     await desk.mirror_edit_in(message)
 
 
-async def on_csat(
-    query: CallbackQuery,
-    callback_data: CsatCb,
-    desk: Desk,
-    store: Store,
-    sub: Subscriber,
-    lang: str,
-) -> None:
-    rated: list[Ticket] = []
-
-    async def rate() -> Answer:
-        ticket = await store.get_ticket(callback_data.id) if callback_data.id <= 2**63 - 1 else None
-        if ticket is None or ticket.user_id != sub.user_id or not 1 <= callback_data.score <= 5:
-            return Answer(t(lang, "stale_button"))
-        if ticket.status != "closed":  # reopened since the rating was asked for
-            return Answer(t(lang, "csat_not_closed"))
-        try:
-            rated.append(await store.set_csat(ticket.id, callback_data.score))
-        except DeskError:  # reopened in the meantime
-            return Answer(t(lang, "csat_not_closed"))
-        return Answer(t(lang, "csat_thanks"))
-
-    await answer_within(query, rate())
-    if not rated:
-        return
-    score = callback_data.score
-    if isinstance(query.message, Message):
-        said = t(lang, "csat_given", score=score)
-        if score <= LOW_RATING:
-            said += "\n" + t(lang, "csat_what_went_wrong")
-        with contextlib.suppress(TelegramBadRequest):  # pressed twice: "not modified"
-            await query.message.edit_text(said, reply_markup=None)
-    await desk.rated(rated[0])
-
-
 async def on_agent_command_here(message: Message, lang: str) -> None:
     """Desk commands belong to the operators' group; here they do nothing but say so."""
     await message.answer(t(lang, "agent_only_in_group"))
@@ -444,13 +270,8 @@ class IsBanned(Filter):
         return message.from_user is not None and await self.store.is_banned(message.from_user.id)
 
 
-async def on_unknown_button(query: CallbackQuery, lang: str) -> None:
-    """Forged or stale callback data: a polite note, never an exception."""
-    await answer_first(query, t(lang, "stale_button"))
-
-
 AGENT_COMMANDS = DESK_COMMANDS
-LOW_RATING = 2  # a rating this low asks what went wrong
+MISS_LOOKBACK = 10  # interactions looked at beyond the misses counted (small talk between)
 
 
 def create_router(store: Store) -> Router:
@@ -474,6 +295,7 @@ def create_router(store: Store) -> Router:
     router.callback_query.register(on_language, LangCb.filter())
     router.callback_query.register(on_category, CategoryCb.filter())
     router.callback_query.register(on_topic, TopicCb.filter())
+    router.callback_query.register(on_choice, ChoiceCb.filter())
     router.callback_query.register(on_feedback, FeedbackCb.filter())
     router.callback_query.register(on_operator, OperatorCb.filter())
     router.callback_query.register(on_csat, CsatCb.filter())

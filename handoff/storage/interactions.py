@@ -48,31 +48,80 @@ class SqliteInteractions(Repository):
         return int(cur.lastrowid or 0)
 
     async def recent_interactions(self, user_id: int, limit: int = 5) -> list[dict]:
+        """The subscriber's latest interactions, newest first; ``disliked``: their answer got
+        a 👎 from them (a vote kept with this question, given after it)."""
         async with self.db.execute(
-            "SELECT ts, text, normalized, kind, topic, intent, score, lang"
-            " FROM interactions "
-            "WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            "SELECT i.id, i.ts, i.text, i.normalized, i.kind, i.topic, i.intent, i.score,"
+            " i.lang, EXISTS (SELECT 1 FROM feedback f WHERE f.user_id = i.user_id"
+            " AND f.topic = i.topic AND f.question = i.text AND f.helpful = 0"
+            " AND f.ts >= i.ts) AS disliked"
+            " FROM interactions i WHERE i.user_id = ? ORDER BY i.id DESC LIMIT ?",
             (user_id, limit),
         ) as cur:
             rows = await cur.fetchall()
-        return [dict(r) for r in rows]
+        return [dict(r) | {"disliked": bool(r["disliked"])} for r in rows]
+
+    async def set_latency(self, interaction: int, latency_ms: float) -> None:
+        """How long the bot took, once its answer is out (logged before it, with the
+        deciding's time, so that the answer's buttons can name the interaction)."""
+        async with self._writing():
+            await self.db.execute(
+                "UPDATE interactions SET latency_ms = ? WHERE id = ?", (latency_ms, interaction)
+            )
+            await self.db.commit()
+
+    async def chose(self, user_id: int, interaction: int, topic: str) -> bool:
+        """The subscriber picked ``topic`` from the "did you mean" of their ``interaction``:
+        the clarify's topic records the choice. False when they have no such clarify."""
+        async with self._writing():
+            cur = await self.db.execute(
+                "UPDATE interactions SET topic = ? WHERE id = ? AND user_id = ?"
+                " AND kind = 'clarify'",
+                (topic, interaction, user_id),
+            )
+            await self.db.commit()
+        return cur.rowcount > 0
 
     async def add_feedback(
-        self, user_id: int, topic: str, helpful: bool, message_id: int | None = None
+        self,
+        user_id: int,
+        topic: str,
+        helpful: bool,
+        message_id: int | None = None,
+        question: int | None = None,
     ) -> None:
-        """A 👍/👎 on a topic's answer, kept with the question that got that answer; one per
-        answer message (``message_id``) and subscriber: pressing again replaces the vote."""
+        """A 👍/👎 on a topic's answer, kept with the question that got that answer: the
+        subscriber's interaction ``question`` (0: the answer was to a button press, no
+        question); None, for data made without one (``dono demo``), the latest question about
+        the topic. One per answer message (``message_id``) and subscriber: pressing again
+        replaces the vote."""
+        if question is None:
+            asked = (
+                "SELECT text FROM interactions WHERE user_id = ? AND topic = ?"
+                " ORDER BY id DESC LIMIT 1"
+            )
+            args: tuple = (user_id, topic)
+        else:
+            asked = "SELECT text FROM interactions WHERE user_id = ? AND id = ?"
+            args = (user_id, question)
         async with self._writing():
             await self.db.execute(
                 "INSERT INTO feedback (user_id, topic, helpful, ts, question, message_id)"
-                " VALUES (?, ?, ?, ?, COALESCE((SELECT text FROM interactions WHERE user_id = ?"
-                " AND topic = ? ORDER BY id DESC LIMIT 1), ''), ?)"
+                f" VALUES (?, ?, ?, ?, COALESCE(({asked}), ''), ?)"
                 " ON CONFLICT (user_id, message_id) WHERE message_id IS NOT NULL"
                 " DO UPDATE SET helpful = excluded.helpful, ts = excluded.ts,"
-                " topic = excluded.topic",
-                (user_id, topic, int(helpful), self.clock(), user_id, topic, message_id),
+                " topic = excluded.topic, question = excluded.question",
+                (user_id, topic, int(helpful), self.clock(), *args, message_id),
             )
             await self.db.commit()
+
+    async def asked(self, user_id: int, interaction: int) -> str | None:
+        """The text of this subscriber's interaction, None when they have no such one."""
+        async with self.db.execute(
+            "SELECT text FROM interactions WHERE user_id = ? AND id = ?", (user_id, interaction)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else str(row[0])
 
     async def unanswered(self, since: float) -> list[dict]:
         """What the bot could not answer well since ``since``: "none" and "clarify" decisions

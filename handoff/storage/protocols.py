@@ -60,8 +60,19 @@ class Interactions(Protocol):
     async def recent_interactions(self, user_id: int, limit: int = 5) -> list[dict]: ...
 
     async def add_feedback(
-        self, user_id: int, topic: str, helpful: bool, message_id: int | None = None
+        self,
+        user_id: int,
+        topic: str,
+        helpful: bool,
+        message_id: int | None = None,
+        question: int | None = None,
     ) -> None: ...
+
+    async def asked(self, user_id: int, interaction: int) -> str | None: ...
+
+    async def chose(self, user_id: int, interaction: int, topic: str) -> bool: ...
+
+    async def set_latency(self, interaction: int, latency_ms: float) -> None: ...
 
     async def unanswered(self, since: float) -> list[dict]: ...
 

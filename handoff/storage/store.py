@@ -130,9 +130,23 @@ class Store:
         return await self.interactions.recent_interactions(user_id, limit)
 
     async def add_feedback(
-        self, user_id: int, topic: str, helpful: bool, message_id: int | None = None
+        self,
+        user_id: int,
+        topic: str,
+        helpful: bool,
+        message_id: int | None = None,
+        question: int | None = None,
     ) -> None:
-        return await self.interactions.add_feedback(user_id, topic, helpful, message_id)
+        return await self.interactions.add_feedback(user_id, topic, helpful, message_id, question)
+
+    async def asked(self, user_id: int, interaction: int) -> str | None:
+        return await self.interactions.asked(user_id, interaction)
+
+    async def chose(self, user_id: int, interaction: int, topic: str) -> bool:
+        return await self.interactions.chose(user_id, interaction, topic)
+
+    async def set_latency(self, interaction: int, latency_ms: float) -> None:
+        return await self.interactions.set_latency(interaction, latency_ms)
 
     async def unanswered(self, since: float) -> list[dict]:
         return await self.interactions.unanswered(since)

@@ -43,9 +43,9 @@ async def test_translit_layout_and_typos_are_understood(person: Person) -> None:
 async def test_clarify_then_button_gives_the_answer(person: Person, dono: Dono) -> None:
     reply = await person.send("интернет")
     assert reply["text"].startswith("Уточните")
-    options = [b for b in buttons(reply) if b["callback_data"].startswith("t:")]
+    options = [b for b in buttons(reply) if b["callback_data"].startswith("ch:")]
     assert 2 <= len(options) <= 4
-    chosen = options[0]["callback_data"].removeprefix("t:")
+    chosen = options[0]["callback_data"].split(":")[1]
     await person.press(reply, options[0]["callback_data"])
     answer = await person.next()
     expected = dono.knowledge.kb.topics[chosen].answer.ru
