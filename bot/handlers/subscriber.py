@@ -7,7 +7,7 @@ import html
 import logging
 import sqlite3
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart, Filter
@@ -163,13 +163,24 @@ async def on_question(
         await answer_decision(
             message, knowledge, desk, sub, decision, reply_lang, state, config, question or 0
         )
-    latency = (time.perf_counter() - started) * 1000
+    await _logged(store, question, log_it, (time.perf_counter() - started) * 1000)
+
+
+async def _logged(
+    store: Store,
+    question: int | None,
+    log_it: Callable[[float], Awaitable[int]],
+    latency: float,
+) -> None:
+    """After the answer: the question logged if the database refused it before (still locked:
+    the update is kept, its answer is not sent twice), else its latency recorded — only a
+    figure, so a refused update of it is logged, never retried."""
     if question is None:
-        await log_it(latency)  # still locked: the update is kept; its answer is not sent twice
+        await log_it(latency)
         return
     try:
         await store.set_latency(question, latency)
-    except sqlite3.OperationalError as exc:  # only a figure: never worth handling it again
+    except sqlite3.OperationalError as exc:
         if not storage_unavailable(exc):
             raise
         log.warning("latency of question %s not recorded: %s", question, exc)
