@@ -15,7 +15,7 @@ from bot.report.format import format_csat, format_share
 from bot.texts import duration, t
 from handoff.hours import WorkingHours
 from handoff.insights import HasInsights, Insights, build_insights
-from handoff.reports import Report, aggregate
+from handoff.reports import Report, aggregate, today_window
 from handoff.sla import SlaTargets
 
 log = logging.getLogger("dono.digest")
@@ -35,11 +35,8 @@ def next_run(now: float, hour: int, tz: str) -> float:
 
 def day_before(ts: float, tz: str) -> tuple[float, float]:
     """``[since, until)`` of the local day before the one ``ts`` is in."""
-    zone = ZoneInfo(tz)
-    today = datetime.fromtimestamp(ts, zone).date()
-    start = datetime.combine(today - timedelta(days=1), datetime.min.time(), zone)
-    end = datetime.combine(today, datetime.min.time(), zone)
-    return start.timestamp(), end.timestamp()
+    today, _ = today_window(ts, tz)
+    return today_window(today - 1, tz)
 
 
 def digest_text(
