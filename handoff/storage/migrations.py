@@ -178,4 +178,30 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tickets ADD COLUMN unavailable_told_at REAL;
     UPDATE tickets SET told_at = created_at;
     """,
+    # v6, the desk assigns and a lead sees more: who is on shift (and whom round-robin gave
+    # a ticket last; shift changes are also events, for tickets per hour on shift), a
+    # ticket's priority and labels, the one SLA nudge sent for it, the one low-rating alert,
+    # and which "did you mean" choice a subscriber pressed (click-through).
+    """
+    CREATE TABLE agents (
+        agent_id         INTEGER PRIMARY KEY,
+        name             TEXT NOT NULL DEFAULT '',
+        on_shift         INTEGER NOT NULL DEFAULT 0,
+        changed_at       REAL NOT NULL,
+        last_assigned_at REAL
+    );
+    CREATE INDEX agents_on_shift ON agents(on_shift, last_assigned_at);
+    ALTER TABLE tickets ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal';
+    ALTER TABLE tickets ADD COLUMN nudged_at REAL;
+    ALTER TABLE tickets ADD COLUMN low_rating_alerted_at REAL;
+    CREATE TABLE ticket_labels (
+        ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+        label     TEXT NOT NULL,
+        ts        REAL NOT NULL,
+        PRIMARY KEY (ticket_id, label)
+    );
+    CREATE INDEX ticket_labels_label ON ticket_labels(label);
+    ALTER TABLE interactions ADD COLUMN chosen TEXT;
+    ALTER TABLE interactions ADD COLUMN chosen_at REAL;
+    """,
 ]
