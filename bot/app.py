@@ -229,7 +229,7 @@ class Dono:
         """Start-up work that runs beside the updates: the command menus, and the bot's
         timers (single outage reports passed on, the daily digest)."""
         self.commands = asyncio.create_task(set_commands(self.bot))
-        self.timers = Periodic(self.config, self.store, self.dp["desk"])
+        self.timers = Periodic(self.config, self.store, self.dp["desk"], self.knowledge)
         self.timers.start()
 
     async def start_polling(self, polling_timeout: int = 10) -> None:

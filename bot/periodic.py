@@ -15,6 +15,8 @@ from bot.desk import Desk
 from bot.digest import Digest
 from bot.handlers.outage import post_singles
 from handoff.storage import Store
+from knowledge.search import topic_title
+from knowledge.service import KnowledgeService
 
 log = logging.getLogger("dono.periodic")
 
@@ -23,9 +25,15 @@ MIN_TICK = 30.0  # seconds between looks for outage reports to pass on, at the l
 
 class Periodic:
     def __init__(
-        self, config: Config, store: Store, desk: Desk, clock: Callable[[], float] = time.time
+        self,
+        config: Config,
+        store: Store,
+        desk: Desk,
+        knowledge: KnowledgeService | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config, self.store, self.desk, self.clock = config, store, desk, clock
+        self.knowledge = knowledge
         self.tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
@@ -42,9 +50,15 @@ class Periodic:
                 self.desk.hours.timezone,
                 self.config.reports.targets(),
                 self.desk.hours,
+                titles=self._title,
                 clock=self.clock,
             )
             self.tasks.append(asyncio.create_task(digest.run(), name="dono-digest"))
+
+    def _title(self, topic_id: str) -> str:
+        """A topic's name in the desk's language, from the KB as it is now."""
+        topic = self.knowledge.kb.topics.get(topic_id) if self.knowledge else None
+        return topic_title(topic, self.desk.lang) if topic is not None else topic_id
 
     async def _outages(self) -> None:
         tick = max(MIN_TICK, self.config.outages.alert_minutes * 60 / 4)
