@@ -11,8 +11,10 @@ import re
 import sys
 import time
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot import keyboards
 from bot.config import Config, ConfigError, load_config
@@ -165,8 +167,10 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def parse_since(value: str, now: float | None = None) -> float:
-    """ "7d", "24h", "90m" ago, or an ISO date/time, as an epoch timestamp."""
+def parse_since(value: str, now: float | None = None, tz: str | None = None) -> float:
+    """ "7d", "24h", "90m" ago, or an ISO date/time, as an epoch timestamp. With ``tz`` a
+    count of days means whole local days, today included ("7d": from midnight six days ago,
+    so a report covers seven days, none cut in two), and a date without a zone is local."""
     now = time.time() if now is None else now
     value = value.strip()
     units = {"d": 86400, "h": 3600, "m": 60}
@@ -176,6 +180,10 @@ def parse_since(value: str, now: float | None = None) -> float:
         seconds = int(amount) * units[value[-1]]
         if seconds > 36_500 * 86400:
             raise argparse.ArgumentTypeError(f"--since: {value!r} is more than 100 years ago")
+        if value[-1] == "d" and tz is not None and seconds:
+            zone = ZoneInfo(tz)
+            first = datetime.fromtimestamp(now, zone).date() - timedelta(days=int(amount) - 1)
+            return datetime.combine(first, dtime(0), zone).timestamp()
         return now - seconds
     try:
         moment = datetime.fromisoformat(value)
@@ -184,7 +192,7 @@ def parse_since(value: str, now: float | None = None) -> float:
             f"--since: expected like 7d, 24h, 90m or 2026-11-01, got {value!r}"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        moment = moment.replace(tzinfo=ZoneInfo(tz) if tz else UTC)
     return moment.timestamp()
 
 
@@ -202,7 +210,9 @@ def cmd_unanswered(args: argparse.Namespace, config: Config) -> int:
     async def collect() -> list[dict]:
         store = await _open_store(config, args.db)
         try:
-            return await store.unanswered(parse_since(args.since))
+            return await store.unanswered(
+                parse_since(args.since, tz=config.agents.hours().timezone)
+            )
         finally:
             await store.close()
 
@@ -246,8 +256,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     async def make():
         store = await _open_store(config, args.db)
         try:
-            since = parse_since(args.since)
-            until = parse_since(args.until) if args.until else time.time()
+            since = parse_since(args.since, tz=tz)
+            until = parse_since(args.until, tz=tz) if args.until else time.time()
             rows = await store.reports.report_rows(since, until)
             report = reports.aggregate(rows, since, until, tz)
             sla, hours = config.reports.targets(), config.agents.hours()

@@ -4,7 +4,9 @@ import argparse
 import asyncio
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -52,6 +54,25 @@ def test_since_parsing() -> None:
     assert parse_since("7d", now=1_000_000) == 1_000_000 - 7 * 86400
     assert parse_since("24h", now=100_000) == 100_000 - 86400
     assert parse_since("2026-11-01") > 0
+
+
+def test_days_are_whole_local_days_today_included() -> None:
+    """ "7d" in a time zone is seven calendar days, the first from its midnight: a report
+    titled by its days says 7, and no day's conversations are cut in two."""
+    zone = ZoneInfo("Asia/Dushanbe")
+    now = datetime(2026, 12, 1, 15, 30, tzinfo=zone).timestamp()
+    assert parse_since("7d", now=now, tz="Asia/Dushanbe") == (
+        datetime(2026, 11, 25, tzinfo=zone).timestamp()
+    )
+    assert (
+        parse_since("1d", now=now, tz="Asia/Dushanbe")
+        == datetime(2026, 12, 1, tzinfo=zone).timestamp()
+    )
+    assert parse_since("24h", now=now, tz="Asia/Dushanbe") == now - 86400  # hours stay exact
+    # a date without a zone is the desk's local midnight, not UTC's
+    assert parse_since("2026-11-01", tz="Asia/Dushanbe") == (
+        datetime(2026, 11, 1, tzinfo=zone).timestamp()
+    )
 
 
 @pytest.mark.parametrize("value", ["²d", "٣d", "99999999999999999999d", "7w", ""])
