@@ -148,7 +148,8 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     scope = f" (checked with the other files in {path.parent})" if one_file else ""
     print(
         f"{path}: OK, {len(kb.topics)} topics, {len(kb.intents)} intents, "
-        f"{len(kb.categories)} categories, version {kb.version}, {warnings} warning(s){scope}"
+        f"{len(kb.categories)} categories, {len(kb.replies)} replies, version {kb.version}, "
+        f"{warnings} warning(s){scope}"
     )
     return 0
 

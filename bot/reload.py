@@ -103,9 +103,10 @@ class ReloadResult:
 
 
 def diff(old: KnowledgeBase, new: KnowledgeBase) -> tuple[list[str], list[str], list[str]]:
-    """Topic and intent ids added, removed and changed between two versions."""
-    before = {**old.topics, **old.intents}
-    after = {**new.topics, **new.intents}
+    """Topic and intent ids (and canned replies', as ``reply:<id>``) added, removed and changed
+    between two versions."""
+    before = {**old.topics, **old.intents, **{f"reply:{k}": v for k, v in old.replies.items()}}
+    after = {**new.topics, **new.intents, **{f"reply:{k}": v for k, v in new.replies.items()}}
     added = sorted(set(after) - set(before))
     removed = sorted(set(before) - set(after))
     changed = sorted(i for i in set(before) & set(after) if before[i] != after[i])

@@ -18,7 +18,8 @@ from knowledge.hints import ids_in, syntax_hint
 from knowledge.html import html_problems, plain_text_problems
 from knowledge.lang import LANGS
 from knowledge.problem import Problem
-from knowledge.schema import Category, Intent, KnowledgeFile, Topic, describe, message
+from knowledge.replies import reply_checks
+from knowledge.schema import Category, Intent, KnowledgeFile, Reply, Topic, describe, message
 from knowledge.text import normalize
 from knowledge.yamlsafe import (
     Loc,
@@ -49,7 +50,8 @@ class KnowledgeBaseError(Exception):
 
 @dataclass(frozen=True)
 class KnowledgeBase:
-    """A validated knowledge base: topics, intents and categories by id."""
+    """A validated knowledge base: topics, intents, categories and the desk's canned replies
+    by id."""
 
     topics: Mapping[str, Topic]
     intents: Mapping[str, Intent]
@@ -58,6 +60,7 @@ class KnowledgeBase:
     sources: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     # trigger text → its normalized form, computed once while validating
     normalized: Mapping[str, str] = field(default_factory=dict)
+    replies: Mapping[str, Reply] = field(default_factory=dict)  # in the order files give them
 
     def topics_in(self, category: str) -> list[Topic]:
         return [t for t in self.topics.values() if t.category == category]
@@ -89,7 +92,7 @@ def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[Knowled
         problems.append(Problem(name, line, f"{describe(data, loc)}: key appears twice"))
     if not isinstance(data, dict):
         problems.append(
-            Problem(name, 1, "the file must be a mapping with categories/topics/intents")
+            Problem(name, 1, "the file must be a mapping with categories/topics/intents/replies")
         )
         return KnowledgeFile(), {}
     try:
@@ -125,7 +128,12 @@ def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[Knowled
     return partial, lines
 
 
-_SECTIONS = (("categories", Category), ("topics", Topic), ("intents", Intent))
+_SECTIONS = (
+    ("categories", Category),
+    ("topics", Topic),
+    ("intents", Intent),
+    ("replies", Reply),
+)
 
 
 def _first_errors(data: dict) -> list[Mapping[str, Any]]:
@@ -165,6 +173,7 @@ class _Collected:
     topics: dict[str, Topic] = field(default_factory=dict)
     intents: dict[str, Intent] = field(default_factory=dict)
     categories: dict[str, Category] = field(default_factory=dict)
+    replies: dict[str, Reply] = field(default_factory=dict)
     sources: dict[str, tuple[str, int]] = field(default_factory=dict)
     triggers_seen: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     normalized: dict[str, str] = field(default_factory=dict)
@@ -186,6 +195,18 @@ class _Collected:
                 )
             self.categories[cat.id] = cat
             self.sources[f"category:{cat.id}"] = (name, line)
+        for i, reply in enumerate(parsed.replies):
+            line = lines.get(("replies", i), 1)
+            if (where := self.sources.get(f"reply:{reply.id}")) is not None:
+                problems.append(
+                    Problem(
+                        name,
+                        line,
+                        f'reply "{reply.id}" is defined twice (also {where[0]}:{where[1]})',
+                    )
+                )
+            self.replies[reply.id] = reply
+            self.sources[f"reply:{reply.id}"] = (name, line)
         for kind, items in (("topics", parsed.topics), ("intents", parsed.intents)):
             for i, entry in enumerate(items):
                 line = lines.get((kind, i), 1)
@@ -296,6 +317,7 @@ def _check(path: str | Path) -> tuple[KnowledgeBase | None, list[Problem]]:
         version=digest.hexdigest()[:12],
         sources=seen.sources,
         normalized=seen.normalized,
+        replies=seen.replies,
     )
     return kb, problems
 
@@ -308,9 +330,10 @@ def _entry_checks(
     categories: Mapping[str, Category],
 ) -> Iterable[Problem]:
     """What one file's entries get wrong once every file is read: unknown categories and
-    related topics, HTML Telegram would refuse, missing languages."""
+    related topics, HTML Telegram would refuse (in replies too), missing languages."""
     for i, topic in enumerate(parsed.topics):
         yield from _topic_checks(name, lines, ("topics", i), topic, topics, categories)
+    yield from reply_checks(name, lines, parsed.replies, _answer_problems)
     for i, cat in enumerate(parsed.categories):
         at = ("categories", i)
         fields = [

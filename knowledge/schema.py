@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 # Ids go into callback data (64 bytes at most), so they stay short.
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,47}$")]
+# A reply's button carries its id next to a ticket's (19 digits at most): shorter still.
+ReplyId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
@@ -73,12 +75,23 @@ class Intent(_Strict):
     answer: I18nText | None = None
 
 
+class Reply(_Strict):
+    """A canned reply: what agents send often, found with ``/r <words>`` at the desk and sent
+    in the subscriber's language; ``{name}`` in its text is the subscriber's first name."""
+
+    id: ReplyId
+    title: I18nText
+    keywords: Phrases = Field(default_factory=Phrases)
+    text: I18nText
+
+
 class KnowledgeFile(_Strict):
     """One YAML file of the knowledge base; files in a directory are merged."""
 
     categories: list[Category] = Field(default_factory=list)
     topics: list[Topic] = Field(default_factory=list)
     intents: list[Intent] = Field(default_factory=list)
+    replies: list[Reply] = Field(default_factory=list)
 
 
 def json_schema() -> str:
@@ -92,10 +105,13 @@ def json_schema() -> str:
 # -- what a validation error says to an admin ---------------------------------------------
 
 
+_KINDS = {"topics": "topic", "intents": "intent", "categories": "category", "replies": "reply"}
+
+
 def describe(data: Any, loc: tuple[str | int, ...]) -> str:
     """'topic "roaming": answer.tg' for ('topics', 3, 'answer', 'tg')."""
-    if len(loc) >= 2 and loc[0] in ("topics", "intents", "categories") and isinstance(loc[1], int):
-        kind = str(loc[0])[:-1] if loc[0] != "categories" else "category"
+    if len(loc) >= 2 and loc[0] in _KINDS and isinstance(loc[1], int):
+        kind = _KINDS[str(loc[0])]
         try:
             ident = data[loc[0]][loc[1]].get("id")
         except (KeyError, IndexError, TypeError, AttributeError):
@@ -174,7 +190,10 @@ def message(err: Mapping[str, Any], data: Any = None) -> str:
         pattern = err.get("ctx", {}).get("pattern", "")
         if "https" in pattern:
             return "must be an http(s):// or tg:// URL"
-        return "must be lowercase letters, digits and _ (2-48 chars, starting with a letter)"
+        longest = 32 if "{1,31}" in pattern else 48
+        return (
+            f"must be lowercase letters, digits and _ (2-{longest} chars, starting with a letter)"
+        )
     if kind == "literal_error":
         return f"must be one of {err.get('ctx', {}).get('expected', '')}"
     return str(err["msg"]).lower()

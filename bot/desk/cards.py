@@ -21,6 +21,7 @@ DESK_COMMANDS: tuple[str, ...] = (
     "transfer",
     "takeover",
     "kb",
+    "r",
     "ban",
     "unban",
     "queue",

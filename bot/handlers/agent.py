@@ -24,6 +24,7 @@ from aiogram.types import (
 from bot.callbacks import Answer, TicketCb, answer_first, answer_within
 from bot.desk import Agent, Desk
 from bot.desk.cards import DESK_COMMANDS, error_text, unknown_command_text
+from bot.handlers.replies import ReplyCb, cmd_reply, on_reply_button
 from bot.middlewares import DeskMiddleware
 from bot.report.format import (
     format_count,
@@ -404,12 +405,14 @@ def create_router(group_id: int, desk: Desk) -> Router:
     router.callback_query.register(on_card_button, TicketCb.filter())
     kb = KbCommand()
     router.callback_query.register(kb.button, KbCb.filter())
+    router.callback_query.register(on_reply_button, ReplyCb.filter())
     commands = {
         "close": cmd_close,
         "reopen": cmd_reopen,
         "transfer": cmd_transfer,
         "takeover": cmd_takeover,
         "kb": kb.command,
+        "r": cmd_reply,
         "ban": cmd_ban,
         "unban": cmd_unban,
         "queue": cmd_queue,
