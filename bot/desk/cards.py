@@ -26,6 +26,8 @@ DESK_COMMANDS: tuple[str, ...] = (
     "queue",
     "whois",
     "stats",
+    "shift",
+    "my",
     "note",
 )
 
