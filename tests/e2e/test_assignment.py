@@ -295,3 +295,5 @@ async def test_a_non_member_cannot_go_on_shift(start: Start) -> None:
         await handed_off(desk, "S1")
         await still_waiting(desk, 1)
         await still_waiting(desk, 2)
+        await shift(desk, desk.agents[0], "on", "на смене")  # a member's is taken
+        assert [await holder(desk, n) for n in (1, 2)] == [desk.agents[0].id] * 2
