@@ -170,6 +170,35 @@ async def test_max_open_leaves_a_ticket_waiting_until_someone_is_free(start: Sta
         assert await holder(desk, 3) == rustam.id
 
 
+async def assigned_twice(desk: Desk, ticket_id: int) -> None:
+    await wait_for(
+        lambda: desk.dono.store.events(ticket_id),
+        lambda es: [e.name for e in es].count("assigned") == 2,
+    )
+
+
+async def test_a_reopened_ticket_is_assigned_again(start: Start) -> None:
+    async with start(assignment="round_robin") as desk:
+        dilnoza, rustam, _ = desk.agents
+        await shift(desk, dilnoza, "on", "на смене")
+        await shift(desk, rustam, "on", "на смене")
+        (p1, c1), (p2, c2) = await tickets_of(desk, 2)
+        assert [await holder(desk, n) for n in (1, 2)] == [dilnoza.id, rustam.id]
+        for person, card, agent in ((p1, c1, dilnoza), (p2, c2, rustam)):
+            await desk.say(agent, "/close", card["message_thread_id"])
+            await person.inbox.next(predicate=lambda m: "⭐" in str(m.get("reply_markup")))
+        await desk.say(rustam, "/reopen 1", None)  # by an agent, in General
+        await assigned_twice(desk, 1)
+        await desk.emu.send_text(p2.user, "опять не работает")  # the subscriber writing again
+        await assigned_twice(desk, 2)
+        # Dilnoza was given a ticket longest ago: #1 is hers again, then #2 is Rustam's
+        for n, agent in ((1, dilnoza), (2, rustam)):
+            events = await desk.dono.store.events(n)
+            assert [e.name for e in events][-3:] == ["reopened", "claimed", "assigned"]
+            assert events[-1].agent_id == agent.id
+        await assigned_notice(desk, c2, rustam)
+
+
 async def _two_tickets_of_dilnoza(desk: Desk) -> list[tuple[Person, dict]]:
     dilnoza, rustam, _ = desk.agents
     await shift(desk, dilnoza, "on", "на смене")
@@ -211,11 +240,11 @@ async def test_off_shift_requeue_gives_the_tickets_to_the_others(start: Start) -
             predicate=lambda m: "возвращено 2 обращения" in m.get("text", ""),
         )
         for n, (_person, card) in enumerate(tickets, 1):
-            await wait_for(
-                lambda n=n: desk.dono.store.get_ticket(n), lambda t: t.agent_id == rustam.id
+            events = await wait_for(
+                lambda n=n: desk.dono.store.events(n),
+                lambda es: (es[-1].name, es[-1].agent_id) == ("assigned", rustam.id),
             )
-            names = [e.name for e in await desk.dono.store.events(n)]
-            assert names[-3:] == ["released", "claimed", "assigned"]
+            assert [e.name for e in events][-3:] == ["released", "claimed", "assigned"]
             await assigned_notice(desk, card, rustam)
             await desk.emu.wait_for_event(  # the card: back in the queue, then Rustam's
                 lambda e, card=card: (
