@@ -85,6 +85,10 @@ class AgentsConfig(_Section):
     handoff_after_misses: int = Field(2, ge=0)
     working_hours: Any = "24/7"
     contacts: str | None = None  # other channels, told when no operators' group is set up
+    # automatic assignment among agents on shift (``handoff.assign``); none: agents claim
+    assignment: Literal["none", "round_robin", "least_loaded"] = "none"
+    max_open_per_agent: int | None = Field(None, ge=1)  # assignment skips an agent at this
+    off_shift: Literal["keep", "requeue"] = "keep"  # an agent's tickets when they go off shift
 
     @field_validator("working_hours")
     @classmethod

@@ -25,6 +25,8 @@ in the report's time zone):
 - Bot decisions: the window's questions by decision kind.
 - Agents: first replies and closes as in the report; transfers they made; reopens of tickets
   they had closed.
+- Tickets per hour on shift: an agent's closes in the window ÷ their hours on shift in it
+  (``shift_on``/``shift_off`` events; a shift still on counts up to the window's end).
 - Low ratings: the window's tickets rated 1 or 2, newest first, with their agent.
 - Trends: each KPI of this window and of the window of the same length just before it.
 """
@@ -34,7 +36,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -116,6 +118,7 @@ class Insights:
     agents: tuple[AgentActivity, ...]
     low_ratings: tuple[LowRating, ...]
     trends: tuple[Trend, ...]
+    shift_rates: tuple[ShiftRate, ...] = ()  # agents' closes per hour on shift
 
 
 class InsightSource(Protocol):
@@ -126,6 +129,7 @@ class InsightSource(Protocol):
 
 class HasInsights(Protocol):
     reports: InsightSource
+    agents: ShiftSource
 
 
 async def build_insights(
@@ -144,7 +148,8 @@ async def build_insights(
     previous = None
     if math.isfinite(since) and math.isfinite(until) and until > since:
         previous = await store.reports.report_rows(since - (until - since), since)
-    return insights(rows, alive, since, until, tz, sla or SlaTargets(), hours, previous)
+    found = insights(rows, alive, since, until, tz, sla or SlaTargets(), hours, previous)
+    return replace(found, shift_rates=await read_shift_rates(store, since, until))
 
 
 def insights(
@@ -327,3 +332,72 @@ def _kpis(
     head = headline(aggregate(rows, since, until, tz))
     attained = sla_of(rows.tickets, rows.events, until, sla, clock, ZoneInfo(tz)).first_response
     return {**{k: head.get(k) for k in TREND_KPIS}, "first_response_sla": attained.share}
+
+
+# -- tickets per hour on shift ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftRate:
+    """An agent's closes per hour on shift in the window (``/shift on`` … ``/shift off``)."""
+
+    agent_id: int
+    agent_name: str
+    hours_on_shift: float
+    closed: int  # their closes in the window, on shift or not
+    per_hour: float | None  # closed / hours_on_shift; None with no time on shift
+
+
+class ShiftSource(Protocol):
+    async def shift_rows(
+        self, since: float, until: float
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]: ...
+
+    async def names(self) -> dict[int, str]: ...
+
+
+class HasShifts(Protocol):
+    agents: ShiftSource
+
+
+async def read_shift_rates(store: HasShifts, since: float, until: float) -> tuple[ShiftRate, ...]:
+    """Read the shift events and closes of ``[since, until)`` and compute the rates."""
+    shifts, closes = await store.agents.shift_rows(since, until)
+    return shift_rates(shifts, closes, since, until, await store.agents.names())
+
+
+def shift_rates(
+    shifts: Sequence[Mapping[str, Any]],
+    closes: Sequence[Mapping[str, Any]],
+    since: float,
+    until: float,
+    names: Mapping[int, str],
+) -> tuple[ShiftRate, ...]:
+    """Per agent: the hours of ``[since, until)`` they were on shift (``shifts``: every
+    ``shift_on``/``shift_off`` event before ``until``, oldest first; a shift begun before the
+    window counts from its start, one not ended by ``until`` up to it), the closes
+    (``closes``: "closed" events by an agent in the window) and closes per hour on shift.
+    Agents with neither are left out; by name."""
+    seconds: Counter[int] = Counter()
+    on_since: dict[int, float] = {}
+    for e in shifts:
+        agent = e["agent_id"]
+        if e["name"] == "shift_on":
+            on_since.setdefault(agent, e["ts"])
+        elif agent in on_since:
+            seconds[agent] += _overlap(on_since.pop(agent), e["ts"], since, until)
+    for agent, start in on_since.items():
+        seconds[agent] += _overlap(start, until, since, until)
+    closed = Counter(e["agent_id"] for e in closes)
+    rates = []
+    for agent in {a for a, s in seconds.items() if s > 0} | set(closed):
+        hours = seconds[agent] / 3600
+        per_hour = closed[agent] / hours if hours > 0 else None
+        rates.append(
+            ShiftRate(agent, names.get(agent) or str(agent), hours, closed[agent], per_hour)
+        )
+    return tuple(sorted(rates, key=lambda r: (r.agent_name, r.agent_id)))
+
+
+def _overlap(start: float, end: float, since: float, until: float) -> float:
+    return max(0.0, min(end, until) - max(start, since))

@@ -27,6 +27,8 @@ DESK_COMMANDS: tuple[str, ...] = (
     "queue",
     "whois",
     "stats",
+    "shift",
+    "my",
     "note",
 )
 

@@ -22,7 +22,7 @@ from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import Message
 
 from bot.config import AgentsConfig
-from bot.desk import cards
+from bot.desk import assign, cards
 from bot.desk.edits import EditMirror
 from bot.desk.members import Members
 from bot.desk.notices import already_notice, queue_notice
@@ -231,6 +231,7 @@ class Desk(EditMirror):
         )
         if ticket.told_at is None:
             await self.store.hand_off_step(ticket.id, "told")
+        await assign.offer(self, ticket)  # shown and told: an agent on shift may get it
         return text
 
     async def reopen(self, ticket: Ticket, agent: Agent | None = None) -> Ticket:
@@ -240,7 +241,7 @@ class Desk(EditMirror):
             ticket = await self.store.reopen(ticket.id, agent.id)
         else:
             ticket = await self.store.reopen(ticket.id, reopen_window=self.config.reopen_window)
-        return await self._shown_reopened(ticket)
+        return await assign.offer(self, await self._shown_reopened(ticket))
 
     async def _shown_reopened(self, ticket: Ticket) -> Ticket:
         ticket = await self.topics.show(ticket)
@@ -339,7 +340,7 @@ class Desk(EditMirror):
         name = agent.name if agent else ticket.agent_name
         await self.topics.notify(ticket, cards.closed_notice(self.lang, ticket, name))
         await self.topics.close(ticket)
-        return ticket
+        return await assign.freed(self, ticket)  # its agent (or another) may take one more
 
     async def subscriber_blocked(self, user_id: int) -> None:
         """The subscriber blocked the bot: recorded; their open ticket closes as "blocked"

@@ -24,6 +24,7 @@ from aiogram.types import (
 from bot.callbacks import Answer, TicketCb, answer_first, answer_within
 from bot.desk import Agent, Desk
 from bot.desk.cards import DESK_COMMANDS, error_text, unknown_command_text
+from bot.handlers import shift
 from bot.handlers.replies import ReplyCb, cmd_reply, on_reply_button
 from bot.middlewares import DeskMiddleware
 from bot.report.format import (
@@ -383,6 +384,7 @@ async def on_agent_edit(message: Message, desk: Desk, agent: Agent, ticket: Tick
 async def on_member_changed(event: ChatMemberUpdated, desk: Desk) -> None:
     """Someone joined, left or was removed: from this moment they are (not) an agent."""
     desk.members.changed(event.new_chat_member.user.id, event.new_chat_member)
+    await shift.member_changed(event, desk)  # one who left is off shift
 
 
 async def on_unknown_button(query: CallbackQuery, desk: Desk) -> None:
@@ -418,6 +420,7 @@ def create_router(group_id: int, desk: Desk) -> Router:
         "queue": cmd_queue,
         "whois": cmd_whois,
         "stats": cmd_stats,
+        **shift.COMMANDS,
     }
     assert set(commands) | {"note"} == set(DESK_COMMANDS)
     for name, handler in commands.items():

@@ -58,7 +58,9 @@ def insight_sections(insights: Insights, tz: str) -> list[str]:
         ),
         "</div>",
         _section("Bot decisions", _pairs(insights.decisions, "Decision"), "decisions"),
-        _section("Agents' activity", _activity_table(insights), "activity"),
+        _section(
+            "Agents' activity", _activity_table(insights) + _shift_table(insights), "activity"
+        ),
         _section("Low ratings", _low_table(insights, tz), "low-ratings"),
     ]
 
@@ -187,6 +189,21 @@ def _activity_table(insights: Insights) -> str:
     return _table(["Agent", "First replies", "Closes", "Transfers", "Reopened after close"], rows)
 
 
+def _shift_table(insights: Insights) -> str:
+    """Tickets per hour on shift (``handoff.insights.shift_rates``): only with shifts kept."""
+    if not insights.shift_rates:
+        return ""
+    rows = [
+        [_e(r.agent_name), f"{r.hours_on_shift:.1f}", format_count(r.closed), _rate(r.per_hour)]
+        for r in insights.shift_rates
+    ]
+    return _table(["Agent", "Hours on shift", "Closes", "Tickets per hour on shift"], rows)
+
+
+def _rate(per_hour: float | None) -> str:
+    return DASH if per_hour is None else f"{per_hour:.2f}"
+
+
 def _low_table(insights: Insights, tz: str) -> str:
     if not insights.low_ratings:
         return _none("No rating of 1 or 2 in this period.")
@@ -252,6 +269,8 @@ def insights_csv(insights: Insights) -> dict[str, str]:
             [a.agent_name, a.first_replies, a.closes, a.transfers, a.reopened]
             for a in insights.agents
         ],
+        "shift_rates": [["agent", "hours_on_shift", "closes", "per_hour"]]
+        + [[r.agent_name, r.hours_on_shift, r.closed, r.per_hour] for r in insights.shift_rates],
         "low_ratings": [["ticket", "score", "agent", "created_at"]]
         + [[r.ticket_id, r.score, r.agent_name or "", r.created_at] for r in insights.low_ratings],
         "heatmap_conversations": [["weekday", *range(24)]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from handoff.assign import OnShift
 from handoff.reports import ReportRows
 from handoff.subscribers import Subscriber, SubscriberSummary
 from handoff.tickets import Ban, Event, QueueEntry, Ticket, TicketMessage
@@ -253,3 +254,23 @@ class Reports(Protocol):
     async def tickets_alive(self, since: float, until: float) -> list[dict]: ...
 
     async def latest_decisions(self, after_id: int = 0, limit: int = 30) -> list[dict]: ...
+
+
+class Agents(Protocol):
+    """Who is on shift and whom assignment gave a ticket last."""
+
+    async def set_shift(
+        self, agent_id: int, name: str, on: bool, now: float | None = None
+    ) -> bool: ...
+
+    async def on_shift(self) -> list[OnShift]: ...
+
+    async def assigned(
+        self, ticket_id: int, agent_id: int, policy: str, now: float | None = None
+    ) -> None: ...
+
+    async def open_of(self, agent_id: int) -> list[tuple[Ticket, float | None]]: ...
+
+    async def shift_rows(self, since: float, until: float) -> tuple[list[dict], list[dict]]: ...
+
+    async def names(self) -> dict[int, str]: ...

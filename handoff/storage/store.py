@@ -16,6 +16,7 @@ from pathlib import Path
 import aiosqlite
 
 from handoff.storage import protocols
+from handoff.storage.agents import SqliteAgents
 from handoff.storage.database import Database
 from handoff.storage.interactions import SqliteInteractions
 from handoff.storage.messages import SqliteMessages
@@ -42,6 +43,7 @@ class Store:
         self.relayed: protocols.RelayedMessages = SqliteMessages(database, tickets)
         self.outage_reports: protocols.Outages = SqliteOutages(database)
         self.reports: protocols.Reports = SqliteReports(database, subscribers, tickets)
+        self.agents: protocols.Agents = SqliteAgents(database)  # shifts and assignment
 
     @classmethod
     async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Store:
