@@ -403,6 +403,8 @@ def create_router(group_id: int, desk: Desk) -> Router:
         observer.middleware(middleware)
     router.callback_query.register(on_card_button, TicketCb.filter())
     kb = KbCommand()
+    from bot.handlers import labels  # it builds on this module's helpers
+
     router.callback_query.register(kb.button, KbCb.filter())
     commands = {
         "close": cmd_close,
@@ -415,6 +417,8 @@ def create_router(group_id: int, desk: Desk) -> Router:
         "queue": cmd_queue,
         "whois": cmd_whois,
         "stats": cmd_stats,
+        "priority": labels.cmd_priority,
+        "label": labels.cmd_label,
     }
     assert set(commands) | {"note"} == set(DESK_COMMANDS)
     for name, handler in commands.items():
