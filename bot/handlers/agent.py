@@ -24,6 +24,7 @@ from aiogram.types import (
 from bot.callbacks import Answer, TicketCb, answer_first, answer_within
 from bot.desk import Agent, Desk
 from bot.desk.cards import DESK_COMMANDS, error_text, unknown_command_text
+from bot.handlers import labels as triage  # /priority, /label (they use _named_ticket)
 from bot.middlewares import DeskMiddleware
 from bot.report.format import (
     format_count,
@@ -403,8 +404,6 @@ def create_router(group_id: int, desk: Desk) -> Router:
         observer.middleware(middleware)
     router.callback_query.register(on_card_button, TicketCb.filter())
     kb = KbCommand()
-    from bot.handlers import labels  # it builds on this module's helpers
-
     router.callback_query.register(kb.button, KbCb.filter())
     commands = {
         "close": cmd_close,
@@ -417,8 +416,8 @@ def create_router(group_id: int, desk: Desk) -> Router:
         "queue": cmd_queue,
         "whois": cmd_whois,
         "stats": cmd_stats,
-        "priority": labels.cmd_priority,
-        "label": labels.cmd_label,
+        "priority": triage.cmd_priority,
+        "label": triage.cmd_label,
     }
     assert set(commands) | {"note"} == set(DESK_COMMANDS)
     for name, handler in commands.items():
