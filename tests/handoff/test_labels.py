@@ -4,17 +4,25 @@ repository that keeps priority, labels and the one nudge."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import inspect
+import random
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.report.insights_page import insight_sections
 from handoff.hours import WorkingHours
+from handoff.insights import Insights, build_insights
 from handoff.labels import (
     MAX_LABELS,
+    PRIORITIES,
     LabelChange,
     LabelRefused,
     apply_labels,
@@ -23,13 +31,15 @@ from handoff.labels import (
     parse_labels,
     parse_priority,
 )
+from handoff.reports import plain
 from handoff.sla import SlaTargets, due_at, nudge_at
 from handoff.storage import Store, protocols
 from handoff.storage.labels import SqliteLabels
 from handoff.tickets import QueueEntry, Ticket, TicketNotFound
 from tests.handoff.conftest import Clock
+from tests.handoff.test_reports import DAY, DAY0, TZ, fill_scenario, sql
 
-TZ = ZoneInfo("Asia/Dushanbe")
+ZONE = ZoneInfo(TZ)
 OFFICE = WorkingHours.from_config(
     {
         "timezone": "Asia/Dushanbe",
@@ -40,7 +50,7 @@ OFFICE = WorkingHours.from_config(
 
 
 def local(*args: int) -> float:
-    return datetime(*args, tzinfo=TZ).timestamp()  # type: ignore[misc]
+    return datetime(*args, tzinfo=ZONE).timestamp()  # type: ignore[misc]
 
 
 # -- labels -----------------------------------------------------------------------------------
@@ -289,3 +299,124 @@ async def test_the_store_serves_the_queue_by_priority(store: Store, clock: Clock
     queue = await store.queue()
     assert [(e.position, e.ticket.id) for e in queue] == [(1, ids[2]), (2, ids[1]), (3, ids[0])]
     assert [e.wait for e in queue] == [10.0, 20.0, 30.0]
+
+
+# -- the report: tickets and SLA attainment by priority and by label ----------------------------
+
+WINDOW = (DAY0, DAY0 + 3 * DAY)
+FIRST, RESOLVE = 240.0, 1800.0
+LABELS = ("billing", "роуминг", "vip", "internet-4g")
+
+
+@dataclass(frozen=True)
+class Triaged:
+    path: Path
+    found: Insights
+    office: Insights  # the same tickets judged in business hours
+
+
+@pytest.fixture(scope="module")
+def triaged(tmp_path_factory: pytest.TempPathFactory) -> Triaged:
+    """The generated days of ``test_reports``, each ticket given a random priority and zero to
+    three labels by agents."""
+    path = tmp_path_factory.mktemp("triage") / "db.sqlite3"
+    targets = SlaTargets(first_response=FIRST, resolution=RESOLVE)
+
+    async def run() -> Triaged:
+        clock = Clock(DAY0)
+        store = await Store.open(path, clock=clock)
+        try:
+            await fill_scenario(store, clock, days=4, per_day=40, seed=15, hostile=False)
+            rng = random.Random(15)
+            for row in await store.ticket_metrics(*WINDOW):
+                priority = rng.choice(("urgent", "high", "normal", "normal", "low"))
+                await store.labels.set_priority(row["id"], priority, 501)
+                chosen = rng.sample(LABELS, rng.randint(0, 3))
+                await store.labels.set_labels(row["id"], chosen, 501)
+            found = await build_insights(store, *WINDOW, TZ, targets)
+            office = await build_insights(
+                store, *WINDOW, TZ, dataclasses.replace(targets, business_hours=True), OFFICE
+            )
+            return Triaged(path, found, office)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _judged(target: float, reached: str, until: float) -> str:
+    """SQL: (met, breached) of a target over the tickets ``t`` (round the clock)."""
+    return f"""SUM({reached} IS NOT NULL AND {reached} - t.created_at <= {target!r}),
+        SUM(({reached} IS NOT NULL AND {reached} - t.created_at > {target!r})
+            OR ({reached} IS NULL
+                AND MIN({until!r}, COALESCE(t.closed_at, {until!r})) - t.created_at
+                    > {target!r}))"""
+
+
+RESOLVED = (
+    "(CASE WHEN t.status = 'closed' AND t.closed_at < {until!r} AND t.close_reason NOT IN"
+    " ('user', 'blocked', 'timeout', 'migrated') THEN t.closed_at END)"
+)
+
+
+def _segments_sql(path: Path, key: str, joins: str = "") -> dict[str, tuple]:
+    since, until = WINDOW
+    rows = sql(
+        path,
+        f"""SELECT {key}, COUNT(*), {_judged(FIRST, "t.first_response_at", until)},
+            {_judged(RESOLVE, RESOLVED.format(until=until), until)}
+            FROM tickets t {joins}
+            WHERE t.created_at >= {since!r} AND t.created_at < {until!r} GROUP BY {key}""",
+    )
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _as_rows(segments) -> dict[str, tuple]:
+    return {
+        s.key: (
+            s.tickets,
+            s.first_response.met,
+            s.first_response.breached,
+            s.resolution.met,
+            s.resolution.breached,
+        )
+        for s in segments
+    }
+
+
+def test_tickets_and_sla_by_priority_match_sql(triaged: Triaged) -> None:
+    triage = triaged.found.triage
+    assert triage is not None
+    expected = _segments_sql(triaged.path, "t.priority")
+    assert _as_rows(triage.by_priority) == expected
+    assert [s.key for s in triage.by_priority] == [p for p in PRIORITIES if p in expected]
+    assert len(expected) == 4 and all(met and late for _, met, late, _, _ in expected.values())
+
+
+def test_tickets_and_sla_by_label_match_sql(triaged: Triaged) -> None:
+    triage = triaged.found.triage
+    assert triage is not None
+    expected = _segments_sql(triaged.path, "l.label", "JOIN ticket_labels l ON l.ticket_id = t.id")
+    assert _as_rows(triage.by_label) == expected and set(expected) == set(LABELS)
+    counts = [s.tickets for s in triage.by_label]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_in_business_hours_the_groups_add_up_to_the_whole(triaged: Triaged) -> None:
+    office = triaged.office
+    assert office.triage is not None
+    for which in ("first_response", "resolution"):
+        whole = getattr(office.sla, which)
+        parts = [getattr(s, which) for s in office.triage.by_priority]
+        assert sum(p.met for p in parts) == whole.met
+        assert sum(p.breached for p in parts) == whole.breached
+    # nights and the weekend don't count: fewer are late than round the clock
+    assert office.sla.first_response.breached < triaged.found.sla.first_response.breached
+
+
+def test_the_figures_are_in_the_json_and_on_the_page(triaged: Triaged) -> None:
+    data = plain(triaged.found)["triage"]
+    assert data["by_priority"][0]["key"] == "urgent"
+    assert {s["key"] for s in data["by_label"]} == set(LABELS)
+    html = "".join(insight_sections(triaged.found, TZ))
+    assert 'data-testid="triage"' in html and "#роуминг" in html and "#internet-4g" in html
