@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,8 @@ import pytest
 import bot.periodic as periodic
 from bot.desk.sla import DeskSla
 from emulator import Emulator
+from handoff.hours import WEEKDAYS, WorkingHours
+from handoff.sla import SlaTargets
 from tests.e2e.conftest import Desk, Person, make_config, settled, start_dono, wait_for
 from tests.e2e.test_desk import handed_off, press
 
@@ -265,3 +267,30 @@ async def test_the_timer_nudges_once_and_a_restart_does_not_repeat_it(
 
 async def _looks(dono) -> int:
     return dono.timers.sla.looks if dono.timers and dono.timers.sla else 0
+
+
+async def test_in_business_hours_the_nudge_waits_for_the_desk_to_be_open(sla_desk: Desk) -> None:
+    """Asked during three days of holidays: the first-response clock starts when the desk opens
+    on the fourth morning, so 80% of an hour is 09:48 that day, not 48 minutes from now."""
+    desk, store = sla_desk, sla_desk.dono.store
+    _, card = await handed_off(desk)
+    created = (await store.get_ticket(1)).created_at
+    today = datetime.fromtimestamp(created, ZoneInfo("Asia/Dushanbe")).date()
+    days = [today + timedelta(days=n) for n in range(4)]
+    hours = WorkingHours.from_config(
+        {
+            "timezone": "Asia/Dushanbe",
+            **{day: "09:00-18:00" for day in WEEKDAYS},
+            "holidays": [d.isoformat() for d in days[:3]],
+        }
+    )
+    fourth = datetime(days[3].year, days[3].month, days[3].day, tzinfo=ZoneInfo("Asia/Dushanbe"))
+    moment = (fourth + timedelta(hours=9, minutes=48)).timestamp()
+    targets = SlaTargets(first_response=3600, business_hours=True)
+    sla = DeskSla(store, targets, hours, "ru")
+    assert await sla.nudge(desk.dono.dp["desk"], created + 0.8 * 3600 + 60) == 0
+    assert await sla.nudge(desk.dono.dp["desk"], moment - 30) == 0
+    since = desk.emu.cursor()
+    assert await sla.nudge(desk.dono.dp["desk"], moment + 30) == 1
+    nudge = await said(desk, card["message_thread_id"], "⏰ Обращение #1", since)
+    assert f"(до {(fourth + timedelta(hours=10)).strftime('%d.%m %H:%M')})" in nudge["text"]
