@@ -420,3 +420,22 @@ def test_the_figures_are_in_the_json_and_on_the_page(triaged: Triaged) -> None:
     assert {s["key"] for s in data["by_label"]} == set(LABELS)
     html = "".join(insight_sections(triaged.found, TZ))
     assert 'data-testid="triage"' in html and "#роуминг" in html and "#internet-4g" in html
+
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+def test_config_labels_are_normalized_and_a_bad_one_names_its_key(tmp_path: Path) -> None:
+    from bot.config import ConfigError, load_config
+
+    good = tmp_path / "good.yaml"
+    good.write_text("agents:\n  labels: ['#Billing', роуминг, billing]\n", encoding="utf-8")
+    assert load_config(good).agents.labels == ["billing", "роуминг"]
+    for body, key in (
+        ("agents:\n  labels: [Billing, 'bad label']\n", "agents.labels"),
+        ("reports:\n  sla: {first_response: 10m, nudge: 2}\n", "reports.sla.nudge"),
+    ):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(body, encoding="utf-8")
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_config(bad)
