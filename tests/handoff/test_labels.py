@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.config import ConfigError, load_config
 from bot.report.insights_page import insight_sections
 from handoff.hours import WorkingHours
 from handoff.insights import Insights, build_insights
@@ -426,8 +427,6 @@ def test_the_figures_are_in_the_json_and_on_the_page(triaged: Triaged) -> None:
 
 
 def test_config_labels_are_normalized_and_a_bad_one_names_its_key(tmp_path: Path) -> None:
-    from bot.config import ConfigError, load_config
-
     good = tmp_path / "good.yaml"
     good.write_text("agents:\n  labels: ['#Billing', роуминг, billing]\n", encoding="utf-8")
     assert load_config(good).agents.labels == ["billing", "роуминг"]
