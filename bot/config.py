@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from handoff.hours import WorkingHours
+from handoff.labels import LabelRefused, normalize_label
 from handoff.sla import SlaTargets
 from knowledge.matcher import Thresholds
 
@@ -89,6 +90,15 @@ class AgentsConfig(_Section):
     assignment: Literal["none", "round_robin", "least_loaded"] = "none"
     max_open_per_agent: int | None = Field(None, ge=1)  # assignment skips an agent at this
     off_shift: Literal["keep", "requeue"] = "keep"  # an agent's tickets when they go off shift
+    labels: list[str] = Field(default_factory=list)  # the labels /label allows; empty: any
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: list[str]) -> list[str]:
+        try:
+            return list(dict.fromkeys(normalize_label(str(v)) for v in value))
+        except LabelRefused as exc:
+            raise ValueError(f"{exc.label!r} is no label ({exc.code})") from None
 
     @field_validator("working_hours")
     @classmethod
@@ -117,7 +127,7 @@ class OutagesConfig(_Section):
 class ReportsConfig(_Section):
     """What `dono report` measures against: SLA targets (``handoff.sla``)."""
 
-    sla: Any = None  # {first_response: 15m, resolution: 4h, business_hours: true}
+    sla: Any = None  # {first_response: 15m, resolution: 4h, business_hours: true, nudge: 0.8}
     digest_hour: int | None = Field(None, ge=0, le=23)  # local hour of the daily digest
 
     @field_validator("sla")

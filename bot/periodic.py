@@ -1,6 +1,7 @@
 """The bot's own timers: outage reports that never made a cluster are passed to the agents once
-their window has passed, and the daily digest is posted at its hour. Both only with an
-operators' group; each failure is logged and retried at the next tick, never fatal."""
+their window has passed, the daily digest is posted at its hour, and an unanswered ticket near
+its first-response target is nudged (``bot.desk.sla``). All only with an operators' group;
+each failure is logged and retried at the next tick, never fatal."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 from bot.config import Config
 from bot.desk import Desk
+from bot.desk.sla import DeskSla
 from bot.digest import Digest
 from bot.handlers.outage import post_singles
 from handoff.storage import Store
@@ -21,6 +23,7 @@ from knowledge.service import KnowledgeService
 log = logging.getLogger("dono.periodic")
 
 MIN_TICK = 30.0  # seconds between looks for outage reports to pass on, at the least
+NUDGE_TICK = 30.0  # seconds between looks for unanswered tickets near their SLA target
 
 
 class Periodic:
@@ -35,6 +38,7 @@ class Periodic:
         self.config, self.store, self.desk, self.clock = config, store, desk, clock
         self.knowledge = knowledge
         self.tasks: list[asyncio.Task] = []
+        self.sla: DeskSla | None = None  # the nudges' (with a first-response target)
 
     def start(self) -> None:
         if self.desk.group_id is None:
@@ -54,6 +58,10 @@ class Periodic:
                 clock=self.clock,
             )
             self.tasks.append(asyncio.create_task(digest.run(), name="dono-digest"))
+        targets = self.config.reports.targets()
+        if targets.first_response and targets.nudge:
+            self.sla = DeskSla(self.store, targets, self.desk.hours, self.desk.lang)
+            self.tasks.append(asyncio.create_task(self._nudges(self.sla), name="dono-sla-nudges"))
 
     def _title(self, topic_id: str) -> str:
         """A topic's name in the desk's language, from the KB as it is now."""
@@ -70,6 +78,16 @@ class Periodic:
                 raise
             except Exception:
                 log.exception("outage reports: could not pass them on; trying again later")
+
+    async def _nudges(self, sla: DeskSla) -> None:
+        while True:
+            await asyncio.sleep(NUDGE_TICK)
+            try:
+                await sla.nudge(self.desk, self.clock())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("SLA nudges: a look failed; trying again later")
 
     async def stop(self) -> None:
         for task in self.tasks:

@@ -29,6 +29,9 @@ in the report's time zone):
   (``shift_on``/``shift_off`` events; a shift still on counts up to the window's end).
 - Low ratings: the window's tickets rated 1 or 2, newest first, with their agent.
 - Trends: each KPI of this window and of the window of the same length just before it.
+- By priority and by label: the window's tickets by their priority and by each label they
+  carry as the report is made (a ticket with two labels counts under both; one without
+  labels under none), each group's SLA attainment judged as above.
 """
 
 from __future__ import annotations
@@ -42,8 +45,9 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from handoff.hours import WorkingHours
+from handoff.labels import PRIORITIES
 from handoff.reports import DEFAULT_TZ, ReportRows, aggregate, headline
-from handoff.sla import Sla, SlaTargets, sla_of
+from handoff.sla import Attainment, Sla, SlaTargets, sla_of
 
 AGE_BUCKETS: tuple[tuple[str, float], ...] = (
     ("< 15 min", 900),
@@ -119,6 +123,7 @@ class Insights:
     low_ratings: tuple[LowRating, ...]
     trends: tuple[Trend, ...]
     shift_rates: tuple[ShiftRate, ...] = ()  # agents' closes per hour on shift
+    triage: Triage | None = None  # by priority and by label
 
 
 class InsightSource(Protocol):
@@ -127,9 +132,14 @@ class InsightSource(Protocol):
     async def tickets_alive(self, since: float, until: float) -> list[dict[str, Any]]: ...
 
 
+class LabelSource(Protocol):
+    async def labels_of_tickets(self, since: float, until: float) -> dict[int, list[str]]: ...
+
+
 class HasInsights(Protocol):
     reports: InsightSource
     agents: ShiftSource
+    labels: LabelSource
 
 
 async def build_insights(
@@ -149,7 +159,12 @@ async def build_insights(
     if math.isfinite(since) and math.isfinite(until) and until > since:
         previous = await store.reports.report_rows(since - (until - since), since)
     found = insights(rows, alive, since, until, tz, sla or SlaTargets(), hours, previous)
-    return replace(found, shift_rates=await read_shift_rates(store, since, until))
+    labels = await store.labels.labels_of_tickets(since, until)
+    return replace(
+        found,
+        shift_rates=await read_shift_rates(store, since, until),
+        triage=triage_of(rows, labels, until, tz, sla, hours),
+    )
 
 
 def insights(
@@ -401,3 +416,52 @@ def shift_rates(
 
 def _overlap(start: float, end: float, since: float, until: float) -> float:
     return max(0.0, min(end, until) - max(start, since))
+
+
+# -- by priority and by label -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    key: str  # a priority or a label
+    tickets: int
+    first_response: Attainment
+    resolution: Attainment
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    by_priority: tuple[Segment, ...]  # urgent first, only priorities the window's tickets have
+    by_label: tuple[Segment, ...]  # most tickets first
+
+
+def triage_of(
+    rows: ReportRows,
+    labels: Mapping[int, Sequence[str]],
+    until: float,
+    tz: str = DEFAULT_TZ,
+    sla: SlaTargets | None = None,
+    hours: WorkingHours | None = None,
+) -> Triage:
+    """The window's tickets and their SLA attainment by priority and by label (``labels``:
+    ticket id → its labels)."""
+    sla = sla or SlaTargets()
+    clock, zone = sla.clock(hours), ZoneInfo(tz)
+
+    def segment(key: str, group: list[dict[str, Any]]) -> Segment:
+        judged = sla_of(group, rows.events, until, sla, clock, zone)
+        return Segment(key, len(group), judged.first_response, judged.resolution)
+
+    by_priority: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in rows.tickets:
+        by_priority[t.get("priority") or "normal"].append(t)
+        for label in labels.get(t["id"], ()):
+            by_label[label].append(t)
+    order = {p: n for n, p in enumerate(PRIORITIES)}
+    priorities = sorted(by_priority, key=lambda p: (order.get(p, len(order)), p))
+    labelled = sorted(by_label, key=lambda label: (-len(by_label[label]), label))
+    return Triage(
+        tuple(segment(p, by_priority[p]) for p in priorities),
+        tuple(segment(label, by_label[label]) for label in labelled),
+    )

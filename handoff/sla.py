@@ -15,6 +15,7 @@ from handoff.hours import WorkingHours
 from handoff.tickets import SYSTEM_CLOSE_REASONS
 
 BREACH_LIMIT = 20
+DEFAULT_NUDGE = 0.8
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -26,6 +27,7 @@ class SlaTargets:
     first_response: float | None = None  # seconds; None: no target
     resolution: float | None = None
     business_hours: bool = False
+    nudge: float | None = DEFAULT_NUDGE  # share of first_response after which the desk is told
 
     @classmethod
     def from_config(cls, value: Any, where: str = "reports.sla") -> SlaTargets:
@@ -36,11 +38,11 @@ class SlaTargets:
             return cls()
         if not isinstance(value, Mapping):
             raise ValueError(f"{where}: expected a mapping, got {value!r}")
-        unknown = set(value) - {"first_response", "resolution", "business_hours"}
+        unknown = set(value) - {"first_response", "resolution", "business_hours", "nudge"}
         if unknown:
             raise ValueError(
                 f"{where}.{sorted(map(str, unknown))[0]}: unknown key;"
-                " expected first_response, resolution or business_hours"
+                " expected first_response, resolution, business_hours or nudge"
             )
         hours = value.get("business_hours", False)
         if not isinstance(hours, bool):
@@ -49,7 +51,24 @@ class SlaTargets:
             _seconds(value.get("first_response"), f"{where}.first_response"),
             _seconds(value.get("resolution"), f"{where}.resolution"),
             hours,
+            _share(value.get("nudge", DEFAULT_NUDGE), f"{where}.nudge"),
         )
+
+    def clock(self, hours: WorkingHours | None) -> WorkingHours:
+        """The clock the targets run on: the desk's hours with ``business_hours``, else
+        round the clock."""
+        return hours if (self.business_hours and hours is not None) else WorkingHours()
+
+
+def _share(value: Any, where: str) -> float | None:
+    """``nudge``: a share of the target, more than 0 and below 1; 0 or null: no nudge."""
+    if value is None or (value == 0 and not isinstance(value, bool)):
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < 1:
+        raise ValueError(
+            f"{where}: expected a share of the target like 0.8 (0: off), got {value!r}"
+        )
+    return float(value)
 
 
 def _seconds(value: Any, where: str) -> float | None:
@@ -215,3 +234,38 @@ def _resolved(t: dict[str, Any], until: float) -> float | None:
 
 def _attained(target: float | None, counts: Counter[str]) -> Attainment:
     return Attainment.of(target, counts["met"], counts["breached"])
+
+
+# -- when a clock runs out ----------------------------------------------------------------------
+
+_LOOKAHEAD = 400 * 86400.0  # a due time further than this is no due time (a desk never open)
+
+
+def due_at(clock: WorkingHours, start: float, target: float) -> float | None:
+    """The moment ``target`` seconds of ``clock`` have run since ``start``: the same instant
+    plus the target round the clock; with working hours, nights, weekends and holidays pass
+    without counting. None when the desk does not open for that long within 400 days."""
+    if target <= 0:
+        return start
+    if clock.always_open:
+        return start + target
+    low, high, step = start, start + target, max(target, 86400.0)
+    while clock.open_seconds(start, high) < target:
+        low, high = high, high + step
+        if high - start > _LOOKAHEAD:
+            return None
+    while high - low > 1e-3:  # open_seconds never falls as the end moves on: halve the gap
+        middle = (low + high) / 2
+        if clock.open_seconds(start, middle) < target:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def nudge_at(sla: SlaTargets, clock: WorkingHours, start: float) -> float | None:
+    """When a ticket created at ``start`` and not answered yet is worth a word to the desk:
+    ``nudge`` of its first-response target gone (None: no target or no nudge)."""
+    if sla.first_response is None or sla.nudge is None:
+        return None
+    return due_at(clock, start, sla.first_response * sla.nudge)

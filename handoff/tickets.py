@@ -181,6 +181,7 @@ class Ticket:
     topic_requested_at: float | None = None  # createForumTopic asked (its answer may be lost)
     told_at: float | None = None  # the subscriber was told they are in the queue
     unavailable_told_at: float | None = None  # ... that the operators can't be reached now
+    priority: str = "normal"  # handoff.labels.PRIORITIES; set by /priority
 
     @property
     def is_open(self) -> bool:

@@ -11,6 +11,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.callbacks import CancelCb, CsatCb, TicketCb
 from bot.texts import catalog, duration, t
 from bot.tglimits import TOPIC_TITLE, cut_utf16
+from handoff.labels import DEFAULT_PRIORITY, RAISED
 from handoff.subscribers import Subscriber, SubscriberSummary
 from handoff.tickets import DeskError, QueueEntry, Ticket
 
@@ -30,6 +31,8 @@ DESK_COMMANDS: tuple[str, ...] = (
     "shift",
     "my",
     "note",
+    "priority",
+    "label",
 )
 
 # Every desk rule's "no", by the error's code, as the agents read it.
@@ -67,14 +70,21 @@ def unknown_command_text(lang: str, command: str) -> str:
     return t(lang, "agent_unknown_command", command=html.escape(command), commands=listed)
 
 
-def card_text(lang: str, ticket: Ticket, sub: Subscriber | None, recent: Sequence[dict]) -> str:
-    """The card on top of a ticket's topic: who, in which language, why, what the bot did."""
+def card_text(
+    lang: str,
+    ticket: Ticket,
+    sub: Subscriber | None,
+    recent: Sequence[dict],
+    triage: Sequence[str] = (),
+) -> str:
+    """The card on top of a ticket's topic: who, in which language, why, its priority, labels
+    and due times (``triage``, from ``triage_lines``), what the bot did."""
     status = {
         "waiting": t(lang, "agent_status_waiting"),
         "claimed": t(lang, "agent_status_claimed", agent=html.escape(ticket.agent_name or "")),
         "closed": t(lang, "agent_status_closed"),
     }[ticket.status]
-    lines = [t(lang, "agent_card_history")] if recent else []
+    lines = [*triage] + ([t(lang, "agent_card_history")] if recent else [])
     for item in reversed(recent):
         answer = item.get("topic") or item.get("intent") or item.get("kind") or ""
         lines.append(f"• {html.escape(item['text'][:200])} → <i>{html.escape(answer)}</i>")
@@ -90,6 +100,31 @@ def card_text(lang: str, ticket: Ticket, sub: Subscriber | None, recent: Sequenc
         reason=reason_text(lang, ticket.reason),
         history="\n".join(lines),
     ).strip()
+
+
+def triage_lines(
+    lang: str,
+    ticket: Ticket,
+    labels: Sequence[str],
+    reply_due: str | None = None,
+    resolve_due: str | None = None,
+) -> list[str]:
+    """The card's lines on priority (when not normal), labels as #tags, and the due times of
+    the first reply (until there is one) and of the resolution (while open): static text, so
+    the card is never edited to count down."""
+    lines = []
+    if ticket.priority != DEFAULT_PRIORITY:
+        level = t(lang, f"priority_{ticket.priority}")
+        lines.append(t(lang, "agent_card_priority", priority=level))
+    if labels:
+        lines.append("🏷 " + " ".join(f"#{html.escape(label)}" for label in labels))
+    if not ticket.is_open:
+        return lines
+    if reply_due is not None and ticket.first_response_at is None:
+        lines.append(t(lang, "agent_card_reply_due", due=reply_due))
+    if resolve_due is not None:
+        lines.append(t(lang, "agent_card_resolve_due", due=resolve_due))
+    return lines
 
 
 def card_keyboard(lang: str, ticket: Ticket) -> InlineKeyboardMarkup | None:
@@ -183,7 +218,8 @@ def reason_text(lang: str, reason: str) -> str:
 
 
 def queue_text(lang: str, queue: Sequence[QueueEntry], names: dict[int, str]) -> str:
-    """/queue: waiting tickets, oldest first (at most 30 lines), with wait times."""
+    """/queue: waiting tickets in the order they are served — urgent and high first, then the
+    longest waiting (at most 30 lines) — with wait times."""
     if not queue:
         return t(lang, "agent_queue_empty")
     lines = [t(lang, "agent_queue", count=len(queue))]
@@ -193,12 +229,17 @@ def queue_text(lang: str, queue: Sequence[QueueEntry], names: dict[int, str]) ->
                 lang,
                 "agent_queue_line",
                 ticket=entry.ticket.id,
-                name=html.escape(names.get(entry.ticket.id, str(entry.ticket.user_id))),
+                name=html.escape(names.get(entry.ticket.id, str(entry.ticket.user_id)))
+                + (f" · {t(lang, f'priority_{entry.ticket.priority}')}" if raised(entry) else ""),
                 lang=entry.ticket.lang or "?",
                 wait=duration(lang, entry.wait),
             )
         )
     return "\n".join(lines)
+
+
+def raised(entry: QueueEntry) -> bool:
+    return entry.ticket.priority in RAISED
 
 
 def whois_text(lang: str, ticket: Ticket, info: SubscriberSummary) -> str:

@@ -57,6 +57,7 @@ class Topics:
         self.store = store
         self.group_id = group_id
         self.lang = lang
+        self.triage: Callable[[Ticket], Awaitable[list[str]]] | None = None  # bot.desk.sla
         # one hand-off completed at a time per ticket: two updates must not both make a topic
         self._completing: weakref.WeakValueDictionary[int, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -158,7 +159,8 @@ class Topics:
 
     async def _card_text(self, ticket: Ticket, sub: Subscriber | None) -> str:
         recent = await self.store.recent_interactions(ticket.user_id, limit=5)
-        return cards.card_text(self.lang, ticket, sub, recent)
+        triage = await self.triage(ticket) if self.triage is not None else []
+        return cards.card_text(self.lang, ticket, sub, recent, triage)
 
     async def refresh_card(self, ticket: Ticket) -> None:
         if self.group_id is None or ticket.card_message_id is None:

@@ -24,6 +24,7 @@ from aiogram.types import (
 from bot.callbacks import Answer, TicketCb, answer_first, answer_within
 from bot.desk import Agent, Desk
 from bot.desk.cards import DESK_COMMANDS, error_text, unknown_command_text
+from bot.handlers import labels as triage  # /priority, /label (they use _named_ticket)
 from bot.handlers import shift
 from bot.handlers.replies import ReplyCb, cmd_reply, on_reply_button
 from bot.middlewares import DeskMiddleware
@@ -421,6 +422,8 @@ def create_router(group_id: int, desk: Desk) -> Router:
         "whois": cmd_whois,
         "stats": cmd_stats,
         **shift.COMMANDS,
+        "priority": triage.cmd_priority,
+        "label": triage.cmd_label,
     }
     assert set(commands) | {"note"} == set(DESK_COMMANDS)
     for name, handler in commands.items():

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.report.format import DASH, format_count, format_csat, format_duration, format_share
 from bot.report.page import _e, _none, _section, _table
-from handoff.insights import Insights, Trend
+from handoff.insights import Insights, Segment, Trend
 from handoff.sla import Attainment
 from knowledge.unanswered import spreadsheet_cell
 
@@ -39,6 +39,7 @@ def insight_sections(insights: Insights, tz: str) -> list[str]:
             note="Each figure of this period and of the period of the same length just before.",
         ),
         _section("Service levels", _sla_block(insights), "sla", note=_sla_note(insights)),
+        _section("By priority and label", _triage_block(insights), "triage", note=TRIAGE_NOTE),
         _section("Queue", _queue_block(insights), "queue"),
         _section(
             "When subscribers write",
@@ -286,3 +287,26 @@ def _csv(rows: list[list[object]]) -> str:
         # an agent's name a spreadsheet would run as a formula stays text
         writer.writerow([spreadsheet_cell(c) if isinstance(c, str) else c for c in row])
     return buf.getvalue()
+
+
+TRIAGE_NOTE = (
+    "The period's tickets by the priority and the labels they carry now (a ticket with two "
+    "labels is in both rows), with their service levels."
+)
+
+
+def _triage_block(insights: Insights) -> str:
+    triage = insights.triage
+    if triage is None or not triage.by_priority:
+        return _none("No tickets in this period.")
+    head = ["", "Tickets", "First response", "Resolution"]
+    table = _table(["Priority", *head[1:]], [_segment(s) for s in triage.by_priority])
+    if triage.by_label:
+        table += _table(["Label", *head[1:]], [_segment(s, "#") for s in triage.by_label])
+    else:
+        table += _none("No ticket has a label.")
+    return table
+
+
+def _segment(s: Segment, mark: str = "") -> list[str]:
+    return [_e(mark + s.key), format_count(s.tickets), _att(s.first_response), _att(s.resolution)]

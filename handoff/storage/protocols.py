@@ -4,6 +4,7 @@ the same Protocols and passes the same tests."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from handoff.assign import OnShift
@@ -240,6 +241,32 @@ class Outages(Protocol):
     async def mark_outages_notified(self, ids: list[int]) -> None: ...
 
     async def outages(self, since: float, until: float | None = None) -> list[dict]: ...
+
+
+class Labels(Protocol):
+    """A ticket's priority and labels, its one SLA nudge, who is on shift."""
+
+    async def set_priority(
+        self, ticket_id: int, priority: str, agent_id: int | None, now: float | None = None
+    ) -> bool: ...
+
+    async def labels(self, ticket_id: int) -> list[str]: ...
+
+    async def set_labels(
+        self, ticket_id: int, labels: Sequence[str], agent_id: int | None, now: float | None = None
+    ) -> tuple[list[str], list[str]]: ...
+
+    async def labels_of_tickets(self, since: float, until: float) -> dict[int, list[str]]: ...
+
+    async def unanswered(self) -> list[int]: ...
+
+    async def mark_nudged(self, ticket_id: int, now: float | None = None) -> bool: ...
+
+    async def unmark_nudged(self, ticket_id: int) -> None: ...
+
+    async def nudged_at(self, ticket_id: int) -> float | None: ...
+
+    async def on_shift(self) -> list[tuple[int, str]]: ...
 
 
 class Reports(Protocol):

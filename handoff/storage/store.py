@@ -15,10 +15,12 @@ from pathlib import Path
 
 import aiosqlite
 
+from handoff.labels import in_priority_order
 from handoff.storage import protocols
 from handoff.storage.agents import SqliteAgents
 from handoff.storage.database import Database
 from handoff.storage.interactions import SqliteInteractions
+from handoff.storage.labels import SqliteLabels
 from handoff.storage.messages import SqliteMessages
 from handoff.storage.outages import SqliteOutages
 from handoff.storage.subscribers import SqliteSubscribers
@@ -44,6 +46,7 @@ class Store:
         self.outage_reports: protocols.Outages = SqliteOutages(database)
         self.reports: protocols.Reports = SqliteReports(database, subscribers, tickets)
         self.agents: protocols.Agents = SqliteAgents(database)  # shifts and assignment
+        self.labels: protocols.Labels = SqliteLabels(database)  # priority, labels, nudges
 
     @classmethod
     async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Store:
@@ -298,7 +301,8 @@ class Store:
         return await self.tickets.add_event(ticket_id, name, now, agent_id, detail)
 
     async def queue(self, now: float | None = None) -> list[QueueEntry]:
-        return await self.tickets.queue(now)
+        """Waiting tickets in the order they are served (``handoff.labels``: by priority)."""
+        return in_priority_order(await self.tickets.queue(now))
 
     async def estimated_wait(
         self, now: float | None = None, last_n: int = 20, horizon: float = 7 * 86400.0
