@@ -25,7 +25,10 @@ in the report's time zone):
 - Bot decisions: the window's questions by decision kind.
 - Agents: first replies and closes as in the report; transfers they made; reopens of tickets
   they had closed.
-- Low ratings: the window's tickets rated 1 or 2, newest first, with their agent.
+- Low ratings: the window's tickets rated 1 or 2, newest first, with their agent and the
+  subscriber's answer to "what went wrong?" (their next message, a ``csat_comment`` event).
+- Choice click-through: of the window's "did you mean" questions (clarify), the share whose
+  subscriber pressed one of the choices (``interactions.chosen``).
 - Trends: each KPI of this window and of the window of the same length just before it.
 """
 
@@ -52,6 +55,7 @@ AGE_BUCKETS: tuple[tuple[str, float], ...] = (
 )
 LOW_CSAT = 2
 LOW_CSAT_LIMIT = 20
+CSAT_COMMENT = "csat_comment"  # the event keeping the subscriber's answer to a low rating
 TOP_BEFORE_HANDOFF = 10
 ABANDON_REASONS = frozenset({"user", "timeout"})
 
@@ -90,6 +94,7 @@ class LowRating:
     score: int
     agent_name: str | None
     created_at: float
+    comment: str | None = None  # what went wrong, in the subscriber's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,7 @@ class Insights:
     agents: tuple[AgentActivity, ...]
     low_ratings: tuple[LowRating, ...]
     trends: tuple[Trend, ...]
+    click_through: ClickThrough | None = None
 
 
 class InsightSource(Protocol):
@@ -171,8 +177,9 @@ def insights(
         before_handoff=_before_handoff(rows, zone)[:TOP_BEFORE_HANDOFF],
         decisions=_most(Counter(q["kind"] for q in rows.questions)),
         agents=_activity(tickets, rows.events),
-        low_ratings=_low_ratings(tickets),
+        low_ratings=_low_ratings(tickets, rows.events),
         trends=_trends(rows, previous, since, until, tz, sla, clock),
+        click_through=click_through(rows.questions),
     )
 
 
@@ -285,11 +292,14 @@ def _activity(
     )
 
 
-def _low_ratings(tickets: Sequence[dict[str, Any]]) -> tuple[LowRating, ...]:
+def _low_ratings(
+    tickets: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]] = ()
+) -> tuple[LowRating, ...]:
     low = [t for t in tickets if t["csat"] is not None and t["csat"] <= LOW_CSAT]
     low.sort(key=lambda t: (-t["created_at"], t["id"]))
+    comments = {e["ticket_id"]: e["detail"] for e in events if e["name"] == CSAT_COMMENT}
     return tuple(
-        LowRating(t["id"], t["csat"], t["agent_name"], t["created_at"])
+        LowRating(t["id"], t["csat"], t["agent_name"], t["created_at"], comments.get(t["id"]))
         for t in low[:LOW_CSAT_LIMIT]
     )
 
@@ -327,3 +337,20 @@ def _kpis(
     head = headline(aggregate(rows, since, until, tz))
     attained = sla_of(rows.tickets, rows.events, until, sla, clock, ZoneInfo(tz)).first_response
     return {**{k: head.get(k) for k in TREND_KPIS}, "first_response_sla": attained.share}
+
+
+# -- the bot's "did you mean" ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClickThrough:
+    clarified: int  # "did you mean" questions
+    chosen: int  # of them, those whose subscriber pressed a choice
+    share: float | None  # chosen / clarified
+
+
+def click_through(questions: Sequence[Mapping[str, Any]]) -> ClickThrough:
+    """How often a "did you mean" got a choice pressed."""
+    clarified = [q for q in questions if q["kind"] == "clarify"]
+    chosen = sum(1 for q in clarified if q.get("chosen"))
+    return ClickThrough(len(clarified), chosen, chosen / len(clarified) if clarified else None)

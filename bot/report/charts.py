@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -62,7 +62,8 @@ def _thin_ticks(ax: Any, labels: list[str], most: int = 16) -> None:
     ax.set_xlim(-0.6, len(labels) - 0.4)
 
 
-def outcome_chart(report: Report) -> str:
+def outcome_chart(report: Report, tr: Callable[[str], str] = str) -> str:
+    """Outcomes per day, stacked; ``tr`` puts the legend in the page's language."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -73,7 +74,7 @@ def outcome_chart(report: Report) -> str:
     bottom = [0] * len(days)
     for name in OUTCOMES:
         values = [getattr(d.outcomes, name) for d in days]
-        ax.bar(x, values, 0.66, bottom=bottom, color=COLORS[name], label=OUTCOME_LABELS[name])
+        ax.bar(x, values, 0.66, bottom=bottom, color=COLORS[name], label=tr(OUTCOME_LABELS[name]))
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     if len(days) <= 31:
         for i, d in enumerate(days):
@@ -104,7 +105,8 @@ def outcome_chart(report: Report) -> str:
     return _svg(fig, "outcomes")
 
 
-def times_chart(report: Report) -> str:
+def times_chart(report: Report, tr: Callable[[str], str] = str) -> str:
+    """Hand-off times per day, p50 and p90; ``tr`` as for ``outcome_chart``."""
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
@@ -122,19 +124,19 @@ def times_chart(report: Report) -> str:
         p90 = [minutes(getattr(d.times, name).p90) for d in days]
         ax.plot(x, p90, color=color, linewidth=1.3, linestyle="--", alpha=0.85)
         ax.plot(x, p50, color=color, linewidth=2.2, marker="o", markersize=4)
-        ax.set_title(label, loc="left", fontsize=10, color="#1f2937", fontweight="bold")
+        ax.set_title(tr(label), loc="left", fontsize=10, color="#1f2937", fontweight="bold")
         _style_axes(ax)
         _thin_ticks(ax, labels, most=8)
         # all zero (every ticket claimed at once) is still a drawable axis
         top = max([v for v in p90 + p50 if not math.isnan(v)], default=0.0) or 1.0
         ax.set_ylim(0, top * 1.15)
-    axes[0].set_ylabel("minutes", color="#4b5563", fontsize=9)
+    axes[0].set_ylabel(tr("minutes"), color="#4b5563", fontsize=9)
     fig.legend(
         [
             Line2D([], [], color="#4b5563", linewidth=2.2, marker="o", markersize=4),
             Line2D([], [], color="#4b5563", linewidth=1.3, linestyle="--"),
         ],
-        ["median (p50)", "90th percentile (p90)"],
+        [tr("median (p50)"), tr("90th percentile (p90)")],
         loc="outside upper right",
         ncols=2,
         frameon=False,

@@ -20,6 +20,7 @@ from handoff.storage.database import Database
 from handoff.storage.interactions import SqliteInteractions
 from handoff.storage.messages import SqliteMessages
 from handoff.storage.outages import SqliteOutages
+from handoff.storage.ratings import SqliteRatings
 from handoff.storage.subscribers import SqliteSubscribers
 from handoff.storage.tickets import SqliteTickets
 from handoff.storage.views import SqliteReports
@@ -42,6 +43,7 @@ class Store:
         self.relayed: protocols.RelayedMessages = SqliteMessages(database, tickets)
         self.outage_reports: protocols.Outages = SqliteOutages(database)
         self.reports: protocols.Reports = SqliteReports(database, subscribers, tickets)
+        self.ratings: protocols.Ratings = SqliteRatings(database)
 
     @classmethod
     async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Store:
