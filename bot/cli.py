@@ -275,7 +275,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
         return 0
     out = Path(args.out or "report.html")
     lang = args.lang or config.agents.language
-    page = render_html(report, insights=found, lang=lang, titles=_titles(config, lang))
+    titles, group = _titles(config, lang), config.agents.group_id
+    page = render_html(report, insights=found, lang=lang, titles=titles, group_id=group)
     out.write_text(page, encoding="utf-8")
     print(f"report written to {out}")
     return 0

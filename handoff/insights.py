@@ -95,6 +95,7 @@ class LowRating:
     agent_name: str | None
     created_at: float
     comment: str | None = None  # what went wrong, in the subscriber's words
+    thread_id: int | None = None  # the ticket's topic in the operators' group
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +300,14 @@ def _low_ratings(
     low.sort(key=lambda t: (-t["created_at"], t["id"]))
     comments = {e["ticket_id"]: e["detail"] for e in events if e["name"] == CSAT_COMMENT}
     return tuple(
-        LowRating(t["id"], t["csat"], t["agent_name"], t["created_at"], comments.get(t["id"]))
+        LowRating(
+            t["id"],
+            t["csat"],
+            t["agent_name"],
+            t["created_at"],
+            comments.get(t["id"]),
+            t.get("thread_id"),
+        )
         for t in low[:LOW_CSAT_LIMIT]
     )
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import Message
 
+from bot.report.format import topic_link
 from bot.texts import t
 from handoff.insights import LOW_CSAT
 from handoff.subscribers import Subscriber
@@ -26,13 +27,6 @@ COMMENT_CHARS = 1000  # what the report keeps of a comment
 
 def is_low(ticket: Ticket) -> bool:
     return ticket.csat is not None and ticket.csat <= LOW_CSAT
-
-
-def topic_link(group_id: int | None, thread_id: int | None) -> str | None:
-    """The t.me link of a forum topic of a supergroup (its id without the "-100")."""
-    if group_id is None or thread_id is None or not str(group_id).startswith("-100"):
-        return None
-    return f"https://t.me/c/{str(group_id)[4:]}/{thread_id}"
 
 
 def alert_text(lang: str, ticket: Ticket, name: str, group_id: int | None) -> str:

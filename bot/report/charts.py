@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from bot.report.format import format_count
+from bot.report.words import day_month, weekday
 from handoff.reports import OUTCOMES, Report
 
 COLORS = {
@@ -42,7 +43,7 @@ def has_times(report: Report) -> bool:
 
 def _day_labels(days: Sequence[date]) -> list[str]:
     if len(days) <= 14:
-        return [f"{d.strftime('%a')}\n{d.day} {d.strftime('%b')}" for d in days]
+        return [f"{weekday(d)}\n{day_month(d)}" for d in days]
     return [d.strftime("%d.%m") for d in days]
 
 
@@ -114,7 +115,7 @@ def times_chart(report: Report, tr: Callable[[str], str] = str) -> str:
     fig = Figure(figsize=(10, 2.9))
     axes = fig.subplots(1, len(_TIME_SERIES), sharex=True)
     x = list(range(len(days)))
-    labels = [f"{d.strftime('%a')}\n{d.day}" for d in (day.date for day in days)]
+    labels = [f"{weekday(d)}\n{d.day}" for d in (day.date for day in days)]
 
     def minutes(v: float | None) -> float:
         return math.nan if v is None else v / 60

@@ -44,5 +44,12 @@ def format_latency(ms: float | None) -> str:
     return tr("{n} ms", n=f"{ms:.0f}") if ms < 999.5 else tr("{n} s", n=f"{ms / 1000:.1f}")
 
 
+def topic_link(group_id: int | None, thread_id: int | None) -> str | None:
+    """The t.me link of a forum topic of a supergroup (its id without the "-100")."""
+    if group_id is None or thread_id is None or not str(group_id).startswith("-100"):
+        return None
+    return f"https://t.me/c/{str(group_id)[4:]}/{thread_id}"
+
+
 def format_csat(x: float | None) -> str:
     return DASH if x is None else f"{x:.2f}"

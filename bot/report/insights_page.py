@@ -10,7 +10,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.report.format import DASH, format_count, format_csat, format_duration, format_share
+from bot.report.format import (
+    DASH,
+    format_count,
+    format_csat,
+    format_duration,
+    format_share,
+    topic_link,
+)
 from bot.report.page import _e, _heads, _none, _section, _table, topic_cell
 from bot.report.words import tr, weekdays
 from handoff.insights import Insights, Trend
@@ -44,8 +51,8 @@ KINDS = {  # a decision's kind
 }
 
 
-def insight_sections(insights: Insights, tz: str) -> list[str]:
-    """The sections, in the order a lead reads them."""
+def insight_sections(insights: Insights, tz: str, group_id: int | None = None) -> list[str]:
+    """The sections, in the order a lead reads them; ``group_id`` links tickets to topics."""
     return [
         _section(
             tr("Against the period before"),
@@ -84,7 +91,7 @@ def insight_sections(insights: Insights, tz: str) -> list[str]:
             "decisions",
         ),
         _section(tr("Agents' activity"), _activity_table(insights), "activity"),
-        _section(tr("Low ratings"), _low_table(insights, tz), "low-ratings"),
+        _section(tr("Low ratings"), _low_table(insights, tz, group_id), "low-ratings"),
     ]
 
 
@@ -253,13 +260,13 @@ def _activity_table(insights: Insights) -> str:
     return _table(_heads(head), rows)
 
 
-def _low_table(insights: Insights, tz: str) -> str:
+def _low_table(insights: Insights, tz: str, group_id: int | None) -> str:
     if not insights.low_ratings:
         return _none(tr("No rating of 1 or 2 in this period."))
     zone = ZoneInfo(tz)
     rows = [
         [
-            f'<span id="ticket-{r.ticket_id}">#{r.ticket_id}</span>',
+            _ticket_cell(r.ticket_id, topic_link(group_id, r.thread_id)),
             f'<span class="stars">{"★" * r.score}</span> {r.score}',
             f'<span class="comment">{_e(r.comment)}</span>' if r.comment else DASH,
             _e(r.agent_name or DASH),
@@ -268,6 +275,12 @@ def _low_table(insights: Insights, tz: str) -> str:
         for r in insights.low_ratings
     ]
     return _table(_heads(["Ticket", "Score", "What went wrong", "Agent", "Opened"]), rows, 5)
+
+
+def _ticket_cell(ticket_id: int, link: str | None) -> str:
+    if link is None:
+        return f'<span id="ticket-{ticket_id}">#{ticket_id}</span>'
+    return f'<a id="ticket-{ticket_id}" href="{_e(link)}">#{ticket_id}</a>'
 
 
 def insights_csv(insights: Insights) -> dict[str, str]:

@@ -33,15 +33,19 @@ def render_html(
     insights: Insights | None = None,
     lang: str = "en",
     titles: Mapping[str, str] | None = None,
+    group_id: int | None = None,
 ) -> str:
     """One self-contained HTML page (inline CSS and SVG charts, no scripts, nothing fetched);
     with ``insights``, the lead's sections too (``bot.report.insights_page``). In ``lang``
-    (ru, tg, en: ``bot.report.words``), topics named by ``titles`` (topic id → KB title)."""
+    (ru, tg, en: ``bot.report.words``), topics named by ``titles`` (topic id → KB title);
+    ``group_id``, the operators' group, links a low rating to its ticket's topic."""
     with page_language(lang, titles):
-        return _page(report, title or tr("Dono support report"), insights, lang)
+        return _page(report, title or tr("Dono support report"), insights, lang, group_id)
 
 
-def _page(report: Report, title: str, insights: Insights | None, lang: str) -> str:
+def _page(
+    report: Report, title: str, insights: Insights | None, lang: str, group_id: int | None
+) -> str:
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{_e(lang)}">',
@@ -63,7 +67,7 @@ def _page(report: Report, title: str, insights: Insights | None, lang: str) -> s
     if insights is not None and not report.is_empty:
         from bot.report.insights_page import insight_sections  # it builds on this module
 
-        parts += insight_sections(insights, report.tz)
+        parts += insight_sections(insights, report.tz, group_id)
     parts += [_footer(report), "</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
 

@@ -61,6 +61,15 @@ def long_date(d: date) -> str:
     return format_date(d, "EEE d MMM y", locale=lang())
 
 
+def weekday(d: date) -> str:
+    """The abbreviated weekday, in the page's language ("пн", "Mon")."""
+    return format_date(d, "EEE", locale=lang())
+
+
+def day_month(d: date) -> str:
+    return format_date(d, "d MMM", locale=lang())
+
+
 def weekdays() -> tuple[str, ...]:
     """Monday first, abbreviated."""
     names = get_day_names("abbreviated", locale=lang())

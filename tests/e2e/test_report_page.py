@@ -24,6 +24,7 @@ from tests.handoff.test_lead_figures import choose_and_comment
 from tests.handoff.test_reports import DAY, DAY0, TZ, fill_scenario
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+GROUP = -1001234567890  # the operators' group the low ratings link into
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -60,7 +61,12 @@ async def write_report_page(
     kb = load(ROOT / "kb")
     titles = {i: topic_title(t, lang) for i, t in kb.topics.items()}
     page = render_html(
-        report, title="Dono · отчёт поддержки", insights=found, lang=lang, titles=titles
+        report,
+        title="Dono · отчёт поддержки",
+        insights=found,
+        lang=lang,
+        titles=titles,
+        group_id=GROUP,
     )
     path.write_text(page, encoding="utf-8")
     return report.outcomes.conversations
@@ -120,7 +126,11 @@ async def test_the_report_page_in_a_browser(tmp_path: Path) -> None:
             await expect(low.locator("h2")).to_have_text("Низкие оценки")
             await expect(low.locator("th").nth(2)).to_have_text("Что пошло не так")
             row = low.locator("tbody tr").filter(has_text="оператор ответил через час")
-            await expect(row.first.locator("td").first).to_contain_text("#")
+            ticket = row.first.locator("td").first.locator("a")
+            await expect(ticket).to_contain_text("#")
+            assert (await ticket.get_attribute("href") or "").startswith(
+                "https://t.me/c/1234567890/"
+            )
             await expect(row.first.locator(".stars")).to_contain_text("★")
             await expect(
                 page.get_by_test_id("before-handoff").locator("tbody tr")

@@ -17,6 +17,7 @@ from tests.handoff.test_reports import DAY, DAY0, TOPICS, TZ, fill_scenario, sql
 
 SINCE = DAY0 + DAY
 UNTIL = DAY0 + 5 * DAY
+TOPIC_OFFSET = 900  # a commented ticket's forum topic: this plus its id
 COMMENTS = ("оператор ответил через час", "<b>грубо</b> & не помогли", "ничего не решили")
 
 
@@ -52,6 +53,7 @@ async def choose_and_comment(store: Store, seed: int = 15) -> int:
     for n, row in enumerate(low):
         if n % 3 != 2:
             await store.add_event(row["id"], CSAT_COMMENT, detail=COMMENTS[n % len(COMMENTS)])
+            await store.tickets.set_thread(row["id"], TOPIC_OFFSET + row["id"])  # its topic
     return refused
 
 
@@ -100,7 +102,7 @@ def test_low_ratings_carry_the_subscribers_comment(week: Week) -> None:
     expected = sql(
         week.path,
         "SELECT t.id, t.csat, (SELECT e.detail FROM events e WHERE e.ticket_id = t.id"
-        " AND e.name = ? ORDER BY e.id DESC LIMIT 1) FROM tickets t"
+        " AND e.name = ? ORDER BY e.id DESC LIMIT 1), t.thread_id FROM tickets t"
         " WHERE t.csat <= ? AND t.created_at >= ? AND t.created_at < ?"
         " ORDER BY t.created_at DESC, t.id LIMIT 20",
         CSAT_COMMENT,
@@ -108,6 +110,6 @@ def test_low_ratings_carry_the_subscribers_comment(week: Week) -> None:
         SINCE,
         UNTIL,
     )
-    got = [(r.ticket_id, r.score, r.comment) for r in week.insights.low_ratings]
+    got = [(r.ticket_id, r.score, r.comment, r.thread_id) for r in week.insights.low_ratings]
     assert got == expected
-    assert any(c for *_, c in got) and any(c is None for *_, c in got), got
+    assert any(c for _, _, c, _ in got) and any(c is None for _, _, c, _ in got), got
