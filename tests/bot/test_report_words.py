@@ -108,3 +108,30 @@ def test_the_page_is_in_the_desks_language(
         for english in ("Conversations per day", "Service levels", "Low ratings", "Whole period"):
             assert english not in html
         assert " min " not in html  # durations in the language's units too
+
+
+def test_dono_report_is_in_the_desks_language_unless_told(tmp_path: Path) -> None:
+    from bot.cli import main
+
+    db = tmp_path / "dono.sqlite3"
+
+    async def fill() -> None:
+        clock = Clock(DAY0)
+        store = await Store.open(db, clock=clock)
+        try:
+            await fill_scenario(store, clock, days=2, per_day=20, seed=5, hostile=False)
+        finally:
+            await store.close()
+
+    asyncio.run(fill())
+    args = ["report", "--db", str(db), "--since", "2025-06-16", "--until", "2025-06-18"]
+    for extra, lang, heading in (
+        ([], "ru", "Разговоры по дням"),  # config.yaml's agents.language
+        (["--lang", "tg"], "tg", "Гуфтугӯҳо аз рӯи рӯз"),
+        (["--lang", "en"], "en", "Conversations per day"),
+    ):
+        out = tmp_path / f"report-{lang}.html"
+        assert main([*args, *extra, "--out", str(out)]) == 0
+        html = out.read_text(encoding="utf-8")
+        assert f'<html lang="{lang}">' in html and heading in html
+        assert "Проверить баланс" in html or lang != "ru"  # KB titles in the desk's language
