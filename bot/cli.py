@@ -32,10 +32,12 @@ from knowledge.evaluate import (
     report_text,
     summarize,
 )
+from knowledge.lang import LANGS
 from knowledge.lint import ambiguous_triggers
 from knowledge.loader import KnowledgeBaseError, check, check_file, load
 from knowledge.matcher import Decision, Matcher, reply_language
 from knowledge.schema import json_schema
+from knowledge.search import topic_title
 from knowledge.unanswered import cluster, spreadsheet_cell
 
 
@@ -283,9 +285,21 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
             print(text)
         return 0
     out = Path(args.out or "report.html")
-    out.write_text(render_html(report, insights=found), encoding="utf-8")
+    lang = args.lang or config.agents.language
+    titles, group = _titles(config, lang), config.agents.group_id
+    page = render_html(report, insights=found, lang=lang, titles=titles, group_id=group)
+    out.write_text(page, encoding="utf-8")
     print(f"report written to {out}")
     return 0
+
+
+def _titles(config: Config, lang: str) -> dict[str, str]:
+    """Topic id → KB title, for the report; none when the KB does not load."""
+    try:
+        kb = load(config.knowledge.path)
+    except KnowledgeBaseError:
+        return {}
+    return {i: topic_title(topic, lang) for i, topic in kb.topics.items()}
 
 
 def cmd_demo(args: argparse.Namespace, config: Config) -> int:
@@ -350,6 +364,7 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("--tz", help="time zone of days and hours (default: working hours' zone)")
     rep.add_argument("--db", help="database (default: config bot.database)")
     rep.add_argument("--csv", metavar="DIR", help="also write the lead's tables as CSV files here")
+    rep.add_argument("--lang", choices=LANGS, help="the page's language (default agents.language)")
     rep.set_defaults(func=cmd_report)
 
     demo = sub.add_parser("demo", help="write a generated week of conversations to a new database")

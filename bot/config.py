@@ -80,6 +80,7 @@ class AgentsConfig(_Section):
     group_id: int | None = None
     admins: list[int] = Field(default_factory=list)
     supervisors: list[int] = Field(default_factory=list)  # may take over any ticket
+    leads: list[int] = Field(default_factory=list)  # told privately of each low rating
     language: Literal["ru", "tg", "en"] = "ru"
     signature: Literal["none", "first_name"] = "none"
     reopen_window: float = Field(3600, ge=0)

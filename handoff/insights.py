@@ -27,7 +27,10 @@ in the report's time zone):
   they had closed.
 - Tickets per hour on shift: an agent's closes in the window ÷ their hours on shift in it
   (``shift_on``/``shift_off`` events; a shift still on counts up to the window's end).
-- Low ratings: the window's tickets rated 1 or 2, newest first, with their agent.
+- Low ratings: the window's tickets rated 1 or 2, newest first, with their agent and the
+  subscriber's answer to "what went wrong?" (their next message, a ``csat_comment`` event).
+- Choice click-through: of the window's "did you mean" questions (clarify), the share whose
+  subscriber pressed one of the choices (``interactions.chosen``).
 - Trends: each KPI of this window and of the window of the same length just before it.
 - By priority and by label: the window's tickets by their priority and by each label they
   carry as the report is made (a ticket with two labels counts under both; one without
@@ -44,10 +47,10 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from handoff.desk_figures import ShiftRate, ShiftSource, Triage, read_shift_rates, triage_of
 from handoff.hours import WorkingHours
-from handoff.labels import PRIORITIES
 from handoff.reports import DEFAULT_TZ, ReportRows, aggregate, headline
-from handoff.sla import Attainment, Sla, SlaTargets, sla_of
+from handoff.sla import Sla, SlaTargets, sla_of
 
 AGE_BUCKETS: tuple[tuple[str, float], ...] = (
     ("< 15 min", 900),
@@ -58,6 +61,7 @@ AGE_BUCKETS: tuple[tuple[str, float], ...] = (
 )
 LOW_CSAT = 2
 LOW_CSAT_LIMIT = 20
+CSAT_COMMENT = "csat_comment"  # the event keeping the subscriber's answer to a low rating
 TOP_BEFORE_HANDOFF = 10
 ABANDON_REASONS = frozenset({"user", "timeout"})
 
@@ -96,6 +100,8 @@ class LowRating:
     score: int
     agent_name: str | None
     created_at: float
+    comment: str | None = None  # what went wrong, in the subscriber's words
+    thread_id: int | None = None  # the ticket's topic in the operators' group
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,7 @@ class Insights:
     trends: tuple[Trend, ...]
     shift_rates: tuple[ShiftRate, ...] = ()  # agents' closes per hour on shift
     triage: Triage | None = None  # by priority and by label
+    click_through: ClickThrough | None = None
 
 
 class InsightSource(Protocol):
@@ -191,8 +198,9 @@ def insights(
         before_handoff=_before_handoff(rows, zone)[:TOP_BEFORE_HANDOFF],
         decisions=_most(Counter(q["kind"] for q in rows.questions)),
         agents=_activity(tickets, rows.events),
-        low_ratings=_low_ratings(tickets),
+        low_ratings=_low_ratings(tickets, rows.events),
         trends=_trends(rows, previous, since, until, tz, sla, clock),
+        click_through=click_through(rows.questions),
     )
 
 
@@ -305,11 +313,21 @@ def _activity(
     )
 
 
-def _low_ratings(tickets: Sequence[dict[str, Any]]) -> tuple[LowRating, ...]:
+def _low_ratings(
+    tickets: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]] = ()
+) -> tuple[LowRating, ...]:
     low = [t for t in tickets if t["csat"] is not None and t["csat"] <= LOW_CSAT]
     low.sort(key=lambda t: (-t["created_at"], t["id"]))
+    comments = {e["ticket_id"]: e["detail"] for e in events if e["name"] == CSAT_COMMENT}
     return tuple(
-        LowRating(t["id"], t["csat"], t["agent_name"], t["created_at"])
+        LowRating(
+            t["id"],
+            t["csat"],
+            t["agent_name"],
+            t["created_at"],
+            comments.get(t["id"]),
+            t.get("thread_id"),
+        )
         for t in low[:LOW_CSAT_LIMIT]
     )
 
@@ -349,119 +367,18 @@ def _kpis(
     return {**{k: head.get(k) for k in TREND_KPIS}, "first_response_sla": attained.share}
 
 
-# -- tickets per hour on shift ----------------------------------------------------------------
+# -- the bot's "did you mean" ------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class ShiftRate:
-    """An agent's closes per hour on shift in the window (``/shift on`` … ``/shift off``)."""
-
-    agent_id: int
-    agent_name: str
-    hours_on_shift: float
-    closed: int  # their closes in the window, on shift or not
-    per_hour: float | None  # closed / hours_on_shift; None with no time on shift
+class ClickThrough:
+    clarified: int  # "did you mean" questions
+    chosen: int  # of them, those whose subscriber pressed a choice
+    share: float | None  # chosen / clarified
 
 
-class ShiftSource(Protocol):
-    async def shift_rows(
-        self, since: float, until: float
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]: ...
-
-    async def names(self) -> dict[int, str]: ...
-
-
-class HasShifts(Protocol):
-    agents: ShiftSource
-
-
-async def read_shift_rates(store: HasShifts, since: float, until: float) -> tuple[ShiftRate, ...]:
-    """Read the shift events and closes of ``[since, until)`` and compute the rates."""
-    shifts, closes = await store.agents.shift_rows(since, until)
-    return shift_rates(shifts, closes, since, until, await store.agents.names())
-
-
-def shift_rates(
-    shifts: Sequence[Mapping[str, Any]],
-    closes: Sequence[Mapping[str, Any]],
-    since: float,
-    until: float,
-    names: Mapping[int, str],
-) -> tuple[ShiftRate, ...]:
-    """Per agent: the hours of ``[since, until)`` they were on shift (``shifts``: every
-    ``shift_on``/``shift_off`` event before ``until``, oldest first; a shift begun before the
-    window counts from its start, one not ended by ``until`` up to it), the closes
-    (``closes``: "closed" events by an agent in the window) and closes per hour on shift.
-    Agents with neither are left out; by name."""
-    seconds: Counter[int] = Counter()
-    on_since: dict[int, float] = {}
-    for e in shifts:
-        agent = e["agent_id"]
-        if e["name"] == "shift_on":
-            on_since.setdefault(agent, e["ts"])
-        elif agent in on_since:
-            seconds[agent] += _overlap(on_since.pop(agent), e["ts"], since, until)
-    for agent, start in on_since.items():
-        seconds[agent] += _overlap(start, until, since, until)
-    closed = Counter(e["agent_id"] for e in closes)
-    rates = []
-    for agent in {a for a, s in seconds.items() if s > 0} | set(closed):
-        hours = seconds[agent] / 3600
-        per_hour = closed[agent] / hours if hours > 0 else None
-        rates.append(
-            ShiftRate(agent, names.get(agent) or str(agent), hours, closed[agent], per_hour)
-        )
-    return tuple(sorted(rates, key=lambda r: (r.agent_name, r.agent_id)))
-
-
-def _overlap(start: float, end: float, since: float, until: float) -> float:
-    return max(0.0, min(end, until) - max(start, since))
-
-
-# -- by priority and by label -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    key: str  # a priority or a label
-    tickets: int
-    first_response: Attainment
-    resolution: Attainment
-
-
-@dataclass(frozen=True, slots=True)
-class Triage:
-    by_priority: tuple[Segment, ...]  # urgent first, only priorities the window's tickets have
-    by_label: tuple[Segment, ...]  # most tickets first
-
-
-def triage_of(
-    rows: ReportRows,
-    labels: Mapping[int, Sequence[str]],
-    until: float,
-    tz: str = DEFAULT_TZ,
-    sla: SlaTargets | None = None,
-    hours: WorkingHours | None = None,
-) -> Triage:
-    """The window's tickets and their SLA attainment by priority and by label (``labels``:
-    ticket id → its labels)."""
-    sla = sla or SlaTargets()
-    clock, zone = sla.clock(hours), ZoneInfo(tz)
-
-    def segment(key: str, group: list[dict[str, Any]]) -> Segment:
-        judged = sla_of(group, rows.events, until, sla, clock, zone)
-        return Segment(key, len(group), judged.first_response, judged.resolution)
-
-    by_priority: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for t in rows.tickets:
-        by_priority[t.get("priority") or "normal"].append(t)
-        for label in labels.get(t["id"], ()):
-            by_label[label].append(t)
-    order = {p: n for n, p in enumerate(PRIORITIES)}
-    priorities = sorted(by_priority, key=lambda p: (order.get(p, len(order)), p))
-    labelled = sorted(by_label, key=lambda label: (-len(by_label[label]), label))
-    return Triage(
-        tuple(segment(p, by_priority[p]) for p in priorities),
-        tuple(segment(label, by_label[label]) for label in labelled),
-    )
+def click_through(questions: Sequence[Mapping[str, Any]]) -> ClickThrough:
+    """How often a "did you mean" got a choice pressed."""
+    clarified = [q for q in questions if q["kind"] == "clarify"]
+    chosen = sum(1 for q in clarified if q.get("chosen"))
+    return ClickThrough(len(clarified), chosen, chosen / len(clarified) if clarified else None)

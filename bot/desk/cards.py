@@ -12,7 +12,7 @@ from bot.callbacks import CancelCb, CsatCb, TicketCb
 from bot.texts import catalog, duration, t
 from bot.tglimits import TOPIC_TITLE, cut_utf16
 from handoff.labels import DEFAULT_PRIORITY, RAISED
-from handoff.subscribers import Subscriber, SubscriberSummary
+from handoff.subscribers import Subscriber
 from handoff.tickets import DeskError, QueueEntry, Ticket
 
 # The commands an agent can give in a ticket's topic (what an unknown one is answered with).
@@ -240,19 +240,3 @@ def queue_text(lang: str, queue: Sequence[QueueEntry], names: dict[int, str]) ->
 
 def raised(entry: QueueEntry) -> bool:
     return entry.ticket.priority in RAISED
-
-
-def whois_text(lang: str, ticket: Ticket, info: SubscriberSummary) -> str:
-    """/whois: the subscriber's language, tickets and last questions."""
-    sub = info.subscriber
-    questions = "\n".join(f"• {html.escape(q[:200])}" for q in info.recent_questions) or "—"
-    return t(
-        lang,
-        "agent_whois",
-        name=html.escape(sub.first_name if sub else ""),
-        username=f" @{html.escape(sub.username)}" if sub and sub.username else "",
-        user_id=ticket.user_id,
-        lang=info.lang or "?",
-        tickets=info.tickets,
-        questions=questions,
-    )

@@ -22,7 +22,7 @@ from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import Message
 
 from bot.config import AgentsConfig
-from bot.desk import assign, cards
+from bot.desk import alerts, assign, cards
 from bot.desk.edits import EditMirror
 from bot.desk.members import Members
 from bot.desk.notices import already_notice, queue_notice
@@ -128,11 +128,6 @@ class Desk(EditMirror):
             sub = await self.store.subscriber(entry.ticket.user_id)
             names[entry.ticket.id] = sub.first_name if sub else str(entry.ticket.user_id)
         return cards.queue_text(self.lang, queue, names)
-
-    async def whois_text(self, ticket: Ticket) -> str:
-        return cards.whois_text(
-            self.lang, ticket, await self.store.subscriber_summary(ticket.user_id)
-        )
 
     async def today(self) -> Report:
         """Today's report (local day of the working-hours time zone), for /stats."""
@@ -405,6 +400,7 @@ class Desk(EditMirror):
             await self._finish_hand_off(ticket, ticket.lang or "ru", tell=False)
         if ticket.origin_message_id == message.message_id:
             return
+        await alerts.keep_comment(self, ticket, message)  # "what went wrong?" answered
         if message.media_group_id:
             await self.relay.collect(message, lambda msgs: self._album_in(msgs, ticket.id))
             return

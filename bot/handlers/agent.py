@@ -22,7 +22,7 @@ from aiogram.types import (
 )
 
 from bot.callbacks import Answer, TicketCb, answer_first, answer_within
-from bot.desk import Agent, Desk
+from bot.desk import Agent, Desk, whois
 from bot.desk.cards import DESK_COMMANDS, error_text, unknown_command_text
 from bot.handlers import labels as triage  # /priority, /label (they use _named_ticket)
 from bot.handlers import shift
@@ -308,7 +308,7 @@ async def cmd_whois(
 ) -> None:
     ticket, _ = await _named_ticket(message, command, desk, ticket)
     if ticket is not None:
-        await message.reply(await desk.whois_text(ticket))
+        await message.reply(await whois.whois_text(desk, ticket))
 
 
 async def cmd_stats(message: Message, desk: Desk) -> None:

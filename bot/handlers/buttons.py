@@ -26,10 +26,11 @@ from bot.callbacks import (
     answer_within,
 )
 from bot.config import Config
-from bot.desk import Desk
+from bot.desk import Desk, alerts
 from bot.handlers import outage
 from bot.split import split_html
 from bot.texts import t
+from handoff.insights import LOW_CSAT
 from handoff.storage import Store
 from handoff.subscribers import Subscriber
 from handoff.tickets import DeskError, Ticket
@@ -38,7 +39,7 @@ from knowledge.service import KnowledgeService
 
 log = logging.getLogger(__name__)
 
-LOW_RATING = 2  # a rating this low asks what went wrong
+LOW_RATING = LOW_CSAT  # a rating this low asks what went wrong and alerts the lead
 NOT_MODIFIED = "message is not modified"  # Telegram's 400 for an edit that changes nothing
 
 
@@ -277,6 +278,7 @@ async def on_csat(
         with contextlib.suppress(TelegramBadRequest):  # pressed twice: "not modified"
             await query.message.edit_text(said, reply_markup=None)
     await desk.rated(rated[0])
+    await alerts.low_rating(desk, rated[0], sub)  # a low one: the lead is told, once
 
 
 async def on_unknown_button(query: CallbackQuery, lang: str) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 from bot.report.format import format_count
+from bot.report.words import day_month, weekday
 from handoff.reports import OUTCOMES, Report
 
 COLORS = {
@@ -42,7 +43,7 @@ def has_times(report: Report) -> bool:
 
 def _day_labels(days: Sequence[date]) -> list[str]:
     if len(days) <= 14:
-        return [f"{d.strftime('%a')}\n{d.day} {d.strftime('%b')}" for d in days]
+        return [f"{weekday(d)}\n{day_month(d)}" for d in days]
     return [d.strftime("%d.%m") for d in days]
 
 
@@ -62,7 +63,8 @@ def _thin_ticks(ax: Any, labels: list[str], most: int = 16) -> None:
     ax.set_xlim(-0.6, len(labels) - 0.4)
 
 
-def outcome_chart(report: Report) -> str:
+def outcome_chart(report: Report, tr: Callable[[str], str] = str) -> str:
+    """Outcomes per day, stacked; ``tr`` puts the legend in the page's language."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -73,7 +75,7 @@ def outcome_chart(report: Report) -> str:
     bottom = [0] * len(days)
     for name in OUTCOMES:
         values = [getattr(d.outcomes, name) for d in days]
-        ax.bar(x, values, 0.66, bottom=bottom, color=COLORS[name], label=OUTCOME_LABELS[name])
+        ax.bar(x, values, 0.66, bottom=bottom, color=COLORS[name], label=tr(OUTCOME_LABELS[name]))
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     if len(days) <= 31:
         for i, d in enumerate(days):
@@ -104,7 +106,8 @@ def outcome_chart(report: Report) -> str:
     return _svg(fig, "outcomes")
 
 
-def times_chart(report: Report) -> str:
+def times_chart(report: Report, tr: Callable[[str], str] = str) -> str:
+    """Hand-off times per day, p50 and p90; ``tr`` as for ``outcome_chart``."""
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
@@ -112,7 +115,7 @@ def times_chart(report: Report) -> str:
     fig = Figure(figsize=(10, 2.9))
     axes = fig.subplots(1, len(_TIME_SERIES), sharex=True)
     x = list(range(len(days)))
-    labels = [f"{d.strftime('%a')}\n{d.day}" for d in (day.date for day in days)]
+    labels = [f"{weekday(d)}\n{d.day}" for d in (day.date for day in days)]
 
     def minutes(v: float | None) -> float:
         return math.nan if v is None else v / 60
@@ -122,19 +125,19 @@ def times_chart(report: Report) -> str:
         p90 = [minutes(getattr(d.times, name).p90) for d in days]
         ax.plot(x, p90, color=color, linewidth=1.3, linestyle="--", alpha=0.85)
         ax.plot(x, p50, color=color, linewidth=2.2, marker="o", markersize=4)
-        ax.set_title(label, loc="left", fontsize=10, color="#1f2937", fontweight="bold")
+        ax.set_title(tr(label), loc="left", fontsize=10, color="#1f2937", fontweight="bold")
         _style_axes(ax)
         _thin_ticks(ax, labels, most=8)
         # all zero (every ticket claimed at once) is still a drawable axis
         top = max([v for v in p90 + p50 if not math.isnan(v)], default=0.0) or 1.0
         ax.set_ylim(0, top * 1.15)
-    axes[0].set_ylabel("minutes", color="#4b5563", fontsize=9)
+    axes[0].set_ylabel(tr("minutes"), color="#4b5563", fontsize=9)
     fig.legend(
         [
             Line2D([], [], color="#4b5563", linewidth=2.2, marker="o", markersize=4),
             Line2D([], [], color="#4b5563", linewidth=1.3, linestyle="--"),
         ],
-        ["median (p50)", "90th percentile (p90)"],
+        [tr("median (p50)"), tr("90th percentile (p90)")],
         loc="outside upper right",
         ncols=2,
         frameon=False,

@@ -3,6 +3,8 @@ readers and /stats use the same)."""
 
 from __future__ import annotations
 
+from bot.report.words import tr
+
 # -- how the page writes numbers ---------------------------------------------------------------
 
 DASH = "—"
@@ -19,26 +21,34 @@ def format_share(x: float | None) -> str:
 
 
 def format_duration(seconds: float | None) -> str:
-    """42 → "42 s", 245 → "4 min 05 s", 4000 → "1 h 07 min", 100000 → "1 d 4 h"."""
+    """42 → "42 s", 245 → "4 min 05 s", 4000 → "1 h 07 min", 100000 → "1 d 4 h" (the units
+    in the report page's language, ``bot.report.words``)."""
     if seconds is None:
         return DASH
     s = round(seconds)
     if s < 60:
-        return f"{s} s"
+        return tr("{n} s", n=s)
     if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
+        return tr("{m} min {s} s", m=s // 60, s=f"{s % 60:02d}")
     if s < 86400:
         m = round(s / 60)
-        return f"{m // 60} h {m % 60:02d} min"
+        return tr("{h} h {m} min", h=m // 60, m=f"{m % 60:02d}")
     h = round(s / 3600)
-    return f"{h // 24} d {h % 24} h"
+    return tr("{d} d {h} h", d=h // 24, h=h % 24)
 
 
 def format_latency(ms: float | None) -> str:
     """12.3 → "12 ms", 1530 → "1.5 s"."""
     if ms is None:
         return DASH
-    return f"{ms:.0f} ms" if ms < 999.5 else f"{ms / 1000:.1f} s"
+    return tr("{n} ms", n=f"{ms:.0f}") if ms < 999.5 else tr("{n} s", n=f"{ms / 1000:.1f}")
+
+
+def topic_link(group_id: int | None, thread_id: int | None) -> str | None:
+    """The t.me link of a forum topic of a supergroup (its id without the "-100")."""
+    if group_id is None or thread_id is None or not str(group_id).startswith("-100"):
+        return None
+    return f"https://t.me/c/{str(group_id)[4:]}/{thread_id}"
 
 
 def format_csat(x: float | None) -> str:

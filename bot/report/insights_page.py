@@ -6,17 +6,26 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.report.format import DASH, format_count, format_csat, format_duration, format_share
-from bot.report.page import _e, _none, _section, _table
-from handoff.insights import Insights, Segment, Trend
+from bot.report.format import (
+    DASH,
+    format_count,
+    format_csat,
+    format_duration,
+    format_share,
+    topic_link,
+)
+from bot.report.page import _e, _heads, _none, _section, _table, topic_cell
+from bot.report.words import tr, weekdays
+from handoff.desk_figures import Segment
+from handoff.insights import Insights, Trend
 from handoff.sla import Attainment
 from knowledge.unanswered import spreadsheet_cell
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # the CSV's; the page's: words
 SHARE_KPIS = frozenset({"first_line_resolution", "first_response_sla"})
 TIME_KPIS = frozenset({"median_wait_until_claim"})
 KPI_LABELS = {
@@ -27,42 +36,70 @@ KPI_LABELS = {
     "csat_average": "CSAT",
     "first_response_sla": "First response within target",
 }
+REASONS = {  # a ticket's reason, as the page names it
+    "asked": "asked for a person",
+    "button": "the Operator button",
+    "command": "the /operator command",
+    "bot_failed": "the bot could not answer",
+    "outage": "an outage report",
+}
+KINDS = {  # a decision's kind
+    "answer": "answered",
+    "clarify": "“did you mean”",
+    "handoff": "asked for a person",
+    "smalltalk": "small talk",
+    "none": "nothing found",
+}
 
 
-def insight_sections(insights: Insights, tz: str) -> list[str]:
-    """The sections, in the order a lead reads them."""
+def insight_sections(insights: Insights, tz: str, group_id: int | None = None) -> list[str]:
+    """The sections, in the order a lead reads them; ``group_id`` links tickets to topics."""
     return [
         _section(
-            "Against the period before",
-            _trends_table(insights.trends) or _none("No earlier period to compare with."),
+            tr("Against the period before"),
+            _trends_table(insights.trends) or _none(tr("No earlier period to compare with.")),
             "trends",
-            note="Each figure of this period and of the period of the same length just before.",
+            note=tr("Each figure of this period and of the period of the same length just before."),
         ),
-        _section("Service levels", _sla_block(insights), "sla", note=_sla_note(insights)),
-        _section("By priority and label", _triage_block(insights), "triage", note=TRIAGE_NOTE),
-        _section("Queue", _queue_block(insights), "queue"),
+        _section(tr("Service levels"), _sla_block(insights), "sla", note=_sla_note(insights)),
         _section(
-            "When subscribers write",
+            tr("By priority and label"), _triage_block(insights), "triage", note=tr(TRIAGE_NOTE)
+        ),
+        _section(tr("Queue"), _queue_block(insights), "queue"),
+        _section(
+            tr("When subscribers write"),
             _heatmap(insights.heatmap.conversations, "conversations")
             + _heatmap(insights.heatmap.handoffs, "hand-offs"),
             "heatmap",
-            note="Conversations and hand-offs by local weekday and hour.",
+            note=tr("Conversations and hand-offs by local weekday and hour."),
         ),
         '<div class="grid">',
-        _section("Why tickets were opened", _pairs(insights.handoff_reasons, "Reason"), "reasons"),
         _section(
-            "Asked just before a hand-off",
-            _pairs(insights.before_handoff, "Topic or decision"),
+            tr("Why tickets were opened"),
+            _pairs(insights.handoff_reasons, "Reason", _reason),
+            "reasons",
+        ),
+        _section(
+            tr("Asked just before a hand-off"),
+            _pairs(insights.before_handoff, "Topic or decision", _topic_or_kind),
             "before-handoff",
-            note="The subscriber's last question that day before the ticket: the list the "
-            "knowledge-base team fixes first.",
+            note=tr(
+                "The subscriber's last question that day before the ticket: the list the "
+                "knowledge-base team fixes first."
+            ),
         ),
         "</div>",
-        _section("Bot decisions", _pairs(insights.decisions, "Decision"), "decisions"),
         _section(
-            "Agents' activity", _activity_table(insights) + _shift_table(insights), "activity"
+            tr("Bot decisions"),
+            _pairs(insights.decisions, "Decision", _kind) + _click_through(insights),
+            "decisions",
         ),
-        _section("Low ratings", _low_table(insights, tz), "low-ratings"),
+        _section(
+            tr("Agents' activity"),
+            _activity_table(insights) + _shift_table(insights),
+            "activity",
+        ),
+        _section(tr("Low ratings"), _low_table(insights, tz, group_id), "low-ratings"),
     ]
 
 
@@ -89,80 +126,87 @@ def _trends_table(trends: Sequence[Trend]) -> str:
         return ""
     rows = [
         [
-            _e(KPI_LABELS.get(t.kpi, t.kpi)),
+            _e(tr(KPI_LABELS[t.kpi]) if t.kpi in KPI_LABELS else t.kpi),
             _e(_trend_value(t.kpi, t.current)),
             _e(_trend_value(t.kpi, t.previous)),
             f'<span data-kpi="{_e(t.kpi)}">{_arrow(t)}</span>',
         ]
         for t in trends
     ]
-    return _table(["Figure", "This period", "Before", ""], rows)
+    return _table([*_heads(["Figure", "This period", "Before"]), ""], rows)
 
 
 def _sla_note(insights: Insights) -> str:
     t = insights.sla.targets
     if t.first_response is None and t.resolution is None:
-        return "No targets set: add reports.sla to config.yaml."
-    clock = "business hours" if t.business_hours else "round the clock"
-    return (
-        f"Targets: first response {format_duration(t.first_response)}, resolution "
-        f"{format_duration(t.resolution)}, counted {clock}."
+        return tr("No targets set: add reports.sla to config.yaml.")
+    clock = tr("business hours") if t.business_hours else tr("round the clock")
+    return tr(
+        "Targets: first response {first}, resolution {resolution}, counted {clock}.",
+        first=format_duration(t.first_response),
+        resolution=format_duration(t.resolution),
+        clock=clock,
     )
 
 
 def _att(a: Attainment) -> str:
     if a.target is None:
         return DASH
-    return f"{format_share(a.share)} ({format_count(a.met)} met, {format_count(a.breached)} late)"
+    return tr(
+        "{share} ({met} met, {late} late)",
+        share=format_share(a.share),
+        met=format_count(a.met),
+        late=format_count(a.breached),
+    )
 
 
 def _sla_block(insights: Insights) -> str:
     sla = insights.sla
-    rows = [["All", _att(sla.first_response), _att(sla.resolution)]]
+    rows = [[_e(tr("All")), _att(sla.first_response), _att(sla.resolution)]]
     rows += [[_e(d.date.isoformat()), _att(d.first_response), _att(d.resolution)] for d in sla.days]
     rows += [[_e(a.agent_name), _att(a.first_response), _att(a.resolution)] for a in sla.agents]
-    table = _table(["", "First response", "Resolution"], rows)
+    table = _table(["", *_heads(["First response", "Resolution"])], rows)
     if sla.breaches:
         late = [
             [
                 f"#{b.ticket_id}",
-                _e(b.target.replace("_", " ")),
+                _e(tr(b.target.replace("_", " "))),
                 format_duration(b.over),
                 _e(b.agent_name or DASH),
             ]
             for b in sla.breaches
         ]
-        table += _table(["Ticket", "Target", "Over by", "Agent"], late)
+        table += _table(_heads(["Ticket", "Target", "Over by", "Agent"]), late)
     return table
 
 
 def _queue_block(insights: Insights) -> str:
     q = insights.queue
     rows = [
-        ["Open at the start", format_count(q.backlog_start)],
-        ["Open at the end", format_count(q.backlog_end)],
-        *[[f"… open {_e(label)}", format_count(n)] for label, n in q.ageing],
+        [_e(tr("Open at the start")), format_count(q.backlog_start)],
+        [_e(tr("Open at the end")), format_count(q.backlog_end)],
+        *[[_e(tr("… open {age}", age=tr(label))), format_count(n)] for label, n in q.ageing],
         [
-            "Gave up while waiting",
+            _e(tr("Gave up while waiting")),
             f"{format_count(q.abandoned_waiting)} ({format_share(q.abandoned_share)})",
         ],
     ]
-    return _table(["", "Tickets"], rows)
+    return _table(["", *_heads(["Tickets"])], rows)
 
 
 def _heatmap(grid: Sequence[Sequence[int]], what: str) -> str:
     biggest = max((n for row in grid for n in row), default=0)
     head = "".join(f"<th>{h}</th>" for h in range(24))
     body = ""
-    for day, row in zip(WEEKDAYS, grid, strict=True):
+    for day, row in zip(weekdays(), grid, strict=True):
         cells = "".join(
             f'<td title="{n}" style="background:rgba(69,123,157,{_shade(n, biggest):.2f})">'
             f"{n or ''}</td>"
             for n in row
         )
-        body += f"<tr><th>{day}</th>{cells}</tr>"
+        body += f"<tr><th>{_e(day)}</th>{cells}</tr>"
     return (
-        f'<table class="heat" data-testid="heat-{_e(what)}"><caption>{_e(what)}</caption>'
+        f'<table class="heat" data-testid="heat-{_e(what)}"><caption>{_e(tr(what))}</caption>'
         f"<thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
 
@@ -171,15 +215,48 @@ def _shade(n: int, biggest: int) -> float:
     return n / biggest if biggest else 0.0
 
 
-def _pairs(pairs: Sequence[tuple[str, int]], label: str) -> str:
+def _pairs(pairs: Sequence[tuple[str, int]], label: str, name: Callable[[str], str] = _e) -> str:
+    """``name``: a key as HTML (a reason, a decision, a topic by its KB title)."""
     if not pairs:
-        return _none("Nothing in this period.")
-    return _table([label, "Count"], [[_e(k), format_count(n)] for k, n in pairs])
+        return _none(tr("Nothing in this period."))
+    return _table(_heads([label, "Count"]), [[name(k), format_count(n)] for k, n in pairs])
+
+
+def _reason(reason: str) -> str:
+    return _e(tr(REASONS[reason])) if reason in REASONS else _e(reason)
+
+
+def _kind(kind: str) -> str:
+    return _e(tr(KINDS[kind])) if kind in KINDS else _e(kind)
+
+
+def _topic_or_kind(key: str) -> str:
+    return _kind(key) if key in KINDS else topic_cell(key)
+
+
+def _click_through(insights: Insights) -> str:
+    """Of the "did you mean"s, how many got a choice pressed."""
+    ct = insights.click_through
+    if ct is None or not ct.clarified:
+        return ""
+    return (
+        '<p class="big" data-testid="click-through">'
+        f"<strong>{_e(format_share(ct.share))}</strong> "
+        + _e(
+            tr(
+                "choice click-through: {chosen} of {clarified} “did you mean” questions got a "
+                "choice pressed",
+                chosen=format_count(ct.chosen),
+                clarified=format_count(ct.clarified),
+            )
+        )
+        + "</p>"
+    )
 
 
 def _activity_table(insights: Insights) -> str:
     if not insights.agents:
-        return _none("No agent work in this period.")
+        return _none(tr("No agent work in this period."))
     rows = [
         [
             _e(a.agent_name),
@@ -187,7 +264,8 @@ def _activity_table(insights: Insights) -> str:
         ]
         for a in insights.agents
     ]
-    return _table(["Agent", "First replies", "Closes", "Transfers", "Reopened after close"], rows)
+    head = ["Agent", "First replies", "Closes", "Transfers", "Reopened after close"]
+    return _table(_heads(head), rows)
 
 
 def _shift_table(insights: Insights) -> str:
@@ -198,27 +276,34 @@ def _shift_table(insights: Insights) -> str:
         [_e(r.agent_name), f"{r.hours_on_shift:.1f}", format_count(r.closed), _rate(r.per_hour)]
         for r in insights.shift_rates
     ]
-    return _table(["Agent", "Hours on shift", "Closes", "Tickets per hour on shift"], rows)
+    return _table(_heads(["Agent", "Hours on shift", "Closes", "Tickets per hour on shift"]), rows)
 
 
 def _rate(per_hour: float | None) -> str:
     return DASH if per_hour is None else f"{per_hour:.2f}"
 
 
-def _low_table(insights: Insights, tz: str) -> str:
+def _low_table(insights: Insights, tz: str, group_id: int | None) -> str:
     if not insights.low_ratings:
-        return _none("No rating of 1 or 2 in this period.")
+        return _none(tr("No rating of 1 or 2 in this period."))
     zone = ZoneInfo(tz)
     rows = [
         [
-            f"#{r.ticket_id}",
-            str(r.score),
+            _ticket_cell(r.ticket_id, topic_link(group_id, r.thread_id)),
+            f'<span class="stars">{"★" * r.score}</span> {r.score}',
+            f'<span class="comment">{_e(r.comment)}</span>' if r.comment else DASH,
             _e(r.agent_name or DASH),
             _e(datetime.fromtimestamp(r.created_at, zone).strftime("%Y-%m-%d %H:%M")),
         ]
         for r in insights.low_ratings
     ]
-    return _table(["Ticket", "Score", "Agent", "Opened"], rows)
+    return _table(_heads(["Ticket", "Score", "What went wrong", "Agent", "Opened"]), rows, 5)
+
+
+def _ticket_cell(ticket_id: int, link: str | None) -> str:
+    if link is None:
+        return f'<span id="ticket-{ticket_id}">#{ticket_id}</span>'
+    return f'<a id="ticket-{ticket_id}" href="{_e(link)}">#{ticket_id}</a>'
 
 
 def insights_csv(insights: Insights) -> dict[str, str]:
@@ -272,8 +357,11 @@ def insights_csv(insights: Insights) -> dict[str, str]:
         ],
         "shift_rates": [["agent", "hours_on_shift", "closes", "per_hour"]]
         + [[r.agent_name, r.hours_on_shift, r.closed, r.per_hour] for r in insights.shift_rates],
-        "low_ratings": [["ticket", "score", "agent", "created_at"]]
-        + [[r.ticket_id, r.score, r.agent_name or "", r.created_at] for r in insights.low_ratings],
+        "low_ratings": [["ticket", "score", "agent", "created_at", "comment"]]
+        + [
+            [r.ticket_id, r.score, r.agent_name or "", r.created_at, r.comment or ""]
+            for r in insights.low_ratings
+        ],
         "heatmap_conversations": [["weekday", *range(24)]]
         + [[d, *row] for d, row in zip(WEEKDAYS, insights.heatmap.conversations, strict=True)],
     }
@@ -298,15 +386,24 @@ TRIAGE_NOTE = (
 def _triage_block(insights: Insights) -> str:
     triage = insights.triage
     if triage is None or not triage.by_priority:
-        return _none("No tickets in this period.")
-    head = ["", "Tickets", "First response", "Resolution"]
-    table = _table(["Priority", *head[1:]], [_segment(s) for s in triage.by_priority])
+        return _none(tr("No tickets in this period."))
+    table = _table(
+        _heads(["Priority", "Tickets", "First response", "Resolution"]),
+        [_segment(tr(PRIORITY_NAMES.get(s.key, s.key)), s) for s in triage.by_priority],
+    )
     if triage.by_label:
-        table += _table(["Label", *head[1:]], [_segment(s, "#") for s in triage.by_label])
+        table += _table(
+            _heads(["Label", "Tickets", "First response", "Resolution"]),
+            [_segment("#" + s.key, s) for s in triage.by_label],
+        )
     else:
-        table += _none("No ticket has a label.")
+        table += _none(tr("No ticket has a label."))
     return table
 
 
-def _segment(s: Segment, mark: str = "") -> list[str]:
-    return [_e(mark + s.key), format_count(s.tickets), _att(s.first_response), _att(s.resolution)]
+# a priority's name on the page (``tr`` gives it in the page's language)
+PRIORITY_NAMES = {"urgent": "urgent", "high": "high", "normal": "normal", "low": "low"}
+
+
+def _segment(name: str, s: Segment) -> list[str]:
+    return [_e(name), format_count(s.tickets), _att(s.first_response), _att(s.resolution)]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Mapping, Sequence
 
 from bot.report.charts import (
     COLORS,
@@ -20,6 +19,8 @@ from bot.report.format import (
     format_latency,
     format_share,
 )
+from bot.report.style import CSS as _CSS
+from bot.report.words import long_date, page_language, topic_title, tr
 from handoff.insights import Insights
 from handoff.reports import DURATIONS, Percentiles, Report
 
@@ -27,13 +28,27 @@ from handoff.reports import DURATIONS, Percentiles, Report
 
 
 def render_html(
-    report: Report, title: str = "Dono support report", insights: Insights | None = None
+    report: Report,
+    title: str | None = None,
+    insights: Insights | None = None,
+    lang: str = "en",
+    titles: Mapping[str, str] | None = None,
+    group_id: int | None = None,
 ) -> str:
     """One self-contained HTML page (inline CSS and SVG charts, no scripts, nothing fetched);
-    with ``insights``, the lead's sections too (``bot.report.insights_page``)."""
+    with ``insights``, the lead's sections too (``bot.report.insights_page``). In ``lang``
+    (ru, tg, en: ``bot.report.words``), topics named by ``titles`` (topic id → KB title);
+    ``group_id``, the operators' group, links a low rating to its ticket's topic."""
+    with page_language(lang, titles):
+        return _page(report, title or tr("Dono support report"), insights, lang, group_id)
+
+
+def _page(
+    report: Report, title: str, insights: Insights | None, lang: str, group_id: int | None
+) -> str:
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en">',
+        f'<html lang="{_e(lang)}">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -52,7 +67,7 @@ def render_html(
     if insights is not None and not report.is_empty:
         from bot.report.insights_page import insight_sections  # it builds on this module
 
-        parts += insight_sections(insights, report.tz)
+        parts += insight_sections(insights, report.tz, group_id)
     parts += [_footer(report), "</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
 
@@ -60,8 +75,8 @@ def render_html(
 def _empty_page() -> list[str]:
     return [
         '<section class="card empty" data-testid="no-data">'
-        "<h2>No data for this period</h2>"
-        "<p>Nobody wrote to the bot, no ticket was opened and no outage was reported.</p>"
+        f"<h2>{_e(tr('No data for this period'))}</h2>"
+        f"<p>{_e(tr(_NOBODY))}</p>"
         "</section>"
     ]
 
@@ -69,34 +84,38 @@ def _empty_page() -> list[str]:
 def _sections(report: Report) -> list[str]:
     return [
         _section(
-            "Conversations per day",
-            outcome_chart(report)
+            tr("Conversations per day"),
+            outcome_chart(report, tr)
             if report.outcomes.conversations
-            else _none("No conversations in this period."),
+            else _none(tr("No conversations in this period.")),
             "chart-outcomes",
-            note="One conversation is one subscriber on one day; its outcome is the best "
-            "the subscriber got: a human, an answer, choices, or nothing.",
+            note=tr(
+                "One conversation is one subscriber on one day; its outcome is the best "
+                "the subscriber got: a human, an answer, choices, or nothing."
+            ),
         ),
         _section(
-            "Hand-off times per day",
-            times_chart(report) + _times_table(report)
+            tr("Hand-off times per day"),
+            times_chart(report, tr) + _times_table(report)
             if has_times(report)
-            else _none("No hand-offs in this period."),
+            else _none(tr("No hand-offs in this period.")),
             "chart-times",
-            note="Hand-off → an agent claims the ticket, hand-off → the first reply, "
-            "claim → close; of the tickets opened that day.",
+            note=tr(
+                "Hand-off → an agent claims the ticket, hand-off → the first reply, "
+                "claim → close; of the tickets opened that day."
+            ),
         ),
-        _section("Day by day", _days_table(report), "days"),
-        _section("Agents", _agents_table(report), "agents"),
+        _section(tr("Day by day"), _days_table(report), "days"),
+        _section(tr("Agents"), _agents_table(report), "agents"),
         '<div class="grid">',
-        _section("Top topics", _topics_table(report), "topics"),
+        _section(tr("Top topics"), _topics_table(report), "topics"),
         '<div class="stack">',
-        _section("Languages", _languages_table(report), "languages"),
-        _section("Customer satisfaction", _csat_block(report), "csat"),
+        _section(tr("Languages"), _languages_table(report), "languages"),
+        _section(tr("Customer satisfaction"), _csat_block(report), "csat"),
         "</div>",
         "</div>",
-        _section("Answers marked 👎", _disliked_table(report), "disliked"),
-        _section("Outage reports", _outages_block(report), "outages"),
+        _section(tr("Answers marked 👎"), _disliked_table(report), "disliked"),
+        _section(tr("Outage reports"), _outages_block(report), "outages"),
     ]
 
 
@@ -109,17 +128,18 @@ def _period(report: Report) -> str:
     if days:
         first, last = days[0].date, days[-1].date
         span = (
-            _long_date(first)
+            long_date(first)
             if first == last
-            else f"{_long_date(first)} – {_long_date(last)} · {len(days)} days"
+            else tr(
+                "{first} – {last} · days: {days}",
+                first=long_date(first),
+                last=long_date(last),
+                days=len(days),
+            )
         )
     else:
-        span = "no days with data"
+        span = tr("no days with data")
     return f"{span} · {report.tz}"
-
-
-def _long_date(d: date) -> str:
-    return f"{d.strftime('%a')} {d.day} {d.strftime('%b %Y')}"
 
 
 def _headline_cards(report: Report) -> str:
@@ -127,35 +147,41 @@ def _headline_cards(report: Report) -> str:
     cards = [
         (
             "conversations",
-            "Conversations",
+            tr("Conversations"),
             format_count(o.conversations),
-            f"{format_count(report.questions)} questions to the bot",
+            tr("questions to the bot: {n}", n=format_count(report.questions)),
         ),
         (
             "first_line_resolution",
-            "First-line resolution",
+            tr("First-line resolution"),
             format_share(o.first_line_resolution),
-            f"{format_count(o.answered)} answered by the bot · "
-            f"{format_count(o.handed_off)} handed off",
+            tr(
+                "answered by the bot: {answered} · handed off: {handed}",
+                answered=format_count(o.answered),
+                handed=format_count(o.handed_off),
+            ),
         ),
         (
             "bot_latency",
-            "Median bot answer time",
+            tr("Median bot answer time"),
             format_latency(report.bot_latency_ms.p50),
             f"p90 {format_latency(report.bot_latency_ms.p90)}",
         ),
         (
             "wait_until_claim",
-            "Median wait until claim",
+            tr("Median wait until claim"),
             format_duration(times.wait_until_claim.p50),
-            f"p90 {format_duration(times.wait_until_claim.p90)} · "
-            f"{format_count(report.tickets.created)} tickets",
+            tr(
+                "p90 {p90} · tickets: {n}",
+                p90=format_duration(times.wait_until_claim.p90),
+                n=format_count(report.tickets.created),
+            ),
         ),
         (
             "csat",
-            "CSAT",
+            tr("CSAT"),
             format_csat(csat.average) + (" / 5" if csat.average is not None else ""),
-            f"{format_count(csat.count)} ratings",
+            tr("ratings: {n}", n=format_count(csat.count)),
         ),
     ]
     items = "".join(
@@ -231,7 +257,7 @@ def _days_table(report: Report) -> str:
         "First reply p50",
         "Handling p50",
     ]
-    return _scroll(_table(head, rows))
+    return _scroll(_table(_heads(head), rows))
 
 
 _DURATION_LABELS = {
@@ -249,13 +275,13 @@ def _times_table(report: Report) -> str:
         p: Percentiles = getattr(report.times, name)
         rows.append(
             [
-                _e(_DURATION_LABELS[name]),
+                _e(tr(_DURATION_LABELS[name])),
                 format_duration(p.p50),
                 format_duration(p.p90),
                 format_count(p.count),
             ]
         )
-    head = ["Whole period", "Median (p50)", "p90", "Tickets"]
+    head = _heads(["Whole period", "Median (p50)", "p90", "Tickets"])
     return f'<div class="scroll" data-testid="times-total">{_table(head, rows)}</div>'
 
 
@@ -265,7 +291,7 @@ def _scroll(table: str) -> str:
 
 def _agents_table(report: Report) -> str:
     if not report.agents:
-        return _none("No ticket was claimed in this period.")
+        return _none(tr("No ticket was claimed in this period."))
     rows = [
         [
             _e(a.agent_name),
@@ -291,17 +317,17 @@ def _agents_table(report: Report) -> str:
         "CSAT",
         "Ratings",
     ]
-    return _scroll(_table(head, rows))
+    return _scroll(_table(_heads(head), rows))
 
 
 def _topics_table(report: Report, limit: int = 15) -> str:
     if not report.topics:
-        return _none("The bot answered nothing in this period.")
+        return _none(tr("The bot answered nothing in this period."))
     shown = report.topics[:limit]
     biggest = max(t.answers for t in shown)
     rows = [
         [
-            f"<code>{_e(t.topic)}</code>",
+            topic_cell(t.topic),
             _bar(t.answers, biggest, COLORS["answered"]),
             format_count(t.helpful),
             format_count(t.unhelpful),
@@ -309,29 +335,33 @@ def _topics_table(report: Report, limit: int = 15) -> str:
         for t in shown
     ]
     more = len(report.topics) - len(shown)
-    tail = _none(f"… and {format_count(more)} more topics.") if more > 0 else ""
-    return _table(["Topic", "Answers", "👍", "👎"], rows) + tail
+    tail = _none(tr("… and more topics: {n}.", n=format_count(more))) if more > 0 else ""
+    return _table(_heads(["Topic", "Answers", "👍", "👎"]), rows) + tail
 
 
 def _languages_table(report: Report) -> str:
     if not report.languages:
-        return _none("No questions in this period.")
+        return _none(tr("No questions in this period."))
     biggest = max(x.questions for x in report.languages)
     rows = [
         [
-            _e(LANGUAGE_NAMES.get(x.lang or "", x.lang or "not detected")),
+            _e(
+                tr(LANGUAGE_NAMES[x.lang])
+                if x.lang in LANGUAGE_NAMES
+                else x.lang or tr("not detected")
+            ),
             _bar(x.questions, biggest),
             format_share(x.share),
         ]
         for x in report.languages
     ]
-    return _table(["Language", "Questions", "Share"], rows)
+    return _table(_heads(["Language", "Questions", "Share"]), rows)
 
 
 def _csat_block(report: Report) -> str:
     csat = report.csat
     if not csat.count:
-        return _none("No ratings in this period.")
+        return _none(tr("No ratings in this period."))
     biggest = max(csat.distribution)
     rows = [
         [f'<span class="stars">{"★" * score}</span>', _bar(n, biggest, "#e9c46a")]
@@ -339,35 +369,32 @@ def _csat_block(report: Report) -> str:
     ]
     average = (
         f'<p class="big"><strong>{_e(format_csat(csat.average))}</strong> / 5 '
-        f"from {format_count(csat.count)} ratings</p>"
+        f"{_e(tr('from {n} ratings', n=format_count(csat.count)))}</p>"
     )
-    return average + _table(["Score", "Ratings"], rows)
+    return average + _table(_heads(["Score", "Ratings"]), rows)
 
 
 def _disliked_table(report: Report) -> str:
     if not report.disliked:
-        return _none("No answer got a 👎 in this period.")
-    rows = [
-        [_e(d.question), f"<code>{_e(d.topic)}</code>", format_count(d.votes)]
-        for d in report.disliked
-    ]
-    return _table(["Question", "Answered with", "👎"], rows, numeric_from=2)
+        return _none(tr("No answer got a 👎 in this period."))
+    rows = [[_e(d.question), topic_cell(d.topic), format_count(d.votes)] for d in report.disliked]
+    return _table(_heads(["Question", "Answered with", "👎"]), rows, numeric_from=2)
 
 
 def _outages_block(report: Report) -> str:
     outages = report.outages
     if not outages.total:
-        return _none("No outage reports in this period.")
+        return _none(tr("No outage reports in this period."))
     biggest = max(d.reports for d in outages.by_district)
     rows = [
         [
-            _e(d.district if d.district is not None else "somewhere else"),
+            _e(d.district if d.district is not None else tr("somewhere else")),
             _bar(d.reports, biggest, "#e07a5f"),
         ]
         for d in outages.by_district
     ]
-    districts = _table(["District", "Reports"], rows) + _none(
-        f"{format_count(outages.total)} reports in all."
+    districts = _table(_heads(["District", "Reports"]), rows) + _none(
+        tr("reports in all: {n}.", n=format_count(outages.total))
     )
     most = max(outages.by_hour)
     bars = "".join(
@@ -384,8 +411,9 @@ def _outages_block(report: Report) -> str:
     )
     return (
         '<div class="split">'
-        f'<div data-testid="outages-district"><h3>By district</h3>{districts}</div>'
-        f'<div data-testid="outages-hour"><h3>By hour of day</h3>{_scroll(by_hour)}</div>'
+        f'<div data-testid="outages-district"><h3>{_e(tr("By district"))}</h3>{districts}</div>'
+        f'<div data-testid="outages-hour"><h3>{_e(tr("By hour of day"))}</h3>'
+        f"{_scroll(by_hour)}</div>"
         "</div>"
     )
 
@@ -393,89 +421,32 @@ def _outages_block(report: Report) -> str:
 def _footer(report: Report) -> str:
     return (
         "<footer>"
-        "<p><strong>Conversation</strong>: a subscriber's questions (and tickets) "
-        "on one local day. "
-        "<strong>Answered</strong>: the bot answered and nobody was handed off; "
-        "<strong>clarified</strong>: only “did you mean” choices; "
-        "<strong>handed off</strong>: a ticket was opened; "
-        "<strong>abandoned</strong>: none of these. "
-        "<strong>First-line resolution</strong> = answered ÷ conversations. "
-        "Percentiles are nearest-rank. Ticket times belong to the day the ticket was opened.</p>"
-        f"<p>Days in {_e(report.tz)} · generated by Dono</p>"
+        f"<p>{tr(DEFINITIONS)}</p>"
+        f"<p>{_e(tr('Days in {tz}', tz=report.tz))} · {_e(tr('generated by Dono'))}</p>"
         "</footer>"
     )
 
 
-_CSS = """
-:root { --ink:#1f2937; --muted:#6b7280; --line:#e5e7eb; --bg:#f4f5f7; --card:#fff;
-  --accent:#2a9d8f; }
-* { box-sizing: border-box; }
-body { margin:0; background:var(--bg); color:var(--ink);
-  font: 15px/1.45 -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", Arial,
-  sans-serif; }
-main { max-width: 1160px; margin: 0 auto; padding: 28px 24px 40px; }
-header { margin-bottom: 18px; }
-h1 { font-size: 26px; margin: 0 0 4px; letter-spacing: -0.01em; }
-h2 { font-size: 16px; margin: 0 0 10px; }
-.period { margin: 0; color: var(--muted); }
-.kpis { display: grid; grid-template-columns: repeat(5, 1fr); gap: 14px; margin-bottom: 16px; }
-.kpi { background: var(--card); border-radius: 12px; padding: 14px 16px;
-  box-shadow: 0 1px 2px rgba(0,0,0,.06); border-top: 4px solid var(--accent); }
-.kpi:nth-child(2) { border-top-color: #8ecae6; }
-.kpi:nth-child(3) { border-top-color: #457b9d; }
-.kpi:nth-child(4) { border-top-color: #f4a261; }
-.kpi:nth-child(5) { border-top-color: #e9c46a; }
-.kpi .label { color: var(--muted); font-size: 13px; }
-.kpi .value { font-size: 30px; font-weight: 700; margin: 2px 0; white-space: nowrap;
-  font-variant-numeric: tabular-nums; }
-.kpi .sub { color: var(--muted); font-size: 12.5px; }
-.card { background: var(--card); border-radius: 12px; padding: 16px 18px; margin-bottom: 16px;
-  box-shadow: 0 1px 2px rgba(0,0,0,.06); min-width: 0; }
-.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
-.grid > .card, .stack > .card { margin-bottom: 0; }
-.grid { margin-bottom: 16px; }
-.split { display: grid; grid-template-columns: 2fr 3fr; gap: 28px; }
-.split > div { min-width: 0; }
-h3 { font-size: 13px; color: var(--muted); font-weight: 600; margin: 0 0 6px;
-  text-transform: uppercase; letter-spacing: .04em; }
-.stack { display: flex; flex-direction: column; gap: 16px; min-width: 0; }
-.note { color: var(--muted); font-size: 13px; margin: -6px 0 8px; }
-.none { color: var(--muted); font-style: italic; margin: 6px 0; }
-.empty h2 { font-size: 18px; }
-.chart { margin: 0; }
-.chart svg { width: 100%; height: auto; display: block; }
-.chart svg * { stroke-linejoin: round; stroke-linecap: butt; }
-.scroll { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; }
-table.heat { font-size: 11px; margin-bottom: 12px; } table.heat td { text-align: center; }
-th { text-align: left; color: var(--muted); font-weight: 600; font-size: 12.5px;
-  border-bottom: 1px solid var(--line); padding: 6px 8px; white-space: nowrap; }
-td { border-bottom: 1px solid var(--line); padding: 6px 8px; vertical-align: middle; }
-tbody tr:last-child td { border-bottom: 0; }
-tbody tr:hover { background: #fafafa; }
-.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-code { font: 13px/1.3 ui-monospace, "DejaVu Sans Mono", Menlo, monospace; background: #f3f4f6;
-  padding: 1px 5px; border-radius: 4px; }
-.bar { display: inline-block; width: 110px; height: 8px; background: #f1f2f4; border-radius: 4px;
-  margin-right: 8px; vertical-align: middle; overflow: hidden; }
-.bar > span { display: block; height: 100%; border-radius: 4px; }
-.stars { color: #e9a23b; letter-spacing: 1px; }
-.big { margin: 0 0 8px; color: var(--muted); }
-.big strong { font-size: 26px; color: var(--ink); }
-.bar + .n { display: inline-block; min-width: 3.2em; }
-table.hours { font-size: 12px; table-layout: fixed; min-width: 480px; }
-table.hours td, table.hours th { text-align: center; padding: 3px 0; border: 0; }
-table.hours tr.bars td { height: 150px; vertical-align: bottom; padding: 0 2px;
-  border-bottom: 1px solid #9aa3af; }
-table.hours tr.bars span { display: block; background: #e07a5f; border-radius: 3px 3px 0 0;
-  min-height: 0; }
-table.hours tr.counts td { color: var(--ink); font-variant-numeric: tabular-nums; }
-table.hours th { color: var(--muted); font-weight: 500; font-size: 11px; }
-table.hours tbody tr:hover { background: none; }
-footer { color: var(--muted); font-size: 12.5px; margin-top: 22px; }
-footer p { margin: 4px 0; }
-@media (max-width: 900px) {
-  .kpis { grid-template-columns: repeat(2, 1fr); }
-  .grid, .split { grid-template-columns: 1fr; }
-}
-"""
+def _heads(head: Sequence[str]) -> list[str]:
+    """Column headings in the page's language, escaped."""
+    return [_e(tr(h)) for h in head]
+
+
+def topic_cell(topic: str) -> str:
+    """A topic by its KB title, its id small beside it (what the KB team searches for)."""
+    title = topic_title(topic)
+    if title == topic:
+        return f"<code>{_e(topic)}</code>"
+    return f'{_e(title)} <code class="id">{_e(topic)}</code>'
+
+
+_NOBODY = "Nobody wrote to the bot, no ticket was opened and no outage was reported."
+DEFINITIONS = (  # HTML: the table's translations keep its <strong>s
+    "<strong>Conversation</strong>: a subscriber's questions (and tickets) on one local day. "
+    "<strong>Answered</strong>: the bot answered and nobody was handed off; "
+    "<strong>clarified</strong>: only “did you mean” choices; "
+    "<strong>handed off</strong>: a ticket was opened; "
+    "<strong>abandoned</strong>: none of these. "
+    "<strong>First-line resolution</strong> = answered ÷ conversations. "
+    "Percentiles are nearest-rank. Ticket times belong to the day the ticket was opened."
+)

@@ -72,12 +72,14 @@ class SqliteInteractions(Repository):
 
     async def chose(self, user_id: int, interaction: int, topic: str) -> bool:
         """The subscriber picked ``topic`` from the "did you mean" of their ``interaction``:
-        the clarify's topic records the choice. False when they have no such clarify."""
+        the clarify's topic records the choice (the miss rule reads it), ``chosen`` and
+        ``chosen_at`` the press (the report's click-through). False when they have no such
+        clarify: someone else's, or a forged id, changes nothing."""
         async with self._writing():
             cur = await self.db.execute(
-                "UPDATE interactions SET topic = ? WHERE id = ? AND user_id = ?"
-                " AND kind = 'clarify'",
-                (topic, interaction, user_id),
+                "UPDATE interactions SET topic = ?, chosen = ?, chosen_at = ? WHERE id = ?"
+                " AND user_id = ? AND kind = 'clarify'",
+                (topic, topic, self.clock(), interaction, user_id),
             )
             await self.db.commit()
         return cur.rowcount > 0

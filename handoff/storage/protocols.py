@@ -269,6 +269,16 @@ class Labels(Protocol):
     async def on_shift(self) -> list[tuple[int, str]]: ...
 
 
+class Ratings(Protocol):
+    """A low rating's follow-up: the lead's one alert, the subscriber's comment."""
+
+    async def mark_low_rating_alerted(self, ticket_id: int, now: float | None = None) -> bool: ...
+
+    async def add_csat_comment(
+        self, ticket_id: int, text: str, now: float | None = None
+    ) -> bool: ...
+
+
 class Reports(Protocol):
     """The read model for reports and /whois."""
 
@@ -279,6 +289,12 @@ class Reports(Protocol):
     async def report_rows(self, since: float, until: float) -> ReportRows: ...
 
     async def tickets_alive(self, since: float, until: float) -> list[dict]: ...
+
+    async def past_tickets(
+        self, user_id: int, but: int | None = None, limit: int = 5
+    ) -> list[dict]: ...
+
+    async def outage_reports_of(self, user_id: int, limit: int = 3) -> list[dict]: ...
 
     async def latest_decisions(self, after_id: int = 0, limit: int = 30) -> list[dict]: ...
 

@@ -23,6 +23,7 @@ from handoff.storage.interactions import SqliteInteractions
 from handoff.storage.labels import SqliteLabels
 from handoff.storage.messages import SqliteMessages
 from handoff.storage.outages import SqliteOutages
+from handoff.storage.ratings import SqliteRatings
 from handoff.storage.subscribers import SqliteSubscribers
 from handoff.storage.tickets import SqliteTickets
 from handoff.storage.views import SqliteReports
@@ -47,6 +48,7 @@ class Store:
         self.reports: protocols.Reports = SqliteReports(database, subscribers, tickets)
         self.agents: protocols.Agents = SqliteAgents(database)  # shifts and assignment
         self.labels: protocols.Labels = SqliteLabels(database)  # priority, labels, nudges
+        self.ratings: protocols.Ratings = SqliteRatings(database)
 
     @classmethod
     async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Store:

@@ -74,6 +74,29 @@ class SqliteReports(Repository):
             recent_questions=tuple(r[0] for r in texts),
         )
 
+    async def past_tickets(
+        self, user_id: int, but: int | None = None, limit: int = 5
+    ) -> list[dict]:
+        """/whois: the subscriber's latest tickets (not ``but``), newest first, each with the
+        topic the bot found for its question when the question was asked (``topic``: None
+        when it found none)."""
+        return await self._rows(
+            "SELECT t.id, t.status, t.question, t.close_reason, t.csat, t.created_at,"
+            " t.closed_at, t.agent_name, (SELECT i.topic FROM interactions i"
+            " WHERE i.user_id = t.user_id AND i.text = t.question AND i.ts <= t.created_at"
+            " AND i.topic IS NOT NULL ORDER BY i.id DESC LIMIT 1) AS topic"
+            " FROM tickets t WHERE t.user_id = ? AND t.id != ? ORDER BY t.id DESC LIMIT ?",
+            (user_id, -1 if but is None else but, limit),
+        )
+
+    async def outage_reports_of(self, user_id: int, limit: int = 3) -> list[dict]:
+        """/whois: the subscriber's latest outage reports, newest first."""
+        return await self._rows(
+            "SELECT district, description, ts FROM outages WHERE user_id = ?"
+            " ORDER BY id DESC LIMIT ?",
+            (user_id, limit),
+        )
+
     async def latest_decisions(self, after_id: int = 0, limit: int = 30) -> list[dict]:
         """The newest decisions on subscribers' messages (id above ``after_id``), newest
         first: what was asked, how it was read, the kind, topic or intent, and the score."""
@@ -89,7 +112,7 @@ class SqliteReports(Repository):
         """Everything a report of ``[since, until)`` is made of, read in one go."""
         return ReportRows(
             questions=await self._rows(
-                "SELECT user_id, ts, kind, topic, lang, latency_ms FROM interactions"
+                "SELECT user_id, ts, kind, topic, lang, latency_ms, chosen FROM interactions"
                 " WHERE ts >= ? AND ts < ? AND kind != 'banned'",
                 (since, until),
             ),

@@ -1,7 +1,10 @@
-"""The report page in headless Chromium: headline visible, charts drawn, a screenshot taken."""
+"""The report page in headless Chromium, in the desk's language (Russian): headline visible,
+charts drawn, the lead's figures there, a screenshot taken (``DONO_REPORT_PNG=docs/report.png``
+writes it where the README shows it)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,8 +17,14 @@ from handoff.insights import build_insights
 from handoff.reports import build_report
 from handoff.sla import SlaTargets
 from handoff.storage import Store
+from knowledge.loader import load
+from knowledge.search import topic_title
 from tests.handoff.conftest import Clock
+from tests.handoff.test_lead_figures import choose_and_comment
 from tests.handoff.test_reports import DAY, DAY0, TZ, fill_scenario
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+GROUP = -1001234567890  # the operators' group the low ratings link into
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -25,10 +34,17 @@ pytestmark = pytest.mark.skipif(
 
 
 async def write_report_page(
-    path: Path, *, days: int = 7, per_day: int = 60, seed: int = 7, hostile: bool = True
+    path: Path,
+    *,
+    days: int = 7,
+    per_day: int = 60,
+    seed: int = 7,
+    hostile: bool = True,
+    lang: str = "ru",
 ) -> int:
-    """Fill a new store with generated days, write their report page to ``path``; returns how
-    many conversations the report counted."""
+    """Fill a new store with generated days (choices pressed, low ratings commented), write
+    their report page in ``lang`` with the KB's titles to ``path``; returns how many
+    conversations the report counted."""
     db = path.with_suffix(".sqlite3")
     if db.exists():
         raise FileExistsError(f"{db}: the scenario needs a new database")
@@ -36,12 +52,22 @@ async def write_report_page(
     store = await Store.open(db, clock=clock)
     try:
         await fill_scenario(store, clock, days=days, per_day=per_day, seed=seed, hostile=hostile)
+        await choose_and_comment(store)
         report = await build_report(store, DAY0, DAY0 + days * DAY, TZ)
         targets = SlaTargets(first_response=240, resolution=1800)
         found = await build_insights(store, DAY0, DAY0 + days * DAY, TZ, targets)
     finally:
         await store.close()
-    page = render_html(report, title="Dono · support report", insights=found)
+    kb = load(ROOT / "kb")
+    titles = {i: topic_title(t, lang) for i, t in kb.topics.items()}
+    page = render_html(
+        report,
+        title="Dono · отчёт поддержки",
+        insights=found,
+        lang=lang,
+        titles=titles,
+        group_id=GROUP,
+    )
     path.write_text(page, encoding="utf-8")
     return report.outcomes.conversations
 
@@ -61,7 +87,7 @@ async def test_the_report_page_in_a_browser(tmp_path: Path) -> None:
     from playwright.async_api import async_playwright, expect
 
     html_path = tmp_path / "report.html"
-    conversations = await write_report_page(html_path, days=5, per_day=40)
+    conversations = await write_report_page(html_path, days=7, per_day=70)
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -70,7 +96,12 @@ async def test_the_report_page_in_a_browser(tmp_path: Path) -> None:
             requests: list[str] = []
             page.on("request", lambda r: requests.append(r.url))
             await page.goto(html_path.as_uri())
-            await expect(page.get_by_test_id("title")).to_have_text("Dono · support report")
+            await expect(page.get_by_test_id("title")).to_have_text("Dono · отчёт поддержки")
+            await expect(page.locator("html")).to_have_attribute("lang", "ru")
+            await expect(page.get_by_test_id("chart-outcomes").locator("h2")).to_have_text(
+                "Разговоры по дням"
+            )
+            await expect(page.get_by_test_id("topics")).to_contain_text("Проверить баланс")
             await expect(page.get_by_test_id("headline")).to_be_visible()
             await expect(page.get_by_test_id("kpi-conversations")).to_have_text(
                 format_count(conversations)
@@ -78,19 +109,35 @@ async def test_the_report_page_in_a_browser(tmp_path: Path) -> None:
             await expect(page.get_by_test_id("kpi-first_line_resolution")).to_contain_text("%")
             await expect(page.get_by_test_id("agents").locator("tbody tr")).not_to_have_count(0)
             # the lead's sections: targets met, the queue, when people write, why handed off
-            await expect(page.get_by_test_id("sla")).to_contain_text("met")
-            await expect(page.get_by_test_id("sla")).to_contain_text("Targets: first response 4")
-            await expect(page.get_by_test_id("queue")).to_contain_text("Gave up while waiting")
+            await expect(page.get_by_test_id("sla").locator("h2")).to_have_text("Уровень сервиса")
+            await expect(page.get_by_test_id("sla")).to_contain_text("в срок")
+            await expect(page.get_by_test_id("sla")).to_contain_text("Цели: первый ответ 4 мин")
+            await expect(page.get_by_test_id("queue")).to_contain_text("Не дождались оператора")
             heat = page.get_by_test_id("heat-conversations")
             await expect(heat.locator("tbody tr")).to_have_count(7)
             assert int(await heat.locator("td[title]").first.get_attribute("title") or -1) >= 0
-            await expect(page.get_by_test_id("reasons")).to_contain_text("bot_failed")
+            await expect(page.get_by_test_id("reasons")).to_contain_text("бот не смог ответить")
+            # the bot's quality: how often a "did you mean" got a choice pressed
+            click = page.get_by_test_id("click-through")
+            await expect(click).to_contain_text("%")
+            await expect(click).to_contain_text("переходы по вариантам")
+            # a low score with the subscriber's "what went wrong", by its ticket
+            low = page.get_by_test_id("low-ratings")
+            await expect(low.locator("h2")).to_have_text("Низкие оценки")
+            await expect(low.locator("th").nth(2)).to_have_text("Что пошло не так")
+            row = low.locator("tbody tr").filter(has_text="оператор ответил через час")
+            ticket = row.first.locator("td").first.locator("a")
+            await expect(ticket).to_contain_text("#")
+            assert (await ticket.get_attribute("href") or "").startswith(
+                "https://t.me/c/1234567890/"
+            )
+            await expect(row.first.locator(".stars")).to_contain_text("★")
             await expect(
                 page.get_by_test_id("before-handoff").locator("tbody tr")
             ).not_to_have_count(0)
-            await expect(page.get_by_test_id("trends")).to_contain_text("Conversations")
+            await expect(page.get_by_test_id("trends")).to_contain_text("Разговоры")
 
-            png = tmp_path / "report.png"
+            png = Path(os.environ.get("DONO_REPORT_PNG") or tmp_path / "report.png")
             areas = await chart_areas_and_screenshot(page, png)
             assert set(areas) == {"svg-outcomes", "svg-times"}
             assert all(area > 10_000 for area in areas.values()), areas

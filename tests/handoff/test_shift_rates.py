@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from handoff.insights import ShiftRate, build_insights, shift_rates
+from handoff.desk_figures import ShiftRate, shift_rates
+from handoff.insights import build_insights
 from handoff.storage import Store
 from tests.handoff.conftest import Clock
 from tests.handoff.test_reports import AGENTS, DAY, DAY0, TZ, fill_scenario, sql
