@@ -218,7 +218,9 @@ def _queue(
     ageing = Counter[str]()
     for t in open_end:
         age = until - t["created_at"]
-        ageing[next(label for label, upto in AGE_BUCKETS if age < upto)] += 1
+        # the oldest bucket is open-ended: a window ending at infinity ages its tickets there
+        oldest = AGE_BUCKETS[-1][0]
+        ageing[next((label for label, upto in AGE_BUCKETS if age < upto), oldest)] += 1
     abandoned = sum(
         t["close_reason"] in ABANDON_REASONS
         and t["first_response_at"] is None

@@ -356,3 +356,19 @@ async def test_the_leads_sections_escape_names_and_write_safe_csv(tmp_path: Path
     assert "<b>Ольга</b>" not in page and "&lt;b&gt;Ольга&lt;/b&gt;" in page
     assert 'data-testid="low-ratings"' in page and f"#{ticket.id}" in page
     assert "'=HYPERLINK" in insights_csv(found)["low_ratings"]
+
+
+async def test_a_window_without_an_end_ages_open_tickets_in_the_oldest_bucket(
+    tmp_path: Path,
+) -> None:
+    """``since the beginning, until forever`` (a caller's unbounded window) still reads: an open
+    ticket's age is unbounded, so it is in the open-ended bucket (it raised StopIteration)."""
+    clock = Clock(DAY0 + 10 * 3600)
+    store = await Store.open(tmp_path / "db.sqlite3", clock=clock)
+    try:
+        await store.open_ticket(1, "asked", "вопрос", "ru")
+        found = await build_insights(store, 0.0, float("inf"), TZ, TARGETS)
+    finally:
+        await store.close()
+    assert dict(found.queue.ageing)[AGE_BUCKETS[-1][0]] == 1
+    assert found.queue.backlog_end == 1
