@@ -5,6 +5,7 @@ writes it where the README shows it)."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from knowledge.loader import load
 from knowledge.search import topic_title
 from tests.handoff.conftest import Clock
 from tests.handoff.test_lead_figures import choose_and_comment
-from tests.handoff.test_reports import DAY, DAY0, TZ, fill_scenario
+from tests.handoff.test_reports import AGENTS, DAY, DAY0, TZ, fill_scenario
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 GROUP = -1001234567890  # the operators' group the low ratings link into
@@ -53,6 +54,7 @@ async def write_report_page(
     try:
         await fill_scenario(store, clock, days=days, per_day=per_day, seed=seed, hostile=hostile)
         await choose_and_comment(store)
+        await triage_and_shifts(store, days)
         report = await build_report(store, DAY0, DAY0 + days * DAY, TZ)
         targets = SlaTargets(first_response=240, resolution=1800)
         found = await build_insights(store, DAY0, DAY0 + days * DAY, TZ, targets)
@@ -70,6 +72,25 @@ async def write_report_page(
     )
     path.write_text(page, encoding="utf-8")
     return report.outcomes.conversations
+
+
+async def triage_and_shifts(store: Store, days: int, seed: int = 5) -> None:
+    """What the desk records on top: some tickets raised or lowered and labelled by their
+    agents, and each agent's shifts (08:00–16:00 local, every day)."""
+    rng = random.Random(seed)
+    rows = await store.reports._rows("SELECT id, agent_id FROM tickets ORDER BY id", ())
+    for row in rows:
+        if rng.random() < 0.25:
+            level = rng.choice(["urgent", "high", "high", "low"])
+            await store.labels.set_priority(row["id"], level, row["agent_id"])
+        if rng.random() < 0.4:
+            chosen = rng.sample(["роуминг", "баланс", "интернет", "vip"], rng.randint(1, 2))
+            await store.labels.set_labels(row["id"], chosen, row["agent_id"])
+    for day in range(days):
+        for agent_id, name, _ in AGENTS:
+            start = DAY0 + day * DAY + 8 * 3600
+            await store.agents.set_shift(agent_id, name, True, now=start)
+            await store.agents.set_shift(agent_id, name, False, now=start + 8 * 3600)
 
 
 async def chart_areas_and_screenshot(page: Any, png: Path) -> dict[str, float]:
@@ -136,6 +157,14 @@ async def test_the_report_page_in_a_browser(tmp_path: Path) -> None:
                 page.get_by_test_id("before-handoff").locator("tbody tr")
             ).not_to_have_count(0)
             await expect(page.get_by_test_id("trends")).to_contain_text("Разговоры")
+            # the desk's own records: priorities and labels, tickets per hour on shift
+            triage = page.get_by_test_id("triage")
+            await expect(triage.locator("h2")).to_have_text("По приоритету и меткам")
+            await expect(triage).to_contain_text("срочный")
+            await expect(triage).to_contain_text("#роуминг")
+            activity = page.get_by_test_id("activity")
+            await expect(activity).to_contain_text("Обращений в час на смене")
+            await expect(activity).to_contain_text("Мадина")
 
             png = Path(os.environ.get("DONO_REPORT_PNG") or tmp_path / "report.png")
             areas = await chart_areas_and_screenshot(page, png)
