@@ -9,13 +9,13 @@ never sends it twice; Telegram refusing it clears the record for the next look.
 
 from __future__ import annotations
 
-import html
 import logging
 from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 
 from bot.desk import cards
+from bot.desk.assign import mention
 from bot.texts import duration, t
 from handoff.hours import WorkingHours
 from handoff.sla import SlaTargets, due_at, nudge_at
@@ -97,16 +97,12 @@ class DeskSla:
             who = t(
                 self.lang,
                 "agent_sla_nudge_agent",
-                agent=_mention(ticket.agent_id, ticket.agent_name),
+                agent=mention(ticket.agent_id, ticket.agent_name or str(ticket.agent_id)),
             )
             return f"{text}\n{who}"
         text += "\n" + t(self.lang, "agent_sla_nudge_nobody")
-        on_shift = await self.store.labels.on_shift()
+        on_shift = await self.store.agents.on_shift()
         if on_shift:
-            names = ", ".join(_mention(agent_id, name) for agent_id, name in on_shift)
+            names = ", ".join(mention(a.agent_id, a.name) for a in on_shift)
             text += "\n" + t(self.lang, "agent_sla_nudge_on_shift", agents=names)
         return text
-
-
-def _mention(user_id: int, name: str | None) -> str:
-    return f'<a href="tg://user?id={user_id}">{html.escape(name or str(user_id))}</a>'

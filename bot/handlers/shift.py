@@ -11,8 +11,8 @@ from aiogram.types import ChatMemberUpdated, LinkPreviewOptions, Message
 
 from bot.desk import Agent, Desk, assign
 from bot.desk.members import is_current_member
+from bot.report.format import topic_link
 from bot.texts import duration, t
-from handoff.tickets import Ticket
 
 MY_LISTED = 30  # tickets /my lists
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -71,20 +71,10 @@ async def cmd_my(message: Message, desk: Desk, agent: Agent) -> None:
                 ticket=ticket.id,
                 name=html.escape(sub.first_name if sub else str(ticket.user_id)),
                 wait=duration(desk.lang, max(0.0, now - since)),
-                link=topic_link(desk.group_id, ticket),
+                link=topic_link(desk.group_id, ticket.thread_id or ticket.card_message_id) or "",
             )
         )
     await message.reply("\n".join(lines), link_preview_options=NO_PREVIEW)
-
-
-def topic_link(group_id: int | None, ticket: Ticket) -> str:
-    """``https://t.me/c/<internal id>/<thread>``: the ticket's topic (its card in a group
-    without topics); a supergroup's internal id is its chat id without the ``-100``."""
-    if group_id is None:
-        return ""
-    internal = str(group_id).removeprefix("-100").lstrip("-")
-    target = ticket.thread_id or ticket.card_message_id
-    return f"https://t.me/c/{internal}/{target}" if target else ""
 
 
 async def member_changed(event: ChatMemberUpdated, desk: Desk) -> None:

@@ -117,13 +117,6 @@ class SqliteLabels(Repository):
             row = await cur.fetchone()
         return None if row is None else row[0]
 
-    async def on_shift(self) -> list[tuple[int, str]]:
-        """(agent id, name) of the agents on shift (``agents.on_shift``), by name."""
-        async with self.db.execute(
-            "SELECT agent_id, name FROM agents WHERE on_shift = 1 ORDER BY name, agent_id"
-        ) as cur:
-            return [(r[0], r[1]) for r in await cur.fetchall()]
-
     async def _exists(self, ticket_id: int) -> None:
         async with self.db.execute("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)) as cur:
             if await cur.fetchone() is None:

@@ -244,7 +244,7 @@ class Outages(Protocol):
 
 
 class Labels(Protocol):
-    """A ticket's priority and labels, its one SLA nudge, who is on shift."""
+    """A ticket's priority and labels, its one SLA nudge."""
 
     async def set_priority(
         self, ticket_id: int, priority: str, agent_id: int | None, now: float | None = None
@@ -265,8 +265,6 @@ class Labels(Protocol):
     async def unmark_nudged(self, ticket_id: int) -> None: ...
 
     async def nudged_at(self, ticket_id: int) -> float | None: ...
-
-    async def on_shift(self) -> list[tuple[int, str]]: ...
 
 
 class Ratings(Protocol):

@@ -279,16 +279,6 @@ async def test_a_nudge_is_recorded_once_and_only_for_the_unanswered(
     assert await store.labels.unanswered() == [waiting.id]
 
 
-async def test_on_shift_agents_are_read_from_the_agents_table(store: Store) -> None:
-    assert await store.labels.on_shift() == []
-    await store.db.executemany(
-        "INSERT INTO agents (agent_id, name, on_shift, changed_at) VALUES (?, ?, ?, 0)",
-        [(3, "Rustam", 1), (1, "Dilnoza", 1), (2, "Away", 0)],
-    )
-    await store.db.commit()
-    assert await store.labels.on_shift() == [(1, "Dilnoza"), (3, "Rustam")]
-
-
 async def test_the_store_serves_the_queue_by_priority(store: Store, clock: Clock) -> None:
     ids = []
     for user in (1, 2, 3):
