@@ -1,0 +1,44 @@
+"""Rules of reading a chat message, each on sentences written for it: what happened is not
+what is asked, Russian in Latin letters, a greeting that opens a question, a close rival the
+answer links to."""
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.decision import Decision
+from knowledge.loader import load
+from knowledge.matcher import Matcher
+from knowledge.reading import readings
+
+ROOT = Path(__file__).parent.parent.parent
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(load(ROOT / "kb"))
+
+
+def _what(d: Decision) -> tuple[str, str | None]:
+    return d.kind, d.topic or d.intent
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        # topped up (the story), asks about the tariff: not the top-up answer
+        ("Пополнил баланс через терминал, а как узнать какой у меня тариф?", "tariff_current"),
+        # bought a SIM (the story), asks for its number: not where to buy one
+        ("kupil novuyu simku, nomer kakoy ne znayu, kak uznat", "own_number"),
+    ],
+)
+def test_what_happened_is_not_what_is_asked(matcher: Matcher, message: str, expected: str) -> None:
+    assert _what(matcher.match(message)) == ("answer", expected)
+
+
+@pytest.mark.parametrize("message", ["nomer kakoy u menya", "a tarif u menya kakoi"])
+def test_russian_in_latin_letters_asks_with_kakoy(message: str) -> None:
+    # "kakoy"/"kakoi" is "какой": a question word, though the message has no "?"
+    reading = next(readings(message))
+    assert reading.clause_asks == (True,)
+    assert any(opt[:2] == ("ru", "какой") for opts in reading.options for opt in opts)
