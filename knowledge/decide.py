@@ -8,7 +8,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from knowledge.decision import Candidate, Decision, DecisionKind, Thresholds
-from knowledge.reading import Reading
+from knowledge.index import STOPWORD_WEIGHT
 
 if TYPE_CHECKING:
     from knowledge.matcher import _Read, _Words
@@ -55,23 +55,42 @@ class DecisionRules:
             )
         return lines
 
-    def _is_small_talk(
-        self, talk: Candidate, best: Candidate | None, reading: Reading, reading_kinds: list[str]
-    ) -> bool:
+    def _is_small_talk(self, talk: Candidate, best: Candidate | None, words: _Words) -> bool:
         """ "Добрый день! Как проверить баланс?" asks; "Спасибо, всё заработало!" thanks.
         A greeting yields to any question; a thanks or a goodbye wins when nothing else in
         the message asks, or when it beats the best topic."""
         th = self.thresholds
+        reading, reading_kinds = words.reading, words.kind
         asks_elsewhere = any(
             asks and u not in talk.clauses for u, asks in enumerate(reading.clause_asks)
         )
         if talk.id in OPENINGS:
-            return talk.score >= th.answer and (best is None or best.score < th.clarify)
+            # "Салом! Баланс чанд монд?" asks: it is not answered with a greeting
+            return (
+                talk.score >= th.answer
+                and (best is None or best.score < th.clarify)
+                and not self._asks_a_topic(words, talk)
+            )
         if not asks_elsewhere:
             # "Ташаккур, бисёр кӯмак кардед!" is thanks; "посоветуй хороший фильм" is not "ok"
             bar = th.answer if "unknown" in reading_kinds else th.clarify
             return talk.score >= bar and (best is None or talk.score >= best.score - 0.2)
         return talk.score >= th.answer and (best is None or talk.score > best.score)
+
+    def _asks_a_topic(self, words: _Words, talk: Candidate) -> bool:
+        """Another clause asks about a word a topic has as such ("Салом! |
+        Баланс чанд монд?"); "Добрый день! | Можно задать вопрос?" only asks to ask."""
+        reading = words.reading
+        floor = self.max_weight * STOPWORD_WEIGHT
+        return any(
+            reading.clause_asks[u]
+            and u not in talk.clauses
+            and words.kind[i] == "kb"
+            and words.unknown[i] == 0.0
+            and words.weight[i] > floor
+            and not words.context[i]
+            for i, u in enumerate(reading.units)
+        )
 
     def _decide(
         self, read: _Read, lang: str | None, norm: str, notes: list[str], every_word: bool
@@ -143,9 +162,7 @@ class DecisionRules:
         ):
             # Asking for a human needs no margin: a topic close behind is no reason to refuse.
             return "handoff", handoff, {"score": handoff.score, "intent": handoff.id}
-        if talk is not None and self._is_small_talk(
-            talk, best, read.words.reading, read.words.kind
-        ):
+        if talk is not None and self._is_small_talk(talk, best, read.words):
             return "smalltalk", talk, {"score": talk.score, "intent": talk.id}
         # another company's product in the message: never an answer about ours, at most a
         # choice when our topic is clearly asked about

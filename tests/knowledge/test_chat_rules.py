@@ -42,3 +42,11 @@ def test_russian_in_latin_letters_asks_with_kakoy(message: str) -> None:
     reading = next(readings(message))
     assert reading.clause_asks == (True,)
     assert any(opt[:2] == ("ru", "какой") for opts in reading.options for opt in opts)
+
+
+def test_a_greeting_that_opens_a_question_is_not_the_reply(matcher: Matcher) -> None:
+    # the question scores too low to be answered, but it is a question: no "Hello!" back
+    d = matcher.match("Здравствуйте! Я в Турции, как мне звонить домой подешевле?")
+    assert d.kind != "smalltalk", d.explanation
+    # asking to ask is still a greeting
+    assert _what(matcher.match("Добрый вечер! Можно вопрос?")) == ("smalltalk", "greeting")
