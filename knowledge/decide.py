@@ -8,9 +8,13 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from knowledge.decision import Candidate, Decision, DecisionKind, Thresholds
-from knowledge.index import STOPWORD_WEIGHT
+from knowledge.index import STOPWORD_WEIGHT, word_key
+from knowledge.lang import LANGS
+from knowledge.reading import QUESTION_WORDS
+from knowledge.text import normalize
 
 if TYPE_CHECKING:
+    from knowledge.loader import KnowledgeBase
     from knowledge.matcher import _Read, _Words
 
 OPENINGS = frozenset({"greeting"})  # small talk that opens a question rather than ends one
@@ -18,12 +22,15 @@ SENTENCE_SHARE = 0.9  # a question read as a sentence on its own, against the wh
 SECOND = 0.3  # a second ask is offered when its score is within this of the first
 HANDOFF_LEAD = 0.1  # a request for a person wins unless a topic is clearly the better reading
 FOREIGN_CLARIFY = 0.2  # a choice in a message naming another company's product needs this more
+# the question words as keys: what a trigger asks ("где", "как", "сколько")
+QUESTION_KEYS = frozenset(word_key(normalize(w), lang) for w in QUESTION_WORDS for lang in LANGS)
 
 
 class DecisionRules:
     """Turns a reading's ranked candidates into a Decision."""
 
     thresholds: Thresholds
+    kb: KnowledgeBase
     actions: dict[str, str]
     max_weight: float
 
@@ -76,6 +83,15 @@ class DecisionRules:
             bar = th.answer if "unknown" in reading_kinds else th.clarify
             return talk.score >= bar and (best is None or talk.score >= best.score - 0.2)
         return talk.score >= th.answer and (best is None or talk.score > best.score)
+
+    def _linked(self, best: Candidate, rival: Candidate) -> bool:
+        """The answer of ``best`` links to ``rival`` (a related topic), and both read the same
+        question: ``rival`` matched no question word ``best`` did not ("где ловит 4g" asks
+        where it works, not how to turn it on)."""
+        topic = self.kb.topics.get(best.id)
+        if topic is None or rival.id not in topic.related:
+            return False
+        return _asked(rival) <= _asked(best)
 
     def _asks_a_topic(self, words: _Words, talk: Candidate) -> bool:
         """Another clause asks about a word a topic has as such ("Салом! |
@@ -175,6 +191,9 @@ class DecisionRules:
         rivals = [c for c in topics[1:] if c not in others]
         second = rivals[0].score if rivals else 0.0
         clear = best.score >= th.confident or best.score - second >= th.margin
+        if not clear and rivals and self._linked(best, rivals[0]):
+            # the answer links to the close rival: one tap away, no "did you mean" needed
+            clear = len(rivals) == 1 or best.score - rivals[1].score >= th.margin
         if best.score >= th.answer and clear and not foreign:
             # a second ask in other clauses: the one asked first is answered, the other offered
             floor = max(th.clarify, best.score - SECOND)
@@ -189,6 +208,10 @@ class DecisionRules:
             return "answer", best, _answer(best, None)
         options = options[: th.max_candidates]
         return "clarify", best, {"score": best.score, "candidates": tuple(options)}
+
+
+def _asked(c: Candidate) -> set[str]:
+    return {w for w in c.matched if w in QUESTION_KEYS}
 
 
 def _answer(topic: Candidate, also: Candidate | None) -> dict:
