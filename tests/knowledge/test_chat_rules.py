@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.decision import Decision
+from knowledge.lang import stem
 from knowledge.loader import load
 from knowledge.matcher import Matcher
 from knowledge.reading import readings
@@ -60,3 +61,19 @@ def test_a_close_rival_the_answer_links_to_needs_no_choice(matcher: Matcher) -> 
     # a rival that asks "where" where the best does not is another question: still a choice
     d = matcher.match("где есть lte")
     assert d.kind == "clarify" and {"lte_4g", "coverage"} <= set(d.candidate_ids)
+
+
+@pytest.mark.parametrize(
+    ("perfect", "root"),
+    [("мондааст", "монд"), ("гирифтааст", "гирифт"), ("рафтаанд", "рафт"), ("мондаам", "монд")],
+)
+def test_tajik_perfect_is_its_verb(perfect: str, root: str) -> None:
+    # the perfect is the participle (-а) and a personal ending: "мондааст" has remained
+    assert stem(perfect, "tg") == stem(root, "tg")
+
+
+def test_tajik_perfect_finds_the_past_trigger(matcher: Matcher) -> None:
+    perfect = matcher.match("Пулам куҷо рафтааст?")
+    past = matcher.match("Пулам куҷо рафт?")
+    assert _what(perfect) == _what(past) == ("answer", "charges_detail")
+    assert perfect.score == pytest.approx(past.score)
