@@ -14,6 +14,7 @@ from knowledge.reading import QUESTION_WORDS
 from knowledge.text import normalize
 
 if TYPE_CHECKING:
+    from knowledge.index import Index
     from knowledge.loader import KnowledgeBase
     from knowledge.matcher import _Read, _Words
 
@@ -31,6 +32,7 @@ class DecisionRules:
 
     thresholds: Thresholds
     kb: KnowledgeBase
+    indexes: dict[str, Index]
     actions: dict[str, str]
     max_weight: float
 
@@ -85,13 +87,19 @@ class DecisionRules:
         return talk.score >= th.answer and (best is None or talk.score > best.score)
 
     def _linked(self, best: Candidate, rival: Candidate) -> bool:
-        """The answer of ``best`` links to ``rival`` (a related topic), and both read the same
-        question: ``rival`` matched no question word ``best`` did not ("где ловит 4g" asks
-        where it works, not how to turn it on)."""
+        """The answer of ``best`` links to ``rival`` (a related topic), ``best`` explains more
+        of the message's words (one word both share, "интернет", is still a choice), and
+        both read the same question: ``rival`` matched no question word ``best`` did not
+        ("где ловит 4g" asks where it works, not how to turn it on)."""
         topic = self.kb.topics.get(best.id)
         if topic is None or rival.id not in topic.related:
             return False
-        return _asked(rival) <= _asked(best)
+        more = len(self._content(best)) > len(self._content(rival))
+        return more and _asked(rival) <= _asked(best)
+
+    def _content(self, c: Candidate) -> set[str]:
+        idx = self.indexes[c.lang]
+        return {w for w in c.matched if not idx.stop[idx.vocab[w]]}
 
     def _asks_a_topic(self, words: _Words, talk: Candidate) -> bool:
         """Another clause asks about a word a topic has as such ("Салом! |
