@@ -8,9 +8,14 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from knowledge.decision import Candidate, Decision, DecisionKind, Thresholds
-from knowledge.reading import Reading
+from knowledge.index import STOPWORD_WEIGHT, word_key
+from knowledge.lang import LANGS
+from knowledge.reading import QUESTION_WORDS
+from knowledge.text import normalize
 
 if TYPE_CHECKING:
+    from knowledge.index import Index
+    from knowledge.loader import KnowledgeBase
     from knowledge.matcher import _Read, _Words
 
 OPENINGS = frozenset({"greeting"})  # small talk that opens a question rather than ends one
@@ -18,12 +23,16 @@ SENTENCE_SHARE = 0.9  # a question read as a sentence on its own, against the wh
 SECOND = 0.3  # a second ask is offered when its score is within this of the first
 HANDOFF_LEAD = 0.1  # a request for a person wins unless a topic is clearly the better reading
 FOREIGN_CLARIFY = 0.2  # a choice in a message naming another company's product needs this more
+# the question words as keys: what a trigger asks ("где", "как", "сколько")
+QUESTION_KEYS = frozenset(word_key(normalize(w), lang) for w in QUESTION_WORDS for lang in LANGS)
 
 
 class DecisionRules:
     """Turns a reading's ranked candidates into a Decision."""
 
     thresholds: Thresholds
+    kb: KnowledgeBase
+    indexes: dict[str, Index]
     actions: dict[str, str]
     max_weight: float
 
@@ -55,23 +64,57 @@ class DecisionRules:
             )
         return lines
 
-    def _is_small_talk(
-        self, talk: Candidate, best: Candidate | None, reading: Reading, reading_kinds: list[str]
-    ) -> bool:
+    def _is_small_talk(self, talk: Candidate, best: Candidate | None, words: _Words) -> bool:
         """ "Добрый день! Как проверить баланс?" asks; "Спасибо, всё заработало!" thanks.
         A greeting yields to any question; a thanks or a goodbye wins when nothing else in
         the message asks, or when it beats the best topic."""
         th = self.thresholds
+        reading, reading_kinds = words.reading, words.kind
         asks_elsewhere = any(
             asks and u not in talk.clauses for u, asks in enumerate(reading.clause_asks)
         )
         if talk.id in OPENINGS:
-            return talk.score >= th.answer and (best is None or best.score < th.clarify)
+            # "Салом! Баланс чанд монд?" asks: it is not answered with a greeting
+            return (
+                talk.score >= th.answer
+                and (best is None or best.score < th.clarify)
+                and not self._asks_a_topic(words, talk)
+            )
         if not asks_elsewhere:
             # "Ташаккур, бисёр кӯмак кардед!" is thanks; "посоветуй хороший фильм" is not "ok"
             bar = th.answer if "unknown" in reading_kinds else th.clarify
             return talk.score >= bar and (best is None or talk.score >= best.score - 0.2)
         return talk.score >= th.answer and (best is None or talk.score > best.score)
+
+    def _linked(self, best: Candidate, rival: Candidate) -> bool:
+        """The answer of ``best`` links to ``rival`` (a related topic), ``best`` explains more
+        of the message's words (one word both share, "интернет", is still a choice), and
+        both read the same question: ``rival`` matched no question word ``best`` did not
+        ("где ловит 4g" asks where it works, not how to turn it on)."""
+        topic = self.kb.topics.get(best.id)
+        if topic is None or rival.id not in topic.related:
+            return False
+        more = len(self._content(best)) > len(self._content(rival))
+        return more and _asked(rival) <= _asked(best)
+
+    def _content(self, c: Candidate) -> set[str]:
+        idx = self.indexes[c.lang]
+        return {w for w in c.matched if not idx.stop[idx.vocab[w]]}
+
+    def _asks_a_topic(self, words: _Words, talk: Candidate) -> bool:
+        """Another clause asks about a word a topic has as such ("Салом! |
+        Баланс чанд монд?"); "Добрый день! | Можно задать вопрос?" only asks to ask."""
+        reading = words.reading
+        floor = self.max_weight * STOPWORD_WEIGHT
+        return any(
+            reading.clause_asks[u]
+            and u not in talk.clauses
+            and words.kind[i] == "kb"
+            and words.unknown[i] == 0.0
+            and words.weight[i] > floor
+            and not words.context[i]
+            for i, u in enumerate(reading.units)
+        )
 
     def _decide(
         self, read: _Read, lang: str | None, norm: str, notes: list[str], every_word: bool
@@ -143,9 +186,7 @@ class DecisionRules:
         ):
             # Asking for a human needs no margin: a topic close behind is no reason to refuse.
             return "handoff", handoff, {"score": handoff.score, "intent": handoff.id}
-        if talk is not None and self._is_small_talk(
-            talk, best, read.words.reading, read.words.kind
-        ):
+        if talk is not None and self._is_small_talk(talk, best, read.words):
             return "smalltalk", talk, {"score": talk.score, "intent": talk.id}
         # another company's product in the message: never an answer about ours, at most a
         # choice when our topic is clearly asked about
@@ -158,6 +199,9 @@ class DecisionRules:
         rivals = [c for c in topics[1:] if c not in others]
         second = rivals[0].score if rivals else 0.0
         clear = best.score >= th.confident or best.score - second >= th.margin
+        if not clear and rivals and self._linked(best, rivals[0]):
+            # the answer links to the close rival: one tap away, no "did you mean" needed
+            clear = len(rivals) == 1 or best.score - rivals[1].score >= th.margin
         if best.score >= th.answer and clear and not foreign:
             # a second ask in other clauses: the one asked first is answered, the other offered
             floor = max(th.clarify, best.score - SECOND)
@@ -172,6 +216,10 @@ class DecisionRules:
             return "answer", best, _answer(best, None)
         options = options[: th.max_candidates]
         return "clarify", best, {"score": best.score, "candidates": tuple(options)}
+
+
+def _asked(c: Candidate) -> set[str]:
+    return {w for w in c.matched if w in QUESTION_KEYS}
 
 
 def _answer(topic: Candidate, also: Candidate | None) -> dict:

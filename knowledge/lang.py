@@ -147,6 +147,8 @@ _TG_VERB_KEYS = frozenset(_TG_VERBS.values()) | {"на" + v for v in _TG_VERBS.v
 
 
 def _stem_tg(word: str) -> str:
+    if word.endswith("ааст") and len(word) > 6:
+        word = word[:-3]  # the perfect: "мондааст" (has remained) is the participle "монда"
     for _ in range(2):  # e.g. "бастаҳоямро" → "бастаҳоям" → "баста"
         for suf in _TG_SUFFIXES:
             if word.endswith(suf) and len(word) - len(suf) >= 3:
@@ -156,6 +158,8 @@ def _stem_tg(word: str) -> str:
             break
     if word in _TG_VERBS:
         return _TG_VERBS[word]
+    if word.endswith("а") and word[:-1] in _TG_VERBS:
+        return _TG_VERBS[word[:-1]]  # the participle: "монда", "гирифта", "рафта"
     for prefix in _TG_VERB_PREFIXES:  # "мегузорам"; "намекунад" keeps its "not"
         if word.startswith(prefix) and word[len(prefix) :] in _TG_VERBS:
             negated = prefix.startswith("на")

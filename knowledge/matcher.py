@@ -65,6 +65,7 @@ TALK_CONTEXT_WEIGHT = 0.5  # a context word small talk has ("утро"), at most
 CLAUSE_FOCUS = 0.7  # another clause of the sentence that asks
 PAST_FOCUS = 0.5  # a clause of that sentence that tells what happened
 OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, at this share
+TOLD_ONLY = 0.8  # a topic found only in what happened, against one that is asked
 SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the whole message
 SPAN_STORY = 0.6  # ... when those clauses do not ask
 CONTEXT_OVER_FUZZY = 0.85  # a context word is not taken for a KB word it only resembles
@@ -117,6 +118,7 @@ class _Frame:
     unit_out: list[float]  # prefix sums of what unknown words weigh outside a span
     unit_focus: list[float]
     referring: set[int]  # clauses that point back ("как её заблокировать")
+    past: set[int]  # clauses that tell what happened, in a sentence that asks
     candidates: list[tuple[str, int]]
     by_kid_of: dict[str, dict[int, list[tuple[int, float]]]]
     entry_sims: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
@@ -334,6 +336,7 @@ class Matcher(DecisionRules):
         """What every trigger of one message is scored against."""
         qw, units = words.weight, words.reading.units
         n = len(qw)
+        past: set[int] = set()
         if sentence is None:
             past = lexicon.past_clauses(words.reading)
             focus = words.reading.focus(CONTEXT_FOCUS, CLAUSE_FOCUS, past, PAST_FOCUS)
@@ -367,6 +370,7 @@ class Matcher(DecisionRules):
             unit_out,
             unit_focus,
             {units[i] for i, w in enumerate(words.reading.words) if w in REFERRING},
+            past,
             candidates,
             by_kid_of,
         )
@@ -410,6 +414,9 @@ class Matcher(DecisionRules):
                 for w, pairs in pairs_of
             )
             score = max(score, share * _f(p_span / (inside + outside), r_span / trig.total))
+        if frame.past.issuperset(content_units):
+            # "только купил симку, | не знаю какой номер": what happened is not what is asked
+            score *= TOLD_ONLY
         score *= words.reading.weight  # a reading on another layout is less likely
         if score <= 0:
             return None

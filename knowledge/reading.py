@@ -31,6 +31,7 @@ Option = tuple[str, str, float]
 MAX_UNITS = 24  # clauses beyond this join the last one: a wall of text is read as a whole
 MAX_WORDS = 80  # a subscriber's question fits; past this a wall of text costs more than it tells
 
+_RU_SHORT_I = re.compile(r"(?<=[аеёиоуэюя])(?:ы|и$)")
 _CLAUSE_END = re.compile(r"[,:;.!?…)(\]\[«»\"]+$|^[-—–]+$")
 _SENTENCE_END = re.compile(r"[.!?…;]+[)\"»]*$")
 # words that start a new clause: "как проверить баланс | и пополнить его с карты"
@@ -108,7 +109,10 @@ def _word_options(word: str, mode: str, typed: str | None = None) -> tuple[Optio
         cyr = normalize(translit_to_cyrillic(word))
         if not cyr or " " in cyr:
             return (("en", word, 1.0),)
-        opts: tuple[Option, ...] = (("en", word, 1.0), ("ru", cyr, 0.97), ("tg", cyr, 0.95))
+        # Russian has no vowel before "ы" and ends words in a vowel and "й": "kakoi",
+        # "kakoy", "moy" are "какой", "мой" (in Tajik "-и" after a vowel is the izofat)
+        ru = _RU_SHORT_I.sub("й", cyr)
+        opts: tuple[Option, ...] = (("en", word, 1.0), ("ru", ru, 0.97), ("tg", cyr, 0.95))
         if "gh" in word:  # ғ, or г then ҳ: "zanghoro" is "зангҳоро"
             split = normalize(translit_to_cyrillic(word.replace("gh", "g'h"))).replace("ь", "")
             if split and split != cyr and " " not in split:

@@ -1,0 +1,81 @@
+"""Rules of reading a chat message, each on sentences written for it: what happened is not
+what is asked, Russian in Latin letters, a greeting that opens a question, a close rival the
+answer links to."""
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.decision import Decision
+from knowledge.lang import stem
+from knowledge.loader import load
+from knowledge.matcher import Matcher
+from knowledge.reading import readings
+
+ROOT = Path(__file__).parent.parent.parent
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(load(ROOT / "kb"))
+
+
+def _what(d: Decision) -> tuple[str, str | None]:
+    return d.kind, d.topic or d.intent
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        # topped up (the story), asks about the tariff: not the top-up answer
+        ("Пополнил баланс через терминал, а как узнать какой у меня тариф?", "tariff_current"),
+        # bought a SIM (the story), asks for its number: not where to buy one
+        ("kupil novuyu simku, nomer kakoy ne znayu, kak uznat", "own_number"),
+    ],
+)
+def test_what_happened_is_not_what_is_asked(matcher: Matcher, message: str, expected: str) -> None:
+    assert _what(matcher.match(message)) == ("answer", expected)
+
+
+@pytest.mark.parametrize("message", ["nomer kakoy u menya", "a tarif u menya kakoi"])
+def test_russian_in_latin_letters_asks_with_kakoy(message: str) -> None:
+    # "kakoy"/"kakoi" is "какой": a question word, though the message has no "?"
+    reading = next(readings(message))
+    assert reading.clause_asks == (True,)
+    assert any(opt[:2] == ("ru", "какой") for opts in reading.options for opt in opts)
+
+
+def test_a_greeting_that_opens_a_question_is_not_the_reply(matcher: Matcher) -> None:
+    # the question scores too low to be answered, but it is a question: no "Hello!" back
+    d = matcher.match("Здравствуйте! Я в Турции, как мне звонить домой подешевле?")
+    assert d.kind != "smalltalk", d.explanation
+    # asking to ask is still a greeting
+    assert _what(matcher.match("Добрый вечер! Можно вопрос?")) == ("smalltalk", "greeting")
+
+
+def test_a_close_rival_the_answer_links_to_needs_no_choice(matcher: Matcher) -> None:
+    # no internet on Android and the Android APN are close; the first answer links to the APN
+    d = matcher.match("мобильный интернет не работает на андроиде")
+    assert _what(d) == ("answer", "no_internet"), d.explanation
+    assert d.runner_up is not None and d.runner_up.id in matcher.kb.topics["no_internet"].related
+    # one word both share is still a choice
+    assert matcher.match("интернет").kind == "clarify"
+    # a rival that asks "where" where the best does not is another question: still a choice
+    d = matcher.match("где есть lte")
+    assert d.kind == "clarify" and {"lte_4g", "coverage"} <= set(d.candidate_ids)
+
+
+@pytest.mark.parametrize(
+    ("perfect", "root"),
+    [("мондааст", "монд"), ("гирифтааст", "гирифт"), ("рафтаанд", "рафт"), ("мондаам", "монд")],
+)
+def test_tajik_perfect_is_its_verb(perfect: str, root: str) -> None:
+    # the perfect is the participle (-а) and a personal ending: "мондааст" has remained
+    assert stem(perfect, "tg") == stem(root, "tg")
+
+
+def test_tajik_perfect_finds_the_past_trigger(matcher: Matcher) -> None:
+    perfect = matcher.match("Пулам куҷо рафтааст?")
+    past = matcher.match("Пулам куҷо рафт?")
+    assert _what(perfect) == _what(past) == ("answer", "charges_detail")
+    assert perfect.score == pytest.approx(past.score)
