@@ -157,6 +157,15 @@ class IdempotentSends(BaseRequestMiddleware):
             del self.unrecorded[key]
 
 
+def chat_order_key(update: Update) -> int | None:
+    """The private chat whose messages (and edits) this update must wait its turn in; None
+    for everything else. An album's parts don't wait: each waits for its album's relay."""
+    message = update.message or update.edited_message
+    if message is None or message.chat.type != "private" or message.media_group_id:
+        return None
+    return message.chat.id
+
+
 class DurablePoller:
     """getUpdates → store → acknowledge → handle, with backoff on every failure."""
 
@@ -185,6 +194,7 @@ class DurablePoller:
         self._room.set()
         self._stop = asyncio.Event()
         self.waiting: dict[int, Update] = {}  # updates kept in memory for the database
+        self._tails: dict[int, asyncio.Task] = {}  # a private chat's last message, in hand
         self._inbox_error: str | None = None  # why the last batch could not be stored
         self._handling_error: str | None = None  # why updates in ``waiting`` wait
 
@@ -399,11 +409,25 @@ class DurablePoller:
             self._room.set()
 
     def _spawn(self, update: Update, retry: int = 0) -> None:
-        task = asyncio.create_task(self._handle(update, retry))
+        # a subscriber's messages one after another, in the order they came: a burst right
+        # after "call an operator" finds the ticket the first one opened (and is relayed),
+        # never a second hand-off. The wait is outside the slots: others' updates go on.
+        key = chat_order_key(update)
+        before = self._tails.get(key) if key is not None else None
+        task = asyncio.create_task(self._handle(update, retry, before))
         self.tasks.add(task)
         task.add_done_callback(self._done)
+        if key is not None:
+            self._tails[key] = task
+            task.add_done_callback(
+                lambda t: self._tails.pop(key, None) if self._tails.get(key) is t else None
+            )
 
-    async def _handle(self, update: Update, retry: int = 0) -> None:
+    async def _handle(
+        self, update: Update, retry: int = 0, before: asyncio.Task | None = None
+    ) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # its outcome is its own
         if retry:
             await self._sleep(min(MAX_STORAGE_BACKOFF, 0.5 * 2 ** (retry - 1)))
             if self._stop.is_set():

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Desk, button_data, buttons, settled, wait_for
+from tests.e2e.conftest import Desk, Person, button_data, buttons, settled, wait_for
 from tests.e2e.test_desk import handed_off
 from tests.e2e.test_desk_workflows import notice
 
@@ -50,3 +50,31 @@ async def test_start_and_help_mention_the_open_request(desk: Desk) -> None:
     assert "обращение #1 к оператору открыто" in (await person.send("/start"))["text"]
     await person.next()  # and the language choice a newcomer gets
     assert "/cancel" in (await person.send("/help"))["text"]
+
+
+async def test_a_burst_right_after_asking_for_a_person_reaches_the_agents(desk: Desk) -> None:
+    """A phone back online delivers "call an operator" and the messages after it at once: each
+    is handled after the one before it, so they find the ticket it opened and go to the
+    agents in order; the subscriber is told once that they are queued (before, every message
+    raced the hand-off: none reached the topic and the notice came again and again)."""
+    emu = desk.emu
+    person = Person(emu, await emu.create_user("Burst", language_code="ru"))
+    await person.send("как проверить баланс")
+    await emu.send_text(person.user, "позовите оператора")
+    burst = [f"у меня проблема номер {i}" for i in range(6)]
+    for text in burst:
+        await emu.send_text(person.user, text)
+    card = await desk.card(1, timeout=15)
+    topic = emu.inbox(desk.group.id, thread_id=card["message_thread_id"], since=0)
+    relayed = [
+        (await topic.next(predicate=lambda m: "проблема" in (m.get("text") or ""), timeout=15))[
+            "text"
+        ]
+        for _ in burst
+    ]
+    assert relayed == burst
+    await settled(emu)
+    told = [m.get("text") or "" for m in emu.bot_messages(person.user.id)]
+    assert sum("Передал ваш вопрос оператору" in x for x in told) == 1
+    assert not any("не нашёл" in x for x in told)  # nothing was taken for a question to the bot
+    assert len(await desk.dono.store.queue()) == 1
