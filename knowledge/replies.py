@@ -21,7 +21,7 @@ Loc = tuple[str | int, ...]
 def fill(text: str, first_name: str) -> str:
     """A reply's text as the subscriber gets it: ``{name}`` is their first name, escaped for
     HTML; nothing else in the text is read as a placeholder."""
-    return text.replace(NAME, html.escape(first_name, quote=False))
+    return text.replace(NAME, html.escape(first_name))
 
 
 def placeholder_problems(text: str) -> list[str]:

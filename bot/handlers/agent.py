@@ -48,6 +48,7 @@ NOTE_PREFIXES = ("!", "/note")
 KB_LISTED = 5  # topics /kb <words> lists
 KB_BUTTON = 60  # UTF-16 units of a listed topic's button
 KB_SHOWN = 700  # visible UTF-16 units of a sent answer shown in the topic
+QUOTED = 64  # UTF-16 units of an agent's argument quoted back in a refusal
 KB_REMEMBERED = 500  # tickets whose last /kb list is kept for /kb <number>
 
 
@@ -100,11 +101,20 @@ async def _named_ticket(
 # -- buttons on the card ---------------------------------------------------------------------
 
 
-async def _pressed(callback_data: TicketCb, desk: Desk, agent: Agent) -> Answer:
+def in_its_topic(query: CallbackQuery, ticket: Ticket | None) -> bool:
+    """A ticket's button is pressed where the bot put it, in that ticket's topic (in a group
+    without topics neither has a thread): data naming another ticket is forged."""
+    where = query.message if isinstance(query.message, Message) else None
+    return ticket is not None and where is not None and where.message_thread_id == ticket.thread_id
+
+
+async def _pressed(
+    query: CallbackQuery, callback_data: TicketCb, desk: Desk, agent: Agent
+) -> Answer:
     """What a card button does; a desk rule's "no" is the answer (an alert)."""
     try:
         ticket = await desk.ticket(callback_data.id)
-        if ticket is None:
+        if ticket is None or not in_its_topic(query, ticket):
             return Answer(t(desk.lang, "stale_button"))
         if callback_data.action == "claim":
             ticket = await desk.claim(ticket, agent)
@@ -124,7 +134,7 @@ async def on_card_button(
     if callback_data.action not in ("claim", "close") or callback_data.id > MAX_ID:
         await answer_first(query, t(desk.lang, "stale_button"))
         return
-    missed = await answer_within(query, _pressed(callback_data, desk, agent))
+    missed = await answer_within(query, _pressed(query, callback_data, desk, agent))
     if missed is not None and missed.show_alert and isinstance(query.message, Message):
         await query.message.answer(f"{html.escape(agent.name)}: {html.escape(missed.text or '')}")
 
@@ -169,7 +179,8 @@ async def cmd_transfer(
     target = parse_id(args[0])
     to = await desk.member(target) if target is not None else None
     if to is None:
-        await message.reply(t(desk.lang, "agent_transfer_unknown", user_id=html.escape(args[0])))
+        said = html.escape(cut_utf16(args[0], QUOTED, "…"))
+        await message.reply(t(desk.lang, "agent_transfer_unknown", user_id=said))
         return
     await desk.transfer(ticket, agent, to)
 
@@ -238,9 +249,9 @@ class KbCommand:
         knowledge: KnowledgeService,
         agent: Agent,
     ) -> None:
-        ticket = await desk.ticket(callback_data.ticket)
+        ticket = await desk.ticket(callback_data.ticket) if callback_data.ticket <= MAX_ID else None
         kb = knowledge.kb
-        if ticket is None or callback_data.topic not in kb.topics:
+        if not in_its_topic(query, ticket) or callback_data.topic not in kb.topics:
             await answer_first(query, t(desk.lang, "stale_button"))
             return
         await answer_first(query)

@@ -24,6 +24,8 @@ LISTED = 30  # replies /r alone lists (with a button each); the rest are found b
 BUTTON = 60  # UTF-16 units of a reply's button
 TITLE = 60  # UTF-16 units of a title in a list (30 lines stay within one message)
 
+QUOTED = 64  # UTF-16 units of the words quoted back when nothing matched
+
 
 class ReplyCb(CallbackData, prefix="r"):
     """A listed reply: pressed, it goes to the ticket's subscriber. A reply id has at most 32
@@ -61,7 +63,9 @@ async def cmd_reply(
         ids = list(replies)
         head = t(desk.lang, "agent_replies_all")
     if not ids:
-        await message.reply(t(desk.lang, "agent_replies_nothing", query=html.escape(query)))
+        await message.reply(
+            t(desk.lang, "agent_replies_nothing", query=html.escape(cut_utf16(query, QUOTED, "…")))
+        )
         return
     lines, rows = [head], []
     for n, reply_id in enumerate(ids[:LISTED], 1):

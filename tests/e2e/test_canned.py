@@ -93,6 +93,11 @@ async def test_an_id_sends_at_once_signed_and_the_other_forms_say_what_to_do(
     assert len(buttons(listed)) == len(replies) == len(listed["text"].splitlines()) - 1
     await desk.say(dilnoza, "/r кракозябра", thread)
     await bot_says(desk, thread, since, "По запросу «кракозябра» шаблонов не нашлось")
+    # a huge query is quoted back cut, so the answer fits Telegram's limit (it was never sent)
+    await desk.say(dilnoza, "/r " + "а" * 5000, thread)
+    await bot_says(desk, thread, since, "По запросу «аааа")
+    await desk.say(dilnoza, "/transfer " + "9" * 4000, thread)
+    await bot_says(desk, thread, since, "9999…")
     await desk.say(dilnoza, "/r рестарт", None)  # in General: no subscriber to send it to
     await bot_says(desk, None, since, "Команда работает в теме обращения")
     await settled(desk.emu)

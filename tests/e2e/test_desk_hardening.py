@@ -367,3 +367,28 @@ async def test_a_forged_button_in_the_group_is_answered(desk: Desk) -> None:
         answer = await emu.wait_for_callback_answer(query_id)
         assert answer.get("text"), forged  # a note, not a spinning button
     assert (await desk.dono.store.get_ticket(1)).status == "waiting"
+
+
+async def test_a_button_naming_another_ticket_is_stale_there(desk: Desk) -> None:
+    """Data forged on ticket #1's card to name ticket #2 (its Claim, a /kb answer) changes
+    nothing of #2 and sends its subscriber nothing: a ticket's button works in its own topic."""
+    emu, dilnoza = desk.emu, desk.agents[0]
+    first, card1 = await handed_off(desk, "First")
+    second, card2 = await handed_off(desk, "Second")
+    for forged in ("tk:claim:2", "kb:2:balance_check"):
+        query_id = await emu.press_button(
+            dilnoza, card1["message_id"], forged, chat=desk.group.id, strict=False
+        )
+        answer = await emu.wait_for_callback_answer(query_id)
+        assert answer.get("text") == "Эта кнопка устарела, откройте /menu.", forged
+    await settled(emu)
+    assert second.inbox.pending() == [] and first.inbox.pending() == []
+    assert (await desk.dono.store.get_ticket(2)).status == "waiting"
+    # a typed id that is no ticket is answered as typed, not as a stale button
+    since = emu.cursor()
+    await desk.say(dilnoza, "/whois 99", None)
+    said = await emu.wait_for_bot_message(desk.group.id, since=since, timeout=10)
+    assert said["text"] == "Обращения #99 нет: открытые — в /queue."
+    # the same buttons in their own ticket's topic still work
+    await press(desk, dilnoza, card2, "Взять")
+    assert (await desk.dono.store.get_ticket(2)).status == "claimed"

@@ -138,3 +138,6 @@ def test_the_name_is_filled_escaped_and_nothing_else_is_read() -> None:
         fill(text, "Ali <b>&")
         == "Ali &lt;b&gt;&amp;, Ali &lt;b&gt;&amp;! {0} {other} {Ali &lt;b&gt;&amp;}"
     )
+    # inside an attribute a quote in the name must not end it (Telegram refused the message)
+    link = fill('<a href="https://x.tj/?n={name}">x</a>', "Bo\"b'")
+    assert link == '<a href="https://x.tj/?n=Bo&quot;b&#x27;">x</a>'
