@@ -26,7 +26,8 @@ _LABEL_PUNCTUATION = frozenset("_-")
 
 class LabelRefused(ValueError):
     """A label that can't be stored; ``code`` names why (``empty``, ``too_long``,
-    ``bad_chars``, ``not_allowed``, ``too_many``) and ``label`` is the one refused."""
+    ``bad_chars``, ``mixed_scripts``, ``not_allowed``, ``too_many``) and ``label`` is the
+    one refused."""
 
     def __init__(self, code: str, label: str) -> None:
         super().__init__(f"label {label!r}: {code}")
@@ -41,17 +42,34 @@ def parse_priority(text: str) -> str | None:
 
 
 def normalize_label(text: str) -> str:
-    """How a label is stored: NFC, lowercase, without a leading ``#`` (``"#Роуминг"`` →
-    ``"роуминг"``). Raises ``LabelRefused`` for an empty, over-long or oddly written one:
-    letters and digits of any script, ``_`` and ``-`` only."""
-    label = unicodedata.normalize("NFC", text.strip()).lstrip("#").lower()
+    """How a label is stored: NFKC, case-folded, without a leading ``#`` (``"#Роуминг"`` →
+    ``"роуминг"``; fullwidth ``ｂｉｌｌｉｎｇ`` and the ligature in ``ﬁle`` are the plain
+    letters). Raises ``LabelRefused`` for an empty, over-long or oddly written one: letters
+    (with their accents) and digits of any script, ``_`` and ``-`` only, and the letters of
+    one script in each word (``bіlling`` with a Cyrillic ``і`` looks like ``billing`` and
+    would split it)."""
+    folded = unicodedata.normalize("NFKC", text.strip()).lstrip("#").casefold()
+    label = unicodedata.normalize("NFC", folded)
     if not label:
         raise LabelRefused("empty", text)
     if len(label) > MAX_LABEL_CHARS:
         raise LabelRefused("too_long", text)
-    if not all(c.isalnum() or c in _LABEL_PUNCTUATION for c in label):
+    if not all(_label_char(c, i) for i, c in enumerate(label)):
         raise LabelRefused("bad_chars", text)
+    words = label.replace("-", "_").split("_")  # "интернет_4g": each word its own script
+    if any(len({_script(c) for c in word if c.isalpha()}) > 1 for word in words):
+        raise LabelRefused("mixed_scripts", text)
     return label
+
+
+def _label_char(c: str, at: int) -> bool:
+    # a combining accent after a letter is part of it ("i̇" is how İ folds)
+    return c.isalnum() or c in _LABEL_PUNCTUATION or (at > 0 and unicodedata.category(c) == "Mn")
+
+
+def _script(letter: str) -> str:
+    """A letter's script, by the first word of its Unicode name (LATIN, CYRILLIC, ARABIC...)."""
+    return unicodedata.name(letter, "?").split(" ")[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,10 @@ def local(*args: int) -> float:
         ("##vip", "vip"),
         ("e\u0301", "\u00e9"),  # the same letter typed two ways is one label
         ("x" * 32, "x" * 32),
+        ("ｂｉｌｌｉｎｇ", "billing"),  # fullwidth letters are the plain ones
+        ("ﬁle", "file"),  # so is a ligature
+        ("İstanbul", "i\u0307stanbul"),  # a letter with its accent, not refused
+        ("ǅemal", "džemal"),
     ],
 )
 def test_a_label_is_stored_lowercase_without_its_hash(typed: str, stored: str) -> None:
@@ -85,6 +89,10 @@ def test_a_label_is_stored_lowercase_without_its_hash(typed: str, stored: str) -
         ("tab\tx", "bad_chars"),
         ("emoji🔥", "bad_chars"),
         ("a.b", "bad_chars"),
+        ("\u200fbilling", "bad_chars"),  # a direction mark
+        ("bil\u200bling", "bad_chars"),  # a zero-width space
+        ("b\u0456lling", "mixed_scripts"),  # a Cyrillic і in a Latin word
+        ("\u0301x", "bad_chars"),  # an accent on nothing
     ],
 )
 def test_a_label_that_cannot_be_stored_is_refused_with_why(typed: str, code: str) -> None:
