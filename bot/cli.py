@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from bot import keyboards
 from bot.config import Config, ConfigError, load_config
-from bot.report.insights_page import insights_csv
 from bot.report.page import render_html
+from bot.report.tables import report_csv
 from bot.texts import t
 from handoff import reports
 from handoff.insights import build_insights
@@ -273,7 +273,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     if args.csv:
         folder = Path(args.csv)
         folder.mkdir(parents=True, exist_ok=True)
-        for name, text in insights_csv(found).items():
+        for name, text in report_csv(report, found).items():
             (folder / f"{name}.csv").write_text(text, encoding="utf-8")
         print(f"CSV tables written to {folder}/")
     if args.json:

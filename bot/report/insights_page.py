@@ -365,10 +365,10 @@ def insights_csv(insights: Insights) -> dict[str, str]:
         "heatmap_conversations": [["weekday", *range(24)]]
         + [[d, *row] for d, row in zip(WEEKDAYS, insights.heatmap.conversations, strict=True)],
     }
-    return {name: _csv(rows) for name, rows in out.items()}
+    return {name: csv_text(rows) for name, rows in out.items()}
 
 
-def _csv(rows: list[list[object]]) -> str:
+def csv_text(rows: list[list[object]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
     for row in rows:

@@ -62,7 +62,31 @@ def test_report_of_a_generated_week(tmp_path: Path, capsys: pytest.CaptureFixtur
         rows = list(csv.reader(f))
     assert rows[0] == ["reason", "tickets"]
     assert {r: int(n) for r, n in rows[1:]} == dict(reasons)
-    assert {p.name for p in tables.iterdir()} >= {"sla_days.csv", "low_ratings.csv"}
+    written = {p.name.removesuffix(".csv") for p in tables.iterdir()}
+    # every table of the report, not only the lead's (days, topics, ... were left out)
+    assert written >= {
+        *("sla_days", "low_ratings", "days", "agent_times", "topics", "languages", "csat"),
+        *("outages_by_district", "outages_by_hour", "queue_ageing", "trends", "click_through"),
+        *("heatmap_handoffs", "sla_by_priority", "sla_by_label", "shift_rates"),
+    }
+
+    def table(name: str) -> list[dict[str, str]]:
+        with (tables / f"{name}.csv").open(encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+
+    days = table("days")
+    assert [int(d["conversations"]) for d in days] == [
+        d["outcomes"]["conversations"] for d in report["days"]
+    ]
+    stars = {int(r["stars"]): int(r["ratings"]) for r in table("csat")}
+    rated = sql(
+        db,
+        "SELECT csat, COUNT(*) FROM tickets WHERE csat IS NOT NULL"
+        f" AND created_at >= {DAY0} AND created_at < {DAY0 + 4 * DAY} GROUP BY csat",
+    )
+    assert stars == {n: dict(rated).get(n, 0) for n in range(1, 6)}
+    answers = {r["topic"]: int(r["answers"]) for r in table("topics")}
+    assert answers == {t["topic"]: t["answers"] for t in report["topics"]}
 
     by_day = outcomes_by_sql(db, DAY0, DAY0 + 4 * DAY)
     total = sum(v[0] for v in by_day.values())
