@@ -15,6 +15,7 @@ from bot.desk import Desk
 from bot.texts import language_from_code, t
 from handoff.policies import subscriber_reopens
 from handoff.storage import Store
+from handoff.subscribers import plain_name
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class SubscriberMiddleware(BaseMiddleware):
         if user is None or chat is None or chat.type != "private":
             return await handler(event, data)
         sub = await self.store.subscriber(user.id)
-        fresh = (chat.id, user.first_name, user.username, user.language_code)
+        fresh = (chat.id, plain_name(user.first_name), user.username, user.language_code)
         if (
             sub is None
             or sub.blocked

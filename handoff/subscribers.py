@@ -6,6 +6,17 @@ from dataclasses import dataclass
 
 from handoff.tickets import Ban, Ticket
 
+# Unicode's directional controls: a name with U+202E turns the rest of an agent's line around
+_BIDI_CONTROLS = dict.fromkeys(
+    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+
+
+def plain_name(name: str) -> str:
+    """A person's name as the desk shows it: without directional controls (a name made of
+    nothing else is "?")."""
+    return name.translate(_BIDI_CONTROLS).strip() or "?"
+
 
 @dataclass(frozen=True, slots=True)
 class Subscriber:

@@ -35,7 +35,7 @@ from bot.texts import t
 from handoff.hours import WorkingHours
 from handoff.reports import Report, build_report, today_window
 from handoff.storage import Store
-from handoff.subscribers import Subscriber
+from handoff.subscribers import Subscriber, plain_name
 from handoff.tickets import Banned, NotYourTicket, Ticket, TicketClosed
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class Desk(EditMirror):
     # -- who is an agent ---------------------------------------------------------------------
 
     def agent(self, user_id: int, name: str) -> Agent:
-        return Agent(user_id, name, supervisor=user_id in self.config.supervisors)
+        return Agent(user_id, plain_name(name), supervisor=user_id in self.config.supervisors)
 
     async def is_agent(self, user_id: int) -> bool:
         """Current members of the operators' group are agents (``bot.desk.members``)."""

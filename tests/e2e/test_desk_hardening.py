@@ -392,3 +392,21 @@ async def test_a_button_naming_another_ticket_is_stale_there(desk: Desk) -> None
     # the same buttons in their own ticket's topic still work
     await press(desk, dilnoza, card2, "Взять")
     assert (await desk.dono.store.get_ticket(2)).status == "claimed"
+
+
+async def test_directional_controls_in_names_never_reach_the_desk(desk: Desk) -> None:
+    """U+202E in a first name would turn the rest of an agent's line around (the card, the
+    claim notice): the desk shows names without directional controls."""
+    emu = desk.emu
+    person = Person(emu, await emu.create_user("Ali\u202eруб 0001 ", language_code="ru"))
+    since = emu.cursor()
+    await person.send("позовите оператора")
+    card = await desk.card(since=since)
+    assert "Ali" in card["text"] and "\u202e" not in card["text"]
+    trickster = await emu.create_user("\u2067Dil\u202enoza", language_code="ru")
+    await emu.add_member(desk.group, trickster)
+    await press(desk, trickster, card, "Взять")
+    ticket = await desk.dono.store.get_ticket(1)
+    assert ticket.agent_name == "Dilnoza"
+    sub = await desk.dono.store.subscriber(person.user.id)
+    assert sub.first_name == "Aliруб 0001"
