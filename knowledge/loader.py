@@ -119,13 +119,29 @@ def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[Knowled
     # with an error is not validated again).
     broken: set[tuple[str | int, ...]] = {tuple(err["loc"][:2]) for err in errors}
     partial = KnowledgeFile()
+    kept: dict[tuple[str, int], int] = {}  # (section, index in the file) → index in partial
     for key, model in _SECTIONS:
         items = data.get(key) if isinstance(data.get(key), list) else []
-        good = [
-            model.model_validate(item) for i, item in enumerate(items) if (key, i) not in broken
-        ]
-        partial = partial.model_copy(update={key: good})
-    return partial, lines
+        indices = [i for i in range(len(items)) if (key, i) not in broken]
+        kept |= {(key, i): j for j, i in enumerate(indices)}
+        partial = partial.model_copy(
+            update={key: [model.model_validate(items[i]) for i in indices]}
+        )
+    return partial, _renumbered(lines, kept)
+
+
+def _renumbered(lines: dict[Loc, int], kept: Mapping[tuple[str, int], int]) -> dict[Loc, int]:
+    """``lines`` by the kept entries' positions (the later checks number the entries that
+    survived): a broken entry before them must not shift their line numbers."""
+    out: dict[Loc, int] = {}
+    for loc, line in lines.items():
+        if len(loc) >= 2 and isinstance(loc[0], str) and isinstance(loc[1], int):
+            j = kept.get((loc[0], loc[1]))
+            if j is None:
+                continue
+            loc = (loc[0], j, *loc[2:])
+        out[loc] = line
+    return out
 
 
 _SECTIONS = (

@@ -141,3 +141,14 @@ def test_the_name_is_filled_escaped_and_nothing_else_is_read() -> None:
     # inside an attribute a quote in the name must not end it (Telegram refused the message)
     link = fill('<a href="https://x.tj/?n={name}">x</a>', "Bo\"b'")
     assert link == '<a href="https://x.tj/?n=Bo&quot;b&#x27;">x</a>'
+
+
+def test_an_entry_after_a_broken_one_keeps_its_line(kb: Path) -> None:
+    """The checks after parsing number the entries that survived it: a broken reply before a
+    good one with a too-long text named the broken one's line (trial: :107 for :119)."""
+    broken = GOOD.replace("Интизор шавед", '""', 1)  # title.tg empty: this one is dropped
+    second = GOOD.split("\n", 1)[1].replace("wait_please", "second", 1)
+    text = broken + second.replace('"{name}, please wait."', '"' + "x" * 16_385 + '"')
+    errors = problems_of(kb, text)
+    assert any(e.startswith(f"{kb / 'extra.yaml'}:3: ") and "title.tg" in e for e in errors), errors
+    assert any("extra.yaml:13: " in e and 'reply "second": text.en' in e for e in errors), errors
