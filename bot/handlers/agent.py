@@ -365,12 +365,22 @@ async def on_agent_message(
         await desk.note(ticket, message)
         return
     if text.startswith("/"):
-        await on_unknown_command(message, desk)
+        if not await _for_another_bot(message, text):  # /cmd@other_bot is that bot's
+            await on_unknown_command(message, desk)
         return
     try:
         await desk.relay_out(message, ticket, agent)
     except TelegramBadRequest as exc:  # refused by Telegram: the agent must not think it went
         await message.reply(t(desk.lang, "agent_error", error=html.escape(exc.message)))
+
+
+async def _for_another_bot(message: Message, text: str) -> bool:
+    """``/priority@other_bot``: a command addressed to another bot in the group."""
+    _, at, mention = text.split(maxsplit=1)[0].partition("@")
+    if not at or message.bot is None:
+        return False
+    me = await message.bot.me()
+    return mention.lower() != (me.username or "").lower()
 
 
 async def on_agent_edit(message: Message, desk: Desk, agent: Agent, ticket: Ticket | None) -> None:

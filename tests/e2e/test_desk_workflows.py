@@ -160,7 +160,11 @@ async def test_unknown_commands_in_a_topic_are_refused_not_relayed(desk: Desk) -
         await desk.say(desk.agents[0], typo, thread)
         refused = await notice(desk, thread, f"Нет команды {typo.split()[0]}")
         assert "/close" in refused["text"] and "/takeover" in refused["text"]
+    # a command for another bot in the group is that bot's: neither refused nor relayed
+    said = len(desk.emu.bot_messages(desk.group.id, thread))
+    await desk.say(desk.agents[0], "/priority@other_bot high", thread)
     await settled(desk.emu)
+    assert len(desk.emu.bot_messages(desk.group.id, thread)) == said
     assert person.inbox.pending() == []
     assert (await desk.dono.store.get_ticket(1)).status == "waiting"  # not claimed either
 
