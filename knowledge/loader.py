@@ -117,6 +117,13 @@ def _parse_file(raw: bytes, name: str, problems: list[Problem]) -> tuple[Knowled
         return KnowledgeFile(), lines
     # Keep whatever entries are valid so cross-file checks still report on them (an entry
     # with an error is not validated again).
+    return _valid_entries(data, errors, lines)
+
+
+def _valid_entries(
+    data: dict, errors: list, lines: dict[Loc, int]
+) -> tuple[KnowledgeFile, dict[Loc, int]]:
+    """The file's entries without an error, and ``lines`` by their new positions."""
     broken: set[tuple[str | int, ...]] = {tuple(err["loc"][:2]) for err in errors}
     partial = KnowledgeFile()
     kept: dict[tuple[str, int], int] = {}  # (section, index in the file) → index in partial

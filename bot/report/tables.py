@@ -22,60 +22,8 @@ def report_csv(report: Report, insights: Insights | None = None) -> dict[str, st
 
 def _report_tables(report: Report) -> dict[str, list[list[object]]]:
     return {
-        "days": [
-            [
-                "date",
-                "conversations",
-                "answered",
-                "clarified",
-                "handed_off",
-                "abandoned",
-                "first_line_resolution",
-                "questions",
-                "tickets",
-                "wait_until_claim_p50",
-                "first_response_p50",
-            ]
-        ]
-        + [
-            [
-                d.date.isoformat(),
-                d.outcomes.conversations,
-                d.outcomes.answered,
-                d.outcomes.clarified,
-                d.outcomes.handed_off,
-                d.outcomes.abandoned,
-                d.outcomes.first_line_resolution,
-                d.questions,
-                d.tickets,
-                d.times.wait_until_claim.p50,
-                d.times.first_response_time.p50,
-            ]
-            for d in report.days
-        ],
-        "agent_times": [
-            [
-                "agent",
-                "tickets",
-                "closed",
-                "first_response_p50",
-                "handling_p50",
-                "csat_average",
-                "csat_count",
-            ]
-        ]
-        + [
-            [
-                a.agent_name,
-                a.tickets,
-                a.closed,
-                a.first_response_time.p50,
-                a.handling_time.p50,
-                a.csat_average,
-                a.csat_count,
-            ]
-            for a in report.agents
-        ],
+        "days": _days(report),
+        "agent_times": _agent_times(report),
         "topics": [["topic", "answers", "helpful", "unhelpful"]]
         + [[t.topic, t.answers, t.helpful, t.unhelpful] for t in report.topics],
         "languages": [["lang", "questions", "share"]]
@@ -87,6 +35,61 @@ def _report_tables(report: Report) -> dict[str, list[list[object]]]:
         "outages_by_hour": [["hour", "reports"]]
         + [list(x) for x in enumerate(report.outages.by_hour)],
     }
+
+
+DAY_COLUMNS = [
+    "date",
+    "conversations",
+    "answered",
+    "clarified",
+    "handed_off",
+    "abandoned",
+    "first_line_resolution",
+    "questions",
+    "tickets",
+    "wait_until_claim_p50",
+    "first_response_p50",
+]
+AGENT_COLUMNS = [
+    "agent",
+    "tickets",
+    "closed",
+    "first_response_p50",
+    "handling_p50",
+    "csat_average",
+    "csat_count",
+]
+
+
+def _days(report: Report) -> list[list[object]]:
+    rows: list[list[object]] = [list(DAY_COLUMNS)]
+    for d in report.days:
+        o, times = d.outcomes, d.times
+        rows.append(
+            [
+                d.date.isoformat(),
+                *(o.conversations, o.answered, o.clarified, o.handed_off, o.abandoned),
+                o.first_line_resolution,
+                d.questions,
+                d.tickets,
+                times.wait_until_claim.p50,
+                times.first_response_time.p50,
+            ]
+        )
+    return rows
+
+
+def _agent_times(report: Report) -> list[list[object]]:
+    rows: list[list[object]] = [list(AGENT_COLUMNS)]
+    for a in report.agents:
+        rows.append(
+            [
+                *(a.agent_name, a.tickets, a.closed),
+                *(a.first_response_time.p50, a.handling_time.p50),
+                *(a.csat_average, a.csat_count),
+            ]
+        )
+    return rows
 
 
 def _page_tables(insights: Insights) -> dict[str, list[list[object]]]:

@@ -99,7 +99,14 @@ async def test_locked_database_delays_what_needs_it_and_loses_nothing(
         assert emu.bot_messages(newcomer.user.id) == []
         assert not dono.task.done()
     assert "оуминг" in (await newcomer.next(timeout=30))["text"]
-    texts = " | ".join(answers(emu, person.user.id))
+
+    # their own questions are answered one after another, in order, each once the one before
+    # has been (its logging waited for the database too)
+    async def answered() -> list[str]:
+        return answers(emu, person.user.id)
+
+    said = await wait_for(answered, lambda got: len(got) >= 4, timeout=30)
+    texts = " | ".join(said)
     assert "ополн" in texts and "*111#" in texts and "оуминг" in texts
     store = dono.store
     logged = await wait_for(
