@@ -25,7 +25,7 @@ class SqliteAgents(Repository):
                 "INSERT INTO agents (agent_id, name, on_shift, changed_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(agent_id) DO UPDATE SET name = excluded.name,"
                 " on_shift = excluded.on_shift,"
-                " changed_at = CASE WHEN on_shift = excluded.on_shift THEN changed_at"
+                " changed_at = CASE WHEN agents.on_shift = excluded.on_shift THEN agents.changed_at"
                 " ELSE excluded.changed_at END",
                 (agent_id, name, int(on), now),
             )
