@@ -24,6 +24,7 @@ from bot.texts import t
 from handoff import reports
 from handoff.insights import build_insights
 from handoff.storage import Store
+from handoff.storage.database import is_postgres, sqlite_path
 from knowledge.evaluate import (
     EvalFileError,
     evaluate,
@@ -200,7 +201,10 @@ def parse_since(value: str, now: float | None = None, tz: str | None = None) -> 
 
 
 async def _open_store(config: Config, db: str | None) -> Store:
-    path = Path(db) if db else config.bot.database
+    url = db or config.bot.database_url()
+    if is_postgres(url):
+        return await Store.open(url)
+    path = Path(sqlite_path(url))
     if not path.exists():
         raise ConfigError(
             f"{path}: no database yet (bot.database in the config; the bot creates it when it "
@@ -305,7 +309,7 @@ def _titles(config: Config, lang: str) -> dict[str, str]:
 def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     from bot.demo import write_week
 
-    path = Path(args.db) if args.db else config.bot.database
+    path = Path(args.db) if args.db else Path(sqlite_path(config.bot.database_url()))
     if path.exists():
         print(
             f"{path} already exists; `dono demo` writes only a new database (--db PATH)",
