@@ -80,6 +80,10 @@ class Database:
         """The schema's tables (for ``dono db copy``)."""
         raise NotImplementedError
 
+    async def ids_past_max(self, tables: Iterable[str]) -> None:
+        """After rows were inserted with their ids: the next id of each table with an ``id``
+        is past the largest (SQLite numbers from the largest by itself)."""
+
     async def close(self) -> None:
         raise NotImplementedError
 

@@ -84,7 +84,7 @@ class PostgresDatabase(Database):
         return int(await self._run("fetchval", f"{sql} RETURNING id", params))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._run("executemany", sql, [tuple(r) for r in rows])
+        await self._run("executemany", sql, ([tuple(r) for r in rows],))
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[None]:
@@ -133,6 +133,18 @@ class PostgresDatabase(Database):
             for i in range(version, len(MIGRATIONS)):
                 await conn.execute(schema(MIGRATIONS[i]))
                 await conn.execute("UPDATE schema_version SET version = $1", i + 1)
+
+    async def ids_past_max(self, tables: Iterable[str]) -> None:
+        numbered = await self.fetchall(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'id'"
+            " AND is_identity = 'YES' AND table_schema = current_schema()"
+        )
+        for table in set(tables) & {r[0] for r in numbered}:
+            await self.execute(
+                "SELECT setval(pg_get_serial_sequence(?, 'id'),"
+                f" COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)",
+                (table,),
+            )
 
     async def tables(self) -> list[str]:
         rows = await self.fetchall(
