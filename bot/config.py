@@ -76,8 +76,8 @@ class BotConfig(_Section):
     # a SQLite file (a path, or sqlite:///path) or postgresql://… with no password in it:
     # DONO_DATABASE_URL wins, the password comes from PGPASSWORD (libpq's environment)
     database: str = "var/dono.sqlite3"
-    # the update journal's SQLite file; default: the database's file, or
-    # var/dono-journal.sqlite3 next to the config when the database is PostgreSQL
+    # the update journal (SQLite) is kept in <journal>.journal; default: the database's file, or
+    # var/dono next to the config when the database is PostgreSQL
     journal: Path | None = None
     max_message_chars: int = Field(4000, ge=1)
 
@@ -89,7 +89,7 @@ class BotConfig(_Section):
         if self.journal is not None:
             return self.journal
         if is_postgres(self.database):
-            return Path("var/dono-journal.sqlite3")
+            return Path("var/dono")
         return Path(sqlite_path(self.database))
 
 

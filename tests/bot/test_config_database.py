@@ -30,7 +30,7 @@ def test_a_postgresql_url_is_kept_and_the_journal_gets_its_own_file(
     monkeypatch.delenv("DONO_DATABASE_URL", raising=False)
     bot = load_config(_config(tmp_path, "postgresql://dono@db.internal:5432/dono")).bot
     assert bot.database_url() == "postgresql://dono@db.internal:5432/dono"
-    assert bot.journal_path() == tmp_path / "var" / "dono-journal.sqlite3"
+    assert bot.journal_path() == tmp_path / "var" / "dono"
 
 
 def test_the_environments_url_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
