@@ -29,3 +29,14 @@ async def store(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator[S
             yield s
         finally:
             await s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def shared_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:
+    """One database several stores open, as several bot processes would: a SQLite file, or
+    a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "desk.sqlite3")
+        return
+    async with fresh_schema() as url:
+        yield url
