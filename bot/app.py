@@ -45,6 +45,7 @@ from bot.startup import (
 )
 from bot.texts import t
 from handoff.storage import Store
+from handoff.storage.database import redacted
 from knowledge.lang import LANGS
 from knowledge.service import KnowledgeService
 
@@ -140,8 +141,9 @@ class Dono:
             from knowledge.loader import KnowledgeBaseError
 
             raise KnowledgeBaseError(problems)
-        store = await Store.open(config.bot.database)
-        journal = await Journal.open(config.bot.database)
+        store = await Store.open(config.bot.database_url())
+        log.info("database %s", redacted(config.bot.database_url()))
+        journal = await Journal.open(config.bot.journal_path())
         metrics = Metrics()
         pacer = Pacer(Limits(**config.telegram.limits.model_dump()))
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)

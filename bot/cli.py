@@ -24,6 +24,7 @@ from bot.texts import t
 from handoff import reports
 from handoff.insights import build_insights
 from handoff.storage import Store
+from handoff.storage.database import is_postgres, redacted, sqlite_path
 from knowledge.evaluate import (
     EvalFileError,
     evaluate,
@@ -200,7 +201,10 @@ def parse_since(value: str, now: float | None = None, tz: str | None = None) -> 
 
 
 async def _open_store(config: Config, db: str | None) -> Store:
-    path = Path(db) if db else config.bot.database
+    url = db or config.bot.database_url()
+    if is_postgres(url):
+        return await Store.open(url)
+    path = Path(sqlite_path(url))
     if not path.exists():
         raise ConfigError(
             f"{path}: no database yet (bot.database in the config; the bot creates it when it "
@@ -305,7 +309,7 @@ def _titles(config: Config, lang: str) -> dict[str, str]:
 def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     from bot.demo import write_week
 
-    path = Path(args.db) if args.db else config.bot.database
+    path = Path(args.db) if args.db else Path(sqlite_path(config.bot.database_url()))
     if path.exists():
         print(
             f"{path} already exists; `dono demo` writes only a new database (--db PATH)",
@@ -347,6 +351,20 @@ def cmd_playground(args: argparse.Namespace, config: Config) -> int:
     return run_playground(config, port=args.port, db=args.db)
 
 
+def cmd_db_copy(args: argparse.Namespace, config: Config) -> int:
+    from handoff.storage.copy import TargetNotEmpty, copy_database
+
+    try:
+        copied = asyncio.run(copy_database(args.source, args.target))
+    except TargetNotEmpty as exc:
+        print(f"{exc}; `dono db copy` fills only an empty database", file=sys.stderr)
+        return 1
+    for table, rows in copied.items():
+        print(f"{table}: {rows} rows")
+    print(f"copied into {redacted(args.target)}")
+    return 0
+
+
 def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     """unanswered, report and demo: what the database holds."""
     un = sub.add_parser("unanswered", help="group what the bot could not answer or got 👎")
@@ -372,6 +390,12 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--days", type=int, default=7, choices=range(1, 31), metavar="1..30")
     demo.add_argument("--seed", type=int, default=7, help="the same week for the same seed")
     demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="the database itself").add_subparsers(dest="db", required=True)
+    cp = db.add_parser("copy", help="copy a database (SQLite) into an empty one (PostgreSQL)")
+    cp.add_argument("--from", dest="source", required=True, help="like sqlite:///var/dono.sqlite3")
+    cp.add_argument("--to", dest="target", required=True, help="like postgresql://dono@db/dono")
+    cp.set_defaults(func=cmd_db_copy)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from handoff.hours import WorkingHours
 from handoff.labels import LabelRefused, normalize_label
 from handoff.sla import SlaTargets
+from handoff.storage.database import is_postgres, sqlite_path
 from knowledge.matcher import Thresholds
 
 DEFAULT_CONFIG = "config.yaml"
@@ -72,8 +73,24 @@ class TelegramConfig(_Section):
 
 class BotConfig(_Section):
     default_language: Literal["ru", "tg", "en"] = "ru"
-    database: Path = Path("var/dono.sqlite3")
+    # a SQLite file (a path, or sqlite:///path) or postgresql://… with no password in it:
+    # DONO_DATABASE_URL wins, the password comes from PGPASSWORD (libpq's environment)
+    database: str = "var/dono.sqlite3"
+    # the update journal (SQLite) is kept in <journal>.journal; default: the database's file, or
+    # var/dono next to the config when the database is PostgreSQL
+    journal: Path | None = None
     max_message_chars: int = Field(4000, ge=1)
+
+    def database_url(self) -> str:
+        """Where the store is: ``DONO_DATABASE_URL`` from the environment, else ``database``."""
+        return os.environ.get("DONO_DATABASE_URL") or str(self.database)
+
+    def journal_path(self) -> Path:
+        if self.journal is not None:
+            return self.journal
+        if is_postgres(self.database):
+            return Path("var/dono")
+        return Path(sqlite_path(self.database))
 
 
 class AgentsConfig(_Section):
@@ -194,7 +211,10 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError("\n".join(lines)) from exc
     base = file.parent
     config.knowledge.path = _relative(base, config.knowledge.path)
-    config.bot.database = _relative(base, config.bot.database)
+    if not is_postgres(config.bot.database):
+        config.bot.database = str(_relative(base, Path(sqlite_path(config.bot.database))))
+    if config.bot.journal is not None or is_postgres(config.bot.database):
+        config.bot.journal = _relative(base, config.bot.journal_path())
     return config
 
 

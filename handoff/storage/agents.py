@@ -3,8 +3,6 @@ record both (``shift_on``/``shift_off`` with no ticket, ``assigned`` with the po
 
 from __future__ import annotations
 
-from typing import Any
-
 from handoff.assign import OnShift
 from handoff.storage.database import Repository
 from handoff.storage.tickets import _TICKET_COLUMNS, _ticket
@@ -19,16 +17,15 @@ class SqliteAgents(Repository):
         recorded as a ``shift_on``/``shift_off`` event)."""
         now = self._now(now)
         async with self._writing():
-            async with self.db.execute(
+            row = await self.db.fetchone(
                 "SELECT on_shift FROM agents WHERE agent_id = ?", (agent_id,)
-            ) as cur:
-                row = await cur.fetchone()
+            )
             was = bool(row[0]) if row is not None else False
             await self.db.execute(
                 "INSERT INTO agents (agent_id, name, on_shift, changed_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(agent_id) DO UPDATE SET name = excluded.name,"
                 " on_shift = excluded.on_shift,"
-                " changed_at = CASE WHEN on_shift = excluded.on_shift THEN changed_at"
+                " changed_at = CASE WHEN agents.on_shift = excluded.on_shift THEN agents.changed_at"
                 " ELSE excluded.changed_at END",
                 (agent_id, name, int(on), now),
             )
@@ -37,18 +34,16 @@ class SqliteAgents(Repository):
                     "INSERT INTO events (ticket_id, name, ts, agent_id) VALUES (NULL, ?, ?, ?)",
                     ("shift_on" if on else "shift_off", now, agent_id),
                 )
-            await self.db.commit()
         return was != on
 
     async def on_shift(self) -> list[OnShift]:
         """The agents on shift with their open claimed tickets, by id."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             "SELECT a.agent_id, a.name, a.last_assigned_at,"
             " (SELECT COUNT(*) FROM tickets t WHERE t.agent_id = a.agent_id"
             "  AND t.status = 'claimed') AS open_tickets"
             " FROM agents a WHERE a.on_shift = 1 ORDER BY a.agent_id"
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [OnShift(r[0], r[1], r[2], int(r[3])) for r in rows]
 
     async def assigned(
@@ -65,18 +60,16 @@ class SqliteAgents(Repository):
                 " VALUES (?, 'assigned', ?, ?, ?)",
                 (ticket_id, now, agent_id, policy),
             )
-            await self.db.commit()
 
     async def open_of(self, agent_id: int) -> list[tuple[Ticket, float | None]]:
         """An agent's claimed tickets, oldest first, each with its subscriber's last message
         relayed into the topic (None: none since the ticket opened)."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             f"SELECT {_TICKET_COLUMNS}, (SELECT MAX(m.ts) FROM ticket_messages m"
             " WHERE m.ticket_id = tickets.id AND m.direction = 'in') AS last_in"
             " FROM tickets WHERE agent_id = ? AND status = 'claimed' ORDER BY id",
             (agent_id,),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [(_ticket(r), r["last_in"]) for r in rows]
 
     async def shift_rows(self, since: float, until: float) -> tuple[list[dict], list[dict]]:
@@ -97,9 +90,4 @@ class SqliteAgents(Repository):
 
     async def names(self) -> dict[int, str]:
         """Every agent's last known name."""
-        async with self.db.execute("SELECT agent_id, name FROM agents") as cur:
-            return {r[0]: r[1] for r in await cur.fetchall()}
-
-    async def _rows(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-        async with self.db.execute(sql, params) as cur:
-            return [dict(r) for r in await cur.fetchall()]
+        return {r[0]: r[1] for r in await self.db.fetchall("SELECT agent_id, name FROM agents")}

@@ -1,86 +1,151 @@
-"""The one database object: the SQLite connection (aiosqlite, WAL), its pragmas, the schema's
-migrations and the write lock every repository writes under."""
+"""The one database object, backend-neutral: repositories run SQL through ``fetchone``,
+``fetchall``, ``execute``, ``insert`` and ``executemany`` with ``?`` placeholders, inside
+``writing()`` for writes, and read rows by name or position. SQLite (``handoff.storage.sqlite``)
+and PostgreSQL (``handoff.storage.postgres``) implement it; ``open_database(url)`` picks one.
+
+The few SQL differences live on the backend, in one place each: ``rowid`` (the column that
+orders rows by insertion), ``schema()`` (a migration's column types)."""
 
 from __future__ import annotations
 
-import asyncio
+import re
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any, Protocol
 
-import aiosqlite
+Params = Sequence[Any]
 
-from handoff.storage.migrations import MIGRATIONS
+
+class Row(Protocol):
+    """A result row: by position (``row[0]``), by name (``row["id"]``), ``dict(row)``."""
+
+    def __getitem__(self, key: int | str) -> Any: ...
+    def keys(self) -> Iterable[str]: ...
+    def __iter__(self) -> Any: ...
+
+
+class IntegrityError(Exception):
+    """A constraint said no (the one-open-ticket index); the write section's transaction is
+    rolled back on both backends, so the caller may look again."""
 
 
 class Database:
-    """Open with ``await Database.open(path)``, close with ``await close()``."""
+    """What every backend offers; open with ``await open_database(url)``."""
 
-    def __init__(self, conn: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:
-        self.conn = conn
+    dialect: str = ""
+    rowid: str = "rowid"  # orders a table's rows by insertion
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        # Tasks share this connection and so its transaction: a write section holds the lock
-        # from its first statement to its commit (or rollback), so no task commits or rolls
-        # back another's half-done work. Other connections are kept out by SQLite itself.
-        self.lock = asyncio.Lock()
 
-    @classmethod
-    async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Database:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path))
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        database = cls(conn, clock)
-        await database.migrate()
-        return database
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        raise NotImplementedError
 
-    async def close(self) -> None:
-        await self.conn.close()
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        raise NotImplementedError
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        raise NotImplementedError
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run an INSERT of one row into a table with an ``id``; the new row's id."""
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        raise NotImplementedError
+
+    def writing(self) -> AbstractAsyncContextManager[None]:
+        """One write section at a time per process, one transaction: committed at its end,
+        rolled back by an error."""
+        raise NotImplementedError
+
+    async def commit(self) -> None:
+        """Commit what the write section did so far (it goes on in a new transaction)."""
+        raise NotImplementedError
+
+    async def rollback(self) -> None:
+        """Undo what the write section did so far (it goes on in a new transaction)."""
+        raise NotImplementedError
 
     async def schema_version(self) -> int:
-        async with self.conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        raise NotImplementedError
 
     async def migrate(self) -> None:
-        for i in range(await self.schema_version(), len(MIGRATIONS)):
-            await self.conn.executescript(
-                f"BEGIN;\n{MIGRATIONS[i]}\nPRAGMA user_version = {i + 1};\nCOMMIT;"
-            )
+        raise NotImplementedError
 
-    @asynccontextmanager
-    async def writing(self) -> AsyncIterator[None]:
-        """One write section at a time; an error rolls back what it did."""
-        async with self.lock:
-            try:
-                yield
-            except BaseException:
-                await self.conn.rollback()
-                raise
+    async def tables(self) -> list[str]:
+        """The schema's tables (for ``dono db copy``)."""
+        raise NotImplementedError
+
+    async def ids_past_max(self, tables: Iterable[str]) -> None:
+        """After rows were inserted with their ids: the next id of each table with an ``id``
+        is past the largest (SQLite numbers from the largest by itself)."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
 
     def now(self, now: float | None = None) -> float:
         return float(now) if now is not None else float(self.clock())
 
 
+def is_postgres(url: str | Path) -> bool:
+    return str(url).startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path(url: str | Path) -> str:
+    """The file of ``sqlite:///relative/path``, ``sqlite:////absolute/path`` or a plain path."""
+    text = str(url)
+    return text[len("sqlite:///") :] if text.startswith("sqlite:///") else text
+
+
+async def open_database(url: str | Path, clock: Callable[[], float] = time.time) -> Database:
+    """A migrated database: PostgreSQL for a ``postgresql://`` URL, SQLite otherwise."""
+    if is_postgres(url):
+        from handoff.storage.postgres import PostgresDatabase
+
+        return await PostgresDatabase.open(str(url), clock)
+    from handoff.storage.sqlite import SqliteDatabase
+
+    return await SqliteDatabase.open(sqlite_path(url), clock)
+
+
+def redacted(url: str | Path) -> str:
+    """The URL fit for a log: its password (if any) replaced by ``***``."""
+    return re.sub(r"^([a-z]+://[^:/@]*:)[^@]*@", r"\1***@", str(url))
+
+
 class Repository:
-    """Base of the SQLite repositories: the shared connection, write lock and clock."""
+    """Base of the repositories: the shared database, its write lock and clock."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
 
     @property
-    def db(self) -> aiosqlite.Connection:
-        return self.database.conn
+    def db(self) -> Database:
+        return self.database
 
     def clock(self) -> float:
         return self.database.clock()
 
-    def _writing(self):
+    def _writing(self) -> AbstractAsyncContextManager[None]:
         return self.database.writing()
 
     def _now(self, now: float | None) -> float:
         return self.database.now(now)
+
+    async def _rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self.database.fetchall(sql, params)]
+
+
+__all__ = [
+    "AsyncIterator",
+    "Database",
+    "IntegrityError",
+    "Repository",
+    "Row",
+    "open_database",
+    "redacted",
+]

@@ -26,7 +26,7 @@ class SqliteInteractions(Repository):
         handoff, smalltalk, none; "banned" for a banned subscriber's message), ``topic`` the
         answered topic, ``intent`` the small talk or hand-off intent."""
         async with self._writing():
-            cur = await self.db.execute(
+            new_id = await self.db.insert(
                 "INSERT INTO interactions (user_id, ts, text, normalized, kind, topic,"
                 " candidates, score, lang, latency_ms, intent)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -44,21 +44,19 @@ class SqliteInteractions(Repository):
                     intent,
                 ),
             )
-            await self.db.commit()
-        return int(cur.lastrowid or 0)
+        return new_id
 
     async def recent_interactions(self, user_id: int, limit: int = 5) -> list[dict]:
         """The subscriber's latest interactions, newest first; ``disliked``: their answer got
         a 👎 from them (a vote kept with this question, given after it)."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             "SELECT i.id, i.ts, i.text, i.normalized, i.kind, i.topic, i.intent, i.score,"
             " i.lang, EXISTS (SELECT 1 FROM feedback f WHERE f.user_id = i.user_id"
             " AND f.topic = i.topic AND f.question = i.text AND f.helpful = 0"
             " AND f.ts >= i.ts) AS disliked"
             " FROM interactions i WHERE i.user_id = ? ORDER BY i.id DESC LIMIT ?",
             (user_id, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [dict(r) | {"disliked": bool(r["disliked"])} for r in rows]
 
     async def set_latency(self, interaction: int, latency_ms: float) -> None:
@@ -68,7 +66,6 @@ class SqliteInteractions(Repository):
             await self.db.execute(
                 "UPDATE interactions SET latency_ms = ? WHERE id = ?", (latency_ms, interaction)
             )
-            await self.db.commit()
 
     async def chose(self, user_id: int, interaction: int, topic: str) -> bool:
         """The subscriber picked ``topic`` from the "did you mean" of their ``interaction``:
@@ -76,13 +73,12 @@ class SqliteInteractions(Repository):
         ``chosen_at`` the press (the report's click-through). False when they have no such
         clarify: someone else's, or a forged id, changes nothing."""
         async with self._writing():
-            cur = await self.db.execute(
+            changed = await self.db.execute(
                 "UPDATE interactions SET topic = ?, chosen = ?, chosen_at = ? WHERE id = ?"
                 " AND user_id = ? AND kind = 'clarify'",
                 (topic, topic, self.clock(), interaction, user_id),
             )
-            await self.db.commit()
-        return cur.rowcount > 0
+        return changed > 0
 
     async def add_feedback(
         self,
@@ -115,49 +111,44 @@ class SqliteInteractions(Repository):
                 " topic = excluded.topic, question = excluded.question",
                 (user_id, topic, int(helpful), self.clock(), *args, message_id),
             )
-            await self.db.commit()
 
     async def asked(self, user_id: int, interaction: int) -> str | None:
         """The text of this subscriber's interaction, None when they have no such one."""
-        async with self.db.execute(
+        row = await self.db.fetchone(
             "SELECT text FROM interactions WHERE user_id = ? AND id = ?", (user_id, interaction)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return None if row is None else str(row[0])
 
     async def unanswered(self, since: float) -> list[dict]:
         """What the bot could not answer well since ``since``: "none" and "clarify" decisions
         (smalltalk and banned users' messages left out) and questions whose answer got 👎."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             "SELECT ts, text, normalized, kind, topic FROM interactions"
             " WHERE ts >= ? AND (kind = 'clarify' OR (kind = 'none' AND topic IS NULL))"
             " AND normalized != ''"
             " UNION ALL SELECT ts, question, '', 'dislike', topic FROM feedback"
             " WHERE ts >= ? AND helpful = 0 AND question != '' ORDER BY ts",
             (since, since),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [dict(r) for r in rows]
 
     async def feedback_counts(self, topic: str) -> tuple[int, int]:
         """(helpful, not helpful) votes for a topic."""
-        async with self.db.execute(
+        row = await self.db.fetchone(
             "SELECT COALESCE(SUM(helpful), 0), COALESCE(SUM(1 - helpful), 0) "
             "FROM feedback WHERE topic = ?",
             (topic,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
     async def conversation_start(
         self, user_id: int, now: float, gap: float, after: float | None
     ) -> float | None:
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             "SELECT ts FROM interactions WHERE user_id = ? AND ts <= ? AND ts > ? "
             "ORDER BY ts DESC LIMIT 500",
             (user_id, now, after if after is not None else float("-inf")),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         start: float | None = None
         edge = now
         for (ts,) in rows:

@@ -20,24 +20,26 @@ class SqliteLabels(Repository):
         Raises ``TicketNotFound``."""
         now = self._now(now)
         async with self._writing():
-            cur = await self.db.execute(
+            changed = await self.db.execute(
                 "UPDATE tickets SET priority = ? WHERE id = ? AND priority != ?",
                 (priority, ticket_id, priority),
             )
-            if cur.rowcount != 1:
+            if changed != 1:
                 await self.db.rollback()
                 await self._exists(ticket_id)
                 return False
             await self._event(ticket_id, "priority", now, agent_id, priority)
-            await self.db.commit()
         return True
 
     async def labels(self, ticket_id: int) -> list[str]:
         """The ticket's labels in the order they were added."""
-        async with self.db.execute(
-            "SELECT label FROM ticket_labels WHERE ticket_id = ? ORDER BY ts, rowid", (ticket_id,)
-        ) as cur:
-            return [r[0] for r in await cur.fetchall()]
+        return [
+            r[0]
+            for r in await self.db.fetchall(
+                f"SELECT label FROM ticket_labels WHERE ticket_id = ? ORDER BY ts, {self.db.rowid}",
+                (ticket_id,),
+            )
+        ]
 
     async def set_labels(
         self,
@@ -52,10 +54,12 @@ class SqliteLabels(Repository):
         now = self._now(now)
         await self._exists(ticket_id)
         async with self._writing():
-            async with self.db.execute(
-                "SELECT label FROM ticket_labels WHERE ticket_id = ?", (ticket_id,)
-            ) as cur:
-                before = {r[0] for r in await cur.fetchall()}
+            before = {
+                r[0]
+                for r in await self.db.fetchall(
+                    "SELECT label FROM ticket_labels WHERE ticket_id = ?", (ticket_id,)
+                )
+            }
             added = [label for label in labels if label not in before]
             removed = sorted(before - set(labels))
             for label in removed:
@@ -70,17 +74,16 @@ class SqliteLabels(Repository):
                     (ticket_id, label, now),
                 )
                 await self._event(ticket_id, "label_added", now, agent_id, label)
-            await self.db.commit()
         return added, removed
 
     async def labels_of_tickets(self, since: float, until: float) -> dict[int, list[str]]:
         """The labels of the tickets created in ``[since, until)`` (for the report)."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             "SELECT l.ticket_id, l.label FROM ticket_labels l JOIN tickets t ON t.id = l.ticket_id"
-            " WHERE t.created_at >= ? AND t.created_at < ? ORDER BY l.ticket_id, l.ts, l.rowid",
+            " WHERE t.created_at >= ? AND t.created_at < ?"
+            f" ORDER BY l.ticket_id, l.ts, l.{self.db.rowid}",
             (since, until),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         found: dict[int, list[str]] = {}
         for ticket_id, label in rows:
             found.setdefault(ticket_id, []).append(label)
@@ -88,39 +91,35 @@ class SqliteLabels(Repository):
 
     async def unanswered(self) -> list[int]:
         """Open tickets no agent has answered yet and no nudge was sent for, oldest first."""
-        async with self.db.execute(
-            "SELECT id FROM tickets WHERE status != 'closed' AND first_response_at IS NULL"
-            " AND nudged_at IS NULL ORDER BY created_at, id"
-        ) as cur:
-            return [r[0] for r in await cur.fetchall()]
+        return [
+            r[0]
+            for r in await self.db.fetchall(
+                "SELECT id FROM tickets WHERE status != 'closed' AND first_response_at IS NULL"
+                " AND nudged_at IS NULL ORDER BY created_at, id"
+            )
+        ]
 
     async def mark_nudged(self, ticket_id: int, now: float | None = None) -> bool:
         """Record the nudge before it is sent, so no restart sends it twice; False if one
         was recorded already (``undo``: the send was refused, so it may be tried again)."""
         async with self._writing():
-            cur = await self.db.execute(
+            changed = await self.db.execute(
                 "UPDATE tickets SET nudged_at = ? WHERE id = ? AND nudged_at IS NULL",
                 (self._now(now), ticket_id),
             )
-            await self.db.commit()
-        return cur.rowcount == 1
+        return changed == 1
 
     async def unmark_nudged(self, ticket_id: int) -> None:
         async with self._writing():
             await self.db.execute("UPDATE tickets SET nudged_at = NULL WHERE id = ?", (ticket_id,))
-            await self.db.commit()
 
     async def nudged_at(self, ticket_id: int) -> float | None:
-        async with self.db.execute(
-            "SELECT nudged_at FROM tickets WHERE id = ?", (ticket_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self.db.fetchone("SELECT nudged_at FROM tickets WHERE id = ?", (ticket_id,))
         return None if row is None else row[0]
 
     async def _exists(self, ticket_id: int) -> None:
-        async with self.db.execute("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)) as cur:
-            if await cur.fetchone() is None:
-                raise TicketNotFound(ticket_id)
+        if await self.db.fetchone("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)) is None:
+            raise TicketNotFound(ticket_id)
 
     async def _event(
         self, ticket_id: int, name: str, now: float, agent_id: int | None, detail: str

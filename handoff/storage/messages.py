@@ -35,7 +35,7 @@ class SqliteMessages(Repository):
         now = self._now(now)
         ticket = await self.tickets._get(ticket_id)
         async with self._writing():
-            cur = await self.db.execute(
+            message_id = await self.db.insert(
                 "INSERT INTO ticket_messages (ticket_id, direction, user_chat_message_id,"
                 " group_message_id, thread_id, kind, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -48,9 +48,7 @@ class SqliteMessages(Repository):
                     now,
                 ),
             )
-            message_id = int(cur.lastrowid or 0)
             await self._count(ticket, direction, now)
-            await self.db.commit()
         return TicketMessage(
             message_id,
             ticket_id,
@@ -80,7 +78,7 @@ class SqliteMessages(Repository):
                 "WHERE id = ? AND first_response_at IS NULL",
                 (now, ticket.id),
             )
-            if first.rowcount:
+            if first:
                 await self.tickets._add_event(ticket.id, "first_response", now, ticket.agent_id)
 
     async def find_message(
@@ -110,16 +108,14 @@ class SqliteMessages(Repository):
             params = (user_chat_message_id, user_id)
         else:
             raise ValueError("pass group_message_id, or user_id and user_chat_message_id")
-        async with self.db.execute(sql, params) as cur:
-            row = await cur.fetchone()
+        row = await self.db.fetchone(sql, params)
         return None if row is None else TicketMessage(*row)
 
     async def messages(self, ticket_id: int) -> list[TicketMessage]:
         """A ticket's relayed messages, oldest first."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             "SELECT id, ticket_id, direction, user_chat_message_id, group_message_id, thread_id,"
             " kind, ts FROM ticket_messages WHERE ticket_id = ? ORDER BY id",
             (ticket_id,),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [TicketMessage(*r) for r in rows]

@@ -18,32 +18,29 @@ class SqliteOutages(Repository):
         longitude: float | None = None,
     ) -> int:
         async with self._writing():
-            cur = await self.db.execute(
+            new_id = await self.db.insert(
                 "INSERT INTO outages (user_id, district, latitude, longitude, description, ts)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (user_id, district, latitude, longitude, description, self.clock()),
             )
-            await self.db.commit()
-        return int(cur.lastrowid or 0)
+        return new_id
 
     async def outage_cluster(self, district: str, since: float) -> list[dict]:
         """Reports from one district since ``since`` that agents have not been told about."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             "SELECT id, user_id, description, ts FROM outages"
             " WHERE district = ? AND ts >= ? AND notified = 0 ORDER BY ts",
             (district, since),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [dict(r) for r in rows]
 
     async def unnotified_outages(self, before: float) -> list[dict]:
         """Reports from before ``before`` that no alert has told the agents about."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             "SELECT id, user_id, district, description, ts FROM outages"
             " WHERE ts < ? AND notified = 0 ORDER BY ts",
             (before,),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [dict(r) for r in rows]
 
     async def mark_outages_notified(self, ids: list[int]) -> None:
@@ -53,13 +50,11 @@ class SqliteOutages(Repository):
             await self.db.executemany(
                 "UPDATE outages SET notified = 1 WHERE id = ?", [(i,) for i in ids]
             )
-            await self.db.commit()
 
     async def outages(self, since: float, until: float | None = None) -> list[dict]:
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             "SELECT id, user_id, district, latitude, longitude, description, ts FROM outages"
             " WHERE ts >= ? AND ts < ? ORDER BY ts",
             (since, until if until is not None else float("inf")),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [dict(r) for r in rows]

@@ -12,13 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-import aiosqlite
+from typing import Any
 
 from handoff.labels import in_priority_order
 from handoff.storage import protocols
 from handoff.storage.agents import SqliteAgents
-from handoff.storage.database import Database
+from handoff.storage.database import Database, open_database
 from handoff.storage.interactions import SqliteInteractions
 from handoff.storage.labels import SqliteLabels
 from handoff.storage.messages import SqliteMessages
@@ -52,15 +51,15 @@ class Store:
 
     @classmethod
     async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Store:
-        return cls(await Database.open(path, clock))
+        return cls(await open_database(path, clock))
 
     async def close(self) -> None:
         await self.database.close()
 
     @property
-    def db(self) -> aiosqlite.Connection:
-        """The connection itself (tests fill or lock it to simulate a sick disk)."""
-        return self.database.conn
+    def db(self) -> Any:
+        """The SQLite connection itself (tests fill or lock it to simulate a sick disk)."""
+        return self.database.conn  # type: ignore[attr-defined]
 
     @property
     def clock(self) -> Callable[[], float]:

@@ -34,18 +34,16 @@ class SqliteSubscribers(Repository):
                 """,
                 (user_id, chat_id, first_name, username, language_code, now, now),
             )
-            await self.db.commit()
         sub = await self.subscriber(user_id)
         assert sub is not None
         return sub
 
     async def subscriber(self, user_id: int) -> Subscriber | None:
-        async with self.db.execute(
+        row = await self.db.fetchone(
             "SELECT user_id, chat_id, first_name, username, language_code, lang, blocked "
             "FROM subscribers WHERE user_id = ?",
             (user_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return None
         return Subscriber(
@@ -64,7 +62,6 @@ class SqliteSubscribers(Repository):
                 "UPDATE subscribers SET lang = ?, updated_at = ? WHERE user_id = ?",
                 (lang, self.clock(), user_id),
             )
-            await self.db.commit()
 
     async def mark_blocked(self, chat_id: int) -> None:
         async with self._writing():
@@ -72,23 +69,20 @@ class SqliteSubscribers(Repository):
                 "UPDATE subscribers SET blocked = 1, updated_at = ? WHERE chat_id = ?",
                 (self.clock(), chat_id),
             )
-            await self.db.commit()
 
     async def unban(self, user_id: int) -> bool:
         """Lift a ban; False when there was none."""
         async with self._writing():
-            cur = await self.db.execute("DELETE FROM bans WHERE user_id = ?", (user_id,))
-            await self.db.commit()
-        return cur.rowcount > 0
+            changed = await self.db.execute("DELETE FROM bans WHERE user_id = ?", (user_id,))
+        return changed > 0
 
     async def is_banned(self, user_id: int) -> bool:
         return await self.ban_of(user_id) is not None
 
     async def ban_of(self, user_id: int) -> Ban | None:
-        async with self.db.execute(
+        row = await self.db.fetchone(
             "SELECT user_id, banned_by, reason, ts FROM bans WHERE user_id = ?", (user_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return None if row is None else Ban(*row)
 
     async def ban(
@@ -102,4 +96,3 @@ class SqliteSubscribers(Repository):
                 " reason = excluded.reason, ts = excluded.ts",
                 (user_id, by, reason, self._now(now)),
             )
-            await self.db.commit()

@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import statistics
 from collections.abc import Callable
 from typing import Any
 
-import aiosqlite
-
 from handoff import tickets as rules
-from handoff.storage.database import Database, Repository
+from handoff.storage.database import Database, IntegrityError, Repository, Row
 from handoff.storage.interactions import SqliteInteractions
 from handoff.storage.subscribers import SqliteSubscribers
 from handoff.tickets import (
@@ -59,13 +56,12 @@ class SqliteTickets(Repository):
 
     async def queue_position(self, handoff_id: int) -> int:
         """1-based place of a waiting ticket in the queue (oldest first); 0 when not waiting."""
-        async with self.db.execute(
+        row = await self.db.fetchone(
             "SELECT COUNT(*) FROM tickets w JOIN tickets t ON t.id = ? "
             "WHERE t.status = 'waiting' AND w.status = 'waiting' "
             "AND (w.queued_at < t.queued_at OR (w.queued_at = t.queued_at AND w.id <= t.id))",
             (handoff_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return int(row[0]) if row else 0
 
     async def open_ticket(
@@ -139,18 +135,15 @@ class SqliteTickets(Repository):
         """A new waiting ticket and its "opened" event, inside the caller's write section;
         None when the one-open-ticket index says another process was first."""
         try:
-            cur = await self.db.execute(
+            ticket_id = await self.db.insert(
                 "INSERT INTO tickets (user_id, status, reason, question, lang,"
                 " created_at, queued_at, conversation_started_at, origin_message_id)"
                 " VALUES (?, 'waiting', ?, ?, ?, ?, ?, ?, ?)",
                 (user_id, reason, question, lang, now, now, started, origin_message_id),
             )
-        except sqlite3.IntegrityError:
-            await self.db.rollback()
-            return None
-        ticket_id = int(cur.lastrowid or 0)
+        except IntegrityError:
+            return None  # rolled back
         await self._add_event(ticket_id, "opened", now, detail=reason)
-        await self.db.commit()
         return ticket_id
 
     async def get_ticket(self, ticket_id: int) -> Ticket | None:
@@ -171,12 +164,11 @@ class SqliteTickets(Repository):
 
     async def claimed_by(self, agent_id: int) -> list[Ticket]:
         """An agent's claimed tickets, oldest first."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE agent_id = ? AND status = 'claimed' "
             "ORDER BY id",
             (agent_id,),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_ticket(r) for r in rows]
 
     async def set_thread(
@@ -184,14 +176,13 @@ class SqliteTickets(Repository):
     ) -> Ticket:
         """Remember the ticket's forum topic and card; None keeps what is stored."""
         async with self._writing():
-            cur = await self.db.execute(
+            changed = await self.db.execute(
                 "UPDATE tickets SET thread_id = COALESCE(?, thread_id),"
                 " card_message_id = COALESCE(?, card_message_id) WHERE id = ?",
                 (thread_id, card_message_id, ticket_id),
             )
-            if cur.rowcount == 0:
+            if changed == 0:
                 raise TicketNotFound(ticket_id)
-            await self.db.commit()
         return await self._get(ticket_id)
 
     async def hand_off_step(
@@ -203,12 +194,11 @@ class SqliteTickets(Repository):
         column = _STEPS[step]  # a fixed name, never the caller's text
         value = None if undo else self._now(now)
         async with self._writing():
-            cur = await self.db.execute(
+            changed = await self.db.execute(
                 f"UPDATE tickets SET {column} = ? WHERE id = ?", (value, ticket_id)
             )
-            if cur.rowcount == 0:
+            if changed == 0:
                 raise TicketNotFound(ticket_id)
-            await self.db.commit()
         return await self._get(ticket_id)
 
     async def claim(
@@ -332,12 +322,11 @@ class SqliteTickets(Repository):
 
     async def events(self, ticket_id: int) -> list[Event]:
         """A ticket's steps, oldest first."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             "SELECT ticket_id, name, ts, agent_id, detail FROM events WHERE ticket_id = ? "
             "ORDER BY id",
             (ticket_id,),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [Event(**dict(r)) for r in rows]
 
     async def add_event(
@@ -351,15 +340,13 @@ class SqliteTickets(Repository):
         """Record a step the desk doesn't see itself (e.g. "csat_asked", "topic_created")."""
         async with self._writing():
             await self._add_event(ticket_id, name, self._now(now), agent_id, detail)
-            await self.db.commit()
 
     async def queue(self, now: float | None = None) -> list[QueueEntry]:
         """Waiting tickets, longest waiting first, with their wait in seconds."""
         now = self._now(now)
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' ORDER BY queued_at, id"
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         entries = []
         for position, row in enumerate(rows, start=1):
             ticket = _ticket(row)
@@ -373,13 +360,12 @@ class SqliteTickets(Repository):
         """Median first-response time of the last ``last_n`` answered tickets whose first
         response came within ``horizon`` seconds; None without such tickets."""
         now = self._now(now)
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             "SELECT first_response_at - created_at FROM tickets "
             "WHERE first_response_at IS NOT NULL AND first_response_at >= ? "
             "ORDER BY first_response_at DESC LIMIT ?",
             (now - horizon, last_n),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return float(statistics.median(r[0] for r in rows)) if rows else None
 
     async def last_ticket(self, user_id: int) -> Ticket | None:
@@ -387,11 +373,10 @@ class SqliteTickets(Repository):
         return await self._one_ticket("user_id = ?", (user_id,))
 
     async def _one_ticket(self, where: str, params: tuple[Any, ...]) -> Ticket | None:
-        async with self.db.execute(
+        row = await self.db.fetchone(
             f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE {where} ORDER BY id DESC LIMIT 1",
             params,
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return None if row is None else _ticket(row)
 
     async def _get(self, ticket_id: int) -> Ticket:
@@ -430,15 +415,14 @@ class SqliteTickets(Repository):
         now = self._now(now)
         for _ in range(_RETRIES):
             async with self._writing():
-                async with self.db.execute(
+                row = await self.db.fetchone(
                     f"SELECT {_TICKET_COLUMNS}, version FROM tickets WHERE id = ?", (ticket_id,)
-                ) as cur:
-                    row = await cur.fetchone()
+                )
                 if row is None:
                     raise TicketNotFound(ticket_id)
                 new = rule(_ticket(row), now)
                 try:
-                    cur = await self.db.execute(
+                    changed = await self.db.execute(
                         "UPDATE tickets SET status = ?, claimed_at = ?, closed_at = ?,"
                         " agent_id = ?, agent_name = ?, close_reason = ?, csat = ?, reopened = ?,"
                         " queued_at = ?, version = version + 1 WHERE id = ? AND version = ?",
@@ -456,13 +440,12 @@ class SqliteTickets(Repository):
                             row["version"],
                         ),
                     )
-                except sqlite3.IntegrityError:
+                except IntegrityError:
                     # Only a reopen can hit the one-open-ticket index: another ticket is open.
                     other = await self.open_ticket_of(new.user_id)
                     raise OpenTicketExists(other.id if other else ticket_id) from None
-                if cur.rowcount == 1:
+                if changed == 1:
                     await self._add_event(ticket_id, event, now, agent_id, detail)
-                    await self.db.commit()
                     return await self._get(ticket_id)
                 # Even an UPDATE of no row holds the write lock: let the other process go on.
                 await self.db.rollback()
@@ -482,5 +465,5 @@ _TICKET_FIELDS = tuple(f.name for f in dataclasses.fields(Ticket))
 _TICKET_COLUMNS = ", ".join(_TICKET_FIELDS)
 
 
-def _ticket(row: aiosqlite.Row) -> Ticket:
+def _ticket(row: Row) -> Ticket:
     return Ticket(**{name: row[name] for name in _TICKET_FIELDS})

@@ -3,8 +3,6 @@ aggregated from, and a subscriber's summary. Reads only."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from handoff.reports import DISLIKED_LIMIT, ReportRows
 from handoff.storage.database import Database, Repository
 from handoff.storage.subscribers import SqliteSubscribers
@@ -26,41 +24,36 @@ class SqliteReports(Repository):
         """One row per ticket created in [since, until): every field and every duration
         (``time_to_handoff``, ``wait_until_claim``, ``first_response_time``,
         ``handling_time``, ``resolution_time``: seconds or None)."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE created_at >= ? AND created_at < ? "
             "ORDER BY created_at, id",
             (since, until if until is not None else float("inf")),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_ticket(r).metrics() for r in rows]
 
     async def tickets_alive(self, since: float, until: float) -> list[dict]:
         """One row per ticket open at some moment of [since, until), wherever it was created
         (the backlog and the ageing of ``handoff.insights``)."""
-        async with self.db.execute(
+        rows = await self.db.fetchall(
             f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE created_at < ?"
             " AND (closed_at IS NULL OR closed_at >= ?) ORDER BY created_at, id",
             (until, since),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_ticket(r).metrics() for r in rows]
 
     async def subscriber_summary(self, user_id: int, questions: int = 5) -> SubscriberSummary:
         """Everything /whois shows about a subscriber."""
         sub = await self.subscribers.subscriber(user_id)
-        async with self.db.execute(
+        seen = await self.db.fetchone(
             "SELECT created_at FROM subscribers WHERE user_id = ?", (user_id,)
-        ) as cur:
-            seen = await cur.fetchone()
-        async with self.db.execute(
+        )
+        counts = await self.db.fetchone(
             "SELECT COUNT(*), AVG(csat) FROM tickets WHERE user_id = ?", (user_id,)
-        ) as cur:
-            counts = await cur.fetchone()
-        async with self.db.execute(
+        )
+        texts = await self.db.fetchall(
             "SELECT text FROM interactions WHERE user_id = ? ORDER BY id DESC LIMIT ?",
             (user_id, questions),
-        ) as cur:
-            texts = await cur.fetchall()
+        )
         return SubscriberSummary(
             user_id=user_id,
             subscriber=sub,
@@ -138,7 +131,3 @@ class SqliteReports(Repository):
                 "SELECT district, ts FROM outages WHERE ts >= ? AND ts < ?", (since, until)
             ),
         )
-
-    async def _rows(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-        async with self.db.execute(sql, params) as cur:
-            return [dict(r) for r in await cur.fetchall()]

@@ -18,6 +18,7 @@ from handoff.sla import SlaTargets
 from handoff.storage import Store
 from tests.handoff.conftest import Clock
 from tests.handoff.test_reports import DAY, DAY0, OFFSET, TZ, fill_scenario, sql
+from tests.pg import on_postgres, on_store
 
 SINCE = DAY0 + 2 * DAY  # Wednesday and Thursday; the window before is Monday and Tuesday
 UNTIL = DAY0 + 4 * DAY
@@ -38,20 +39,22 @@ class Week:
 def week(tmp_path_factory: pytest.TempPathFactory) -> Week:
     path = tmp_path_factory.mktemp("insights") / "db.sqlite3"
 
-    async def run() -> Week:
-        clock = Clock(DAY0)
-        store = await Store.open(path, clock=clock)
-        try:
-            await fill_scenario(store, clock, days=6, per_day=45, seed=20250616, hostile=False)
-            await _gave_up(store, clock)
-            found = await build_insights(store, SINCE, UNTIL, TZ, TARGETS)
-            before = headline(await build_report(store, SINCE - (UNTIL - SINCE), SINCE, TZ))
-            whole = await build_insights(store, DAY0, DAY0 + 5 * DAY, TZ, TARGETS)
-            return Week(path, found, before, whole)
-        finally:
-            await store.close()
+    found, before, whole = asyncio.run(on_store(path, _week, DAY0))
+    return Week(path, found, before, whole)
 
-    return asyncio.run(run())
+
+async def _week(store: Store, clock: Clock) -> tuple[Insights, dict, Insights]:
+    await fill_scenario(store, clock, days=6, per_day=45, seed=20250616, hostile=False)
+    await _gave_up(store, clock)
+    found = await build_insights(store, SINCE, UNTIL, TZ, TARGETS)
+    before = headline(await build_report(store, SINCE - (UNTIL - SINCE), SINCE, TZ))
+    whole = await build_insights(store, DAY0, DAY0 + 5 * DAY, TZ, TARGETS)
+    return found, before, whole
+
+
+async def test_postgresql_gives_the_same_insights(week: Week) -> None:
+    """The week on PostgreSQL: the insights (checked against SQL here) come out the same."""
+    assert await on_postgres(_week, DAY0) == (week.insights, week.previous_headline, week.whole)
 
 
 async def _gave_up(store: Store, clock: Clock) -> None:

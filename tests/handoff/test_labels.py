@@ -39,6 +39,7 @@ from handoff.storage.labels import SqliteLabels
 from handoff.tickets import QueueEntry, Ticket, TicketNotFound
 from tests.handoff.conftest import Clock
 from tests.handoff.test_reports import DAY, DAY0, TZ, fill_scenario, sql
+from tests.pg import on_postgres, on_store
 
 ZONE = ZoneInfo(TZ)
 OFFICE = WorkingHours.from_config(
@@ -319,28 +320,31 @@ def triaged(tmp_path_factory: pytest.TempPathFactory) -> Triaged:
     """The generated days of ``test_reports``, each ticket given a random priority and zero to
     three labels by agents."""
     path = tmp_path_factory.mktemp("triage") / "db.sqlite3"
+
+    found, office = asyncio.run(on_store(path, _triage, DAY0))
+    return Triaged(path, found, office)
+
+
+async def _triage(store: Store, clock: Clock) -> tuple[Insights, Insights]:
     targets = SlaTargets(first_response=FIRST, resolution=RESOLVE)
+    await fill_scenario(store, clock, days=4, per_day=40, seed=15, hostile=False)
+    rng = random.Random(15)
+    for row in await store.ticket_metrics(*WINDOW):
+        priority = rng.choice(("urgent", "high", "normal", "normal", "low"))
+        await store.labels.set_priority(row["id"], priority, 501)
+        chosen = rng.sample(LABELS, rng.randint(0, 3))
+        await store.labels.set_labels(row["id"], chosen, 501)
+    found = await build_insights(store, *WINDOW, TZ, targets)
+    office = await build_insights(
+        store, *WINDOW, TZ, dataclasses.replace(targets, business_hours=True), OFFICE
+    )
+    return found, office
 
-    async def run() -> Triaged:
-        clock = Clock(DAY0)
-        store = await Store.open(path, clock=clock)
-        try:
-            await fill_scenario(store, clock, days=4, per_day=40, seed=15, hostile=False)
-            rng = random.Random(15)
-            for row in await store.ticket_metrics(*WINDOW):
-                priority = rng.choice(("urgent", "high", "normal", "normal", "low"))
-                await store.labels.set_priority(row["id"], priority, 501)
-                chosen = rng.sample(LABELS, rng.randint(0, 3))
-                await store.labels.set_labels(row["id"], chosen, 501)
-            found = await build_insights(store, *WINDOW, TZ, targets)
-            office = await build_insights(
-                store, *WINDOW, TZ, dataclasses.replace(targets, business_hours=True), OFFICE
-            )
-            return Triaged(path, found, office)
-        finally:
-            await store.close()
 
-    return asyncio.run(run())
+async def test_postgresql_gives_the_same_triage(triaged: Triaged) -> None:
+    """The triaged days on PostgreSQL: priorities, labels and SLA (checked against SQL here)
+    come out the same."""
+    assert await on_postgres(_triage, DAY0) == (triaged.found, triaged.office)
 
 
 def _judged(target: float, reached: str, until: float) -> str:

@@ -14,6 +14,7 @@ from handoff.insights import CSAT_COMMENT, LOW_CSAT, Insights, build_insights
 from handoff.storage import Store
 from tests.handoff.conftest import Clock
 from tests.handoff.test_reports import DAY, DAY0, TOPICS, TZ, fill_scenario, sql
+from tests.pg import on_postgres, on_store
 
 SINCE = DAY0 + DAY
 UNTIL = DAY0 + 5 * DAY
@@ -61,17 +62,20 @@ async def choose_and_comment(store: Store, seed: int = 15) -> int:
 def week(tmp_path_factory: pytest.TempPathFactory) -> Week:
     path = tmp_path_factory.mktemp("lead") / "db.sqlite3"
 
-    async def run() -> Week:
-        clock = Clock(DAY0)
-        store = await Store.open(path, clock=clock)
-        try:
-            await fill_scenario(store, clock, days=6, per_day=70, seed=151, hostile=False)
-            forged = await choose_and_comment(store)
-            return Week(path, await build_insights(store, SINCE, UNTIL, TZ), forged)
-        finally:
-            await store.close()
+    found, forged = asyncio.run(on_store(path, _week, DAY0))
+    return Week(path, found, forged)
 
-    return asyncio.run(run())
+
+async def _week(store: Store, clock: Clock) -> tuple[Insights, int]:
+    await fill_scenario(store, clock, days=6, per_day=70, seed=151, hostile=False)
+    forged = await choose_and_comment(store)
+    return await build_insights(store, SINCE, UNTIL, TZ), forged
+
+
+async def test_postgresql_gives_the_same_figures(week: Week) -> None:
+    """The week on PostgreSQL: click-through and comments (checked against SQL here) come
+    out the same."""
+    assert await on_postgres(_week, DAY0) == (week.insights, week.forged)
 
 
 def test_the_choice_click_through_against_sql(week: Week) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 from handoff.storage import Store
 from handoff.storage.migrations import MIGRATIONS
 from tests.handoff.conftest import T0, Clock
+from tests.pg import fresh_schema
 
 
 def make_v1(path: Path) -> None:
@@ -133,3 +135,54 @@ async def test_v4_gives_small_talk_and_intents_their_own_columns(tmp_path: Path,
 
 async def test_a_new_database_gets_every_migration(store: Store) -> None:
     assert await store.schema_version() == len(MIGRATIONS)
+
+
+async def _columns(store: Store) -> dict[str, list[str]]:
+    """Each table's columns, in order, as the backend reports them."""
+    database = store.database
+    found: dict[str, list[str]] = {}
+    for table in await database.tables():
+        if database.dialect == "sqlite":
+            rows = await database.fetchall(f"PRAGMA table_info({table})")
+            found[table] = [r["name"] for r in rows]
+        else:
+            rows = await database.fetchall(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = ?"
+                " ORDER BY ordinal_position",
+                (table,),
+            )
+            found[table] = [r[0] for r in rows]
+    return found
+
+
+async def test_the_same_migrations_make_the_same_schema_on_postgresql(clock: Clock) -> None:
+    sqlite = await Store.open(":memory:", clock=clock)
+    async with fresh_schema() as url:
+        pg = await Store.open(url, clock=clock)
+        try:
+            assert await pg.schema_version() == len(MIGRATIONS)
+            assert await _columns(pg) == await _columns(sqlite)
+            # Telegram's ids exceed 32 bits; ids keep numbering themselves
+            await pg.touch_subscriber(7_300_000_000, 7_300_000_000, "Big", None, "ru")
+            first = await pg.request_handoff(7_300_000_000, "command")
+            second = await pg.request_handoff(7_300_000_001, "command")
+            assert (await pg.subscriber(7_300_000_000)).chat_id == 7_300_000_000
+            assert second == first + 1
+        finally:
+            await pg.close()
+            await sqlite.close()
+
+
+async def test_instances_starting_at_once_migrate_once(clock: Clock) -> None:
+    """Four instances open an empty PostgreSQL schema together: the advisory lock lets one
+    migrate, the others find it done, and none fails."""
+    async with fresh_schema() as url:
+        stores = await asyncio.gather(*(Store.open(url, clock=clock) for _ in range(4)))
+        try:
+            assert [await s.schema_version() for s in stores] == [len(MIGRATIONS)] * 4
+            rows = await stores[0].database.fetchall("SELECT version FROM schema_version")
+            assert [r[0] for r in rows] == [len(MIGRATIONS)]
+        finally:
+            for s in stores:
+                await s.close()

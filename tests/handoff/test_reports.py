@@ -34,6 +34,7 @@ from handoff.reports import (
 )
 from handoff.storage import Store
 from tests.handoff.conftest import Clock
+from tests.pg import on_postgres, on_store
 
 TZ = "Asia/Dushanbe"  # UTC+5 all year: plain SQL can shift by a constant
 OFFSET = 5 * 3600
@@ -269,17 +270,18 @@ class Scenario:
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     path = tmp_path_factory.mktemp("report") / "db.sqlite3"
 
-    async def run() -> Report:
-        clock = Clock(DAY0)
-        store = await Store.open(path, clock=clock)
-        try:
-            await fill_scenario(store, clock, days=6, per_day=45, seed=20250616)
-            return await build_report(store, SINCE, UNTIL, TZ)
-        finally:
-            await store.close()
-
-    report = asyncio.run(run())
+    report = asyncio.run(on_store(path, _week_report, DAY0))
     return Scenario(path, report, render_html(report, title="Dono · <week 25>"))
+
+
+async def _week_report(store: Store, clock: Clock) -> Report:
+    await fill_scenario(store, clock, days=6, per_day=45, seed=20250616)
+    return await build_report(store, SINCE, UNTIL, TZ)
+
+
+async def test_postgresql_gives_the_same_report(scenario: Scenario) -> None:
+    """The week on PostgreSQL: the report (checked against SQL above) comes out the same."""
+    assert await on_postgres(_week_report, DAY0) == scenario.report
 
 
 def sql(path: Path, query: str, *params: object) -> list[tuple]:

@@ -16,6 +16,7 @@ from handoff.insights import build_insights
 from handoff.storage import Store
 from tests.handoff.conftest import Clock
 from tests.handoff.test_reports import AGENTS, DAY, DAY0, TZ, fill_scenario, sql
+from tests.pg import on_postgres, on_store
 
 SINCE = DAY0 + 1 * DAY + 5 * 3600  # mid-morning Tuesday ...
 UNTIL = DAY0 + 4 * DAY + 15 * 3600  # ... to Friday afternoon: shifts cross both edges
@@ -50,18 +51,19 @@ async def _shifts(store: Store, seed: int) -> None:
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     path = tmp_path_factory.mktemp("shifts") / "db.sqlite3"
 
-    async def run() -> Scenario:
-        clock = Clock(DAY0)
-        store = await Store.open(path, clock=clock)
-        try:
-            await fill_scenario(store, clock, days=6, per_day=45, seed=20251201, hostile=False)
-            await _shifts(store, seed=15)
-            found = await build_insights(store, SINCE, UNTIL, TZ)
-            return Scenario(path, found.shift_rates)
-        finally:
-            await store.close()
+    return Scenario(path, asyncio.run(on_store(path, _rates, DAY0)))
 
-    return asyncio.run(run())
+
+async def _rates(store: Store, clock: Clock) -> tuple[ShiftRate, ...]:
+    await fill_scenario(store, clock, days=6, per_day=45, seed=20251201, hostile=False)
+    await _shifts(store, seed=15)
+    return (await build_insights(store, SINCE, UNTIL, TZ)).shift_rates
+
+
+async def test_postgresql_gives_the_same_rates(scenario: Scenario) -> None:
+    """The shifts on PostgreSQL: tickets per hour on shift (checked against SQL here) come
+    out the same."""
+    assert await on_postgres(_rates, DAY0) == scenario.rates
 
 
 def _hours_by_sql(path: Path) -> dict[int, float]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -140,9 +139,9 @@ async def test_two_agents_race_for_a_ticket_and_one_wins(store: Store) -> None:
     assert [e.name for e in await store.events(ticket.id)] == ["opened", "claimed"]
 
 
-async def test_many_agents_race_across_connections(tmp_path: Path, clock: Clock) -> None:
-    """Two bot processes on one database file: the compare-and-set still lets one win."""
-    path = tmp_path / "desk.sqlite3"
+async def test_many_agents_race_across_connections(shared_url: str, clock: Clock) -> None:
+    """Bot processes on one database: the compare-and-set still lets one win."""
+    path = shared_url
     stores = [await Store.open(path, clock=clock) for _ in range(3)]
     try:
         ticket, _ = await stores[0].open_ticket(42, "command")
@@ -159,25 +158,25 @@ async def test_many_agents_race_across_connections(tmp_path: Path, clock: Clock)
 
 
 async def test_a_stale_writer_in_another_process_loses(
-    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    shared_url: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Bob's process reads the waiting ticket, Alice's claims it, then Bob's writes: his
     compare-and-set updates nothing, he reads again and is told who has it."""
-    path = tmp_path / "desk.sqlite3"
+    path = shared_url
     alice, bob = await Store.open(path, clock=clock), await Store.open(path, clock=clock)
     try:
         ticket, _ = await alice.open_ticket(42, "command")
-        execute = bob.db.execute
+        execute = bob.database.execute
 
-        def alice_first(sql: str, params: object = None):  # type: ignore[no-untyped-def]
+        def alice_first(sql: str, params: object = ()):  # type: ignore[no-untyped-def]
             async def run():  # type: ignore[no-untyped-def]
-                monkeypatch.setattr(bob.db, "execute", execute)
+                monkeypatch.setattr(bob.database, "execute", execute)
                 await alice.claim(ticket.id, ALICE, "Alice")
                 return await execute(sql, params)
 
             return run() if sql.startswith("UPDATE tickets SET status") else execute(sql, params)
 
-        monkeypatch.setattr(bob.db, "execute", alice_first)
+        monkeypatch.setattr(bob.database, "execute", alice_first)
         with pytest.raises(AlreadyClaimed) as err:
             await bob.claim(ticket.id, BOB, "Bob")
         assert err.value.agent_name == "Alice"
