@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery
+from aiogram.types import CallbackQuery, Message
+
+from handoff.tickets import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -126,3 +128,10 @@ class CsatCb(CallbackData, prefix="cs"):
 
     id: int
     score: int
+
+
+def in_its_topic(query: CallbackQuery, ticket: Ticket | None) -> bool:
+    """A ticket's button is pressed where the bot put it, in that ticket's topic (in a group
+    without topics neither has a thread): data naming another ticket is forged."""
+    where = query.message if isinstance(query.message, Message) else None
+    return ticket is not None and where is not None and where.message_thread_id == ticket.thread_id

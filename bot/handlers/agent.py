@@ -21,7 +21,7 @@ from aiogram.types import (
     Message,
 )
 
-from bot.callbacks import Answer, TicketCb, answer_first, answer_within
+from bot.callbacks import Answer, TicketCb, answer_first, answer_within, in_its_topic
 from bot.desk import Agent, Desk, whois
 from bot.desk.cards import DESK_COMMANDS, error_text, unknown_command_text
 from bot.handlers import labels as triage  # /priority, /label (they use _named_ticket)
@@ -99,13 +99,6 @@ async def _named_ticket(
 
 
 # -- buttons on the card ---------------------------------------------------------------------
-
-
-def in_its_topic(query: CallbackQuery, ticket: Ticket | None) -> bool:
-    """A ticket's button is pressed where the bot put it, in that ticket's topic (in a group
-    without topics neither has a thread): data naming another ticket is forged."""
-    where = query.message if isinstance(query.message, Message) else None
-    return ticket is not None and where is not None and where.message_thread_id == ticket.thread_id
 
 
 async def _pressed(

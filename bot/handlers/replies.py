@@ -9,7 +9,7 @@ from aiogram.filters import CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.callbacks import MAX_ID, answer_first
+from bot.callbacks import MAX_ID, answer_first, in_its_topic
 from bot.desk import Agent, Desk
 from bot.desk.cards import error_text
 from bot.desk.replies import send_reply
@@ -92,16 +92,10 @@ async def on_reply_button(
     in that ticket's topic, naming a reply the knowledge base has; otherwise "stale button"."""
     reply = knowledge.kb.replies.get(callback_data.reply)
     ticket = await desk.ticket(callback_data.ticket) if 0 < callback_data.ticket <= MAX_ID else None
-    where = query.message if isinstance(query.message, Message) else None
-    # a group without topics has no thread on either side
-    if (
-        reply is None
-        or ticket is None
-        or where is None
-        or where.message_thread_id != ticket.thread_id
-    ):
+    if reply is None or not in_its_topic(query, ticket):
         await answer_first(query, t(desk.lang, "stale_button"))
         return
+    where = query.message  # a Message: in_its_topic checked it
     await answer_first(query)
     try:
         sent = await send_reply(desk, ticket, agent, reply, where)
