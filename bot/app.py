@@ -37,6 +37,7 @@ from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
 from bot.startup import (
     EXIT_CONFIG,
+    EXIT_DATABASE,
     EXIT_OK,
     StartupError,
     listening,
@@ -45,7 +46,7 @@ from bot.startup import (
 )
 from bot.texts import t
 from handoff.storage import Store
-from handoff.storage.database import redacted
+from handoff.storage.database import DatabaseUnavailable, redacted
 from knowledge.lang import LANGS
 from knowledge.service import KnowledgeService
 
@@ -143,7 +144,11 @@ class Dono:
             raise KnowledgeBaseError(problems)
         store = await Store.open(config.bot.database_url())
         log.info("database %s", redacted(config.bot.database_url()))
-        journal = await Journal.open(config.bot.journal_path())
+        try:
+            journal = await Journal.open(config.bot.journal_path())
+        except (OSError, sqlite3.Error) as exc:
+            await store.close()
+            raise DatabaseUnavailable(f"journal {config.bot.journal_path()}: {exc}") from None
         metrics = Metrics()
         pacer = Pacer(Limits(**config.telegram.limits.model_dump()))
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)
@@ -345,7 +350,10 @@ async def serve(config: Config, token: str, api_base: str | None = None) -> int:
         raise StartupError(
             "DONO_BOT_TOKEN is not a bot token (expected like 123456:ABC-DEF…)", EXIT_CONFIG
         ) from None
-    dono = await Dono.create(config, token, api_base)
+    try:
+        dono = await Dono.create(config, token, api_base)
+    except DatabaseUnavailable as exc:
+        raise StartupError(f"cannot open the database {exc}", EXIT_DATABASE) from None
     starting = asyncio.create_task(start_serving(dono, secret))
     stopping = asyncio.create_task(stop.wait())
     try:

@@ -24,7 +24,7 @@ from bot.texts import t
 from handoff import reports
 from handoff.insights import build_insights
 from handoff.storage import Store
-from handoff.storage.database import is_postgres, redacted, sqlite_path
+from handoff.storage.database import DatabaseUnavailable, is_postgres, redacted, sqlite_path
 from knowledge.evaluate import (
     EvalFileError,
     evaluate,
@@ -452,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"knowledge base has errors:\n{exc}", file=sys.stderr)
     except EvalFileError as exc:
         print(str(exc), file=sys.stderr)
+    except DatabaseUnavailable as exc:
+        print(f"cannot open the database {exc}", file=sys.stderr)
     except BrokenPipeError:
         # `dono eval … | head`: the reader has all it wanted; no traceback on the way out
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -75,7 +75,10 @@ class Journal:
     @classmethod
     async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Journal:
         """The journal of the database at ``path`` (``:memory:`` for one in memory)."""
-        db = await aiosqlite.connect(journal_path(path))
+        file = journal_path(path)
+        if file != ":memory:":
+            Path(file).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(file)
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.executescript(JOURNAL_SCHEMA)

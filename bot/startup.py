@@ -28,6 +28,7 @@ EXIT_CONFIG = 2  # configuration, knowledge base, token or webhook secret missin
 EXIT_TOKEN = 3  # Telegram rejected the bot token
 EXIT_UNREACHABLE = 4  # Telegram's API did not answer within telegram.startup_wait
 EXIT_PORT = 5  # the health or webhook port could not be opened (in use, no permission)
+EXIT_DATABASE = 6  # the database could not be opened (unreachable, login refused, no such db)
 
 # setWebhook's secret_token: 1-256 characters, only A-Z, a-z, 0-9, _ and -
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")

@@ -3,7 +3,16 @@ table with its ids, the target's id sequences moved past the copied ids."""
 
 from __future__ import annotations
 
-from handoff.storage.database import Database, open_database, redacted
+from pathlib import Path
+
+from handoff.storage.database import (
+    Database,
+    DatabaseUnavailable,
+    is_postgres,
+    open_database,
+    redacted,
+    sqlite_path,
+)
 
 
 class TargetNotEmpty(Exception):
@@ -13,6 +22,8 @@ class TargetNotEmpty(Exception):
 async def copy_database(source: str, target: str) -> dict[str, int]:
     """Copy every table of ``source`` into ``target`` (both migrated to the current schema
     first); the rows copied per table. Refuses a target with any row (``TargetNotEmpty``)."""
+    if not is_postgres(source) and not Path(sqlite_path(source)).is_file():
+        raise DatabaseUnavailable(f"{source}: no such database file (nothing to copy)")
     src = await open_database(source)
     try:
         dst = await open_database(target)

@@ -9,6 +9,7 @@ orders rows by insertion), ``schema()`` (a migration's column types)."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -101,15 +102,31 @@ def sqlite_path(url: str | Path) -> str:
     return text[len("sqlite:///") :] if text.startswith("sqlite:///") else text
 
 
+class DatabaseUnavailable(Exception):
+    """The database could not be opened: a server not answering or refusing the login, no
+    such database, a file that can't be created. The message names it without a password."""
+
+
 async def open_database(url: str | Path, clock: Callable[[], float] = time.time) -> Database:
-    """A migrated database: PostgreSQL for a ``postgresql://`` URL, SQLite otherwise."""
-    if is_postgres(url):
-        from handoff.storage.postgres import PostgresDatabase
+    """A migrated database: PostgreSQL for a ``postgresql://`` URL, SQLite otherwise. Raises
+    ``DatabaseUnavailable`` when it can't be opened."""
+    try:
+        if is_postgres(url):
+            from handoff.storage.postgres import PostgresDatabase, unavailable
 
-        return await PostgresDatabase.open(str(url), clock)
-    from handoff.storage.sqlite import SqliteDatabase
+            try:
+                return await PostgresDatabase.open(str(url), clock)
+            except unavailable() as exc:
+                raise DatabaseUnavailable(f"{redacted(url)}: {_why(exc)}") from None
+        from handoff.storage.sqlite import SqliteDatabase
 
-    return await SqliteDatabase.open(sqlite_path(url), clock)
+        return await SqliteDatabase.open(sqlite_path(url), clock)
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseUnavailable(f"{redacted(url)}: {_why(exc)}") from None
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def redacted(url: str | Path) -> str:

@@ -200,3 +200,8 @@ def schema(migration: str) -> str:
     )
     sql = re.sub(r"\bINTEGER\b", "BIGINT", sql)
     return re.sub(r"\bREAL\b", "DOUBLE PRECISION", sql)
+
+
+def unavailable() -> tuple[type[BaseException], ...]:
+    """What asyncpg raises for a server it can't use (refused, login, no database)."""
+    return (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)

@@ -40,3 +40,14 @@ async def test_journal_forgets_old_handled_updates_but_not_pending_or_the_offset
     clock.advance(7 * 86400)
     assert await journal.prune(keep=3600) == 1  # the failed one, after a week
     assert await journal.sent_get(3, "42", 0) is None
+
+
+async def test_the_journal_makes_its_folder(tmp_path) -> None:
+    """Beside a PostgreSQL database the journal's default is var/dono: on a fresh clone there
+    is no var/ yet, and opening it failed ("unable to open database file")."""
+    journal = await Journal.open(tmp_path / "var" / "dono")
+    try:
+        await journal.inbox_put([(1, "{}")])
+    finally:
+        await journal.close()
+    assert (tmp_path / "var" / "dono.journal").is_file()

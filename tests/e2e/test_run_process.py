@@ -20,6 +20,7 @@ import yaml
 
 from bot.startup import (
     EXIT_CONFIG,
+    EXIT_DATABASE,
     EXIT_OK,
     EXIT_PORT,
     EXIT_TOKEN,
@@ -163,6 +164,31 @@ async def test_an_unreachable_api_exits_4_after_the_bounded_wait(
     assert time.monotonic() - began < 10
     line = one_line_error(bot.output())
     assert "did not answer within 2 s" in line and "telegram.startup_wait" in line
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        "postgresql://dono:S3cretPW@127.0.0.1:{port}/dono",  # no server there
+        "{tmp}/a-file-not-a-folder/dono.sqlite3",  # SQLite can't create it
+    ],
+)
+async def test_a_database_it_cannot_open_exits_6_with_one_line(
+    tmp_path: Path, processes: list[BotProcess], database: str
+) -> None:
+    """An unreachable PostgreSQL (or one refusing the login) or a SQLite file that can't be
+    made: one line naming the database without its password, exit 6 (it was a traceback,
+    exit 1, which a supervisor would restart in a loop)."""
+    (tmp_path / "a-file-not-a-folder").write_text("")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    url = database.format(port=port, tmp=tmp_path)
+    bot = BotProcess(tmp_path, closed_port_base(), "123456:ABCdef", DONO_DATABASE_URL=url)
+    processes.append(bot.start())
+    assert await bot.exit_code(timeout=30) == EXIT_DATABASE, bot.output()
+    line = one_line_error(bot.output())
+    assert "cannot open the database" in line and "S3cretPW" not in bot.output()
 
 
 @pytest.mark.parametrize("port_of", ["health", "webhook"])

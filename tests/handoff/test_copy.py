@@ -52,3 +52,12 @@ async def test_a_sqlite_database_is_copied_into_an_empty_postgresql_one(
         finally:
             await sqlite.close()
             await pg.close()
+
+
+def test_a_missing_source_is_refused_not_created(tmp_path: Path, capsys) -> None:
+    """A mistyped source path copied nothing, said it had, and left an empty file behind."""
+    missing = tmp_path / "typo.sqlite3"
+    argv = ["db", "copy", "--from", f"sqlite:///{missing}", "--to", "postgresql://x@127.0.0.1/x"]
+    assert main(argv) == 2
+    assert "no such database file" in capsys.readouterr().err
+    assert not missing.exists()
