@@ -16,6 +16,8 @@ import logging
 import weakref
 from typing import TYPE_CHECKING
 
+from aiogram.exceptions import TelegramForbiddenError
+
 from bot.texts import t
 from handoff.assign import OnShift, choose
 from handoff.tickets import DeskError, Ticket
@@ -115,17 +117,32 @@ async def after_shift(desk: Desk, agent: Agent, on: bool) -> int:
     ``requeue``, their claimed tickets go back to the queue (the release workflow: card and
     topic told, the subscriber not) and on to the others on shift. Returns how many were
     requeued."""
-    requeued = 0
+    requeued: list[Ticket] = []
     if not on and desk.config.off_shift == "requeue":
         for ticket in await desk.store.claimed_by(agent.id):
             try:
-                await desk.release(ticket, agent)
-                requeued += 1
+                requeued.append(await desk.release(ticket, agent))
             except DeskError as exc:  # closed or transferred meanwhile
                 log.info("ticket #%s not requeued: %s", ticket.id, exc.code)
     if on or requeued:
         await assign_waiting(desk)
-    return requeued
+    for ticket in requeued:
+        await _tell_back_in_queue(desk, ticket.id)
+    return len(requeued)
+
+
+async def _tell_back_in_queue(desk: Desk, ticket_id: int) -> None:
+    """A requeued ticket nobody took at once: its subscriber, told an agent had it, learns
+    that it waits again and where (one that went straight to another agent hears only that)."""
+    ticket = await desk.store.get_ticket(ticket_id)
+    if ticket is None or ticket.status != "waiting":
+        return
+    lang = ticket.lang or desk.lang
+    text = t(lang, "handoff_requeued") + "\n" + await desk.waiting_text(ticket, lang)
+    try:
+        await desk.bot.send_message(ticket.user_id, text)
+    except TelegramForbiddenError:  # blocked the bot: the next message closes the ticket
+        log.info("ticket #%s: subscriber not told it is back in the queue (blocked)", ticket.id)
 
 
 async def left_group(desk: Desk, user_id: int, name: str) -> None:

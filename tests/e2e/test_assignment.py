@@ -262,6 +262,23 @@ async def test_off_shift_requeue_gives_the_tickets_to_the_others(start: Start) -
         assert reply["text"].startswith("⚪️ Dilnoza")
 
 
+async def test_a_requeued_ticket_nobody_takes_tells_its_subscriber(start: Start) -> None:
+    """Told "an agent took it", then the agent went off shift with nobody else on: the
+    subscriber learns it waits again, and where (they were left believing someone had it)."""
+    async with start(assignment="round_robin", off_shift="requeue") as desk:
+        dilnoza = desk.agents[0]
+        await shift(desk, dilnoza, "on", "на смене")
+        ((person, _card),) = await tickets_of(desk, 1)
+        assert await holder(desk, 1) == dilnoza.id
+        assert "Оператор взял" in (await person.next())["text"]
+        await shift(desk, dilnoza, "off", "смена окончена")
+        told = await person.next()
+        assert "снова в очереди" in told["text"] and "1-й в очереди" in told["text"]
+        assert (await desk.dono.store.get_ticket(1)).status == "waiting"
+        await settled(desk.emu)
+        assert person.inbox.pending() == []  # once
+
+
 async def test_an_agent_removed_from_the_group_goes_off_shift(start: Start) -> None:
     async with start(assignment="round_robin", off_shift="requeue") as desk:
         dilnoza, rustam, _ = desk.agents
