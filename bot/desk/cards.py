@@ -65,9 +65,18 @@ def error_text(lang: str, exc: DeskError, *, for_html: bool) -> str:
     return t(lang, ERROR_TEXTS.get(exc.code, "error"), **params)
 
 
+QUOTED = 64  # UTF-16 units of an agent's own words quoted back in a reply
+
+
+def quoted(text: str) -> str:
+    """An agent's words (a query, an id, a label) as a reply quotes them: escaped and cut, so
+    the reply stays within Telegram's limit however long they were."""
+    return html.escape(cut_utf16(text, QUOTED, "…"))
+
+
 def unknown_command_text(lang: str, command: str) -> str:
     listed = " ".join(f"/{c}" for c in DESK_COMMANDS)
-    return t(lang, "agent_unknown_command", command=html.escape(command), commands=listed)
+    return t(lang, "agent_unknown_command", command=quoted(command), commands=listed)
 
 
 def card_text(

@@ -23,7 +23,7 @@ from aiogram.types import (
 
 from bot.callbacks import Answer, TicketCb, answer_first, answer_within, in_its_topic
 from bot.desk import Agent, Desk, whois
-from bot.desk.cards import DESK_COMMANDS, error_text, unknown_command_text
+from bot.desk.cards import DESK_COMMANDS, error_text, quoted, unknown_command_text
 from bot.handlers import labels as triage  # /priority, /label (they use _named_ticket)
 from bot.handlers import shift
 from bot.handlers.replies import ReplyCb, cmd_reply, on_reply_button
@@ -48,7 +48,6 @@ NOTE_PREFIXES = ("!", "/note")
 KB_LISTED = 5  # topics /kb <words> lists
 KB_BUTTON = 60  # UTF-16 units of a listed topic's button
 KB_SHOWN = 700  # visible UTF-16 units of a sent answer shown in the topic
-QUOTED = 64  # UTF-16 units of an agent's argument quoted back in a refusal
 KB_REMEMBERED = 500  # tickets whose last /kb list is kept for /kb <number>
 
 
@@ -172,8 +171,7 @@ async def cmd_transfer(
     target = parse_id(args[0])
     to = await desk.member(target) if target is not None else None
     if to is None:
-        said = html.escape(cut_utf16(args[0], QUOTED, "…"))
-        await message.reply(t(desk.lang, "agent_transfer_unknown", user_id=said))
+        await message.reply(t(desk.lang, "agent_transfer_unknown", user_id=quoted(args[0])))
         return
     await desk.transfer(ticket, agent, to)
 
@@ -220,10 +218,10 @@ class KbCommand:
             return
         found = search_topics(kb, query, desk.lang, limit=KB_LISTED)
         if not found:
-            await message.reply(t(desk.lang, "agent_kb_nothing", query=html.escape(query)))
+            await message.reply(t(desk.lang, "agent_kb_nothing", query=quoted(query)))
             return
         self._remember(ticket.id, [f.topic for f in found])
-        lines = [t(desk.lang, "agent_kb_found", query=html.escape(query))]
+        lines = [t(desk.lang, "agent_kb_found", query=quoted(query))]
         rows = []
         for n, item in enumerate(found, 1):
             title = html.escape(item.title)

@@ -10,6 +10,7 @@ from aiogram.types import Message
 
 from bot.config import Config
 from bot.desk import Agent, Desk
+from bot.desk.cards import quoted
 from bot.handlers import agent as agent_handlers
 from bot.texts import t
 from handoff.labels import (
@@ -99,7 +100,7 @@ def _refusal(lang: str, exc: LabelRefused, allowed: list[str]) -> str:
     return t(
         lang,
         f"agent_label_{exc.code}",
-        label=html.escape(exc.label[:64]),
+        label=quoted(exc.label),
         chars=MAX_LABEL_CHARS,
         most=MAX_LABELS,
         allowed=" ".join(f"#{html.escape(a)}" for a in allowed),

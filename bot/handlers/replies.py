@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.callbacks import MAX_ID, answer_first, in_its_topic
 from bot.desk import Agent, Desk
-from bot.desk.cards import error_text
+from bot.desk.cards import error_text, quoted
 from bot.desk.replies import send_reply
 from bot.texts import t
 from bot.tglimits import cut_utf16
@@ -23,8 +23,6 @@ FOUND = 5  # replies /r <words> lists
 LISTED = 30  # replies /r alone lists (with a button each); the rest are found by words
 BUTTON = 60  # UTF-16 units of a reply's button
 TITLE = 60  # UTF-16 units of a title in a list (30 lines stay within one message)
-
-QUOTED = 64  # UTF-16 units of the words quoted back when nothing matched
 
 
 class ReplyCb(CallbackData, prefix="r"):
@@ -63,9 +61,7 @@ async def cmd_reply(
         ids = list(replies)
         head = t(desk.lang, "agent_replies_all")
     if not ids:
-        await message.reply(
-            t(desk.lang, "agent_replies_nothing", query=html.escape(cut_utf16(query, QUOTED, "…")))
-        )
+        await message.reply(t(desk.lang, "agent_replies_nothing", query=quoted(query)))
         return
     lines, rows = [head], []
     for n, reply_id in enumerate(ids[:LISTED], 1):

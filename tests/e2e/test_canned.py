@@ -98,6 +98,10 @@ async def test_an_id_sends_at_once_signed_and_the_other_forms_say_what_to_do(
     await bot_says(desk, thread, since, "По запросу «аааа")
     await desk.say(dilnoza, "/transfer " + "9" * 4000, thread)
     await bot_says(desk, thread, since, "9999…")
+    await desk.say(dilnoza, "/kb " + "ж" * 5000, thread)  # /kb quotes the words back too
+    await bot_says(desk, thread, since, "жжжж…")
+    await desk.say(dilnoza, "/" + "q" * 5000, thread)  # and an unknown command its name
+    await bot_says(desk, thread, since, "qqqq…")
     await desk.say(dilnoza, "/r рестарт", None)  # in General: no subscriber to send it to
     await bot_says(desk, None, since, "Команда работает в теме обращения")
     await settled(desk.emu)
