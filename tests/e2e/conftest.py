@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -128,21 +129,46 @@ async def start_dono(emu: Emulator, config: Config) -> Dono:
     return bot
 
 
-@pytest.fixture
-async def desk(emu: Emulator, tmp_path: Path) -> AsyncIterator[Desk]:
+@asynccontextmanager
+async def open_desk(
+    emu: Emulator,
+    tmp_path: Path,
+    configure: Callable[[Config], None] = lambda config: None,
+    *,
+    names: tuple[str, ...] = ("Dilnoza", "Rustam"),
+    kb: Path | None = None,
+) -> AsyncIterator[Desk]:
+    """The operators' forum group with these agents and the bot configured for it (the
+    repository's config with ``configure`` applied), stopped on the way out."""
     agents = [
-        await emu.create_user("Dilnoza", language_code="ru", username="dilnoza"),
-        await emu.create_user("Rustam", language_code="ru", username="rustam"),
+        await emu.create_user(name, language_code="ru", username=name.lower()) for name in names
     ]
     group = await emu.create_forum_group("Operators", agents=agents)
-    config = make_config(tmp_path)
+    config = make_config(tmp_path, kb)
     config.agents.group_id = group.id
-    bot = await start_dono(emu, config)
-    env = Desk(emu, bot, group, agents)
+    configure(config)
+    env = Desk(emu, await start_dono(emu, config), group, agents)
     try:
         yield env
     finally:
         await env.dono.stop()
+
+
+@pytest.fixture
+async def desk(emu: Emulator, tmp_path: Path) -> AsyncIterator[Desk]:
+    async with open_desk(emu, tmp_path) as env:
+        yield env
+
+
+def _signed(config: Config) -> None:
+    config.agents.signature = "first_name"
+
+
+@pytest.fixture
+async def signed_desk(emu: Emulator, tmp_path: Path, kb_copy: Path) -> AsyncIterator[Desk]:
+    """One agent whose answers are signed, over a copy of the KB a test may edit."""
+    async with open_desk(emu, tmp_path, _signed, names=("Dilnoza",), kb=kb_copy) as env:
+        yield env
 
 
 async def settled(emu: Emulator, quiet: float = 0.5, limit: float = 10.0) -> None:

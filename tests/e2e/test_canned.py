@@ -3,13 +3,9 @@ or by id to the subscriber in their language with their name, as the agent's own
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from emulator import Emulator
-from tests.e2e.conftest import Desk, Person, buttons, make_config, settled, start_dono
+from tests.e2e.conftest import Desk, Person, buttons, settled
 
 NAME = "Фарруҳ <3"  # a first name with HTML in it: sent escaped, read as typed
 
@@ -32,21 +28,6 @@ async def bot_says(desk: Desk, thread: int | None, since: int, part: str) -> dic
         since=since,
         predicate=lambda m: part in (m.get("text") or ""),
     )
-
-
-@pytest.fixture
-async def signed_desk(emu: Emulator, tmp_path: Path, kb_copy: Path) -> AsyncIterator[Desk]:
-    """The desk with agents' answers signed, over a copy of the KB a test may edit."""
-    agents = [await emu.create_user("Dilnoza", language_code="ru")]
-    group = await emu.create_forum_group("Operators", agents=agents)
-    config = make_config(tmp_path, kb_copy)
-    config.agents.group_id = group.id
-    config.agents.signature = "first_name"
-    env = Desk(emu, await start_dono(emu, config), group, agents)
-    try:
-        yield env
-    finally:
-        await env.dono.stop()
 
 
 async def test_words_list_replies_and_a_button_sends_the_tajik_text_with_the_name(

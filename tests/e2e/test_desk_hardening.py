@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -128,20 +127,6 @@ async def test_an_agent_who_handed_a_ticket_on_cannot_edit_what_the_subscriber_s
 
 
 # -- answers that would have been lost (#5) ---------------------------------------------------
-
-
-@pytest.fixture
-async def signed_desk(emu: Emulator, tmp_path: Path) -> AsyncIterator[Desk]:
-    agents = [await emu.create_user("Dilnoza", language_code="ru", username="dilnoza")]
-    group = await emu.create_forum_group("Operators", agents=agents)
-    config = make_config(tmp_path)
-    config.agents.group_id = group.id
-    config.agents.signature = "first_name"
-    env = Desk(emu, await start_dono(emu, config), group, agents)
-    try:
-        yield env
-    finally:
-        await env.dono.stop()
 
 
 async def test_a_signed_answer_at_the_length_limit_arrives_whole(signed_desk: Desk) -> None:

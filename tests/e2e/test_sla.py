@@ -14,11 +14,20 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import bot.periodic as periodic
+from bot.config import Config
 from bot.desk.sla import DeskSla
 from emulator import Emulator
 from handoff.hours import WEEKDAYS, WorkingHours
 from handoff.sla import SlaTargets
-from tests.e2e.conftest import Desk, Person, make_config, settled, start_dono, wait_for
+from tests.e2e.conftest import (
+    Desk,
+    Person,
+    make_config,
+    open_desk,
+    settled,
+    start_dono,
+    wait_for,
+)
 from tests.e2e.test_desk import handed_off, press
 
 
@@ -148,22 +157,15 @@ async def test_raised_tickets_go_first_and_a_subscriber_is_told_that_place(desk:
 # -- the SLA ----------------------------------------------------------------------------------
 
 
+def _sla_in_an_hour(config: Config) -> None:
+    config.reports.sla = {"first_response": "1h", "resolution": "4h"}
+
+
 @pytest.fixture
 async def sla_desk(emu: Emulator, tmp_path: Path) -> AsyncIterator[Desk]:
     """A desk whose first reply is due an hour after the hand-off (no nudge in a test's time)."""
-    agents = [
-        await emu.create_user("Dilnoza", language_code="ru", username="dilnoza"),
-        await emu.create_user("Rustam", language_code="ru", username="rustam"),
-    ]
-    group = await emu.create_forum_group("Operators", agents=agents)
-    config = make_config(tmp_path)
-    config.agents.group_id = group.id
-    config.reports.sla = {"first_response": "1h", "resolution": "4h"}
-    dono = await start_dono(emu, config)
-    try:
-        yield Desk(emu, dono, group, agents)
-    finally:
-        await dono.stop()
+    async with open_desk(emu, tmp_path, _sla_in_an_hour) as desk:
+        yield desk
 
 
 def local(ts: float) -> str:
