@@ -122,6 +122,13 @@ class Claims:
             )
             await self._finish(update_id, "skipped after repeated crashes")
             return None
+        if attempts and self.journal.shared:
+            log.info(
+                "update %s was started %d times before (an instance that died?); taken over by %s",
+                update_id,
+                attempts,
+                self.instance,
+            )
         try:
             return Update.model_validate_json(body, context={"bot": self.bot})
         except ValueError as exc:

@@ -115,7 +115,6 @@ class DurablePoller(Claims):
         allowed = self.dp.resolve_used_update_types()
         if not await self._recover():
             return
-        self._start_background()
         offset: int | None = None
         fresh = True  # the offset is to be read from the journal (start, a new leadership)
         delay = 0.5
@@ -192,7 +191,6 @@ class DurablePoller(Claims):
         minutes, until stopped."""
         if not await self._recover():
             return
-        self._start_background()
         pruned = asyncio.get_running_loop().time()
         while not self._stop.is_set():
             await self._lead()
@@ -246,15 +244,19 @@ class DurablePoller(Claims):
         return None
 
     async def _recover(self) -> bool:
-        """Handle what was stored but not handled before a crash (on a shared journal: what
-        waits for any instance); False if stopped first. A journal that can't be read is
-        waited for, not a crash (loop)."""
+        """One instance: handle what was stored but not handled before a crash, before
+        anything new. Shared: the claim loop and the leases start at once (what waits is
+        claimed in order with the rest; draining it first could outlast the leases). Then the
+        claim loop runs; False if stopped first. A journal that can't be read is waited for,
+        not a crash (loop)."""
         delay = 0.5
         while not self._stop.is_set():
             try:
                 if await self.journal.inbox_pending(limit=1):
                     log.info("handling updates left over from the last run")
-                while not self._stop.is_set() and await self._claim_round():
+                while not self.journal.shared and await self._claim_round():
+                    if self._stop.is_set():
+                        return False
                     await self._wait_for_room()
             except JournalUnavailable as exc:
                 self._inbox_error = str(exc)
@@ -264,6 +266,7 @@ class DurablePoller(Claims):
                 continue
             self._inbox_error = None
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
+            self._start_background()
             return True
         return False
 

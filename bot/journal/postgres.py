@@ -11,6 +11,7 @@ deployments (and tests) in separate schemas of one database stay apart."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -124,7 +125,10 @@ class PostgresJournal(Journal):
             with contextlib.suppress(*self.errors):
                 await self._session.close(timeout=2)
             self._session = None
-        await self.pool.close()
+        try:  # a connection some task never gives back must not hold the stop up
+            await asyncio.wait_for(self.pool.close(), 5)
+        except TimeoutError:
+            self.pool.terminate()
 
     async def _connect_session(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(self.url, timeout=5)
