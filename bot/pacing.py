@@ -1,7 +1,8 @@
 """Paces outgoing messages to Telegram's flood limits so 429s are the exception, not the rule.
 
 Telegram allows a bot about 30 messages a second overall, 1 a second in one private chat and
-20 a minute in one group, each with a small burst. Every send goes through the GCRA ("virtual
+20 a minute in one group, each with a small burst; an edit or a topic operation costs what a
+message costs (``PACED_METHODS``). Every such call goes through the GCRA ("virtual
 scheduling") buckets below, first its chat's, then the global one, so waiting requests leave
 in arrival order and the bot sends at the ceiling while a backlog exists. The retry middleware
 still handles the 429s Telegram sends anyway.
@@ -23,11 +24,18 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response
 
-# methods that put a message into a chat (edits and callback answers don't count for Telegram)
+# methods that put a message into a chat (what the send journal and the retries track)
 SEND_METHODS = frozenset(
     """SendMessage CopyMessage ForwardMessage SendPhoto SendDocument SendVoice SendVideo
     SendSticker SendAudio SendAnimation SendVideoNote SendLocation SendContact SendMediaGroup
     SendVenue SendPoll SendDice""".split()
+)
+# what Telegram counts against a chat's budget: the sends, edits (they share the limit, "about
+# 20 times per minute in a specific chat") and topic operations, which post a service message
+# (tdlib/td#2592); callback answers and deletions don't count
+PACED_METHODS = SEND_METHODS | frozenset(
+    """EditMessageText EditMessageCaption EditMessageReplyMarkup EditMessageMedia
+    CreateForumTopic EditForumTopic CloseForumTopic ReopenForumTopic""".split()
 )
 
 
@@ -96,7 +104,7 @@ class Pacer(BaseRequestMiddleware):
         method: TelegramMethod[Any],
     ) -> Response[Any]:
         chat_id = getattr(method, "chat_id", None)
-        if type(method).__name__ in SEND_METHODS and chat_id is not None:
+        if type(method).__name__ in PACED_METHODS and chat_id is not None:
             self.waiting += 1
             try:
                 delay = self._chat_bucket(chat_id).reserve(self.clock())
