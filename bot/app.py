@@ -38,6 +38,7 @@ from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
 from bot.shared import RedisLink, fsm_storage, open_link
 from bot.shared_pacing import RedisBuckets
+from bot.shared_reload import ReloadFanOut
 from bot.startup import (
     EXIT_CONFIG,
     EXIT_DATABASE,
@@ -139,6 +140,7 @@ class Dono:
     commands: asyncio.Task | None = None
     timers: Periodic | None = None
     link: RedisLink | None = None
+    fanout: ReloadFanOut | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @classmethod
@@ -197,9 +199,12 @@ class Dono:
             config, bot, dp, store, journal, knowledge, reloader, metrics, pacer, sends, retry
         )
         dono.link = link
+        dono.fanout = ReloadFanOut(link, reloader) if link else None
         return dono
 
     async def _start_watching(self) -> None:
+        if self.fanout is not None:
+            self.fanout.start()
         if self.config.knowledge.watch:
             self.reloader.start()
             # one turn of the loop: the watcher notes which folder the KB path leads to now,
@@ -315,6 +320,8 @@ class Dono:
         if self.timers is not None:
             await self.timers.stop()
         await self.reloader.stop()
+        if self.fanout is not None:
+            await self.fanout.stop()
         if self.health is not None:
             await self.health.cleanup()
         if self.runner is not None:
