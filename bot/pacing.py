@@ -133,11 +133,20 @@ class Pacer(BaseRequestMiddleware):
         clock: Callable[[], float] = time.monotonic,
         shared: SharedPacing | None = None,
     ):
-        self.limits = limits or Limits()
         self.clock = clock
         self.shared = shared
-        self.local = Buckets(self.limits)
+        self.limits = limits or Limits()
         self.waiting = 0  # requests paced right now: the outgoing backlog
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        """New limits (a test's faster group, say) start this process's buckets afresh."""
+        self._limits = limits
+        self.local = Buckets(limits)
 
     async def _pace(self, bot: Bot, chat_id: int | str) -> None:
         buckets = self.local
