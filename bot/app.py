@@ -431,12 +431,15 @@ class RedactToken(logging.Filter):
 
 
 def setup_logging(
-    json_lines: bool = False, token: str | None = None, secret: str | None = None
+    json_lines: bool = False,
+    token: str | None = None,
+    secret: str | None = None,
+    instance: str | None = None,
 ) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RedactToken(token, secret))
     if json_lines or os.environ.get("DONO_LOG_JSON") == "1":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(instance))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=os.environ.get("DONO_LOG_LEVEL", "INFO"), handlers=[handler])
@@ -454,7 +457,7 @@ def run_bot(config: Config) -> int:
         )
         return EXIT_CONFIG
     secret = os.environ.get("DONO_WEBHOOK_SECRET") or None
-    setup_logging(config.ops.json_logs, token, secret)
+    setup_logging(config.ops.json_logs, token, secret, config.ops.instance_name())
     try:
         return asyncio.run(serve(config, token))
     except StartupError as exc:

@@ -214,7 +214,12 @@ class GroupWatch(BaseRequestMiddleware):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, message (and the exception, if any)."""
+    """One JSON object per line: ts, level, logger, message (and the exception, if any), and
+    the instance's name when it is given."""
+
+    def __init__(self, instance: str | None = None) -> None:
+        super().__init__()
+        self.instance = instance
 
     def format(self, record: logging.LogRecord) -> str:
         line = {
@@ -223,6 +228,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.instance is not None:
+            line["instance"] = self.instance
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)

@@ -58,6 +58,7 @@ def test_json_log_lines() -> None:
     record = logging.LogRecord("dono", logging.INFO, __file__, 1, "served %s", ("x",), None)
     line = JsonFormatter().format(record)
     assert '"message": "served x"' in line and '"level": "INFO"' in line
+    assert '"instance": "east-1"' in JsonFormatter("east-1").format(record)
 
 
 def test_token_is_redacted_from_logs() -> None:
