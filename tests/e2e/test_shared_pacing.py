@@ -70,9 +70,10 @@ async def test_two_instances_stay_under_the_bots_limit_together(
         took = time.monotonic() - started
     assert refused(emu) == []
     assert len([c for c in emu.calls("sendMessage") if c.get("ok")]) == 100
-    # 30 at once, then 30 a second (less the pacer's margin): about 2.3 s at the ceiling
+    # 30 at once, then 30 a second (less the pacer's margin): about 2.4 s at the ceiling; the
+    # upper bound is loose (a loaded machine is slower) but catches pacing far under it
     ceiling = (100 - limits.global_burst) / (limits.global_per_second * SAFETY)
-    assert ceiling * 0.9 <= took < ceiling * 2 + 1
+    assert ceiling * 0.9 <= took < ceiling * 4 + 5
 
 
 async def test_two_instances_stay_under_a_groups_limit_together(
@@ -93,7 +94,7 @@ async def test_two_instances_stay_under_a_groups_limit_together(
         took = time.monotonic() - started
     assert refused(emu) == []
     ceiling = (24 - 5) / (10 * SAFETY)
-    assert ceiling * 0.9 <= took < ceiling * 2 + 1
+    assert ceiling * 0.9 <= took < ceiling * 4 + 5
 
 
 def _free_port() -> int:
