@@ -18,6 +18,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import BotCommand
 from aiogram.utils.token import TokenValidationError, validate_token
 from aiohttp import web
@@ -28,13 +29,23 @@ from bot.desk import Desk
 from bot.desk.sla import DeskSla
 from bot.durable import DurablePoller, IdempotentSends
 from bot.handlers import admin, agent, subscriber
-from bot.health import ApiMetrics, JsonFormatter, Metrics, UpdateMetrics, start_health_server
+from bot.health import (
+    ApiMetrics,
+    DatabaseProbe,
+    JsonFormatter,
+    Metrics,
+    UpdateMetrics,
+    start_health_server,
+)
 from bot.journal import Journal
 from bot.middlewares import SubscriberMiddleware, TicketMiddleware
 from bot.pacing import Limits, Pacer
 from bot.periodic import Periodic
 from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
+from bot.shared import RedisLink, fsm_storage, open_link
+from bot.shared_pacing import RedisBuckets
+from bot.shared_reload import ReloadFanOut
 from bot.startup import (
     EXIT_CONFIG,
     EXIT_DATABASE,
@@ -78,9 +89,14 @@ def create_bot(
 
 
 def create_dispatcher(
-    config: Config, knowledge: KnowledgeService, store: Store, desk: Desk
+    config: Config,
+    knowledge: KnowledgeService,
+    store: Store,
+    desk: Desk,
+    storage: BaseStorage | None = None,
 ) -> Dispatcher:
-    dp = Dispatcher(knowledge=knowledge, store=store, config=config, desk=desk)
+    """``storage``: where conversation (FSM) state lives; None: this process's memory."""
+    dp = Dispatcher(storage=storage, knowledge=knowledge, store=store, config=config, desk=desk)
     dp["admins"] = frozenset(config.agents.admins)
     dp["max_chars"] = config.bot.max_message_chars
     middleware = SubscriberMiddleware(store, config.bot.default_language)
@@ -131,6 +147,9 @@ class Dono:
     poller: DurablePoller | None = None
     commands: asyncio.Task | None = None
     timers: Periodic | None = None
+    link: RedisLink | None = None
+    probe: DatabaseProbe = field(init=False)
+    fanout: ReloadFanOut | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @classmethod
@@ -153,7 +172,9 @@ class Dono:
             raise DatabaseUnavailable(f"journal {redacted(where)}: {exc}") from None
         log.info("update journal %s; instance %s", redacted(where), config.ops.instance_name())
         metrics = Metrics()
-        pacer = Pacer(Limits(**config.telegram.limits.model_dump()))
+        link = await open_link(config.redis, config.ops.instance_name())
+        limits = Limits(**config.telegram.limits.model_dump())
+        pacer = Pacer(limits, shared=RedisBuckets(link, limits) if link else None)
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)
         sends = IdempotentSends(journal)
         retry = RetryMiddleware()
@@ -170,7 +191,7 @@ class Dono:
         desk.topics.knowledge = knowledge  # a topic is named by the KB topic it is about
         sla = DeskSla(store, config.reports.targets(), desk.hours, desk.lang)
         desk.topics.triage = sla.card_lines  # priority, labels, due times on the card
-        dp = create_dispatcher(config, knowledge, store, desk)
+        dp = create_dispatcher(config, knowledge, store, desk, fsm_storage(link))
         dp["metrics"] = metrics
         dp.update.outer_middleware(UpdateMetrics(metrics))
 
@@ -185,11 +206,17 @@ class Dono:
             len(knowledge.kb.topics),
             knowledge.kb.version,
         )
-        return cls(
+        dono = cls(
             config, bot, dp, store, journal, knowledge, reloader, metrics, pacer, sends, retry
         )
+        dono.link = link
+        dono.probe = DatabaseProbe(store.ping)
+        dono.fanout = ReloadFanOut(link, reloader) if link else None
+        return dono
 
     async def _start_watching(self) -> None:
+        if self.fanout is not None:
+            self.fanout.start()
         if self.config.knowledge.watch:
             self.reloader.start()
             # one turn of the loop: the watcher notes which folder the KB path leads to now,
@@ -201,24 +228,32 @@ class Dono:
         kb = self.knowledge.kb
         self.metrics.kb_topics.set(len(kb.topics))
         serving = (self.task is not None and not self.task.done()) or self.runner is not None
+        leader = getattr(self.poller, "leader", None)
         body: dict = {
             "status": "ok" if serving and not self._stopped else "down",
+            "instance": self.config.ops.instance_name(),
+            "leader": leader,
             "kb_version": kb.version,
             "kb_topics": len(kb.topics),
         }
+        self.metrics.set_instance(body["instance"], leader)
         problem = self.poller.storage_error if self.poller is not None else None
+        problem = problem or await self.probe.problem()
         try:
-            waiting = len(await self.store.queue())
-        except sqlite3.Error as exc:
-            problem = problem or str(exc)
-        else:
+            waiting = None if problem else len(await self.store.queue())
+        except Exception as exc:
+            if not (errors.storage_unavailable(exc) or isinstance(exc, sqlite3.Error)):
+                raise
+            problem = str(exc) or type(exc).__name__
+        if waiting is not None:
             self.metrics.tickets_waiting.set(waiting)
             body["tickets_waiting"] = waiting
         self.metrics.database_ok.set(0 if problem else 1)
-        if problem is not None:
-            body["database"] = problem
-            if body["status"] == "ok":
-                body["status"] = "degraded"
+        body["database"] = problem or "ok"
+        body["redis"] = self.link.status if self.link is not None else None
+        self.metrics.redis_ok.set(1 if body["redis"] in ("ok", None) else 0)
+        if (problem is not None or body["redis"] not in ("ok", None)) and body["status"] == "ok":
+            body["status"] = "degraded"
         operators = self.dp["desk"].operators.problem  # the group refuses the bot (403)
         if operators is not None:
             body["operators_group"] = operators
@@ -322,6 +357,8 @@ class Dono:
         if self.timers is not None:
             await self.timers.stop()
         await self.reloader.stop()
+        if self.fanout is not None:
+            await self.fanout.stop()
         if self.health is not None:
             await self.health.cleanup()
         if self.runner is not None:
@@ -335,6 +372,8 @@ class Dono:
         await self.bot.session.close()
         await self.journal.close()
         await self.store.close()
+        if self.link is not None:
+            await self.link.close()
 
 
 async def start_serving(dono: Dono, secret: str | None) -> None:
@@ -412,12 +451,15 @@ class RedactToken(logging.Filter):
 
 
 def setup_logging(
-    json_lines: bool = False, token: str | None = None, secret: str | None = None
+    json_lines: bool = False,
+    token: str | None = None,
+    secret: str | None = None,
+    instance: str | None = None,
 ) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RedactToken(token, secret))
     if json_lines or os.environ.get("DONO_LOG_JSON") == "1":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(instance))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=os.environ.get("DONO_LOG_LEVEL", "INFO"), handlers=[handler])
@@ -435,7 +477,7 @@ def run_bot(config: Config) -> int:
         )
         return EXIT_CONFIG
     secret = os.environ.get("DONO_WEBHOOK_SECRET") or None
-    setup_logging(config.ops.json_logs, token, secret)
+    setup_logging(config.ops.json_logs, token, secret, config.ops.instance_name())
     try:
         return asyncio.run(serve(config, token))
     except StartupError as exc:

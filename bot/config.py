@@ -181,6 +181,17 @@ class OpsConfig(_Section):
         return name or f"{socket.gethostname()}-{os.getpid()}"
 
 
+class RedisConfig(_Section):
+    """Redis shared by several instances: flood-limit buckets, FSM state, KB reloads."""
+
+    # redis://host:6379/0 (a password only in DONO_REDIS_URL, which wins); null: no Redis
+    url: str | None = None
+    prefix: str = Field("dono", min_length=1)  # of every key and channel
+
+    def redis_url(self) -> str | None:
+        return os.environ.get("DONO_REDIS_URL") or self.url or None
+
+
 class Config(_Section):
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
@@ -189,6 +200,7 @@ class Config(_Section):
     playground: PlaygroundConfig = Field(default_factory=PlaygroundConfig)
     outages: OutagesConfig = Field(default_factory=OutagesConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @property
