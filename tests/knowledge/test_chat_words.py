@@ -32,6 +32,7 @@ def _what(d: Decision) -> tuple[str, str | None]:
         ("остатки", "осталось"),  # what is left
         ("цены", "стоимость"),  # what it costs
         ("стоят", "цена"),
+        ("вызовы", "звонки"),  # a call
     ],
 )
 def test_words_for_one_thing_share_a_key(word: str, same_as: str) -> None:
@@ -45,6 +46,7 @@ def test_words_for_one_thing_share_a_key(word: str, same_as: str) -> None:
         ("сбой сети в кишлаке", "outage_report"),
         ("какой у меня остаток мегабайт", "remaining_quota"),
         ("какая стоимость тарифов у вас", "tariff_list"),
+        ("как перевести вызовы на другой номер", "call_forwarding"),
     ],
 )
 def test_a_synonym_finds_its_topic(matcher: Matcher, message: str, topic: str) -> None:
