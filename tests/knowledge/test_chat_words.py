@@ -10,6 +10,7 @@ from knowledge.decision import Decision
 from knowledge.index import word_key
 from knowledge.loader import load
 from knowledge.matcher import Matcher
+from knowledge.text import normalize
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -40,6 +41,18 @@ def test_words_for_one_thing_share_a_key(word: str, same_as: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("word", "same_as"),
+    [
+        ("пора", "вайрон"),  # torn in pieces, broken
+        ("шикаст", "вайрон"),
+        ("сарф", "хароҷот"),  # spent, expenses
+    ],
+)
+def test_tajik_words_for_one_thing_share_a_key(word: str, same_as: str) -> None:
+    assert word_key(normalize(word), "tg") == word_key(normalize(same_as), "tg")
+
+
+@pytest.mark.parametrize(
     ("message", "topic"),
     [
         ("у брата стащили телефон", "sim_lost"),
@@ -47,6 +60,8 @@ def test_words_for_one_thing_share_a_key(word: str, same_as: str) -> None:
         ("какой у меня остаток мегабайт", "remaining_quota"),
         ("какая стоимость тарифов у вас", "tariff_list"),
         ("как перевести вызовы на другой номер", "call_forwarding"),
+        ("Сим-корти ман пора шуд, чӣ кор кунам?", "sim_replace"),
+        ("Маблағ ба чӣ сарф шуд?", "charges_detail"),
     ],
 )
 def test_a_synonym_finds_its_topic(matcher: Matcher, message: str, topic: str) -> None:
