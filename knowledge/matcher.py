@@ -176,6 +176,7 @@ class Matcher(DecisionRules):
         known = dict.fromkeys(LANGS, 0)
         for i, word in enumerate(reading.words):
             best, is_stop, is_context, is_foreign = self._look_up(reading, i, found)
+            is_stop = is_stop or reading.units[i] in reading.bare  # "что делать?" names nothing
             story = n >= STORY_MIN_WORDS and not reading.names[i] and lexicon.is_story_word(word)
             denied = (
                 i > 0
@@ -195,7 +196,7 @@ class Matcher(DecisionRules):
                 known[lang] += bool(found[lang][i])
             out.context.append(is_context)
             if best is not None:
-                self._weigh_known(out, best, is_stop)
+                self._weigh_known(out, best, is_stop, "story" if story else "unknown")
                 if is_context and self._talk_only(found, i):
                     # "утра" is "доброе утро" to the KB; in "нет сети с утра" it is the story
                     out.weight[-1] = min(out.weight[-1], self.max_weight * TALK_CONTEXT_WEIGHT)
@@ -252,17 +253,20 @@ class Matcher(DecisionRules):
                     best = cand
         return best, is_stop, is_context, is_foreign
 
-    def _weigh_known(self, out: _Words, best: tuple[float, float, bool], is_stop: bool) -> None:
+    def _weigh_known(
+        self, out: _Words, best: tuple[float, float, bool], stop: bool, rest: str
+    ) -> None:
+        """A KB word's weight: a far fuzzy match is partly the word it resembles, partly the
+        word itself (``rest``: "story", "unknown"); "избавиться" is a verb of the story."""
         sim, w, key_stop = best
         top = self.max_weight
-        if is_stop or key_stop:
+        if stop or key_stop:
             w = min(w, top * STOPWORD_WEIGHT)
         else:
-            # a far fuzzy match is partly an unknown word: weigh it partly as one
-            w = sim * w + (1 - sim) * top * UNKNOWN_WEIGHT
+            w = sim * w + (1 - sim) * top * _KIND_WEIGHT[rest]
         out.weight.append(w)
         out.kind.append("kb")
-        out.unknown.append(1 - sim)
+        out.unknown.append((1 - sim) * _KIND_UNKNOWN[rest])
 
     # -- scoring ---------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from knowledge.lang import FOLDED_STOPWORDS
 from knowledge.text import (
     layout_en_to_ru,
     layout_ru_to_en,
@@ -54,6 +55,21 @@ REQUEST_WORDS = frozenset(
     "want need help please tell".split()
 )
 ASK_WORDS = QUESTION_WORDS | REQUEST_WORDS
+# what a question says when it names nothing: "что делать?", "что ещё проверить?",
+# "чӣ кор кунам?", "what should I do?"
+_NAMING_NOTHING = """
+    делать сделать проверить посмотреть быть поступить предпринять можно ещё еще теперь дальше
+    тогда тут такое такой делаете это задать спросить уточнить вопрос
+    кор кунам кунем кунад тавр хел акнун
+    do check try now should then
+"""
+BARE_WORDS = (
+    ASK_WORDS
+    | frozenset(normalize(w) for w in _NAMING_NOTHING.split())
+    | FOLDED_STOPWORDS["ru"]
+    | FOLDED_STOPWORDS["tg"]
+    | FOLDED_STOPWORDS["en"]
+)
 # a clause that points back ("как её заблокировать") is about the clause before it
 REFERRING = frozenset(
     "его её ее их него нее неё ним ней это этот эту эта этого этим этой там туда "
@@ -74,6 +90,7 @@ class Reading:
     asks: tuple[bool, ...]  # per sentence: is it a question ("?" or a question word)
     clause_asks: tuple[bool, ...] = ()  # per clause: it holds the question or request
     names: tuple[bool, ...] = ()  # per word: capitalized inside a sentence (a name: "Steam")
+    bare: frozenset[int] = frozenset()  # clauses that ask but name nothing ("что делать?")
 
     def focus(
         self, context: float, clause: float, past: set[int] | None = None, story: float = 0.0
@@ -141,7 +158,6 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
     sentence_start = True
     unit = 0
     open_unit = False  # the current clause has words
-
     for raw, marks, original in tokens:
         if len(words) >= MAX_WORDS:
             break
@@ -177,6 +193,7 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
                 asks.append(False)
             clause_asks.append(False)
             open_unit = False
+    bare = _lend_bare_asks(words, units, sentences, asks, clause_asks)
     return Reading(
         label,
         weight,
@@ -187,7 +204,34 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
         tuple(asks),
         tuple(clause_asks),
         tuple(names),
+        bare,
     )
+
+
+def _lend_bare_asks(
+    words: list[str],
+    units: list[int],
+    sentences: list[int],
+    asks: list[bool],
+    clause_asks: list[bool],
+) -> frozenset[int]:
+    """A clause that asks but names nothing ("интернет не работает с утра, что делать?",
+    "... не помогает. Что ещё проверить?") asks about what was said just before it: that
+    clause asks too. Returns the bare clauses."""
+    by_unit: dict[int, list[str]] = {}
+    for w, u in zip(words, units, strict=True):
+        by_unit.setdefault(u, []).append(w)
+    bare = {
+        u for u, mine in by_unit.items() if clause_asks[u] and all(w in BARE_WORDS for w in mine)
+    }
+    for u in bare:
+        # "как узнать, | сколько осталось?" introduces the clause after it
+        after = any(v > u and sentences[v] == sentences[u] for v in by_unit)
+        prev = max((v for v in by_unit if v < u), default=None)
+        if not after and prev is not None and not clause_asks[prev]:
+            clause_asks[prev] = True
+            asks[sentences[prev]] = True
+    return frozenset(bare)
 
 
 def readings(text: str) -> Iterator[Reading]:

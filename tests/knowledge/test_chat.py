@@ -159,7 +159,7 @@ def test_reply_language_of_a_miss_is_the_subscribers_choice(matcher: Matcher) ->
 
 def test_chat_set_stays_at_its_level(matcher: Matcher) -> None:
     summary = summarize(evaluate(matcher, load_cases(DATA / "eval_chat.yaml")))
-    assert summary["accuracy"] >= 0.78, summary["by_style"]
+    assert summary["accuracy"] >= 0.85, summary["by_style"]
     assert summary["none_answered"] <= 3
     assert summary["by_style"]["oos"]["accuracy"] >= 0.85
     assert summary["by_style"]["smalltalk"]["accuracy"] >= 0.75
@@ -176,7 +176,7 @@ def test_what_the_message_says_it_is_not_about_does_not_count(matcher: Matcher) 
 def test_our_own_chat_cases(matcher: Matcher) -> None:
     # written for this project before the last tuning rounds: a check that tuning generalizes
     summary = summarize(evaluate(matcher, load_cases(DATA / "eval_chat_ours.yaml")))
-    assert summary["accuracy"] >= 0.85, summary["confusions"]
+    assert summary["accuracy"] >= 0.92, summary["confusions"]
     assert summary["none_answered"] == 0 and summary["wrong_answers"] == 0
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.decision import Decision
+from knowledge.index import STOPWORD_WEIGHT
 from knowledge.lang import stem
 from knowledge.loader import load
 from knowledge.matcher import Matcher
@@ -79,3 +80,34 @@ def test_tajik_perfect_finds_the_past_trigger(matcher: Matcher) -> None:
     past = matcher.match("Пулам куҷо рафт?")
     assert _what(perfect) == _what(past) == ("answer", "charges_detail")
     assert perfect.score == pytest.approx(past.score)
+
+
+def test_a_question_that_names_nothing_asks_about_the_clause_before_it() -> None:
+    # "что делать?" asks about the internet that stopped working
+    reading = next(readings("у меня с обеда пропал интернет, что делать?"))
+    assert reading.bare == frozenset({1})
+    assert reading.clause_asks[:2] == (True, True)
+    # "как узнать," introduces the clause after it; the one before is not asked
+    reading = next(readings("Деньги вижу, а как узнать, сколько минут осталось?"))
+    assert reading.bare == frozenset({1})
+    assert reading.clause_asks[:3] == (False, True, True)
+    # a greeting before "Подскажите, ..." is not what it asks about
+    reading = next(readings("Добрый вечер! Подскажите, как проверить баланс?"))
+    assert reading.clause_asks[0] is False
+
+
+def test_the_words_of_a_question_that_names_nothing_name_no_topic(matcher: Matcher) -> None:
+    # "делать" is a word of "потерял телефон, что делать с номером": not here
+    reading = next(readings("у меня с обеда пропал интернет, что делать?"))
+    words = matcher._words(reading)
+    assert words.weight[reading.words.index("делать")] <= matcher.max_weight * STOPWORD_WEIGHT
+
+
+def test_a_verb_like_a_kb_word_weighs_as_a_verb_for_the_part_it_is_not(matcher: Matcher) -> None:
+    # "избавиться" only resembles a KB word; the rest of it is a verb of the story, not a
+    # word no topic knows (which would count against every topic)
+    reading = next(readings("каждый день снимают деньги за подписки, как от них избавиться"))
+    words = matcher._words(reading)
+    i = reading.words.index("избавиться")
+    assert words.kind[i] == "kb" and words.unknown[i] == 0.0
+    assert words.weight[i] < matcher.max_weight
