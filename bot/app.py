@@ -172,7 +172,14 @@ class Dono:
             raise DatabaseUnavailable(f"journal {redacted(where)}: {exc}") from None
         log.info("update journal %s; instance %s", redacted(where), config.ops.instance_name())
         metrics = Metrics()
-        link = await open_link(config.redis, config.ops.instance_name())
+        try:
+            link = await open_link(
+                config.redis, config.ops.instance_name(), config.telegram.startup_wait
+            )
+        except DatabaseUnavailable:
+            await journal.close()
+            await store.close()
+            raise
         limits = Limits(**config.telegram.limits.model_dump())
         pacer = Pacer(limits, shared=RedisBuckets(link, limits) if link else None)
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)

@@ -178,7 +178,7 @@ class Claims:
         self.tasks.add(task)
         task.add_done_callback(self._done)
         uid = update.update_id
-        self._in_hand[uid] += 1  # a retry is spawned before its first try ends: counted
+        self._in_hand[uid] += 1
         task.add_done_callback(lambda _: self._let_go(uid))
         if key is not None:
             self._tails[key] = task
@@ -189,12 +189,22 @@ class Claims:
     async def _handle(
         self, update: Update, retry: int = 0, before: asyncio.Task | None = None
     ) -> None:
+        """Handles the update, retrying in this same task while ``bot.errors`` says to keep
+        it: the chat's later updates wait for this task, so a retry keeps its place in line
+        (a retry of its own would let them pass it while it sleeps)."""
         if before is not None:
             await asyncio.wait([before])  # its outcome is its own
-        if retry:
-            await self._sleep(min(MAX_STORAGE_BACKOFF, 0.5 * 2 ** (retry - 1)))
-            if self._stop.is_set():
-                return  # still pending in the journal (or at Telegram): handled after restart
+        while True:
+            if retry:
+                await self._sleep(min(MAX_STORAGE_BACKOFF, 0.5 * 2 ** (retry - 1)))
+                if self._stop.is_set():
+                    return  # still pending in the journal (or at Telegram): after a restart
+            if await self._try(update, retry):
+                return
+            retry += 1
+
+    async def _try(self, update: Update, retry: int) -> bool:
+        """One attempt; False when the update is kept for another."""
         async with self.slots:
             error = None
             with sends_of(update.update_id):
@@ -205,16 +215,17 @@ class Claims:
                 except Exception as exc:
                     if keep_for_retry(exc, retry):
                         self._keep(update, retry, exc)
-                        return
+                        return False
                     # a poison update: logged and skipped, not retried forever
                     error = repr(exc)
                     log.exception("update %s failed; skipped", update.update_id)
             self.waiting.pop(update.update_id, None)
             if not await self._finish(update.update_id, error):
-                return  # handled; marked done once the journal takes it
+                return True  # handled; marked done once the journal takes it
             if self._handling_error is not None and not self.waiting:
                 log.warning("the database is back; the updates kept in memory are handled")
                 self._handling_error = None
+            return True
 
     async def _finish(self, update_id: int, error: str | None) -> bool:
         """Mark a handled update done (and write its sends kept in memory); one the journal
@@ -241,7 +252,6 @@ class Claims:
         self.waiting[update.update_id] = update
         if operators_unavailable(exc):  # said once, by bot.health.GroupWatch
             log.debug("update %s kept until the operators' group takes the bot", update.update_id)
-            self._spawn(update, retry + 1)
             return
         log.error(
             "update %s: %s is unavailable (%s); kept in memory, retrying in %.1fs",
@@ -250,7 +260,6 @@ class Claims:
             exc,
             min(MAX_STORAGE_BACKOFF, 0.5 * 2**retry),
         )
-        self._spawn(update, retry + 1)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError):

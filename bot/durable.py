@@ -83,6 +83,15 @@ def chat_key(update: Update) -> str | None:
     return None
 
 
+def update_id_of(raw: Any) -> int | None:
+    """An update's id, if it has one a journal can keep (Telegram's are 64-bit integers; a
+    forged one past that must not read as a database failure)."""
+    uid = raw.get("update_id") if isinstance(raw, dict) else None
+    if isinstance(uid, bool) or not isinstance(uid, int) or not -(2**63) <= uid < 2**63:
+        return None
+    return uid
+
+
 class DurablePoller(Claims):
     """getUpdates (on the leader) → store → acknowledge; claim → handle, on every instance;
     with backoff on every failure."""
@@ -157,9 +166,9 @@ class DurablePoller(Claims):
         Telegram delivers again what was not answered 2xx, so a delivery the journal can't take
         gets 503 (and one when too much is in hand, 429): the update waits at Telegram. A
         malformed one is logged and taken (200), since a new delivery would be the same."""
-        uid = raw.get("update_id") if isinstance(raw, dict) else None
-        if not isinstance(uid, int):
-            log.error("webhook delivery without an update_id skipped: %.200r", raw)
+        uid = update_id_of(raw)
+        if uid is None:
+            log.error("webhook delivery without a valid update_id skipped: %.200r", raw)
             return 200
         body = json.dumps(raw, ensure_ascii=False)
         try:
@@ -324,8 +333,8 @@ class DurablePoller(Claims):
         good: list[Update] = []
         bad: list[tuple[int, str]] = []
         for item in raw:
-            uid = item.get("update_id") if isinstance(item, dict) else None
-            if not isinstance(uid, int):
+            uid = update_id_of(item)
+            if uid is None:
                 continue
             try:
                 good.append(Update.model_validate(item, context={"bot": self.bot}))

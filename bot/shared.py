@@ -13,10 +13,10 @@ from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import AuthenticationError, AuthorizationError, RedisError, ResponseError
 
 from bot.config import RedisConfig
-from handoff.storage.database import redacted
+from handoff.storage.database import DatabaseUnavailable, redacted
 
 log = logging.getLogger("dono.redis")
 
@@ -117,14 +117,36 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-async def open_link(config: RedisConfig, instance: str) -> RedisLink | None:
-    """The link to ``config``'s Redis with its heartbeat started, or None without Redis. An
-    unreachable Redis does not stop start-up: it is logged and retried."""
+async def open_link(config: RedisConfig, instance: str, wait: float = 60.0) -> RedisLink | None:
+    """The link to ``config``'s Redis with its heartbeat started, or None without Redis.
+
+    Start-up waits up to ``wait`` seconds for Redis to answer, then raises
+    ``DatabaseUnavailable`` (``dono run`` exits 6); a Redis that refuses the login (a wrong
+    password or user) raises it at once. An instance that can't reach its Redis would claim
+    updates from the shared journal and hold them unanswered. Once running, an unreachable
+    Redis is waited out (logged, retried)."""
     url = config.redis_url()
     if url is None:
         return None
     link = RedisLink(url, config.prefix, instance)
     log.info("Redis %s (keys %s:…), instance %s", redacted(url), config.prefix, instance)
+    deadline = asyncio.get_running_loop().time() + wait
+    said = False
+    while True:
+        try:
+            await link.client.ping()
+            break
+        except (AuthenticationError, AuthorizationError, ResponseError) as exc:
+            await link.client.aclose()
+            raise DatabaseUnavailable(f"Redis {redacted(url)}: {_why(exc)}") from None
+        except REDIS_ERRORS as exc:
+            if asyncio.get_running_loop().time() >= deadline:
+                await link.client.aclose()
+                raise DatabaseUnavailable(f"Redis {redacted(url)}: {_why(exc)}") from None
+            if not said:
+                log.warning("Redis %s does not answer (%s); waiting", redacted(url), _why(exc))
+                said = True
+            await asyncio.sleep(1.0)
     await link.start()
     return link
 

@@ -33,6 +33,7 @@ class ReloadFanOut:
         self.latest = link.key("kb", "version")
         self._task: asyncio.Task | None = None
         self._stop = asyncio.Event()
+        self._away = False  # cut off from Redis: said once, and once when back
         reloader.announce = self.publish
 
     async def publish(self, result: ReloadResult) -> None:
@@ -59,8 +60,10 @@ class ReloadFanOut:
         while not self._stop.is_set():
             try:
                 await self._listen()
-            except REDIS_ERRORS as exc:
-                log.warning("following other instances' reloads: %s; trying again", exc)
+            except REDIS_ERRORS as exc:  # said once per outage, not once a second
+                if not self._away:
+                    log.warning("following other instances' reloads: %s; trying again", exc)
+                    self._away = True
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), RESUBSCRIBE)
 
@@ -68,6 +71,9 @@ class ReloadFanOut:
         pubsub = self.link.client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.channel)
+            if self._away:
+                log.warning("following other instances' reloads again")
+                self._away = False
             latest = await self.link.client.get(self.latest)  # one missed while cut off
             if latest is not None:
                 await self._follow_version(latest.decode(), "the last one published")

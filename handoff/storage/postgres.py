@@ -203,5 +203,12 @@ def schema(migration: str) -> str:
 
 
 def unavailable() -> tuple[type[BaseException], ...]:
-    """What asyncpg raises for a server it can't use (refused, login, no database)."""
-    return (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+    """What asyncpg raises for a server it can't use (refused, login, no database, shut down
+    in the middle of a query: ``InternalClientError``)."""
+    return (
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,
+        TimeoutError,
+    )
