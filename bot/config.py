@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -169,6 +170,26 @@ class OpsConfig(_Section):
     health_port: int | None = Field(None, ge=0, le=65535)  # null: no /healthz and /metrics
     health_host: str = "127.0.0.1"
     json_logs: bool = False
+    instance: str | None = None  # this instance's name; env DONO_INSTANCE wins
+
+    def instance_name(self) -> str:
+        """DONO_INSTANCE, else ``instance``, else ``<hostname>-<pid>``: in /healthz, /metrics."""
+        return (
+            os.environ.get("DONO_INSTANCE")
+            or self.instance
+            or f"{socket.gethostname()}-{os.getpid()}"
+        )
+
+
+class RedisConfig(_Section):
+    """Redis shared by several instances: flood-limit buckets, FSM state, KB reloads."""
+
+    # redis://host:6379/0 (a password only in DONO_REDIS_URL, which wins); null: no Redis
+    url: str | None = None
+    prefix: str = Field("dono", min_length=1)  # of every key and channel
+
+    def redis_url(self) -> str | None:
+        return os.environ.get("DONO_REDIS_URL") or self.url or None
 
 
 class Config(_Section):
@@ -179,6 +200,7 @@ class Config(_Section):
     playground: PlaygroundConfig = Field(default_factory=PlaygroundConfig)
     outages: OutagesConfig = Field(default_factory=OutagesConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @property
