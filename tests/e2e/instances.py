@@ -101,11 +101,18 @@ async def fresh_database(url: str | None = None) -> AsyncIterator[str]:
         pytest.skip(f"{NO_SERVER} ({exc})")
     try:
         await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    try:
         yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
     finally:
-        with suppress(OSError, asyncpg.PostgresError):
-            await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await conn.close()
+        # a new connection: the server may have been stopped and started meanwhile
+        with suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            conn = await asyncpg.connect(url, timeout=10)
+            try:
+                await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            finally:
+                await conn.close()
 
 
 class PrivatePostgres:
@@ -348,6 +355,8 @@ class Cluster:
         self.config["bot"].update(database="postgresql://set-by-the-environment/", journal=None)
         self.config["agents"]["group_id"] = group_id
         self.config["telegram"]["mode"] = mode
+        if "redis" in self.config:  # keys and channels of this test's own
+            self.config["redis"]["prefix"] = f"dono-test-{uuid.uuid4().hex[:8]}"
         self.instances = [Instance(self, i + 1) for i in range(n)]
         self.nginx: Nginx | None = None
         if mode == "webhook":
