@@ -276,7 +276,7 @@ class Instance:
             "DONO_INSTANCE": self.name,
             "DONO_DATABASE_URL": self.cluster.database_url,
             "DONO_WEBHOOK_SECRET": SECRET,
-            "DONO_LOG_LEVEL": "INFO",
+            "DONO_LOG_LEVEL": self.cluster.log_level,
         }
         if self.cluster.redis_url:
             env["DONO_REDIS_URL"] = self.cluster.redis_url
@@ -350,9 +350,10 @@ class Cluster:
         self.database_url = database_url
         self.redis_url = redis_url()
         self.mode = mode
+        self.log_level = "INFO"
         self.config: dict[str, Any] = yaml.safe_load((ROOT / "config.yaml").read_text("utf-8"))
         self.config["knowledge"].update(path=str(ROOT / "kb"), watch=False)
-        self.config["bot"].update(database="postgresql://set-by-the-environment/", journal=None)
+        self.config["bot"].update(database=database_url, journal=None)  # the env has it too
         self.config["agents"]["group_id"] = group_id
         self.config["telegram"]["mode"] = mode
         if "redis" in self.config:  # keys and channels of this test's own
