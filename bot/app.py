@@ -47,6 +47,7 @@ from bot.startup import (
 from bot.texts import t
 from handoff.storage import Store
 from handoff.storage.database import DatabaseUnavailable, redacted
+from handoff.storage.postgres import unavailable
 from knowledge.lang import LANGS
 from knowledge.service import KnowledgeService
 
@@ -144,11 +145,13 @@ class Dono:
             raise KnowledgeBaseError(problems)
         store = await Store.open(config.bot.database_url())
         log.info("database %s", redacted(config.bot.database_url()))
+        where = config.bot.journal_target()
         try:
-            journal = await Journal.open(config.bot.journal_path())
-        except (OSError, sqlite3.Error) as exc:
+            journal = await Journal.open(where)
+        except (OSError, sqlite3.Error, *unavailable()) as exc:
             await store.close()
-            raise DatabaseUnavailable(f"journal {config.bot.journal_path()}: {exc}") from None
+            raise DatabaseUnavailable(f"journal {redacted(where)}: {exc}") from None
+        log.info("update journal %s; instance %s", redacted(where), config.ops.instance_name())
         metrics = Metrics()
         pacer = Pacer(Limits(**config.telegram.limits.model_dump()))
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)
@@ -239,23 +242,40 @@ class Dono:
         """Start-up work that runs beside the updates: the command menus, and the bot's
         timers (single outage reports passed on, the daily digest)."""
         self.commands = asyncio.create_task(set_commands(self.bot))
-        self.timers = Periodic(self.config, self.store, self.dp["desk"], self.knowledge)
+        self.timers = Periodic(
+            self.config, self.store, self.dp["desk"], self.knowledge, leading=self._leading
+        )
         self.timers.start()
+
+    def _leading(self) -> bool:
+        """Whether this instance runs the timers: the one that leads (``DurablePoller``)."""
+        return self.poller is not None and self.poller.leader
 
     async def start_polling(self, polling_timeout: int = 10) -> None:
         """Start long polling in a background task."""
         await self._start_watching()
-        self._set_commands()
         self.poller = DurablePoller(
-            self.bot, self.dp, self.journal, polling_timeout, sends=self.sends
+            self.bot,
+            self.dp,
+            self.journal,
+            polling_timeout,
+            sends=self.sends,
+            instance=self.config.ops.instance_name(),
         )
+        self._set_commands()
         self.task = asyncio.create_task(self.poller.run())
 
     async def start_webhook(self, url: str, secret: str) -> web.AppRunner:
         """Serve Telegram's webhook on config.telegram.webhook's host/port/path; a delivery
         without ``secret`` in its X-Telegram-Bot-Api-Secret-Token header gets 401."""
         hook = self.config.telegram.webhook
-        poller = DurablePoller(self.bot, self.dp, self.journal, sends=self.sends)
+        poller = DurablePoller(
+            self.bot,
+            self.dp,
+            self.journal,
+            sends=self.sends,
+            instance=self.config.ops.instance_name(),
+        )
         self.poller = poller
 
         async def deliver(request: web.Request) -> web.Response:

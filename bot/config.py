@@ -77,8 +77,9 @@ class BotConfig(_Section):
     # a SQLite file (a path, or sqlite:///path) or postgresql://… with no password in it:
     # DONO_DATABASE_URL wins, the password comes from PGPASSWORD (libpq's environment)
     database: str = "var/dono.sqlite3"
-    # the update journal (SQLite) is kept in <journal>.journal; default: the database's file, or
-    # var/dono next to the config when the database is PostgreSQL
+    # the update journal: null keeps it in the database (PostgreSQL: tables shared by every
+    # instance; SQLite: the file <database>.journal); a path keeps it in the SQLite file
+    # <journal>.journal (one instance)
     journal: Path | None = None
     max_message_chars: int = Field(4000, ge=1)
 
@@ -86,12 +87,13 @@ class BotConfig(_Section):
         """Where the store is: ``DONO_DATABASE_URL`` from the environment, else ``database``."""
         return os.environ.get("DONO_DATABASE_URL") or str(self.database)
 
-    def journal_path(self) -> Path:
+    def journal_target(self) -> str | Path:
+        """Where the update journal is: its SQLite path (``<it>.journal``), or the
+        PostgreSQL database's URL (the journal's tables beside the store's)."""
         if self.journal is not None:
             return self.journal
-        if is_postgres(self.database):
-            return Path("var/dono")
-        return Path(sqlite_path(self.database))
+        url = self.database_url()
+        return url if is_postgres(url) else Path(sqlite_path(url))
 
 
 class AgentsConfig(_Section):
@@ -235,8 +237,8 @@ def load_config(path: str | Path | None = None) -> Config:
     config.knowledge.path = _relative(base, config.knowledge.path)
     if not is_postgres(config.bot.database):
         config.bot.database = str(_relative(base, Path(sqlite_path(config.bot.database))))
-    if config.bot.journal is not None or is_postgres(config.bot.database):
-        config.bot.journal = _relative(base, config.bot.journal_path())
+    if config.bot.journal is not None:
+        config.bot.journal = _relative(base, config.bot.journal)
     return config
 
 

@@ -37,6 +37,7 @@ from aiogram.types import ErrorEvent
 
 from bot.desk import Desk, cards
 from bot.desk.topics import OperatorsUnavailable
+from bot.journal import JournalUnavailable
 from bot.texts import t
 from handoff.tickets import DeskError
 
@@ -52,6 +53,8 @@ _UNAVAILABLE = ("locked", "busy", "full", "disk i/o", "unable to open", "readonl
 
 def storage_unavailable(exc: BaseException) -> bool:
     """A database error that says nothing about the update: wait and try again."""
+    if isinstance(exc, JournalUnavailable):  # a send's record, looked up or written
+        return True
     if not isinstance(exc, sqlite3.OperationalError):
         return False
     text = str(exc).lower()

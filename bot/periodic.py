@@ -1,7 +1,12 @@
 """The bot's own timers: outage reports that never made a cluster are passed to the agents once
 their window has passed, the daily digest is posted at its hour, and an unanswered ticket near
 its first-response target is nudged (``bot.desk.sla``). All only with an operators' group;
-each failure is logged and retried at the next tick, never fatal."""
+each failure is logged and retried at the next tick, never fatal.
+
+With several instances only the one that leads (``bot.durable``) runs them: they start when it
+takes the lead and stop when it loses it. A nudge is recorded in the database before it is sent
+(``DeskSla``), so a new leader never sends it again; a new leader's digest waits for the next
+day's hour, so a digest is never posted twice for one day."""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ log = logging.getLogger("dono.periodic")
 
 MIN_TICK = 30.0  # seconds between looks for outage reports to pass on, at the least
 NUDGE_TICK = 30.0  # seconds between looks for unanswered tickets near their SLA target
+LEAD_TICK = 1.0  # seconds between looks at whether this instance leads
 
 
 class Periodic:
@@ -34,15 +40,36 @@ class Periodic:
         desk: Desk,
         knowledge: KnowledgeService | None = None,
         clock: Callable[[], float] = time.time,
+        leading: Callable[[], bool] = lambda: True,
     ) -> None:
         self.config, self.store, self.desk, self.clock = config, store, desk, clock
         self.knowledge = knowledge
+        self.leading = leading  # whether this instance runs the timers now
         self.tasks: list[asyncio.Task] = []
         self.sla: DeskSla | None = None  # the nudges' (with a first-response target)
+        self._follow: asyncio.Task | None = None
 
     def start(self) -> None:
+        """The timers, now if this instance leads, else once it does (looked at every
+        second)."""
         if self.desk.group_id is None:
             return
+        if self.leading():
+            self._start_jobs()
+        self._follow = asyncio.create_task(self._follow_the_lead(), name="dono-timers-lead")
+
+    async def _follow_the_lead(self) -> None:
+        while True:
+            await asyncio.sleep(LEAD_TICK)
+            leading = self.leading()
+            if leading and not self.tasks:
+                log.info("the timers run on this instance now")
+                self._start_jobs()
+            elif not leading and self.tasks:
+                log.info("the timers stop here: another instance leads")
+                await self._stop_jobs()
+
+    def _start_jobs(self) -> None:
         self.tasks.append(asyncio.create_task(self._outages(), name="dono-outage-singles"))
         hour = self.config.reports.digest_hour
         if hour is not None:
@@ -90,6 +117,14 @@ class Periodic:
                 log.exception("SLA nudges: a look failed; trying again later")
 
     async def stop(self) -> None:
+        if self._follow is not None:
+            self._follow.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follow
+            self._follow = None
+        await self._stop_jobs()
+
+    async def _stop_jobs(self) -> None:
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

@@ -77,7 +77,7 @@ def sql_strings(path: Path) -> list[str]:
 
 
 def test_sql_lives_only_in_storage_and_the_journal() -> None:
-    allowed = {ROOT / "bot" / "journal.py"}
+    allowed = set((ROOT / "bot" / "journal").glob("*.py"))  # the update journal's backends
     offenders = {
         str(path.relative_to(ROOT)): found
         for package in ("bot", "handoff", "knowledge")

@@ -4,7 +4,6 @@ answered from the record when the update is handled again, and a send whose answ
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,21 +11,12 @@ from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Chat, Message
 
-from bot import durable
 from bot.durable import IdempotentSends
 from bot.journal import Journal, not_journaled
+from bot.sends import sends_of
 from tests.mocked_bot import MockedBot
 
 CHAT = 5
-
-
-@pytest.fixture
-async def journal() -> AsyncIterator[Journal]:
-    j = await Journal.open(":memory:")
-    try:
-        yield j
-    finally:
-        await j.close()
 
 
 class Telegram:
@@ -46,11 +36,8 @@ class Telegram:
 
 async def handle(sends: IdempotentSends, telegram: Telegram, bot: MockedBot, update: int) -> Any:
     """One handling of ``update``: its first send to the chat."""
-    token = durable._current.set(durable._Handling(update))
-    try:
+    with sends_of(update):
         return await sends(telegram, bot, SendMessage(chat_id=CHAT, text=f"answer {update}"))
-    finally:
-        durable._current.reset(token)
 
 
 async def test_a_send_whose_answer_never_came_is_known_when_the_update_comes_again(
