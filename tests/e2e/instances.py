@@ -344,6 +344,7 @@ class Cluster:
         mode: str,
         n: int = 2,
         group_id: int | None = None,
+        global_per_second: int | None = None,
     ) -> None:
         self.emu = emu
         self.tmp = tmp
@@ -356,6 +357,10 @@ class Cluster:
         self.config["bot"].update(database=database_url, journal=None)  # the env has it too
         self.config["agents"]["group_id"] = group_id
         self.config["telegram"]["mode"] = mode
+        if global_per_second is not None:  # Telegram's 30/s lowered, here and in the emulator
+            limit = {"global_per_second": global_per_second, "global_burst": global_per_second}
+            self.config["telegram"]["limits"].update(limit)
+            emu.set_limits(**limit)
         if "redis" in self.config:  # keys and channels of this test's own
             self.config["redis"]["prefix"] = f"dono-test-{uuid.uuid4().hex[:8]}"
         self.instances = [Instance(self, i + 1) for i in range(n)]
@@ -425,13 +430,14 @@ async def cluster(
     group_id: int | None = None,
     database_url: str | None = None,
     need_redis: bool = True,
+    global_per_second: int | None = None,
 ) -> AsyncIterator[Cluster]:
     """A started cluster on a fresh database (of the test server, or of ``database_url``'s
     server), stopped on the way out."""
     if need_redis and redis_url() is None:
         pytest.skip(NO_REDIS)
     async with fresh_database(database_url) as url:
-        nodes = Cluster(emu, tmp, url, mode, n, group_id)
+        nodes = Cluster(emu, tmp, url, mode, n, group_id, global_per_second)
         try:
             yield await nodes.start()
         finally:
