@@ -19,7 +19,9 @@ from handoff.storage import Store
 from tests.e2e.conftest import button_data, settled
 from tests.e2e.instances import Cluster, Instance, PrivatePostgres, cluster, wait_until
 
-pytestmark = pytest.mark.slow
+# each test starts two `dono run` processes (aiogram's import alone takes seconds on a busy
+# machine), kills and restarts one: more than the suite's 120 s may be needed under load
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 # the bot's 30 messages/s lowered to this, in the emulator and in every instance's pacer alike:
 # a burst that two instances pacing on their own would send at twice the rate (and get 429s
