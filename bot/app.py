@@ -18,6 +18,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import BotCommand
 from aiogram.utils.token import TokenValidationError, validate_token
 from aiohttp import web
@@ -35,6 +36,8 @@ from bot.pacing import Limits, Pacer
 from bot.periodic import Periodic
 from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
+from bot.shared import RedisLink, fsm_storage, open_link
+from bot.shared_pacing import RedisBuckets
 from bot.startup import (
     EXIT_CONFIG,
     EXIT_DATABASE,
@@ -78,9 +81,14 @@ def create_bot(
 
 
 def create_dispatcher(
-    config: Config, knowledge: KnowledgeService, store: Store, desk: Desk
+    config: Config,
+    knowledge: KnowledgeService,
+    store: Store,
+    desk: Desk,
+    storage: BaseStorage | None = None,
 ) -> Dispatcher:
-    dp = Dispatcher(knowledge=knowledge, store=store, config=config, desk=desk)
+    """``storage``: where conversation (FSM) state lives; None: this process's memory."""
+    dp = Dispatcher(storage=storage, knowledge=knowledge, store=store, config=config, desk=desk)
     dp["admins"] = frozenset(config.agents.admins)
     dp["max_chars"] = config.bot.max_message_chars
     middleware = SubscriberMiddleware(store, config.bot.default_language)
@@ -131,6 +139,7 @@ class Dono:
     poller: DurablePoller | None = None
     commands: asyncio.Task | None = None
     timers: Periodic | None = None
+    link: RedisLink | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @classmethod
@@ -153,7 +162,9 @@ class Dono:
             raise DatabaseUnavailable(f"journal {redacted(where)}: {exc}") from None
         log.info("update journal %s; instance %s", redacted(where), config.ops.instance_name())
         metrics = Metrics()
-        pacer = Pacer(Limits(**config.telegram.limits.model_dump()))
+        link = await open_link(config.redis, config.ops.instance_name())
+        limits = Limits(**config.telegram.limits.model_dump())
+        pacer = Pacer(limits, shared=RedisBuckets(link, limits) if link else None)
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)
         sends = IdempotentSends(journal)
         retry = RetryMiddleware()
@@ -170,7 +181,7 @@ class Dono:
         desk.topics.knowledge = knowledge  # a topic is named by the KB topic it is about
         sla = DeskSla(store, config.reports.targets(), desk.hours, desk.lang)
         desk.topics.triage = sla.card_lines  # priority, labels, due times on the card
-        dp = create_dispatcher(config, knowledge, store, desk)
+        dp = create_dispatcher(config, knowledge, store, desk, fsm_storage(link))
         dp["metrics"] = metrics
         dp.update.outer_middleware(UpdateMetrics(metrics))
 
@@ -185,9 +196,11 @@ class Dono:
             len(knowledge.kb.topics),
             knowledge.kb.version,
         )
-        return cls(
+        dono = cls(
             config, bot, dp, store, journal, knowledge, reloader, metrics, pacer, sends, retry
         )
+        dono.link = link
+        return dono
 
     async def _start_watching(self) -> None:
         if self.config.knowledge.watch:
@@ -335,6 +348,8 @@ class Dono:
         await self.bot.session.close()
         await self.journal.close()
         await self.store.close()
+        if self.link is not None:
+            await self.link.close()
 
 
 async def start_serving(dono: Dono, secret: str | None) -> None:

@@ -176,6 +176,9 @@ def _commit_edit(call: Call, chat: Chat, stored: StoredMessage, changes: JSON) -
     data = stored.data
     if all(data.get(key) == value for key, value in changes.items()):
         raise bad_request(NOT_MODIFIED)
+    # an edit costs what a message costs: a group's 20 a minute are sends and edits together
+    # (a Telegram developer, tdlib/td#2592)
+    call.emu.check_rate(call.bot, chat)
     for key, value in changes.items():
         if value is None:
             data.pop(key, None)
@@ -809,6 +812,7 @@ def create_forum_topic(call: Call) -> JSON:
     color = p.get_int("icon_color") or TOPIC_COLORS[0]
     if color not in TOPIC_COLORS:
         raise bad_request("TOPIC_COLOR_INVALID")  # approximate text
+    emu.check_rate(call.bot, chat)  # creating a topic is sending its service message
     topic = open_topic(emu, chat, call.bot, name, color, p.get_str("icon_custom_emoji_id"))
     return topic.to_api()
 
@@ -863,6 +867,7 @@ def edit_forum_topic(call: Call) -> bool:
         edited["icon_custom_emoji_id"] = emoji or ""
     if not edited:
         raise bad_request("TOPIC_NOT_MODIFIED")
+    call.emu.check_rate(call.bot, chat)  # its service message counts as a message
     _service(call, chat, topic, {"forum_topic_edited": edited})
     call.emu.record(
         "topic_edited", chat_id=chat.id, thread_id=topic.thread_id, data=topic.summary()
@@ -877,6 +882,7 @@ def close_forum_topic(call: Call) -> bool:
     closing = call.method == "closeforumtopic"
     if topic.closed == closing:
         raise bad_request("TOPIC_NOT_MODIFIED")
+    call.emu.check_rate(call.bot, chat)  # its service message counts as a message
     topic.closed = closing
     key = "forum_topic_closed" if closing else "forum_topic_reopened"
     _service(call, chat, topic, {key: {}})

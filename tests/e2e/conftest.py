@@ -123,6 +123,16 @@ class Desk:
         return self.emu.inbox(self.group.id, thread_id=thread_id)
 
 
+def roomy_group(emu: Emulator, config: Config, per_minute: float = 600, burst: int = 60) -> None:
+    """For a functional test whose desk makes more of the group's operations (sends, edits,
+    topic operations) than Telegram's 20 a minute allow in a test's few seconds: the emulator
+    and the bot both at this faster group limit. The real limit is kept, and tested, in every
+    other test (test_group_budget, the emulator's own tests)."""
+    emu.set_limits(group_per_minute=per_minute, group_burst=burst)
+    config.telegram.limits.group_per_minute = per_minute
+    config.telegram.limits.group_burst = burst
+
+
 async def start_dono(emu: Emulator, config: Config) -> Dono:
     bot = await Dono.create(config, emu.token, api_base=emu.base_url)
     await bot.start_polling(polling_timeout=1)

@@ -6,12 +6,32 @@ Every test here names the behaviour it guards; before the desk service each of t
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from emulator import Emulator
 from emulator.media import tiny_png
-from tests.e2e.conftest import Desk, Person, button_data, buttons, settled, start_dono
+from tests.e2e.conftest import (
+    Desk,
+    Person,
+    button_data,
+    buttons,
+    open_desk,
+    roomy_group,
+    settled,
+    start_dono,
+)
 from tests.e2e.test_desk import handed_off, press
+
+
+@pytest.fixture
+async def roomy_desk(emu: Emulator, tmp_path: Path) -> AsyncIterator[Desk]:
+    """The desk for a workflow that takes more than the group's 20 operations a minute."""
+    async with open_desk(emu, tmp_path, lambda config: roomy_group(emu, config)) as env:
+        yield env
 
 
 def texts(emu: Emulator, chat: int, thread: int | None, since: int = 0) -> list[str]:
@@ -96,7 +116,8 @@ async def _closed_ticket(desk: Desk, name: str) -> tuple[Person, dict]:
     return person, card
 
 
-async def test_reopen_is_one_workflow_from_command_message_and_operator(desk: Desk) -> None:
+async def test_reopen_is_one_workflow_from_command_message_and_operator(roomy_desk: Desk) -> None:
+    desk = roomy_desk
     emu = desk.emu
     (_p1, c1) = await _closed_ticket(desk, "S1")
     (p2, c2) = await _closed_ticket(desk, "S2")
@@ -305,8 +326,9 @@ async def test_one_vote_per_answer_the_last_press_wins(desk: Desk) -> None:
 
 
 async def test_a_blocked_subscriber_is_one_workflow_from_a_reply_kb_and_an_album(
-    desk: Desk,
+    roomy_desk: Desk,
 ) -> None:
+    desk = roomy_desk
     emu, dilnoza = desk.emu, desk.agents[0]
     tickets = [await handed_off(desk, f"S{i}") for i in range(3)]
     for person, _ in tickets:

@@ -189,6 +189,27 @@ async def test_group_limit_per_minute(bot: Bot, emu: Emulator) -> None:
     assert info.value.retry_after == 3  # one message every 3 s at 20/min
 
 
+async def test_edits_and_topic_operations_share_the_groups_budget(bot: Bot, emu: Emulator) -> None:
+    """Telegram counts a group's edits and its topics' service messages (created, renamed,
+    closed) with its messages: 20 a minute together (tdlib/td#2592)."""
+    group = await emu.create_forum_group("Desk")
+    emu.set_limits(group_burst=4, group_per_minute=20)
+    sent = await bot.send_message(group.id, "card")
+    await bot.edit_message_text("card, edited", chat_id=group.id, message_id=sent.message_id)
+    topic = await bot.create_forum_topic(group.id, "ticket")
+    await bot.close_forum_topic(group.id, topic.message_thread_id)
+    for refused in (
+        bot.edit_message_text("again", chat_id=group.id, message_id=sent.message_id),
+        bot.reopen_forum_topic(group.id, topic.message_thread_id),
+        bot.create_forum_topic(group.id, "another"),
+        bot.send_message(group.id, "one more"),
+    ):
+        with pytest.raises(TelegramRetryAfter) as info:
+            await refused
+        assert info.value.retry_after == 3
+    assert len(emu.topics(group.id)) == 1  # the refused operations did nothing
+
+
 async def test_photo_upload_get_file_and_download(bot: Bot, emu: Emulator) -> None:
     user = await emu.create_user("Pics", started=True)
     png = tiny_png(64, 48)
