@@ -154,10 +154,14 @@ async def delivered_to(
     return result
 
 
-async def test_a_desk_ticket_across_instances(emu: Emulator, tmp_path: Path) -> None:
+async def test_a_desk_ticket_and_a_conversation_across_instances(
+    emu: Emulator, tmp_path: Path
+) -> None:
     """A ticket's whole life with every subscriber update delivered to one instance and
     every agent update to the other: hand-off (topic and card), the subscriber's message
-    relayed, the claim, the agent's answer relayed, the close and the rating."""
+    relayed, the claim, the agent's answer relayed, the close and the rating. Then an outage
+    report whose steps alternate between the instances: the conversation's state (FSM) is
+    where both see it."""
     agent = await emu.create_user("Dilnoza", language_code="ru", username="dilnoza")
     group = await emu.create_forum_group("Operators", agents=[agent])
     async with cluster(emu, tmp_path, "webhook", group_id=group.id) as nodes:
@@ -195,6 +199,26 @@ async def test_a_desk_ticket_across_instances(emu: Emulator, tmp_path: Path) -> 
         finally:
             await store.close()
         assert (ticket.status, ticket.agent_name, ticket.csat) == ("closed", "Dilnoza", 5)
+        await outage_report_across(nodes, near, far)
+
+
+async def outage_report_across(nodes: Cluster, near: Instance, far: Instance) -> None:
+    """The outage flow: asked on ``near``, the district picked on ``far``, described on
+    ``near`` again."""
+    emu = nodes.emu
+    user = await emu.create_user("Malika", language_code="ru")
+    inbox = emu.inbox(user.id)
+    await delivered_to(nodes, near, lambda: emu.send_text(user, "в нашем районе нет связи"))
+    assert "Сообщите о сбое" in (await inbox.next(timeout=15))["text"]
+    ask = await inbox.next(timeout=15)
+    assert "Где нет связи" in ask["text"]
+    await inbox.next(timeout=15)  # the hint with the location button
+    district = button_data(ask, "Худжанд")
+    await delivered_to(nodes, far, lambda: emu.press_button(user, ask["message_id"], district))
+    assert "опишите" in (await inbox.next(timeout=15))["text"]
+    await delivered_to(nodes, near, lambda: emu.send_text(user, "нет интернета с утра"))
+    thanks = await inbox.next(timeout=15)
+    assert "записано и передано" in thanks["text"] and "Худжанд" in thanks["text"]
 
 
 async def degraded_everywhere(nodes: Cluster) -> bool:
