@@ -11,15 +11,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 
 from bot.app import Dono
 from emulator import Emulator
 from tests.e2e.conftest import make_config, settled, wait_for
+from tests.e2e.test_webhook import free_port
 from tests.pg import fresh_schema
 
 BALANCE, TOPUP = "как проверить баланс", "kak popolnit balans"
+SECRET = "webhook-secret-for-tests"
 
 
 def is_balance(text: str) -> bool:
@@ -31,16 +34,25 @@ def is_topup(text: str) -> bool:
 
 
 async def start_instance(
-    emu: Emulator, tmp_path: Path, url: str, name: str, group_id: int | None = None
+    emu: Emulator,
+    tmp_path: Path,
+    url: str,
+    name: str,
+    group_id: int | None = None,
+    webhook: bool = False,
 ) -> Dono:
     config = make_config(tmp_path / name)
     config.bot.database, config.bot.journal = url, None  # the journal in PostgreSQL: shared
     config.ops.instance = name
     config.agents.group_id = group_id
+    config.telegram.webhook.listen_port = free_port()
     dono = await Dono.create(config, emu.token, api_base=emu.base_url)
     dono.journal.lease = 2.0  # a dead instance's updates are taken over after 2 s
     dono.journal.claim_batch = 4  # small turns: both instances take part in a burst
-    await dono.start_polling(polling_timeout=1)
+    if webhook:
+        await dono.start_webhook("https://bot.example.tj/telegram", SECRET)
+    else:
+        await dono.start_polling(polling_timeout=1)
     return dono
 
 
@@ -82,10 +94,14 @@ async def crash(dono: Dono) -> None:
 async def leader_of(*instances: Dono) -> Dono:
     """The one instance that leads, once one does."""
 
-    async def leading() -> list[Dono]:
+    async def leading() -> list[Dono] | None:
+        pollers = [d.poller for d in instances]
+        if any(p is None or p._led_at is None for p in pollers):
+            return None  # not every instance has tried to lead yet
         return [d for d in instances if d.poller is not None and d.poller.leader]
 
-    found = await wait_for(leading, lambda ds: len(ds) == 1, timeout=10)
+    found = await wait_for(leading, lambda ds: ds is not None and len(ds) == 1, timeout=10)
+    assert found is not None
     return found[0]
 
 
@@ -203,3 +219,55 @@ async def test_the_leader_killed_is_replaced_within_seconds_timers_and_polling_a
 def _no_instance_name_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DONO_INSTANCE", raising=False)
     monkeypatch.delenv("DONO_DATABASE_URL", raising=False)
+
+
+def delivery(update_id: int, user: object, text: str) -> dict:
+    """What Telegram POSTs for a subscriber's message."""
+    uid = user.id  # type: ignore[attr-defined]
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_700_000_000,
+            "chat": {"id": uid, "type": "private", "first_name": "W"},
+            "from": {"id": uid, "is_bot": False, "first_name": "W", "language_code": "ru"},
+            "text": text,
+        },
+    }
+
+
+async def test_webhook_deliveries_to_any_instance_are_handled_once_by_whichever_claims_them(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Behind a load balancer a delivery lands on either instance, and Telegram's repeat of it
+    may land on the other. Here b only takes deliveries (its claim loop stopped): a handles
+    what b stored, and each update is answered once, in order per chat."""
+    async with fresh_schema() as url:
+        a = await start_instance(emu, tmp_path, url, "a", webhook=True)
+        b = await start_instance(emu, tmp_path, url, "b", webhook=True)
+        try:
+            await wait_for(lambda: asyncio.sleep(0, b.poller._background), bool, timeout=5)
+            b.poller._background[0].cancel()  # b's claim loop: b handles nothing
+            users = [
+                await emu.create_user(f"W{i}", language_code="ru", started=True) for i in range(6)
+            ]
+            posts = [(2 * i + 1, u, BALANCE) for i, u in enumerate(users)]
+            posts += [(2 * i + 2, u, TOPUP) for i, u in enumerate(users)]
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            async with aiohttp.ClientSession() as http:
+                for n, (update_id, user, text) in enumerate(posts):
+                    first, repeat = (a, b) if n % 2 else (b, a)
+                    for dono in (first, repeat):  # delivered, then delivered again elsewhere
+                        port = dono.config.telegram.webhook.listen_port
+                        async with http.post(
+                            f"http://127.0.0.1:{port}/telegram",
+                            json=delivery(update_id, user, text),
+                            headers=headers,
+                        ) as response:
+                            assert response.status == 200
+            got = await answers(emu, users, 2)
+            assert in_order_once(got) == {}
+            assert await owners(url) == {"a": 12}
+        finally:
+            await a.stop()
+            await b.stop()
