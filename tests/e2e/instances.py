@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from emulator import Emulator
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, settled
 from tests.pg import NO_SERVER, server_url
 
 NGINX_CONF = ROOT / "docs" / "deploy" / "nginx.conf"
@@ -446,3 +446,105 @@ async def cluster(
             yield await nodes.start()
         finally:
             nodes.stop()
+
+
+# -- what the tests do with a cluster ----------------------------------------------------------
+
+# the bot's 30 messages/s lowered to this, in the emulator and in every instance's pacer alike:
+# a burst that two instances pacing on their own would send at twice the rate (and get 429s
+# for), in a few seconds. Redis's shared buckets keep them to it together.
+LIMIT = 15
+
+# questions whose answers tell each other apart (by the heading each answer starts with)
+QUESTIONS = [
+    ("как проверить баланс", "Проверить баланс:"),
+    ("kak popolnit balans", "Способы пополнить счёт:"),
+    ("роуминг", "Роуминг:"),
+    ("какой у меня номер", "Узнать свой номер:"),
+]
+
+
+class Burst:
+    """Many subscribers, each asking a different question per round, and what each chat
+    must have got back: one answer per question, in the order asked."""
+
+    def __init__(self, emu: Emulator, users: list[Any]) -> None:
+        self.emu = emu
+        self.users = users
+        self.since = emu.cursor()  # the emulator may have served other tests before
+        self.expected: dict[int, list[str]] = {u.id: [] for u in users}
+
+    @classmethod
+    async def of(cls, emu: Emulator, n: int) -> Burst:
+        return cls(emu, [await emu.create_user(f"S{i}", language_code="ru") for i in range(n)])
+
+    async def round(self) -> None:
+        """Every subscriber asks their next question."""
+        for i, user in enumerate(self.users):
+            question, marker = QUESTIONS[(i + len(self.expected[user.id])) % len(QUESTIONS)]
+            self.expected[user.id].append(marker)
+            await self.emu.send_text(user, question)
+
+    def answered(self) -> int:
+        return sum(len(self.emu.bot_messages(u.id)) for u in self.users)
+
+    async def until_answered(self, count: int, timeout: float) -> None:
+        async def enough() -> bool:
+            if self.answered() >= count:
+                return True
+            await self.emu.wait_for_events(self.emu.cursor(), timeout=0.5)
+            return False
+
+        await wait_until(enough, timeout, f"{count} answers (have {self.answered()})", every=0)
+
+    def wrong_chats(self) -> dict[int, list[str]]:
+        """Chats whose answers are not exactly the expected ones in order: what they got."""
+        wrong = {}
+        for user in self.users:
+            got = [self.marker(m.get("text") or "") for m in self.emu.bot_messages(user.id)]
+            if got != self.expected[user.id]:
+                wrong[user.id] = got
+        return wrong
+
+    @staticmethod
+    def marker(text: str) -> str:
+        return next((m for _, m in QUESTIONS if text.startswith(m)), text[:40])
+
+    async def check(self, nodes: Cluster, timeout: float = 60) -> None:
+        """All answered, each once and in order; no 429 from Telegram."""
+        total = sum(len(v) for v in self.expected.values())
+        await self.until_answered(total, timeout)
+        await settled(self.emu, quiet=1.0)  # a repeated answer would come in this window
+        wrong = self.wrong_chats()
+        assert not wrong, (
+            f"{len(wrong)} chats wrong, e.g. {list(wrong.items())[:3]} ({nodes.logs()})"
+        )
+        rejected = [c for c in self.emu.calls(since=self.since) if c.get("error_code") == 429]
+        assert rejected == [], f"Telegram said 429 {len(rejected)} times ({nodes.logs()})"
+
+
+async def delivered_to(
+    nodes: Cluster, instance: Instance, act: Callable[[], Awaitable[Any]]
+) -> Any:
+    """``act()`` (a subscriber's or agent's action) with its update delivered straight to
+    ``instance``; returns once that instance took it."""
+    emu = nodes.emu
+    nodes.route_to(instance)
+    since = emu.cursor()
+    result = await act()
+    await emu.wait_for_event(
+        lambda e: e.kind == "webhook" and e.data["status"] == 200, since=since, timeout=15
+    )
+    return result
+
+
+async def degraded_everywhere(nodes: Cluster) -> bool:
+    """Whether every instance's /healthz says degraded, naming the database."""
+    for instance in nodes.instances:
+        got = await instance.healthz()
+        if got is None:
+            return False
+        status, body = got
+        if not (status == 503 and body.get("status") == "degraded" and body.get("database")):
+            return False
+    return True
