@@ -29,7 +29,14 @@ from bot.desk import Desk
 from bot.desk.sla import DeskSla
 from bot.durable import DurablePoller, IdempotentSends
 from bot.handlers import admin, agent, subscriber
-from bot.health import ApiMetrics, JsonFormatter, Metrics, UpdateMetrics, start_health_server
+from bot.health import (
+    ApiMetrics,
+    DatabaseProbe,
+    JsonFormatter,
+    Metrics,
+    UpdateMetrics,
+    start_health_server,
+)
 from bot.journal import Journal
 from bot.middlewares import SubscriberMiddleware, TicketMiddleware
 from bot.pacing import Limits, Pacer
@@ -38,6 +45,7 @@ from bot.reload import Reloader, ReloadResult
 from bot.retry import RetryMiddleware
 from bot.shared import RedisLink, fsm_storage, open_link
 from bot.shared_pacing import RedisBuckets
+from bot.shared_reload import ReloadFanOut
 from bot.startup import (
     EXIT_CONFIG,
     EXIT_DATABASE,
@@ -140,6 +148,8 @@ class Dono:
     commands: asyncio.Task | None = None
     timers: Periodic | None = None
     link: RedisLink | None = None
+    probe: DatabaseProbe = field(init=False)
+    fanout: ReloadFanOut | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @classmethod
@@ -200,9 +210,13 @@ class Dono:
             config, bot, dp, store, journal, knowledge, reloader, metrics, pacer, sends, retry
         )
         dono.link = link
+        dono.probe = DatabaseProbe(store.ping)
+        dono.fanout = ReloadFanOut(link, reloader) if link else None
         return dono
 
     async def _start_watching(self) -> None:
+        if self.fanout is not None:
+            self.fanout.start()
         if self.config.knowledge.watch:
             self.reloader.start()
             # one turn of the loop: the watcher notes which folder the KB path leads to now,
@@ -214,24 +228,32 @@ class Dono:
         kb = self.knowledge.kb
         self.metrics.kb_topics.set(len(kb.topics))
         serving = (self.task is not None and not self.task.done()) or self.runner is not None
+        leader = getattr(self.poller, "leader", None)
         body: dict = {
             "status": "ok" if serving and not self._stopped else "down",
+            "instance": self.config.ops.instance_name(),
+            "leader": leader,
             "kb_version": kb.version,
             "kb_topics": len(kb.topics),
         }
+        self.metrics.set_instance(body["instance"], leader)
         problem = self.poller.storage_error if self.poller is not None else None
+        problem = problem or await self.probe.problem()
         try:
-            waiting = len(await self.store.queue())
-        except sqlite3.Error as exc:
-            problem = problem or str(exc)
-        else:
+            waiting = None if problem else len(await self.store.queue())
+        except Exception as exc:
+            if not (errors.storage_unavailable(exc) or isinstance(exc, sqlite3.Error)):
+                raise
+            problem = str(exc) or type(exc).__name__
+        if waiting is not None:
             self.metrics.tickets_waiting.set(waiting)
             body["tickets_waiting"] = waiting
         self.metrics.database_ok.set(0 if problem else 1)
-        if problem is not None:
-            body["database"] = problem
-            if body["status"] == "ok":
-                body["status"] = "degraded"
+        body["database"] = problem or "ok"
+        body["redis"] = self.link.status if self.link is not None else None
+        self.metrics.redis_ok.set(1 if body["redis"] in ("ok", None) else 0)
+        if (problem is not None or body["redis"] not in ("ok", None)) and body["status"] == "ok":
+            body["status"] = "degraded"
         operators = self.dp["desk"].operators.problem  # the group refuses the bot (403)
         if operators is not None:
             body["operators_group"] = operators
@@ -335,6 +357,8 @@ class Dono:
         if self.timers is not None:
             await self.timers.stop()
         await self.reloader.stop()
+        if self.fanout is not None:
+            await self.fanout.stop()
         if self.health is not None:
             await self.health.cleanup()
         if self.runner is not None:

@@ -20,10 +20,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import socket
 import sqlite3
 from typing import Any
 
+import asyncpg
 from aiogram import Dispatcher
 from aiogram.exceptions import (
     TelegramAPIError,
@@ -34,6 +37,8 @@ from aiogram.exceptions import (
 )
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.desk import Desk, cards
 from bot.desk.topics import OperatorsUnavailable
@@ -49,16 +54,41 @@ log = logging.getLogger("dono")
 MAX_TELEGRAM_RETRIES = 20
 
 _UNAVAILABLE = ("locked", "busy", "full", "disk i/o", "unable to open", "readonly")
+# PostgreSQL away: refusing connections while it starts or stops, a connection lost or closed
+# under the pool, too many clients (asyncpg's class 08, 57P and 53300 errors)
+_POSTGRES_AWAY = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,  # the connection or the pool is closed
+)
+# a server (PostgreSQL, Redis) out of reach: no route, refused, reset, timed out
+_NETWORK = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.EPIPE,
+    errno.ETIMEDOUT,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.EHOSTDOWN,
+}
 
 
 def storage_unavailable(exc: BaseException) -> bool:
-    """A database error that says nothing about the update: wait and try again."""
+    """A database (or Redis) error that says nothing about the update: wait and try again."""
     if isinstance(exc, JournalUnavailable):  # a send's record, looked up or written
         return True
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    text = str(exc).lower()
-    return any(word in text for word in _UNAVAILABLE)
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return any(word in text for word in _UNAVAILABLE)
+    if isinstance(exc, (*_POSTGRES_AWAY, TimeoutError, ConnectionError, socket.gaierror)):
+        return True  # TimeoutError: the pool's acquire, a connect, Redis
+    if isinstance(exc, OSError):  # asyncpg's connect: an unreachable host or network
+        return exc.errno in _NETWORK
+    return isinstance(exc, (RedisConnectionError, RedisTimeoutError))
 
 
 def telegram_unavailable(exc: BaseException) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -54,9 +55,55 @@ class Metrics:
         self.database_ok = Gauge(
             "dono_database_ok", "1 while the database answers, 0 while it fails", registry=r
         )
+        self.redis_ok = Gauge(
+            "dono_redis_ok", "0 while the Redis configured fails, else 1", registry=r
+        )
+        self.instance = Gauge(
+            "dono_instance_info",
+            "This instance's name and whether it polls Telegram now (leader)",
+            ["instance", "leader"],
+            registry=r,
+        )
+
+    def set_instance(self, name: str, leader: bool | None) -> None:
+        self.instance.clear()
+        self.instance.labels(name, "" if leader is None else str(leader).lower()).set(1)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class DatabaseProbe:
+    """Whether the database answers ``ping`` within ``timeout`` seconds; asked at most every
+    ``every`` seconds, however often /healthz is polled. ``problem()``: None, or what failed."""
+
+    def __init__(
+        self,
+        ping: Callable[[], Awaitable[None]],
+        timeout: float = 1.0,
+        every: float = 1.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ping = ping
+        self.timeout = timeout
+        self.every = every
+        self.clock = clock
+        self._asked: float | None = None
+        self._problem: str | None = None
+
+    async def problem(self) -> str | None:
+        if self._asked is not None and self.clock() - self._asked < self.every:
+            return self._problem
+        try:
+            await asyncio.wait_for(self.ping(), self.timeout)
+        except TimeoutError:
+            self._problem = f"no answer within {self.timeout:g} s"
+        except Exception as exc:  # whatever an unreachable or broken database raises
+            self._problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        else:
+            self._problem = None
+        self._asked = self.clock()
+        return self._problem
 
 
 class UpdateMetrics(BaseMiddleware):

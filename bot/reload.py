@@ -143,11 +143,15 @@ class Reloader:
         self._stop = asyncio.Event()
         self.changed = asyncio.Condition()
         self.last: ReloadResult | None = None
+        # told of every reload that changed the KB here (the fan-out to other instances)
+        self.announce: Callable[[ReloadResult], Awaitable[None]] | None = None
 
     def _where(self) -> str:
         return str(self.knowledge.path)
 
-    async def reload(self) -> ReloadResult:
+    async def reload(self, tell_success: bool = True) -> ReloadResult:
+        """``tell_success=False``: the admins hear of it only if it fails (a reload another
+        instance's set off: that one told them)."""
         async with self._lock:
             old = self.knowledge.kb
             if self._work is None:
@@ -167,7 +171,9 @@ class Reloader:
                     work.add_done_callback(lambda w: self._report_late(w, old))
             except Exception as exc:  # any failure, MemoryError too, is an outcome to report
                 ok, problems, crash = False, [self._failed(exc)], _crash(exc)
-        return await self._finish(ok, list(problems), old, stuck_after=stuck_after, crash=crash)
+        return await self._finish(
+            ok, list(problems), old, stuck_after=stuck_after, crash=crash, tell=tell_success
+        )
 
     def _work_done(self, work: asyncio.Future) -> None:
         if self._work is work:
@@ -207,6 +213,7 @@ class Reloader:
         old: KnowledgeBase,
         stuck_after: float | None = None,
         crash: str | None = None,
+        tell: bool = True,
     ) -> ReloadResult:
         """Log the outcome, wake waiters, tell the admins: every reload ends here."""
         new = self.knowledge.kb
@@ -230,12 +237,17 @@ class Reloader:
         async with self.changed:
             self.changed.notify_all()
         if self.notify is not None and (
-            not ok or result.recovered or result.version != result.previous
+            not ok or (tell and (result.recovered or result.version != result.previous))
         ):
             try:
                 await self.notify(result)
             except Exception:
                 log.exception("could not tell the admins about the reload")
+        if ok and result.version != result.previous and self.announce is not None:
+            try:
+                await self.announce(result)
+            except Exception:
+                log.exception("could not tell the other instances about the reload")
         return result
 
     async def wait(self, predicate: Callable[[ReloadResult], bool], timeout: float) -> ReloadResult:

@@ -56,6 +56,10 @@ class Store:
     async def close(self) -> None:
         await self.database.close()
 
+    async def ping(self) -> None:
+        """One cheap round trip: raises what an unreachable database raises."""
+        await self.database.fetchone("SELECT 1")
+
     @property
     def db(self) -> Any:
         """The SQLite connection itself (tests fill or lock it to simulate a sick disk)."""

@@ -40,7 +40,10 @@ async def test_healthz_and_metrics(emu: Emulator, tmp_path: Path) -> None:
         assert "dono_tickets_waiting 1.0" in text
         assert 'dono_api_latency_seconds_count{method="SendMessage"}' in text
         assert "dono_database_ok 1.0" in text and "dono_updates_kept 0.0" in text
-        assert health["updates_kept_in_memory"] == 0 and "database" not in health
+        assert health["updates_kept_in_memory"] == 0 and health["database"] == "ok"
+        assert health["instance"] == config.ops.instance_name() and health["redis"] is None
+        assert health["leader"] == getattr(dono.poller, "leader", None)
+        assert f'dono_instance_info{{instance="{health["instance"]}",' in text
     finally:
         await dono.stop()
     async with aiohttp.ClientSession() as http:
