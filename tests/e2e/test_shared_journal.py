@@ -271,3 +271,56 @@ async def test_webhook_deliveries_to_any_instance_are_handled_once_by_whichever_
         finally:
             await a.stop()
             await b.stop()
+
+
+async def test_a_journal_postgresql_cannot_use_is_waited_out_as_a_locked_sqlite_file(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """PostgreSQL refusing the journal's statements (here its table gone for a while): the
+    delivery is answered 503, so Telegram keeps it; once the table is back it is taken and
+    answered, once."""
+    async with fresh_schema() as url:
+        dono = await start_instance(emu, tmp_path, url, "a", webhook=True)
+        conn = await asyncpg.connect(url)
+        try:
+            user = await emu.create_user("P", language_code="ru", started=True)
+            port = dono.config.telegram.webhook.listen_port
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            await conn.execute("ALTER TABLE journal_inbox RENAME TO journal_inbox_away")
+            async with aiohttp.ClientSession() as http:
+                post = {"url": f"http://127.0.0.1:{port}/telegram", "headers": headers}
+                async with http.post(**post, json=delivery(1, user, BALANCE)) as response:
+                    assert response.status == 503
+                assert dono.poller is not None and dono.poller.storage_error is not None
+                await conn.execute("ALTER TABLE journal_inbox_away RENAME TO journal_inbox")
+                async with http.post(**post, json=delivery(1, user, BALANCE)) as response:
+                    assert response.status == 200
+            got = await answers(emu, [user], 1)
+            assert len(got[user.id]) == 1 and is_balance(got[user.id][0])
+            assert dono.poller.storage_error is None
+        finally:
+            await conn.close()
+            await dono.stop()
+
+
+async def test_an_update_held_longer_than_a_lease_stays_with_its_live_instance(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Telegram holding an answer past the 2-second lease: the instance handling it renews
+    its lease, so the other never takes the update too (which would answer it twice)."""
+    async with two_instances(emu, tmp_path) as (a, b, url):
+        await leader_of(a, b)
+        emu.faults.add(method="sendMessage", kind="timeout", count=1, hold=5)
+        user = await emu.create_user("Slow", language_code="ru")
+        await emu.send_text(user, BALANCE)
+        await emu.wait_for_event(
+            lambda e: e.kind == "call" and e.data.get("fault") == "timeout", timeout=10
+        )
+
+        async def idle() -> bool:  # answered, and neither instance has anything in hand
+            return not (a.poller and a.poller.tasks) and not (b.poller and b.poller.tasks)
+
+        await wait_for(idle, lambda done: done and emu.bot_messages(user.id), timeout=20)
+        got = await answers(emu, [user], 1)
+        assert len(got[user.id]) == 1 and is_balance(got[user.id][0])
+        assert sum((await owners(url)).values()) == 1
