@@ -68,12 +68,14 @@ class WebhookDelivery:
         self.failures: dict[int, int] = {}
         self.last_error: tuple[int, str] | None = None  # (unix time, message)
 
-    def _due(self, now: float) -> list[JSON]:
-        """The updates to POST now: per chat the oldest queued one, if not in flight or
-        waiting for its retry."""
+    def _due(self, now: float, room: int) -> list[JSON]:
+        """Up to ``room`` updates to POST now: per chat the oldest queued one, if not in
+        flight or waiting for its retry (the queue is read only as far as needed)."""
         busy: set[int] = set()
         due: list[JSON] = []
         for update in self.bot.updates:
+            if len(due) >= room:
+                break
             uid, chat = update["update_id"], chat_of(update)
             blocked = chat is not None and chat in busy
             if chat is not None:
@@ -92,7 +94,7 @@ class WebhookDelivery:
             tick = self.bot.tick
             if url is not None:
                 room = int(self.bot.webhook.get("max_connections") or 40) - len(self.in_flight)
-                for update in self._due(loop.time())[: max(room, 0)]:
+                for update in self._due(loop.time(), room):
                     uid = update["update_id"]
                     self.in_flight[uid] = asyncio.create_task(self._post(http, url, update))
             waits: list[Any] = [asyncio.ensure_future(tick.wait()), *self.in_flight.values()]
