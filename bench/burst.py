@@ -307,6 +307,7 @@ async def run_instances(args: argparse.Namespace) -> dict:
         "instance_cpu_s": {k: round(v[0], 1) for k, v in per_instance.items()},
         "instance_peak_rss_mb": {k: round(v[1], 1) for k, v in per_instance.items()},
         "postgres_cpu_s": round(pg_cpu, 1) if pg_cpu is not None else None,
+        "load_average_15m_at_end": round(os.getloadavg()[2], 2),  # the machine's other work too
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
     }
     if outage is not None:
