@@ -30,7 +30,7 @@ from tests.e2e.instances import (
 # first test's time includes the start
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.timeout(240),
+    pytest.mark.timeout(300),
     pytest.mark.asyncio(loop_scope="module"),
 ]
 
@@ -88,14 +88,16 @@ async def test_polling_the_leader_killed_another_takes_over(emu: Emulator, nodes
 async def test_postgresql_stopped_for_a_while_loses_nothing(
     emu: Emulator, nodes: Cluster, pg: PrivatePostgres
 ) -> None:
-    """PostgreSQL stopped for ~15 s while subscribers keep asking, then started: /healthz
-    said degraded meanwhile on every instance, and every question is answered once, in
-    order, afterwards; every instance is healthy again."""
+    """PostgreSQL stopped for ~15 s in the middle of a burst (answers being handled and sent
+    as it goes) while subscribers keep asking, then started: /healthz said degraded meanwhile
+    on every instance, and every question is answered, in order, afterwards (an answer whose
+    send's record was lost with the database may come twice, each such one logged: README,
+    Known limits); every instance is healthy again."""
     for instance in nodes.instances:  # up, whatever the test before did
         await instance.wait_healthy()
-    burst = await Burst.of(emu, 20)
+    burst = await Burst.of(emu, 40)
     await burst.round()
-    await burst.until_answered(20, timeout=30)
+    await burst.until_answered(10, timeout=30)
     await asyncio.to_thread(pg.stop)
     stopped_at = time.monotonic()
     await burst.round()
@@ -103,6 +105,6 @@ async def test_postgresql_stopped_for_a_while_loses_nothing(
     await asyncio.sleep(max(0.0, 15 - (time.monotonic() - stopped_at)))
     await asyncio.to_thread(pg.start)
     await burst.round()
-    await burst.check(nodes)
+    await burst.check(nodes, repeats=True)
     for instance in nodes.instances:
         await instance.wait_healthy(timeout=30)

@@ -29,7 +29,7 @@ from tests.e2e.instances import (
 # first test's time includes the start
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.timeout(240),
+    pytest.mark.timeout(300),
     pytest.mark.asyncio(loop_scope="module"),
 ]
 
