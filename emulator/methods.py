@@ -321,7 +321,7 @@ async def get_updates(call: Call) -> list[JSON]:
 
 @method("setWebhook")
 def set_webhook(call: Call) -> bool:
-    """Store the webhook (no deliveries are made)."""
+    """Set the webhook (deliveries: emulator/webhook.py, to loopback URLs only)."""
     p, bot = call.params, call.bot
     url = p.get_str("url")
     if p.get_bool("drop_pending_updates"):
@@ -362,6 +362,10 @@ def get_webhook_info(call: Call) -> JSON:
     }
     if bot.webhook:
         info["max_connections"] = bot.webhook["max_connections"]
+        webhooks = getattr(call.emu, "webhooks", None)  # the server's deliveries
+        delivery = webhooks.by_bot.get(bot.id) if webhooks is not None else None
+        if delivery is not None and delivery.last_error is not None:
+            info["last_error_date"], info["last_error_message"] = delivery.last_error
         if "allowed_updates" in bot.webhook:
             info["allowed_updates"] = bot.webhook["allowed_updates"]
     return info

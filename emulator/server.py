@@ -13,6 +13,7 @@ from emulator.actors import UserActions
 from emulator.core import DEFAULT_BOT_USERNAME, DEFAULT_TOKEN
 from emulator.faults import Fault
 from emulator.routes import build_app
+from emulator.webhook import Deliveries
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -35,6 +36,7 @@ class Emulator(UserActions):
         # view of the bot's database)
         self.extra_routes: list[web.RouteDef] = []
         self.restart_task: asyncio.Task[None] | None = None
+        self.webhooks = Deliveries(self)  # POSTs updates to a webhook set on loopback
 
     # ------------------------------------------------------------ lifecycle
 
@@ -76,6 +78,7 @@ class Emulator(UserActions):
                 self.port = int(address[1])
                 break
         self._runner = runner
+        self.webhooks.start()
         return self
 
     async def stop(self) -> None:
@@ -85,6 +88,7 @@ class Emulator(UserActions):
             return
         self.accepting = False
         self._halt.set()
+        await self.webhooks.stop()
         for bot in self.bots.values():
             bot.notify()
         await runner.cleanup()
