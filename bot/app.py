@@ -172,14 +172,7 @@ class Dono:
             raise DatabaseUnavailable(f"journal {redacted(where)}: {exc}") from None
         log.info("update journal %s; instance %s", redacted(where), config.ops.instance_name())
         metrics = Metrics()
-        try:
-            link = await open_link(
-                config.redis, config.ops.instance_name(), config.telegram.startup_wait
-            )
-        except DatabaseUnavailable:
-            await journal.close()
-            await store.close()
-            raise
+        link = await _redis(config, store, journal)
         limits = Limits(**config.telegram.limits.model_dump())
         pacer = Pacer(limits, shared=RedisBuckets(link, limits) if link else None)
         metrics.outbox_waiting.set_function(lambda: pacer.waiting)
@@ -492,3 +485,16 @@ def run_bot(config: Config) -> int:
         return exc.code
     except KeyboardInterrupt:  # Ctrl+C before the signal handlers were in place
         return 130
+
+
+async def _redis(config: Config, store: Store, journal: Journal) -> RedisLink | None:
+    """The instance's Redis (None without one); what was opened before is closed when it
+    can't be used (``DatabaseUnavailable``: ``dono run`` exits 6)."""
+    try:
+        return await open_link(
+            config.redis, config.ops.instance_name(), config.telegram.startup_wait
+        )
+    except DatabaseUnavailable:
+        await journal.close()
+        await store.close()
+        raise

@@ -380,8 +380,12 @@ async def test_a_low_rating_asks_what_went_wrong(desk: Desk) -> None:
     csat = await person.next()
     await person.press(csat, button_data(csat, "2"))
     await wait_for(lambda: desk.dono.store.get_ticket(1), lambda t: t is not None and t.csat == 2)
-    await settled(emu)
-    (shown,) = [
-        m for m in emu.bot_messages(person.user.id) if m["message_id"] == csat["message_id"]
-    ]
-    assert "Ваша оценка: 2 ⭐" in shown["text"] and "Что пошло не так" in shown["text"]
+
+    async def shown() -> str:  # the edit is paced like a send: it may come a second later
+        (message,) = [
+            m for m in emu.bot_messages(person.user.id) if m["message_id"] == csat["message_id"]
+        ]
+        return str(message["text"])
+
+    text = await wait_for(shown, lambda said: "Ваша оценка" in said, timeout=10)
+    assert "Ваша оценка: 2 ⭐" in text and "Что пошло не так" in text
