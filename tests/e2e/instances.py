@@ -30,9 +30,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import pytest
+import pytest_asyncio
 import yaml
 
-from emulator import Emulator
+from emulator import Emulator, start_emulator
 from tests.e2e.conftest import ROOT, settled
 from tests.pg import NO_SERVER, server_url
 
@@ -570,3 +571,23 @@ async def degraded_everywhere(nodes: Cluster) -> bool:
         if not (status == 503 and body.get("status") == "degraded" and named):
             return False
     return True
+
+
+# One cluster per test module (starting two `dono run` processes costs tens of seconds on a
+# busy machine: aiogram's import alone takes seconds); its tests run in the module's event
+# loop, and the first test's time includes the start. A module sets ``pytestmark =
+# CLUSTER_MODULE`` and imports ``module_emulator`` (the fixture ``emu`` for its tests).
+CLUSTER_MODULE = [
+    pytest.mark.slow,
+    pytest.mark.timeout(300),
+    pytest.mark.asyncio(loop_scope="module"),
+]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", name="emu")
+async def module_emulator() -> AsyncIterator[Emulator]:
+    emulator = await start_emulator()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()

@@ -12,35 +12,21 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from emulator import Emulator, start_emulator
+from emulator import Emulator
 from handoff.storage import Store
 from tests.e2e.conftest import button_data
 from tests.e2e.instances import (
+    CLUSTER_MODULE,
     LIMIT,
     Burst,
     Cluster,
     Instance,
     cluster,
     delivered_to,
+    module_emulator,  # noqa: F401 (the fixture emu)
 )
 
-# one cluster for the module's tests (starting two `dono run` processes costs tens of seconds
-# on a busy machine: aiogram's import alone takes seconds), which run in its event loop; the
-# first test's time includes the start
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.timeout(300),
-    pytest.mark.asyncio(loop_scope="module"),
-]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def emu() -> AsyncIterator[Emulator]:
-    emulator = await start_emulator()
-    try:
-        yield emulator
-    finally:
-        await emulator.stop()
+pytestmark = CLUSTER_MODULE
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
