@@ -117,6 +117,13 @@ class IdempotentSends(BaseRequestMiddleware):
             del self.unrecorded[key]
 
 
+def handled_update() -> int | None:
+    """The id of the update being handled (inside ``sends_of``), for a write that must be
+    made once however often the update is handled; None outside."""
+    handling = _current.get()
+    return handling.update_id if handling is not None else None
+
+
 @contextlib.contextmanager
 def sends_of(update_id: int) -> Iterator[None]:
     """Sends made inside are the sends of this update (counted, recorded, looked up)."""

@@ -44,6 +44,7 @@ from bot.handlers.buttons import (
     send_topic,
 )
 from bot.health import Metrics
+from bot.sends import handled_update
 from bot.texts import t
 from handoff.policies import any_message_reopens, hand_off_after_misses
 from handoff.storage import Store
@@ -147,6 +148,7 @@ async def on_question(
             decision.lang,
             latency_ms,
             intent=decision.intent,
+            update_id=handled_update(),
         )
 
     try:
@@ -272,6 +274,7 @@ async def on_banned_message(message: Message, store: Store, sub: Subscriber) -> 
         0.0,
         None,
         0.0,
+        update_id=handled_update(),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from handoff.storage.database import Repository
 
+SAME_UPDATE_WITHIN = 86400.0  # seconds: a row this recent with the update's id is its log
+
 
 class SqliteInteractions(Repository):
     """The ``interactions`` and ``feedback`` tables."""
@@ -21,15 +23,26 @@ class SqliteInteractions(Repository):
         lang: str | None,
         latency_ms: float,
         intent: str | None = None,
+        update_id: int | None = None,
     ) -> int:
         """One message the bot decided on: ``kind`` is the matcher's (answer, clarify,
         handoff, smalltalk, none; "banned" for a banned subscriber's message), ``topic`` the
-        answered topic, ``intent`` the small talk or hand-off intent."""
+        answered topic, ``intent`` the small talk or hand-off intent. ``update_id``: the
+        Telegram update it came in; logged for it once already (the update handled again),
+        that row's id is returned and nothing is added. Telegram may reuse an update id after
+        a week without updates, so only a recent row counts."""
         async with self._writing():
+            if update_id is not None:
+                row = await self.db.fetchone(
+                    "SELECT id FROM interactions WHERE update_id = ? AND user_id = ? AND ts > ?",
+                    (update_id, user_id, self.clock() - SAME_UPDATE_WITHIN),
+                )
+                if row is not None:
+                    return int(row[0])
             new_id = await self.db.insert(
                 "INSERT INTO interactions (user_id, ts, text, normalized, kind, topic,"
-                " candidates, score, lang, latency_ms, intent)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " candidates, score, lang, latency_ms, intent, update_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     user_id,
                     self.clock(),
@@ -42,6 +55,7 @@ class SqliteInteractions(Repository):
                     lang,
                     latency_ms,
                     intent,
+                    update_id,
                 ),
             )
         return new_id

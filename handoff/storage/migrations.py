@@ -204,4 +204,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE interactions ADD COLUMN chosen TEXT;
     ALTER TABLE interactions ADD COLUMN chosen_at REAL;
     """,
+    # v7, a question is logged once however often its update is handled: handling it again (a
+    # write that failed after the log, a crash, another instance taking over) finds the row of
+    # the update it was logged for instead of logging the question a second time
+    """
+    ALTER TABLE interactions ADD COLUMN update_id INTEGER;
+    CREATE INDEX interactions_update ON interactions(update_id);
+    """,
 ]

@@ -57,6 +57,7 @@ class Interactions(Protocol):
         lang: str | None,
         latency_ms: float,
         intent: str | None = None,
+        update_id: int | None = None,
     ) -> int: ...
 
     async def recent_interactions(self, user_id: int, limit: int = 5) -> list[dict]: ...

@@ -131,9 +131,20 @@ class Store:
         lang: str | None,
         latency_ms: float,
         intent: str | None = None,
+        update_id: int | None = None,
     ) -> int:
         return await self.interactions.log_interaction(
-            user_id, text, normalized, kind, topic, candidates, score, lang, latency_ms, intent
+            user_id,
+            text,
+            normalized,
+            kind,
+            topic,
+            candidates,
+            score,
+            lang,
+            latency_ms,
+            intent,
+            update_id,
         )
 
     async def recent_interactions(self, user_id: int, limit: int = 5) -> list[dict]:

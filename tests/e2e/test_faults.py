@@ -192,6 +192,9 @@ async def test_sends_failing_past_the_retries_keep_the_update_until_telegram_is_
     assert len(failed) == 5  # two rounds of retries gave up, the update was kept, then sent
     await settled(emu)
     assert len(emu.bot_messages(person.user.id)) == 1
+    # handled three times, the question is logged once (reports count questions)
+    logged = await dono.store.recent_interactions(person.user.id, limit=10)
+    assert [r["text"] for r in logged] == ["kak popolnit balans"]
 
 
 async def test_a_send_telegram_never_takes_is_given_up_after_a_while(

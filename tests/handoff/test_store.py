@@ -521,3 +521,27 @@ async def test_add_event(store: Store) -> None:
     ticket, _ = await store.open_ticket(42, "command")
     await store.add_event(ticket.id, "csat_asked", agent_id=ALICE)
     assert (await store.events(ticket.id))[-1].name == "csat_asked"
+
+
+# -- interactions -----------------------------------------------------------------------------
+
+
+async def test_a_question_is_logged_once_per_update(store: Store, clock: Clock) -> None:
+    """Handling an update again (a write after the log failed, a crash, another instance)
+    finds the question's row instead of logging it twice."""
+
+    async def log(user_id: int, text: str, update_id: int | None) -> int:
+        return await store.log_interaction(
+            user_id, text, text, "answer", "balance", [], 0.9, "ru", 5.0, update_id=update_id
+        )
+
+    first = await log(42, "баланс", 7001)
+    assert await log(42, "баланс", 7001) == first
+    other_user = await log(43, "баланс", 7001)
+    no_update = [await log(42, "баланс", None), await log(42, "баланс", None)]
+    assert len({first, other_user, *no_update}) == 4
+    clock.advance(8 * 86400)  # Telegram picks update ids at random after a quiet week
+    reused = await log(42, "роуминг", 7001)
+    assert reused != first
+    rows = await store.recent_interactions(42, limit=10)
+    assert [r["text"] for r in rows] == ["роуминг", "баланс", "баланс", "баланс"]
