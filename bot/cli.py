@@ -16,7 +16,6 @@ from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import keyboards
 from bot.config import Config, ConfigError, load_config
 from bot.report.page import render_html
 from bot.report.tables import report_csv
@@ -65,6 +64,8 @@ def _decision_json(d: Decision) -> dict:
 def _reply(matcher: Matcher, d: Decision, lang: str) -> tuple[str, list[str]]:
     """What the bot sends for a decision in ``lang``: the text and its buttons' labels, from
     the same keyboards the bot builds."""
+    from bot import keyboards  # aiogram's types take seconds to import: only `ask` needs them
+
     kb = matcher.kb
     markup = None
     if d.kind == "answer" and d.topic in kb.topics:
