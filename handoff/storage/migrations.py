@@ -204,4 +204,16 @@ MIGRATIONS: list[str] = [
     ALTER TABLE interactions ADD COLUMN chosen TEXT;
     ALTER TABLE interactions ADD COLUMN chosen_at REAL;
     """,
+    # v7, agents' workspaces (issue 13): a ticket's topic in its agent's private chat with
+    # the bot (Bot API 9.4), where its relay goes; at most one per ticket
+    """
+    CREATE TABLE ticket_workspaces (
+        ticket_id INTEGER PRIMARY KEY REFERENCES tickets(id),
+        chat_id   INTEGER NOT NULL,
+        thread_id INTEGER NOT NULL,
+        agent_id  INTEGER NOT NULL,
+        opened_at REAL NOT NULL
+    );
+    CREATE INDEX ticket_workspaces_topic ON ticket_workspaces(chat_id, thread_id);
+    """,
 ]

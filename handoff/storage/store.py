@@ -26,6 +26,7 @@ from handoff.storage.ratings import SqliteRatings
 from handoff.storage.subscribers import SqliteSubscribers
 from handoff.storage.tickets import SqliteTickets
 from handoff.storage.views import SqliteReports
+from handoff.storage.workspaces import SqliteWorkspaces
 from handoff.subscribers import Subscriber, SubscriberSummary
 from handoff.tickets import Ban, Event, QueueEntry, Ticket, TicketClosed, TicketMessage
 
@@ -48,6 +49,7 @@ class Store:
         self.agents: protocols.Agents = SqliteAgents(database)  # shifts and assignment
         self.labels: protocols.Labels = SqliteLabels(database)  # priority, labels, nudges
         self.ratings: protocols.Ratings = SqliteRatings(database)
+        self.workspaces = SqliteWorkspaces(database)  # tickets in agents' private chats
 
     @classmethod
     async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Store:
