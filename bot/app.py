@@ -25,7 +25,7 @@ from aiohttp import web
 
 from bot import errors
 from bot.config import Config, bot_token
-from bot.desk import Desk
+from bot.desk import Desk, WorkspaceDesk
 from bot.desk.sla import DeskSla
 from bot.durable import DurablePoller, IdempotentSends
 from bot.handlers import admin, agent, subscriber
@@ -187,7 +187,7 @@ class Dono:
             sends,
             retry,
         )
-        desk = Desk(bot, store, config.agents, config.agents.hours())
+        desk = WorkspaceDesk(bot, store, config.agents, config.agents.hours())
         desk.topics.knowledge = knowledge  # a topic is named by the KB topic it is about
         sla = DeskSla(store, config.reports.targets(), desk.hours, desk.lang)
         desk.topics.triage = sla.card_lines  # priority, labels, due times on the card

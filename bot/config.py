@@ -112,6 +112,9 @@ class AgentsConfig(_Section):
     max_open_per_agent: int | None = Field(None, ge=1)  # assignment skips an agent at this
     off_shift: Literal["keep", "requeue"] = "keep"  # an agent's tickets when they go off shift
     labels: list[str] = Field(default_factory=list)  # the labels /label allows; empty: any
+    # each agent's tickets as topics in their private chat with the bot (issue 13; provisional
+    # until the per-desk ``workspaces`` of ``agents.groups``)
+    workspaces: bool = False
 
     @field_validator("labels")
     @classmethod

@@ -158,6 +158,10 @@ class Topics:
         topic = kb.topics.get(topic_id or "")
         return search.topic_title(topic, self.lang) if topic is not None else None
 
+    async def card_text(self, ticket: Ticket, sub: Subscriber | None) -> str:
+        """The card's text as it is now (for a copy of it elsewhere: an agent's workspace)."""
+        return await self._card_text(ticket, sub)
+
     async def _card_text(self, ticket: Ticket, sub: Subscriber | None) -> str:
         recent = await self.store.recent_interactions(ticket.user_id, limit=5)
         triage = await self.triage(ticket) if self.triage is not None else []

@@ -49,22 +49,29 @@ async def recreate(topics: Topics, ticket: Ticket, failed: int | None) -> Ticket
 
 async def history(topics: Topics, ticket: Ticket) -> None:
     """A line saying the topic was made again, and the ticket's last messages under it."""
-    chat = topics.chat_of(ticket)
+    await post_history(
+        topics, ticket, topics.chat_of(ticket), ticket.thread_id, t(topics.lang, "agent_new_topic")
+    )
+
+
+async def post_history(
+    topics: Topics, ticket: Ticket, chat: int | None, thread: int | None, header: str
+) -> None:
+    """``header`` with the count of the ticket's last messages, then those messages forwarded
+    into ``thread`` of ``chat`` in one call (a new topic, an agent's workspace)."""
     relayed = [
         m
         for m in await topics.store.messages(ticket.id)
         if m.direction in ("in", "out") and m.user_chat_message_id is not None
     ]
     ids = sorted({m.user_chat_message_id for m in relayed if m.user_chat_message_id})[-HISTORY:]
-    text = t(topics.lang, "agent_new_topic")
+    text = header
     if ids:
         text += "\n" + t(topics.lang, "agent_topic_history", count=len(ids))
-    await topics.bot.send_message(chat, text, message_thread_id=ticket.thread_id)
+    await topics.bot.send_message(chat, text, message_thread_id=thread)
     if not ids:
         return
     try:
-        await topics.bot.forward_messages(
-            chat, ticket.user_id, ids, message_thread_id=ticket.thread_id
-        )
+        await topics.bot.forward_messages(chat, ticket.user_id, ids, message_thread_id=thread)
     except TelegramBadRequest as exc:  # the subscriber deleted them all, say: the card stays
         log.info("history of ticket #%s not forwarded: %s", ticket.id, exc.message)

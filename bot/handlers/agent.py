@@ -24,6 +24,7 @@ from aiogram.types import (
 from bot.callbacks import Answer, TicketCb, answer_first, answer_within, in_its_topic
 from bot.desk import Agent, Desk, whois
 from bot.desk.cards import DESK_COMMANDS, error_text, quoted, unknown_command_text
+from bot.desk.workspace import DeskChat
 from bot.handlers import labels as triage  # /priority, /label (they use _named_ticket)
 from bot.handlers import shift
 from bot.handlers.replies import ReplyCb, cmd_reply, on_reply_button
@@ -408,9 +409,9 @@ async def on_unknown_button(query: CallbackQuery, desk: Desk) -> None:
 def create_router(group_id: int, desk: Desk) -> Router:
     """Handlers for the operators' group only; anything else never reaches them."""
     router = Router(name="agents")
-    router.message.filter(F.chat.id == group_id)
+    router.message.filter(DeskChat(desk))  # the group, or an agent's workspace topic
     router.edited_message.filter(F.chat.id == group_id)
-    router.callback_query.filter(F.message.chat.id == group_id)
+    router.callback_query.filter(DeskChat(desk))
     # chat_member updates (who joins or leaves) come only to an admin bot that asks for them:
     # a handler here puts the kind in allowed_updates (resolve_used_update_types)
     router.chat_member.register(on_member_changed, F.chat.id == group_id)
