@@ -91,3 +91,30 @@ async def test_an_agent_who_never_started_the_bot_works_in_the_group(desk: Desk)
     await desk.say(rustam, "Слушаю", thread)
     assert (await person.next())["text"] == "Слушаю"
     assert await desk.dono.store.workspaces.workspace_of(1) is None
+
+
+async def test_a_workspace_topic_the_agent_deleted_is_made_again(desk: Desk) -> None:
+    emu, dilnoza = desk.emu, desk.agents[0]
+    emu.private_chat(emu.default_bot, dilnoza, create=True)
+    person, card = await handed_off(desk)
+    since = emu.cursor()
+    await press(desk, dilnoza, card, "Взять")
+    created = await emu.wait_for_event(
+        lambda e: e.kind == "topic_created" and e.chat_id == dilnoza.id, since=since, timeout=10
+    )
+    await emu.wait_for_bot_message(dilnoza.id, thread_id=created.thread_id, since=since)
+    await emu.send_text(dilnoza, "Здравствуйте", thread_id=created.thread_id)
+    await person.next()  # "a person has it"
+    assert (await person.next())["text"] == "Здравствуйте"
+    await emu.delete_topic(dilnoza.id, created.thread_id, by=dilnoza)
+    since = emu.cursor()
+    await emu.send_text(person.user, "вы пропали?")
+    again = await emu.wait_for_event(
+        lambda e: e.kind == "topic_created" and e.chat_id == dilnoza.id, since=since, timeout=10
+    )
+    workspace = emu.inbox(dilnoza.id, thread_id=again.thread_id, since=since)
+    _, card_copy, header, answered, asked = await workspace.take(5, timeout=10)
+    assert "Обращение #1" in card_copy["text"] and "Последнее 1 сообщение" in header["text"]
+    assert (answered["text"], asked["text"]) == ("Здравствуйте", "вы пропали?")
+    await emu.send_text(dilnoza, "Нет, я здесь", thread_id=again.thread_id)
+    assert (await person.next())["text"] == "Нет, я здесь"
