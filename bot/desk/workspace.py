@@ -89,9 +89,11 @@ async def released(desk: Desk, ticket: Ticket) -> None:
 
 
 async def closed(desk: Desk, ticket: Ticket, notice: str) -> None:
-    """The ticket closed: its workspace topic is told (the topic stays, with its history)."""
+    """The ticket closed: its workspace topic is told and left (it stays in the agent's
+    chat, with its history); reopened and claimed again, the ticket gets a new one."""
     workspace = await desk.store.workspaces.workspace_of(ticket.id)
     if workspace is not None:
+        await desk.store.workspaces.close_workspace(ticket.id)
         await _tell(desk, workspace, notice)
 
 
@@ -143,9 +145,7 @@ async def _send(
 ) -> Any | None:
     """Send into the workspace: its topic made again if the agent deleted it; None (the
     group takes it) when there is none or the agent blocked the bot."""
-    if not enabled(desk):
-        return None
-    workspace = await desk.store.workspaces.workspace_of(ticket.id)
+    workspace = await current(desk, ticket)
     if workspace is None:
         return None
     try:
@@ -160,6 +160,18 @@ async def _send(
         log.info("workspace of #%s refused (%s); relaying in the group", ticket.id, exc.message)
         await desk.store.workspaces.close_workspace(ticket.id)
         return None
+
+
+async def current(desk: Desk, ticket: Ticket) -> Workspace | None:
+    """The ticket's workspace, while its agent has the ticket (a ticket back in the queue by
+    any way — released, its agent off shift — is relayed in the group again)."""
+    if not enabled(desk):
+        return None
+    workspace = await desk.store.workspaces.workspace_of(ticket.id)
+    fresh = await desk.store.get_ticket(ticket.id) or ticket
+    if workspace is None or fresh.status != "claimed" or fresh.agent_id != workspace.agent_id:
+        return None
+    return workspace
 
 
 async def ticket_in(desk: Desk, message: Message) -> Ticket | None:
@@ -229,7 +241,7 @@ class WorkspaceDesk(Desk):
     async def relay_in(self, message: Message, ticket: Ticket) -> None:
         """Into the workspace when the ticket has one (the group's topic otherwise, and when
         the workspace refuses it)."""
-        if not enabled(self) or await self.store.workspaces.workspace_of(ticket.id) is None:
+        if await current(self, ticket) is None:
             return await super().relay_in(message, ticket)
         if ticket.origin_message_id == message.message_id:
             return None

@@ -118,3 +118,43 @@ async def test_a_workspace_topic_the_agent_deleted_is_made_again(desk: Desk) -> 
     assert (answered["text"], asked["text"]) == ("Здравствуйте", "вы пропали?")
     await emu.send_text(dilnoza, "Нет, я здесь", thread_id=again.thread_id)
     assert (await person.next())["text"] == "Нет, я здесь"
+
+
+async def test_a_transferred_ticket_moves_to_the_new_agents_chat_and_back_to_the_group(
+    desk: Desk,
+) -> None:
+    """/transfer from the workspace: the ticket opens in the other agent's chat (the first is
+    told it left); /transfer with no one: back in the queue, relayed in the group again."""
+    emu, (dilnoza, rustam) = desk.emu, desk.agents
+    for agent in desk.agents:
+        emu.private_chat(emu.default_bot, agent, create=True)
+    person, card = await handed_off(desk)
+    since = emu.cursor()
+    await press(desk, dilnoza, card, "Взять")
+    first = await emu.wait_for_event(
+        lambda e: e.kind == "topic_created" and e.chat_id == dilnoza.id, since=since, timeout=10
+    )
+    await person.next()  # "a person has it"
+    left = emu.inbox(dilnoza.id, thread_id=first.thread_id)
+    since = emu.cursor()
+    await emu.send_text(dilnoza, f"/transfer {rustam.id}", thread_id=first.thread_id)
+    second = await emu.wait_for_event(
+        lambda e: e.kind == "topic_created" and e.chat_id == rustam.id, since=since, timeout=10
+    )
+    assert "уже не здесь" in (await left.next(timeout=10))["text"]
+    await emu.send_text(person.user, "кто теперь?")
+    theirs = emu.inbox(rustam.id, thread_id=second.thread_id, since=since)
+    await theirs.next(predicate=lambda m: m.get("text") == "кто теперь?", timeout=10)
+    await emu.send_text(rustam, "/transfer", thread_id=second.thread_id)
+    await emu.wait_for_bot_message(
+        rustam.id,
+        thread_id=second.thread_id,
+        predicate=lambda m: "уже не здесь" in (m.get("text") or ""),
+        since=since,
+        timeout=10,
+    )
+    group = desk.topic(card["message_thread_id"])
+    await emu.send_text(person.user, "алло?")
+    await group.next(predicate=lambda m: m.get("text") == "алло?", timeout=10)
+    ticket = await desk.dono.store.get_ticket(1)
+    assert ticket.status == "waiting"
