@@ -49,6 +49,8 @@ async def opened(desk: Desk, ticket: Ticket, agent: Agent) -> Workspace | None:
     try:
         workspace = await _new_topic(desk, ticket, agent.id)
     except (TelegramForbiddenError, TelegramBadRequest) as exc:
+        if isinstance(exc, TelegramBadRequest):  # "the chat is not a forum": no topic mode
+            log.warning("no workspaces: the bot needs BotFather's Threaded Mode (%s)", exc.message)
         log.info("no workspace for agent %s (#%s): %s", agent.id, ticket.id, exc.message)
         await desk.store.workspaces.close_workspace(ticket.id)
         me = await desk.bot.me()
