@@ -158,3 +158,16 @@ async def test_a_transferred_ticket_moves_to_the_new_agents_chat_and_back_to_the
     await group.next(predicate=lambda m: m.get("text") == "алло?", timeout=10)
     ticket = await desk.dono.store.get_ticket(1)
     assert ticket.status == "waiting"
+
+
+async def test_a_bot_without_topic_mode_keeps_tickets_in_the_group(desk: Desk) -> None:
+    emu, dilnoza = desk.emu, desk.agents[0]
+    emu.private_chat(emu.default_bot, dilnoza, create=True)
+    emu.set_private_topics(False)  # BotFather's Threaded Mode off
+    person, card = await handed_off(desk)
+    topic = desk.topic(card["message_thread_id"])
+    await press(desk, dilnoza, card, "Взять")
+    await topic.next(predicate=lambda m: "Старт" in (m.get("text") or ""), timeout=10)
+    await emu.send_text(person.user, "алло")
+    await topic.next(predicate=lambda m: m.get("text") == "алло", timeout=10)
+    assert emu.topics(dilnoza.id) == []
