@@ -204,4 +204,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE interactions ADD COLUMN chosen TEXT;
     ALTER TABLE interactions ADD COLUMN chosen_at REAL;
     """,
+    # v7, several operators' groups (``agents.groups``): the desk a ticket is on, by its
+    # name; NULL or "" the default desk (the one ``agents.group_id``, or the first group)
+    """
+    ALTER TABLE tickets ADD COLUMN desk TEXT;
+    """,
 ]
