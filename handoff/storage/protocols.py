@@ -124,14 +124,6 @@ class Tickets(Protocol):
         self, message_id: int, desks: tuple[str, ...] | None = None
     ) -> Ticket | None: ...
 
-    async def set_desk(self, ticket_id: int, desk: str) -> Ticket: ...
-
-    async def move_to_desk(
-        self, ticket_id: int, desk: str, agent_id: int | None = None, now: float | None = None
-    ) -> Ticket: ...
-
-    async def tickets_since(self, since: float, until: float) -> list[Ticket]: ...
-
     async def claimed_by(self, agent_id: int) -> list[Ticket]: ...
 
     async def set_thread(
@@ -209,6 +201,18 @@ class Tickets(Protocol):
     ) -> float | None: ...
 
     async def last_ticket(self, user_id: int) -> Ticket | None: ...
+
+
+class Desks(Protocol):
+    """The desk each ticket is on."""
+
+    async def set_desk(self, ticket_id: int, desk: str) -> Ticket: ...
+
+    async def move_to_desk(
+        self, ticket_id: int, desk: str, agent_id: int | None = None, now: float | None = None
+    ) -> Ticket: ...
+
+    async def tickets_since(self, since: float, until: float) -> list[Ticket]: ...
 
 
 class RelayedMessages(Protocol):

@@ -18,6 +18,7 @@ from handoff.labels import in_priority_order
 from handoff.storage import protocols
 from handoff.storage.agents import SqliteAgents
 from handoff.storage.database import Database, open_database
+from handoff.storage.desks import SqliteDesks
 from handoff.storage.interactions import SqliteInteractions
 from handoff.storage.labels import SqliteLabels
 from handoff.storage.messages import SqliteMessages
@@ -43,6 +44,7 @@ class Store:
         self.interactions: protocols.Interactions = interactions
         self.tickets: protocols.Tickets = tickets
         self.relayed: protocols.RelayedMessages = SqliteMessages(database, tickets)
+        self.desks: protocols.Desks = SqliteDesks(database, tickets)
         self.outage_reports: protocols.Outages = SqliteOutages(database)
         self.reports: protocols.Reports = SqliteReports(database, subscribers, tickets)
         self.agents: protocols.Agents = SqliteAgents(database)  # shifts and assignment
@@ -225,15 +227,15 @@ class Store:
         return await self.tickets.ticket_by_card(message_id, desks)
 
     async def set_desk(self, ticket_id: int, desk: str) -> Ticket:
-        return await self.tickets.set_desk(ticket_id, desk)
+        return await self.desks.set_desk(ticket_id, desk)
 
     async def move_to_desk(
         self, ticket_id: int, desk: str, agent_id: int | None = None, now: float | None = None
     ) -> Ticket:
-        return await self.tickets.move_to_desk(ticket_id, desk, agent_id, now)
+        return await self.desks.move_to_desk(ticket_id, desk, agent_id, now)
 
     async def tickets_since(self, since: float, until: float) -> list[Ticket]:
-        return await self.tickets.tickets_since(since, until)
+        return await self.desks.tickets_since(since, until)
 
     async def claimed_by(self, agent_id: int) -> list[Ticket]:
         return await self.tickets.claimed_by(agent_id)
