@@ -18,8 +18,11 @@ desk at all: the same rule over every desk.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from handoff.tickets import Ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +88,31 @@ def desk_names(name: str, default: bool) -> tuple[str, ...]:
     """The values of ``tickets.desk`` that mean this desk: its name, and for the default desk
     also "" (a ticket from before desks, or of the one ``agents.group_id``)."""
     return (name, "") if default else (name,)
+
+
+@dataclass(frozen=True, slots=True)
+class DeskFigures:
+    """A desk's day (per-desk ``/stats``): tickets handed off to it, how many are waiting
+    and being handled now, closed, the median wait until claimed, the average rating."""
+
+    handed_off: int = 0
+    waiting: int = 0
+    claimed: int = 0
+    closed: int = 0
+    median_wait: float | None = None
+    csat: float | None = None
+
+
+def desk_figures(tickets: Sequence[Ticket], waiting: int) -> DeskFigures:
+    """The figures of one desk's ``tickets`` handed off in the period, with its ``waiting``
+    tickets now (of any day)."""
+    waits = sorted(t.claimed_at - t.created_at for t in tickets if t.claimed_at is not None)
+    rated = [t.csat for t in tickets if t.csat is not None]
+    return DeskFigures(
+        handed_off=len(tickets),
+        waiting=waiting,
+        claimed=sum(t.status == "claimed" for t in tickets),
+        closed=sum(t.status == "closed" for t in tickets),
+        median_wait=statistics.median(waits) if waits else None,
+        csat=sum(rated) / len(rated) if rated else None,
+    )

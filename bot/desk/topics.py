@@ -58,6 +58,8 @@ class Topics:
         self.group_id = group_id
         self.lang = lang
         self.triage: Callable[[Ticket], Awaitable[list[str]]] | None = None  # bot.desk.sla
+        # the group a ticket's topic is in: its desk's (``bot.desk.routing``); else the one
+        self.chat_of: Callable[[Ticket], int | None] = lambda ticket: self.group_id
         # one hand-off completed at a time per ticket: two updates must not both make a topic
         self._completing: weakref.WeakValueDictionary[int, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -66,7 +68,7 @@ class Topics:
     async def complete(self, ticket: Ticket, sub: Subscriber | None = None) -> Ticket:
         """The ticket's topic and card, if not there yet: the steps of a hand-off that the
         agents see. Raises ``OperatorsUnavailable`` when the group refuses the bot."""
-        if self.group_id is None:
+        if self.chat_of(ticket) is None:
             return ticket
         lock = self._completing.setdefault(ticket.id, asyncio.Lock())
         async with lock:
@@ -100,7 +102,7 @@ class Topics:
 
     async def _send_card(self, ticket: Ticket, sub: Subscriber | None, thread: int | None):
         card = await self.bot.send_message(
-            self.group_id,
+            self.chat_of(ticket),
             await self._card_text(ticket, sub),
             message_thread_id=thread,
             reply_markup=cards.card_keyboard(self.lang, ticket),
@@ -109,13 +111,13 @@ class Topics:
 
     async def show(self, ticket: Ticket, sub: Subscriber | None = None) -> Ticket:
         """A fresh (or reopened) topic in the group with the ticket's card at its top."""
-        if self.group_id is None:
+        if self.chat_of(ticket) is None:
             return ticket
         sub = sub or await self.store.subscriber(ticket.user_id)
         thread_id = ticket.thread_id
         if thread_id is not None:
             try:
-                await self.bot.reopen_forum_topic(self.group_id, thread_id)
+                await self.bot.reopen_forum_topic(self.chat_of(ticket), thread_id)
             except TelegramBadRequest as exc:
                 if topic_gone(exc):
                     thread_id = None
@@ -129,7 +131,7 @@ class Topics:
     async def _create_topic(self, ticket: Ticket, sub: Subscriber | None) -> int | None:
         try:
             title = await self.title(ticket, sub)
-            topic = await self.bot.create_forum_topic(self.group_id, title)
+            topic = await self.bot.create_forum_topic(self.chat_of(ticket), title)
         except TelegramBadRequest as exc:
             # a group without topics: the card and the relay go to the group itself
             log.info("createForumTopic failed (%s); using the group without topics", exc.message)
@@ -163,13 +165,13 @@ class Topics:
         return cards.card_text(self.lang, ticket, sub, recent, triage)
 
     async def refresh_card(self, ticket: Ticket) -> None:
-        if self.group_id is None or ticket.card_message_id is None:
+        if self.chat_of(ticket) is None or ticket.card_message_id is None:
             return
         sub = await self.store.subscriber(ticket.user_id)
         try:
             await self.bot.edit_message_text(
                 await self._card_text(ticket, sub),
-                chat_id=self.group_id,
+                chat_id=self.chat_of(ticket),
                 message_id=ticket.card_message_id,
                 reply_markup=cards.card_keyboard(self.lang, ticket),
             )
@@ -178,15 +180,19 @@ class Topics:
 
     async def notify(self, ticket: Ticket, text: str) -> None:
         """A line for the agents in the ticket's topic (never lost for a deleted topic)."""
-        if self.group_id is None:
+        if self.chat_of(ticket) is None:
             return
         try:
-            await self.bot.send_message(self.group_id, text, message_thread_id=ticket.thread_id)
+            await self.bot.send_message(
+                self.chat_of(ticket), text, message_thread_id=ticket.thread_id
+            )
         except TelegramBadRequest as exc:
             if not topic_gone(exc):
                 raise
             ticket = await self.show(ticket)
-            await self.bot.send_message(self.group_id, text, message_thread_id=ticket.thread_id)
+            await self.bot.send_message(
+                self.chat_of(ticket), text, message_thread_id=ticket.thread_id
+            )
 
     async def post(self, text: str) -> None:
         """A message to the whole group (an outage alert, a KB reload's result)."""
@@ -194,10 +200,10 @@ class Topics:
             await self.bot.send_message(self.group_id, text)
 
     async def close(self, ticket: Ticket) -> None:
-        if self.group_id is None or ticket.thread_id is None:
+        if self.chat_of(ticket) is None or ticket.thread_id is None:
             return
         try:
-            await self.bot.close_forum_topic(self.group_id, ticket.thread_id)
+            await self.bot.close_forum_topic(self.chat_of(ticket), ticket.thread_id)
         except TelegramBadRequest as exc:
             log.info("closeForumTopic #%s: %s", ticket.id, exc.message)
 
@@ -213,7 +219,7 @@ class Topics:
             ticket = await self.show(dataclasses.replace(ticket, thread_id=None))
             if old is not None:
                 await self.bot.send_message(
-                    self.group_id,
+                    self.chat_of(ticket),
                     t(self.lang, "agent_new_topic"),
                     message_thread_id=ticket.thread_id,
                 )

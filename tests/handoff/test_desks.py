@@ -109,3 +109,23 @@ async def test_move_to_desk_forgets_the_old_topic(store: Store) -> None:
     await store.close_ticket(ticket.id, reason="user")
     with pytest.raises(TicketClosed):
         await store.move_to_desk(ticket.id, "ru")
+
+
+def test_desk_figures_of_a_day() -> None:
+    from handoff.desks import desk_figures
+    from handoff.tickets import Ticket
+
+    def ticket(n, status, claimed=None, csat=None):
+        return Ticket(n, n, status, "asked", "q", "ru", 100.0, claimed_at=claimed, csat=csat)
+
+    day = [
+        ticket(1, "waiting"),
+        ticket(2, "claimed", claimed=130.0),
+        ticket(3, "closed", claimed=110.0, csat=5),
+        ticket(4, "closed", claimed=200.0, csat=2),
+    ]
+    f = desk_figures(day, waiting=3)
+    assert (f.handed_off, f.waiting, f.claimed, f.closed) == (4, 3, 1, 2)
+    assert f.median_wait == 30.0 and f.csat == 3.5
+    empty = desk_figures([], waiting=0)
+    assert empty.median_wait is None and empty.csat is None
