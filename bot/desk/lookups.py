@@ -3,6 +3,7 @@ ticket a group message or a typed id names there, the queue and today's report."
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -108,8 +109,12 @@ class DeskLookups:
                 names[entry.ticket.id] += f" · {where}"
         text = cards.queue_text(self.lang, queue, names)
         if self.desks.several:
-            name = self.desks.label(desk) if desk is not None else t(self.lang, "desk_all")
-            text = t(self.lang, "desk_heading", desk=name) + "\n" + text
+            heading = (
+                t(self.lang, "desk_heading", desk=html.escape(self.desks.label(desk)))
+                if desk is not None
+                else t(self.lang, "desk_heading_all")
+            )
+            text = heading + "\n" + text
         return text
 
     async def today(self) -> Report:

@@ -71,7 +71,8 @@ class Desks:
     def unknown_categories(self, knowledge: KnowledgeService) -> list[str]:
         """``agents.groups[].categories`` the knowledge base does not have (warned at start:
         such a desk takes no ticket by that category)."""
-        known = {topic.category for topic in knowledge.kb.topics.values()}
+        kb = knowledge.kb
+        known = set(kb.categories) | {topic.category for topic in kb.topics.values()}
         wrong = [f"{d.name}: {c}" for d in self.all for c in d.categories if c not in known]
         for item in wrong:
             log.warning("agents.groups %s is no category of the knowledge base", item)
