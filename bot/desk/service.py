@@ -397,7 +397,8 @@ class Desk(DeskLookups, EditMirror):
             await self.relay.collect(message, lambda msgs: self._album_out(msgs, ticket.id))
             return
         async with self.relay.in_order(ticket.id, "out"):
-            reply_to = await self.relay.private_reply_target(message)
+            desks = self.desks.names(self.desks.of(ticket))
+            reply_to = await self.relay.private_reply_target(message, desks)
             if message.text:  # signed, it may outgrow one message: then it goes in parts
                 parts = split_html(self._signed(message, html_of(message)))
                 sent = [
