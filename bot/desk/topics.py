@@ -56,6 +56,8 @@ class Topics:
         self.group_id = group_id
         self.lang = lang
         self.triage: Callable[[Ticket], Awaitable[list[str]]] | None = None  # bot.desk.sla
+        # the group a ticket's topic is in: its desk's (``bot.desk.routing``); else the one
+        self.chat_of: Callable[[Ticket], int | None] = lambda ticket: self.group_id
         # one hand-off completed at a time per ticket: two updates must not both make a topic
         self._completing: weakref.WeakValueDictionary[int, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -64,7 +66,7 @@ class Topics:
     async def complete(self, ticket: Ticket, sub: Subscriber | None = None) -> Ticket:
         """The ticket's topic and card, if not there yet: the steps of a hand-off that the
         agents see. Raises ``OperatorsUnavailable`` when the group refuses the bot."""
-        if self.group_id is None:
+        if self.chat_of(ticket) is None:
             return ticket
         lock = self._completing.setdefault(ticket.id, asyncio.Lock())
         async with lock:
@@ -96,10 +98,6 @@ class Topics:
             return ticket
         return await self.store.set_thread(ticket.id, thread_id)
 
-    def chat_of(self, ticket: Ticket) -> int | None:
-        """The chat a ticket's topic is in."""
-        return self.group_id
-
     async def send_card(self, ticket: Ticket, sub: Subscriber | None, thread: int | None):
         """The ticket's card into its topic, recorded with the ticket."""
         card = await self.bot.send_message(
@@ -112,7 +110,7 @@ class Topics:
 
     async def show(self, ticket: Ticket, sub: Subscriber | None = None) -> Ticket:
         """A fresh (or reopened) topic in the group with the ticket's card at its top."""
-        if self.group_id is None:
+        if self.chat_of(ticket) is None:
             return ticket
         sub = sub or await self.store.subscriber(ticket.user_id)
         thread_id = ticket.thread_id
@@ -130,7 +128,7 @@ class Topics:
     async def _create_topic(self, ticket: Ticket, sub: Subscriber | None) -> int | None:
         try:
             title = await self.title(ticket, sub)
-            topic = await self.bot.create_forum_topic(self.group_id, title)
+            topic = await self.bot.create_forum_topic(self.chat_of(ticket), title)
         except TelegramBadRequest as exc:
             # a group without topics: the card and the relay go to the group itself
             log.info("createForumTopic failed (%s); using the group without topics", exc.message)
@@ -170,7 +168,7 @@ class Topics:
     async def refresh_card(self, ticket: Ticket) -> None:
         """The card edited to the ticket's state; a card Telegram no longer finds (its topic
         archived or deleted) is posted again, and a topic gone is made again with it."""
-        if self.group_id is None or ticket.card_message_id is None:
+        if self.chat_of(ticket) is None or ticket.card_message_id is None:
             return
         sub = await self.store.subscriber(ticket.user_id)
         try:
@@ -200,7 +198,7 @@ class Topics:
 
     async def notify(self, ticket: Ticket, text: str) -> None:
         """A line for the agents in the ticket's topic (never lost for a deleted topic)."""
-        if self.group_id is None:
+        if self.chat_of(ticket) is None:
             return
         await self.send_into(
             ticket,
@@ -215,10 +213,10 @@ class Topics:
             await self.bot.send_message(self.group_id, text)
 
     async def close(self, ticket: Ticket) -> None:
-        if self.group_id is None or ticket.thread_id is None:
+        if self.chat_of(ticket) is None or ticket.thread_id is None:
             return
         try:
-            await self.bot.close_forum_topic(self.group_id, ticket.thread_id)
+            await self.bot.close_forum_topic(self.chat_of(ticket), ticket.thread_id)
         except TelegramBadRequest as exc:
             log.info("closeForumTopic #%s: %s", ticket.id, exc.message)
 

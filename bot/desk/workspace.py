@@ -31,15 +31,19 @@ from handoff.tickets import Ticket
 log = logging.getLogger(__name__)
 
 
-def enabled(desk: Desk) -> bool:
-    """Whether this desk gives agents their tickets in their private chats."""
-    return bool(getattr(desk.config, "workspaces", False))
+def enabled(desk: Desk, ticket: Ticket | None = None) -> bool:
+    """Whether the ticket's desk gives agents their tickets in their private chats (no
+    ticket: whether any desk does)."""
+    if ticket is None:
+        return any(d.workspaces for d in desk.desks.all)
+    on = desk.desks.of(ticket)
+    return on is not None and on.workspaces
 
 
 async def opened(desk: Desk, ticket: Ticket, agent: Agent) -> Workspace | None:
     """The ticket's topic in ``agent``'s private chat, made (with the card and the history)
     unless it is there already; None when the agent can't have one (the group keeps it)."""
-    if not enabled(desk):
+    if not enabled(desk, ticket):
         return None
     current = await desk.store.workspaces.workspace_of(ticket.id)
     if current is not None and current.agent_id == agent.id:
@@ -167,7 +171,7 @@ async def _send(
 async def current(desk: Desk, ticket: Ticket) -> Workspace | None:
     """The ticket's workspace, while its agent has the ticket (a ticket back in the queue by
     any way — released, its agent off shift — is relayed in the group again)."""
-    if not enabled(desk):
+    if not enabled(desk, ticket):
         return None
     workspace = await desk.store.workspaces.workspace_of(ticket.id)
     fresh = await desk.store.get_ticket(ticket.id) or ticket
@@ -195,7 +199,7 @@ class DeskChat(Filter):
         message = event.message if isinstance(event, CallbackQuery) else event
         if not isinstance(message, Message):
             return False
-        if message.chat.id == self.desk.group_id:
+        if message.chat.id in self.desk.desks.group_ids:
             return True
         if not enabled(self.desk) or message.chat.type != "private":
             return False
@@ -235,6 +239,34 @@ class WorkspaceDesk(Desk):
         await closed(self, ticket, cards.closed_notice(self.lang, ticket, name))
         return after
 
+    async def is_agent(self, user_id: int, group_id: int | None = None) -> bool:
+        """In their own private chat (a workspace) an agent is one of any desk's group."""
+        if group_id is not None and group_id > 0:
+            return await self._group_of_agent(user_id) is not None
+        return await super().is_agent(user_id, group_id)
+
+    async def member(self, user_id: int, group_id: int | None = None) -> Agent | None:
+        if group_id is not None and group_id > 0:  # named in a workspace: any desk's agent
+            group_id = await self._group_of_agent(user_id)
+            if group_id is None:
+                return None
+        return await super().member(user_id, group_id)
+
+    async def _group_of_agent(self, user_id: int) -> int | None:
+        for group_id in self.desks.group_ids:
+            if await super().is_agent(user_id, group_id):
+                return group_id
+        return None
+
+    async def ticket(self, ticket_id: int, chat_id: int | None = None) -> Ticket | None:
+        """By id; from a private chat, only the ticket whose workspace that chat has."""
+        if chat_id is not None and chat_id > 0:
+            workspace = await self.store.workspaces.workspace_of(ticket_id)
+            if workspace is None or workspace.chat_id != chat_id:
+                return None
+            return await self.store.get_ticket(ticket_id)
+        return await super().ticket(ticket_id, chat_id)
+
     async def ticket_of(self, message: Message) -> Ticket | None:
         if message.chat.type == "private":
             return await ticket_in(self, message)
@@ -257,7 +289,7 @@ class WorkspaceDesk(Desk):
 
     async def _album_in(self, messages: list[Message], ticket_id: int) -> None:
         ticket = await self.store.get_ticket(ticket_id)
-        if ticket is not None and enabled(self):
+        if ticket is not None and enabled(self, ticket):
             async with self.relay.in_order(ticket_id, "in"):
                 if await album_in(self, messages, ticket):
                     return

@@ -204,7 +204,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE interactions ADD COLUMN chosen TEXT;
     ALTER TABLE interactions ADD COLUMN chosen_at REAL;
     """,
-    # v7, agents' workspaces (issue 13): a ticket's topic in its agent's private chat with
+    # v7, several operators' groups (``agents.groups``): the desk a ticket is on, by its
+    # name; NULL or "" the default desk (the one ``agents.group_id``, or the first group)
+    """
+    ALTER TABLE tickets ADD COLUMN desk TEXT;
+    """,
+    # v8, agents' workspaces (issue 13): a ticket's topic in its agent's private chat with
     # the bot (Bot API 9.4), where its relay goes; at most one per ticket
     """
     CREATE TABLE ticket_workspaces (
