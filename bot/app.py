@@ -25,7 +25,7 @@ from aiohttp import web
 
 from bot import errors
 from bot.config import Config, bot_token
-from bot.desk import Desk
+from bot.desk import Desk, WorkspaceDesk
 from bot.desk.sla import DeskSla
 from bot.durable import DurablePoller, IdempotentSends
 from bot.handlers import admin, agent, subscriber
@@ -108,8 +108,7 @@ def create_dispatcher(
     )
     errors.register(dp)
     dp.include_router(admin.create_router(config.agents.group_id))
-    if config.agents.group_id is not None:
-        dp.include_router(agent.create_router(config.agents.group_id, desk))
+    dp.include_routers(*agent.create_routers(desk))  # the desks' groups, leads in private
     dp.include_router(private)
     return dp
 
@@ -187,8 +186,8 @@ class Dono:
             sends,
             retry,
         )
-        desk = Desk(bot, store, config.agents, config.agents.hours())
-        desk.topics.knowledge = knowledge  # a topic is named by the KB topic it is about
+        desk = WorkspaceDesk(bot, store, config.agents, config.agents.hours(), pacer=pacer)
+        desk.use_knowledge(knowledge)  # topics named by KB topics, desks' categories checked
         sla = DeskSla(store, config.reports.targets(), desk.hours, desk.lang)
         desk.topics.triage = sla.card_lines  # priority, labels, due times on the card
         dp = create_dispatcher(config, knowledge, store, desk, fsm_storage(link))

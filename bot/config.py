@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from handoff.hours import WorkingHours
 from handoff.labels import LabelRefused, normalize_label
@@ -96,8 +103,28 @@ class BotConfig(_Section):
         return url if is_postgres(url) else Path(sqlite_path(url))
 
 
+class DeskConfig(_Section):
+    """One operators' group (a desk) of ``agents.groups``: which tickets it takes."""
+
+    name: str = Field(min_length=1, max_length=64)
+    group_id: int
+    languages: list[Literal["ru", "tg", "en"]] = Field(default_factory=list)  # empty: any
+    categories: list[str] = Field(default_factory=list)  # KB categories; empty: any
+    workspaces: bool = False  # agents' tickets as topics in their private chats
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(c.isspace() for c in value) or value.lower() == "all":
+            raise ValueError(f"{value!r}: a desk's name is one word (and not 'all')")
+        return value
+
+
 class AgentsConfig(_Section):
     group_id: int | None = None
+    groups: list[DeskConfig] = Field(default_factory=list)  # several desks (bot.desk.routing)
+    overflow_after: float = Field(5, gt=0)  # seconds a desk's queue may keep a message waiting
     admins: list[int] = Field(default_factory=list)
     supervisors: list[int] = Field(default_factory=list)  # may take over any ticket
     leads: list[int] = Field(default_factory=list)  # told privately of each low rating
@@ -112,6 +139,9 @@ class AgentsConfig(_Section):
     max_open_per_agent: int | None = Field(None, ge=1)  # assignment skips an agent at this
     off_shift: Literal["keep", "requeue"] = "keep"  # an agent's tickets when they go off shift
     labels: list[str] = Field(default_factory=list)  # the labels /label allows; empty: any
+    # the one group's agents get their tickets as topics in their private chats with the bot
+    # (``agents.groups``: each desk's own ``workspaces``)
+    workspaces: bool = False
 
     @field_validator("labels")
     @classmethod
@@ -126,6 +156,30 @@ class AgentsConfig(_Section):
     def _hours(cls, value: Any) -> Any:
         WorkingHours.from_config(value, "agents.working_hours")  # raises with the key path
         return value
+
+    @model_validator(mode="after")
+    def _desks(self) -> AgentsConfig:
+        names = [d.name.lower() for d in self.groups]
+        ids = [d.group_id for d in self.groups]
+        for kind, values in (("name", names), ("group_id", ids)):
+            twice = sorted({str(v) for v in values if values.count(v) > 1})
+            if twice:
+                raise ValueError(f"agents.groups: {kind} {', '.join(twice)} used twice")
+        if self.groups and self.group_id is not None and self.group_id not in ids:
+            raise ValueError("agents.group_id must be null or one of agents.groups' group_id")
+        if self.groups and self.group_id is None:
+            self.group_id = self.groups[0].group_id  # the default desk: the first
+        return self
+
+    def desks(self) -> list[DeskConfig]:
+        """The desks: ``groups``, or the one ``group_id`` as a desk named "" (none: none)."""
+        if self.groups:
+            return list(self.groups)
+        if self.group_id is None:
+            return []
+        return [
+            DeskConfig.model_construct(name="", group_id=self.group_id, workspaces=self.workspaces)
+        ]
 
     def hours(self) -> WorkingHours:
         return WorkingHours.from_config(self.working_hours, "agents.working_hours")

@@ -134,7 +134,7 @@ async def on_desk_error(event: ErrorEvent, desk: Desk) -> None:
     exc = event.exception
     assert isinstance(exc, DeskError)
     update = event.update
-    if _chat_id(event) != desk.group_id:  # a race on the subscriber's side (a reopen, say)
+    if desk.desks.here(_chat_id(event)) is None:  # a race on the subscriber's side (a reopen)
         log.warning("update %s: %s", update.update_id, exc)
         if update.message is not None:
             await update.message.answer(t(None, "error"))
@@ -157,7 +157,7 @@ async def on_blocked(event: ErrorEvent, desk: Desk) -> None:
     chat_id = getattr(method, "chat_id", None)
     if chat_id is None:
         chat_id = _chat_id(event)
-    if desk.group_id is not None and chat_id == desk.group_id:
+    if isinstance(chat_id, int) and desk.desks.here(chat_id) is not None:
         raise OperatorsUnavailable(str(exc)) from exc  # logged once, by bot.health.GroupWatch
     if not isinstance(chat_id, int) or chat_id < 0:
         log.warning("the bot may not act in chat %s: %s", chat_id, exc)

@@ -105,7 +105,9 @@ class DeskMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or not await self.desk.is_agent(user.id):
+        chat: Chat | None = data.get("event_chat")
+        group = chat.id if chat is not None else None  # a member of this desk's group acts
+        if user is None or group is None or not await self.desk.is_agent(user.id, group):
             log.warning("update from %s, not a member of the operators' group: refused",
                         user.id if user else "nobody")  # fmt: skip
             if isinstance(event, CallbackQuery):

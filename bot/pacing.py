@@ -148,6 +148,22 @@ class Pacer(BaseRequestMiddleware):
         self._limits = limits
         self.local = Buckets(limits)
 
+    def wait_for(self, chat_id: int | str) -> float:
+        """Read-only: the seconds a paced call to this chat made now would wait for the
+        chat's bucket (this process's buckets)."""
+        bucket = self.local.chats.get(chat_id)
+        if bucket is None:
+            return 0.0
+        ahead = bucket.tat - self.clock()
+        return max(0.0, ahead - (bucket.burst - 1) / bucket.rate)
+
+    def spare_for(self, chat_id: int | str) -> float:
+        """Read-only: how many paced calls to this chat could go now without waiting."""
+        bucket = self.local.chats.get(chat_id)
+        if bucket is None:
+            return float(paced_burst(*chat_limit(self.limits, chat_id)))
+        return max(0.0, bucket.burst - max(0.0, bucket.tat - self.clock()) * bucket.rate)
+
     async def _pace(self, bot: Bot, chat_id: int | str) -> None:
         buckets = self.local
         if self.shared is not None:

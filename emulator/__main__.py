@@ -26,6 +26,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-limits", action="store_true", help="disable flood limits")
     parser.add_argument(
+        "--private-topics", action="store_true", help="the bot has topic mode in private chats"
+    )
+    parser.add_argument(
+        "--forum-archive-after",
+        type=int,
+        default=None,
+        metavar="N",
+        help="archive a forum's messages but its newest N (Telegram: about a million)",
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help="create a subscriber and an 'Operators' forum group with two agents",
@@ -42,6 +52,8 @@ async def run(args: argparse.Namespace) -> None:
         bot_username=args.bot_username,
         accept_any_token=args.accept_any_token,
         limits=Limits(enabled=not args.no_limits),
+        private_topics=args.private_topics,
+        forum_archive_after=args.forum_archive_after,
     )
     await emu.start()
     print(f"Telegram Bot API emulator listening on {emu.base_url}", flush=True)

@@ -258,7 +258,7 @@ class UserActions(EmulatorCore):
             reply = self.find_message(chat, reply_to)
             if reply is None:
                 raise EmulatorError(f"message to reply to not found in chat {chat.id}")
-        if not chat.is_forum:
+        if not self.has_topics(chat):
             return None, reply
         if thread_id is None and reply is not None:
             thread_id = reply.thread_id
@@ -759,11 +759,18 @@ class UserActions(EmulatorCore):
         *,
         icon_color: int = TOPIC_COLORS[0],
     ) -> JSON:
-        """A member creates a forum topic (bots get the forum_topic_created message)."""
+        """A member creates a forum topic (bots get the forum_topic_created message); in a
+        private chat (``chat`` = the user's id), when the bot has topic mode on and lets users
+        create topics."""
         sim = self.get_user(user)
         chat_obj = self._user_chat(sim, chat, None)
-        if not chat_obj.is_forum:
+        if not self.has_topics(chat_obj):
             raise EmulatorError("the chat is not a forum")
+        if (
+            chat_obj.type == "private"
+            and not self.get_bot(chat_obj.bot_id).allows_users_to_create_topics
+        ):
+            raise EmulatorError("the bot does not let users create topics")
         return open_topic(self, chat_obj, sim, name, icon_color).to_api()
 
     async def close_topic(self, user: UserRef, chat: ChatRef, thread_id: int) -> None:
@@ -799,14 +806,31 @@ class UserActions(EmulatorCore):
     async def delete_topic(
         self, chat: ChatRef, thread_id: int, *, by: UserRef | None = None
     ) -> None:
-        """A group admin deletes a topic; later sends to it fail "message thread not found"."""
+        """A group admin (or, in a private chat with topics, its user) deletes a topic; later
+        sends to it fail "message thread not found"."""
         chat_obj = self.get_chat(chat)
-        if by is not None and self.get_user(by).id not in chat_obj.admins:
+        private = chat_obj.type == "private"
+        if by is not None and not private and self.get_user(by).id not in chat_obj.admins:
             raise EmulatorError("only group admins can delete topics")
         topic = chat_obj.topics.get(thread_id)
         if topic is None or topic.deleted:
             raise EmulatorError("TOPIC_ID_INVALID")
         remove_topic(self, chat_obj, topic)
+
+    def set_private_topics(
+        self, enabled: bool = True, *, users_can_create: bool | None = None, bot: BotRef = None
+    ) -> None:
+        """Switch a bot's topic mode in private chats (BotFather's setting; Bot API 9.3/9.4:
+        getMe's ``has_topics_enabled`` and ``allows_users_to_create_topics``)."""
+        account = self.get_bot(bot)
+        account.has_topics_enabled = enabled
+        if users_can_create is not None:
+            account.allows_users_to_create_topics = users_can_create
+
+    def set_bot_rights(self, chat: ChatRef, *, can_manage_topics: bool) -> None:
+        """The bots' admin right to manage a forum's topics; without it a bot's send into a
+        closed topic fails with 400 "TOPIC_CLOSED"."""
+        self.get_chat(chat).bots_manage_topics = can_manage_topics
 
     def topics(self, chat: ChatRef, *, include_deleted: bool = False) -> list[JSON]:
         """Forum topics of a chat (with closed/deleted flags)."""

@@ -384,6 +384,25 @@ class EmulatorClient:
         """Change flood limits (``reset=True`` also refills the buckets)."""
         return await self._request("POST", "/limits", json=changes)
 
+    async def set_private_topics(
+        self, enabled: bool = True, *, users_can_create: bool | None = None
+    ) -> JSON:
+        """Switch the bot's topic mode in private chats; returns its getMe."""
+        body: JSON = {"enabled": enabled}
+        if users_can_create is not None:
+            body["users_can_create"] = users_can_create
+        return await self._request("POST", "/private_topics", json=body)
+
+    async def set_forum_archive(self, after: int | None) -> JSON:
+        """Archive forums past ``after`` messages (None: stop)."""
+        return await self._request("POST", "/forum_archive", json={"after": after})
+
+    async def set_bot_rights(self, chat_id: int, *, can_manage_topics: bool) -> None:
+        """The bots' right to manage a group's topics."""
+        await self._request(
+            "POST", f"/chats/{chat_id}/rights", json={"can_manage_topics": can_manage_topics}
+        )
+
     async def restart(self, down_for: float = 0.0) -> None:
         """Ask the emulator to stop and come back after ``down_for`` seconds."""
         await self._request("POST", "/restart", json={"down_for": down_for})

@@ -510,6 +510,37 @@ async def limits(request: web.Request) -> Any:
 
 
 @endpoint
+async def private_topics(request: web.Request) -> Any:
+    """A bot's topic mode in private chats: ``{enabled, users_can_create?, bot_id?}``."""
+    data = await _body(request)
+    emu = _emu(request)
+    users = data.get("users_can_create")
+    emu.set_private_topics(
+        _bool(data, "enabled", True),
+        users_can_create=None if users is None else _bool(data, "users_can_create"),
+        bot=_int(data, "bot_id"),
+    )
+    return emu.get_bot(_int(data, "bot_id")).get_me()
+
+
+@endpoint
+async def forum_archive(request: web.Request) -> Any:
+    """Archive forums past ``{after: N}`` messages (``null``: stop archiving)."""
+    data = await _body(request)
+    _emu(request).set_forum_archive(_int(data, "after"))
+    return {"after": _emu(request).forum_archive_after}
+
+
+@endpoint
+async def bot_rights(request: web.Request) -> Any:
+    """The bots' admin rights in a group: ``{can_manage_topics}``."""
+    data = await _body(request)
+    chat_id = int(request.match_info["chat_id"])
+    _emu(request).set_bot_rights(chat_id, can_manage_topics=_bool(data, "can_manage_topics"))
+    return True
+
+
+@endpoint
 async def restart(request: web.Request) -> Any:
     """Stop the server, stay down ``down_for`` seconds, start again (state is kept)."""
     data = await _body(request)
@@ -553,3 +584,6 @@ def setup(app: web.Application) -> None:
     r.add_route("GET", "/_emu/limits", limits)
     r.add_route("POST", "/_emu/limits", limits)
     r.add_post("/_emu/restart", restart)
+    r.add_post("/_emu/private_topics", private_topics)
+    r.add_post("/_emu/forum_archive", forum_archive)
+    r.add_post("/_emu/chats/{chat_id}/rights", bot_rights)

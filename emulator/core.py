@@ -162,6 +162,8 @@ class EmulatorCore:
         callback_ttl: float = 15.0,
         topic_reply_quirk: bool = True,
         conflict_on_concurrent_polls: bool = True,
+        private_topics: bool = False,
+        forum_archive_after: int | None = None,
     ) -> None:
         self.clock = clock
         self.wall_clock = wall_clock
@@ -186,6 +188,9 @@ class EmulatorCore:
         self.accepting = True  # False while stopped: long polls end, requests are dropped
         self._halt = asyncio.Event()  # set while stopping: held (faulted) requests end
         self.default_bot = self.add_bot(token, bot_username, first_name=bot_name)
+        self.default_bot.has_topics_enabled = private_topics
+        # a forum keeps its newest ``forum_archive_after`` messages reachable (None: all)
+        self.forum_archive_after = forum_archive_after
 
     # ----------------------------------------------------------------- registry
 
@@ -350,6 +355,40 @@ class EmulatorCore:
             user = self.users.get(chat.user_id)
             if user is not None and bot.id in user.blocked_bots:
                 raise forbidden("bot was blocked by the user")
+
+    def has_topics(self, chat: Chat) -> bool:
+        """A forum supergroup, or a private chat of a bot with topic mode on (Bot API 9.3)."""
+        if chat.type == "private":
+            bot = next((b for b in self.bots.values() if b.id == chat.bot_id), None)
+            return bot is not None and bot.has_topics_enabled
+        return chat.is_forum
+
+    def set_forum_archive(self, after: int | None) -> None:
+        """Archive every forum's messages but its newest ``after`` (None: stop archiving; what
+        was archived stays so), as Telegram does past about a million messages."""
+        self.forum_archive_after = after
+        for chat in list(self.chats.values()):
+            self.archive_forum(chat)
+
+    def archive_forum(self, chat: Chat) -> None:
+        """Move the archive's boundary past the forum's oldest messages; a topic whose creation
+        message it passes is archived (an ``topic_archived`` event)."""
+        after = self.forum_archive_after
+        if after is None or not chat.is_forum:
+            return
+        boundary = chat.next_message_id - 1 - after
+        if boundary <= chat.archived_through:
+            return
+        chat.archived_through = boundary
+        for topic in chat.topics.values():
+            if topic.thread_id <= boundary and not topic.archived and not topic.deleted:
+                topic.archived = True
+                self.record(
+                    "topic_archived",
+                    chat_id=chat.id,
+                    thread_id=topic.thread_id,
+                    data=topic.summary(),
+                )
 
     def check_rate(self, bot: BotAccount, chat: Chat) -> None:
         """Apply flood limits for one outgoing message (429 on excess)."""
@@ -713,7 +752,7 @@ class EmulatorCore:
         data["from"] = sender.to_user() if isinstance(sender, BotAccount) else sender.to_api()
         data["chat"] = chat.to_api()
         data["date"] = int(self.wall_clock())
-        if thread_id is not None and chat.is_forum:
+        if thread_id is not None and self.has_topics(chat):
             data["is_topic_message"] = True
         if reply_to is not None:
             data["reply_to_message"] = reply_to.as_reply()
@@ -751,6 +790,7 @@ class EmulatorCore:
         stored.seq = event.seq
         if not from_bot and deliver:
             self.deliver(chat, "message", stored.snapshot())
+        self.archive_forum(chat)
         return stored
 
     def deliver(self, chat: Chat, kind: str, payload: JSON) -> None:
@@ -769,8 +809,11 @@ class EmulatorCore:
         bot.notify()
         return update
 
-    def find_message(self, chat: Chat, ref: MessageRef) -> StoredMessage | None:
-        """A live message of ``chat`` by id, JSON or StoredMessage."""
+    def find_message(
+        self, chat: Chat, ref: MessageRef, *, bot_side: bool = False
+    ) -> StoredMessage | None:
+        """A live message of ``chat`` by id, JSON or StoredMessage (``bot_side``: as the Bot
+        API sees it, where a forum's archived messages are gone)."""
         if isinstance(ref, StoredMessage):
             mid = ref.message_id
         elif isinstance(ref, dict):
@@ -779,6 +822,8 @@ class EmulatorCore:
             mid = int(ref)
         message = chat.messages.get(mid)
         if message is None or message.deleted:
+            return None
+        if bot_side and mid <= chat.archived_through:
             return None
         return message
 

@@ -101,17 +101,19 @@ def _target(call: Call) -> tuple[Chat, int | None, StoredMessage | None]:
         allow_without = bool(reply_params.get("allow_sending_without_reply", allow_without))
     reply_to = None
     if reply_id:
-        reply_to = emu.find_message(chat, reply_id)
+        reply_to = emu.find_message(chat, reply_id, bot_side=True)
         if reply_to is None and not allow_without:
             raise bad_request("message to be replied not found")
-    if not chat.is_forum:
+    if not emu.has_topics(chat):
         return chat, None, reply_to
     if thread_id is None and reply_to is not None:
         thread_id = reply_to.thread_id
     if thread_id is not None:
         topic = chat.topics.get(thread_id)
-        if topic is None or topic.deleted:
+        if topic is None or topic.gone:
             raise bad_request("message thread not found")
+        if topic.closed and not chat.bots_manage_topics:
+            raise bad_request("TOPIC_CLOSED")  # an admin with can_manage_topics may post
     return chat, thread_id, reply_to
 
 
@@ -150,11 +152,14 @@ def _message_for_edit(call: Call) -> tuple[Chat, StoredMessage]:
     chat = call.emu.chat_for_bot(call.bot, p.chat_id())
     message_id = p.get_int("message_id", missing="message identifier is not specified")
     assert message_id is not None
-    stored = call.emu.find_message(chat, message_id)
+    stored = call.emu.find_message(chat, message_id, bot_side=True)
     if stored is None:
         raise bad_request("message to edit not found")
     if not stored.from_bot or stored.sender_id != call.bot.id:
         raise bad_request("message can't be edited")
+    topic = chat.topics.get(stored.thread_id or 0)
+    if topic is not None and topic.archived:
+        raise bad_request("message thread not found")  # approximate: the topic is archived
     return chat, stored
 
 
@@ -197,14 +202,19 @@ def _commit_edit(call: Call, chat: Chat, stored: StoredMessage, changes: JSON) -
     return stored.snapshot()
 
 
-def _forum_topic(call: Call) -> tuple[Chat, Topic]:
+def _forum_topic(call: Call, *, private: bool = True) -> tuple[Chat, Topic]:
+    """The topic a forum method is about (``private``: the method also works in a private
+    chat with topics, as editForumTopic and deleteForumTopic do since Bot API 9.3)."""
     chat = call.emu.chat_for_bot(call.bot, call.params.chat_id())
-    if not chat.is_forum:
+    in_private = chat.type == "private" and private
+    if not (chat.is_forum or (in_private and call.emu.has_topics(chat))):
         raise bad_request("the chat is not a forum")
     thread_id = call.params.get_int("message_thread_id", missing="message thread not found")
     topic = chat.topics.get(thread_id or 0)
     if topic is None or topic.deleted:
         raise bad_request("TOPIC_ID_INVALID")
+    if topic.archived:
+        raise bad_request("message thread not found")
     return chat, topic
 
 
@@ -238,7 +248,10 @@ def _member_json(emu: EmulatorCore, chat: Chat, user_id: int) -> JSON:
     bot = next((b for b in emu.bots.values() if b.id == user_id), None)
     if bot is not None:
         if chat.type != "private" and bot.id in chat.bot_ids:
-            return admin_member(bot.to_user(), forum=chat.is_forum)
+            member = admin_member(bot.to_user(), forum=chat.is_forum)
+            if chat.is_forum:
+                member["can_manage_topics"] = chat.bots_manage_topics
+            return member
         if bot.id in chat.kicked_bot_ids:
             return {"status": "kicked", "user": bot.to_user(), "until_date": 0}
         status = "member" if bot.id in chat.bot_ids else "left"
@@ -534,7 +547,7 @@ def _source_message(call: Call) -> StoredMessage:
     source_chat = call.emu.chat_for_bot(call.bot, p.chat_id("from_chat_id"))
     message_id = p.get_int("message_id", missing="message identifier is not specified")
     assert message_id is not None
-    stored = call.emu.find_message(source_chat, message_id)
+    stored = call.emu.find_message(source_chat, message_id, bot_side=True)
     if stored is None:
         raise bad_request("message to copy not found")
     if stored.is_service:
@@ -575,6 +588,45 @@ def forward_message(call: Call) -> JSON:
         return {"forward_origin": origin, **content}
 
     return _send(call, build)
+
+
+@method("forwardMessages", "copyMessages")
+def forward_messages(call: Call) -> list[JSON]:
+    """Forward (or copy) 1-100 messages of one chat in one call; messages that can't be found
+    or are service messages are skipped, as Telegram does. Each message counts against the
+    target chat's budget. Returns ``[{"message_id": N}, ...]``."""
+    emu, p = call.emu, call.params
+    ids = p.get_json("message_ids", invalid="can't parse message identifiers JSON object")
+    if not isinstance(ids, list) or not ids or len(ids) > 100:
+        raise bad_request("message identifiers are not specified")  # approximate text
+    ids = [int(i) for i in ids]
+    if ids != sorted(set(ids)):
+        raise bad_request("message identifiers must be in strictly increasing order")  # approx.
+    source_chat = emu.chat_for_bot(call.bot, p.chat_id("from_chat_id"))
+    sources = [emu.find_message(source_chat, i, bot_side=True) for i in ids]
+    found = [m for m in sources if m is not None and not m.is_service]
+    if not found:
+        raise bad_request("message to forward not found")  # approximate text
+    chat, thread_id, _ = _target(call)
+    emu.ensure_can_send(call.bot, chat)
+    copying = call.method == "copymessages"
+    for _ in found:  # all or nothing: a 429 sends none of them
+        emu.check_rate(call.bot, chat)
+    out: list[JSON] = []
+    for source in found:
+        content = {k: source.data[k] for k in _CONTENT_KEYS if k in source.data}
+        if copying and p.get_bool("remove_caption"):
+            content.pop("caption", None)
+            content.pop("caption_entities", None)
+        if not copying:
+            content["forward_origin"] = source.data.get("forward_origin") or {
+                "type": "user",
+                "sender_user": source.data["from"],
+                "date": source.data["date"],
+            }
+        stored = emu.post_message(chat, call.bot, content, thread_id=thread_id)
+        out.append({"message_id": stored.message_id})
+    return out
 
 
 # ------------------------------------------------------------------ editing
@@ -799,11 +851,13 @@ def get_file(call: Call) -> JSON:
 
 @method("createForumTopic")
 def create_forum_topic(call: Call) -> JSON:
-    """Create a topic in a forum supergroup; returns ForumTopic."""
+    """Create a topic in a forum supergroup, or (Bot API 9.4) in a private chat with a user
+    when the bot has topic mode on; returns ForumTopic."""
     emu, p = call.emu, call.params
-    chat = emu.chat_for_bot(call.bot, p.chat_id())
-    if not chat.is_forum:
+    chat = emu.chat_for_bot(call.bot, p.chat_id())  # a user who never wrote: 403
+    if not emu.has_topics(chat):
         raise bad_request("the chat is not a forum")
+    emu.ensure_can_send(call.bot, chat)  # a user who blocked the bot: 403
     name = p.get_str("name") or ""
     if not name.strip():
         raise bad_request("TOPIC_TITLE_EMPTY")  # approximate text
@@ -877,8 +931,8 @@ def edit_forum_topic(call: Call) -> bool:
 
 @method("closeForumTopic", "reopenForumTopic")
 def close_forum_topic(call: Call) -> bool:
-    """Close or reopen a topic."""
-    chat, topic = _forum_topic(call)
+    """Close or reopen a topic (forum supergroups only: not in private chats)."""
+    chat, topic = _forum_topic(call, private=False)
     closing = call.method == "closeforumtopic"
     if topic.closed == closing:
         raise bad_request("TOPIC_NOT_MODIFIED")

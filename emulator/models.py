@@ -58,6 +58,10 @@ class BotAccount:
     commands: dict[tuple[str, str], list[JSON]] = field(default_factory=dict)
     poll_generation: int = 0
     tick: asyncio.Event = field(default_factory=new_tick)
+    # Bot API 9.3/9.4: forum topic mode in private chats (BotFather's "Threaded Mode"); with it
+    # the bot may createForumTopic in a private chat and send with message_thread_id there
+    has_topics_enabled: bool = False
+    allows_users_to_create_topics: bool = True
 
     def to_user(self) -> JSON:
         """The bot as a Bot API ``User`` (sender of its messages)."""
@@ -77,6 +81,8 @@ class BotAccount:
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
+            "has_topics_enabled": self.has_topics_enabled,
+            "allows_users_to_create_topics": self.allows_users_to_create_topics,
         }
 
     def notify(self) -> None:
@@ -124,6 +130,12 @@ class Topic:
     closed: bool = False
     deleted: bool = False
     created_by: int | None = None
+    archived: bool = False  # its creation message is archived: "message thread not found"
+
+    @property
+    def gone(self) -> bool:
+        """Deleted or archived: the Bot API no longer finds the thread."""
+        return self.deleted or self.archived
 
     def to_api(self) -> JSON:
         """Bot API ``ForumTopic`` object."""
@@ -138,7 +150,12 @@ class Topic:
 
     def summary(self) -> JSON:
         """Topic plus emulator-side state, for the control API."""
-        return {**self.to_api(), "closed": self.closed, "deleted": self.deleted}
+        return {
+            **self.to_api(),
+            "closed": self.closed,
+            "deleted": self.deleted,
+            "archived": self.archived,
+        }
 
 
 @dataclass
@@ -188,6 +205,11 @@ class Chat:
     reply_keyboard: JSON | None = None
     first_name: str | None = None
     last_name: str | None = None
+    # forum archiving: messages with ids up to this one are archived (inaccessible), and so is
+    # every topic whose creation message is among them (tdlib/telegram-bot-api#596)
+    archived_through: int = 0
+    # the bots' admin right to manage topics (with it a bot also posts into closed topics)
+    bots_manage_topics: bool = True
 
     @property
     def key(self) -> tuple[int, int]:
@@ -231,6 +253,7 @@ class Chat:
             "kicked_bot_ids": sorted(self.kicked_bot_ids),
             "topics": [t.summary() for t in self.topics.values()],
             "message_count": len(self.live_messages()),
+            "archived_through": self.archived_through,
             "reply_keyboard": self.reply_keyboard,
         }
 

@@ -182,6 +182,7 @@ class Ticket:
     told_at: float | None = None  # the subscriber was told they are in the queue
     unavailable_told_at: float | None = None  # ... that the operators can't be reached now
     priority: str = "normal"  # handoff.labels.PRIORITIES; set by /priority
+    desk: str | None = None  # the desk (agents.groups' name) it is on; None/"": the default
 
     @property
     def is_open(self) -> bool:

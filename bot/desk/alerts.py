@@ -47,10 +47,11 @@ async def low_rating(desk: Desk, ticket: Ticket, sub: Subscriber) -> None:
     alert is claimed before it is sent: a failed send is logged, never repeated."""
     if not is_low(ticket) or not await desk.store.ratings.mark_low_rating_alerted(ticket.id):
         return
-    text = alert_text(desk.lang, ticket, sub.first_name, desk.group_id)
-    if desk.group_id is not None:
+    group_id = desk.desks.group_of(ticket)  # the ticket's desk's group
+    text = alert_text(desk.lang, ticket, sub.first_name, group_id)
+    if group_id is not None:
         try:
-            await desk.bot.send_message(desk.group_id, text)  # General: no thread
+            await desk.bot.send_message(group_id, text)  # General: no thread
         except TelegramAPIError as exc:
             log.warning("low rating of ticket %s: not posted in the group: %s", ticket.id, exc)
     for lead in desk.config.leads:

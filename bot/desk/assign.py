@@ -73,17 +73,23 @@ async def assign_waiting(desk: Desk) -> None:
         return
     async with _lock(desk):
         for entry in await desk.store.queue():
-            if entry.ticket.shown and await _assign(desk, entry.ticket) is None:
-                break  # nobody can take one: the rest wait too
+            assigned = entry.ticket.shown and await _assign(desk, entry.ticket) is not None
+            if not assigned and entry.ticket.shown and not desk.desks.several:
+                break  # nobody can take one: the rest wait too (another desk's might)
 
 
 async def _assign(desk: Desk, ticket: Ticket) -> Ticket | None:
     """Claim ``ticket`` for the agent the policy picks (under the desk's lock); None when it
     picks nobody. An agent no longer in the group is taken off shift and the choice made
-    again; a ticket someone claimed meanwhile is left to them."""
-    while (picked := await _pick(desk)) is not None:
-        if not await desk.is_agent(picked.agent_id):
-            await desk.store.agents.set_shift(picked.agent_id, picked.name, False)
+    again; a ticket someone claimed meanwhile is left to them. With several desks only the
+    agents of the ticket's desk (its group's members) are picked."""
+    group, others = desk.desks.group_of(ticket), set()
+    while (picked := await _pick(desk, others)) is not None:
+        if not await desk.is_agent(picked.agent_id, group):
+            if desk.desks.several:
+                others.add(picked.agent_id)  # on another desk's shift
+            else:
+                await desk.store.agents.set_shift(picked.agent_id, picked.name, False)
             continue
         agent = desk.agent(picked.agent_id, picked.name)
         try:
@@ -99,8 +105,8 @@ async def _assign(desk: Desk, ticket: Ticket) -> Ticket | None:
     return None
 
 
-async def _pick(desk: Desk) -> OnShift | None:
-    on_shift = await desk.store.agents.on_shift()
+async def _pick(desk: Desk, others: set[int]) -> OnShift | None:
+    on_shift = [a for a in await desk.store.agents.on_shift() if a.agent_id not in others]
     return choose(desk.config.assignment, on_shift, desk.config.max_open_per_agent)
 
 

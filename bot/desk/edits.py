@@ -16,6 +16,7 @@ from handoff.tickets import NotYourTicket, Ticket
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from bot.desk.routing import Desks
     from bot.desk.service import Agent
     from handoff.storage import Store
 
@@ -26,6 +27,7 @@ class EditMirror:
     bot: Bot
     store: Store
     group_id: int | None
+    desks: Desks
 
     def _signed(self, message: Message, body: str) -> str:
         raise NotImplementedError
@@ -39,12 +41,17 @@ class EditMirror:
         )
         if found is None or found.group_message_id is None:
             return
-        await self._mirror_edit(message, self.group_id, found.group_message_id)
+        ticket = await self.store.get_ticket(found.ticket_id)
+        if ticket is None or ticket.thread_id != found.thread_id:
+            return  # moved to another desk since: the copy is in the old topic
+        await self._mirror_edit(message, self.desks.group_of(ticket), found.group_message_id)
 
     async def mirror_edit_out(self, message: Message, ticket: Ticket, agent: Agent) -> None:
         """An agent edited a message relayed to the subscriber: its copy there is edited, if
         the agent still has the ticket (after a transfer or a takeover, NotYourTicket)."""
-        found = await self.store.find_message(group_message_id=message.message_id)
+        found = await self.store.find_message(
+            group_message_id=message.message_id, desks=self.desks.names(self.desks.of(ticket))
+        )
         if found is None or found.user_chat_message_id is None or found.direction != "out":
             return
         if ticket.status != "claimed" or ticket.agent_id != agent.id:

@@ -13,10 +13,16 @@ from handoff.tickets import Ticket
 
 
 async def queue_notice(
-    store: Store, hours: WorkingHours, now: float, ticket: Ticket, lang: str
+    store: Store,
+    hours: WorkingHours,
+    now: float,
+    ticket: Ticket,
+    lang: str,
+    desks: tuple[str, ...] | None = None,
 ) -> str:
-    """The ticket's place in the queue, and the wait (or the next opening hours)."""
-    queue = await store.queue()
+    """The ticket's place in the queue (of its desk, ``desks``' names), and the wait (or the
+    next opening hours)."""
+    queue = await store.queue(desks=desks)
     position = next((e.position for e in queue if e.ticket.id == ticket.id), 1)
     text = t(lang, "handoff_waiting", position=position)
     if not hours.is_open(now):
@@ -34,9 +40,12 @@ async def queue_notice(
     return text
 
 
-async def already_notice(store: Store, ticket: Ticket, lang: str) -> str:
-    """For a subscriber who asks again: already in the queue (and where), or already taken."""
-    queue = await store.queue()
+async def already_notice(
+    store: Store, ticket: Ticket, lang: str, desks: tuple[str, ...] | None = None
+) -> str:
+    """For a subscriber who asks again: already in the queue (of its desk: ``desks``' names)
+    and where, or already taken."""
+    queue = await store.queue(desks=desks)
     position = next((e.position for e in queue if e.ticket.id == ticket.id), None)
     key = "handoff_already" if position is not None else "handoff_already_taken"
     return t(lang, key, ticket=ticket.id, position=position or 0)

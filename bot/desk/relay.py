@@ -194,8 +194,11 @@ class Relay:
             return None
         return ReplyParameters(message_id=found.group_message_id, allow_sending_without_reply=True)
 
-    async def private_reply_target(self, message: Message) -> ReplyParameters | None:
-        """What an agent's reply points at, as the message in the subscriber's chat."""
+    async def private_reply_target(
+        self, message: Message, desks: tuple[str, ...] | None = None
+    ) -> ReplyParameters | None:
+        """What an agent's reply points at, as the message in the subscriber's chat (of a
+        ticket on ``desks``: message ids are only unique in their group)."""
         reply = message.reply_to_message
         if (
             reply is None
@@ -203,7 +206,7 @@ class Relay:
             or reply.message_id == message.message_thread_id
         ):
             return None  # in a topic every message "replies" to the topic's first message
-        found = await self.store.find_message(group_message_id=reply.message_id)
+        found = await self.store.find_message(group_message_id=reply.message_id, desks=desks)
         if found is None or found.user_chat_message_id is None:
             return None
         return ReplyParameters(

@@ -15,7 +15,6 @@ import html
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramForbiddenError
@@ -24,33 +23,26 @@ from aiogram.types import Message
 from bot.config import AgentsConfig
 from bot.desk import alerts, assign, cards
 from bot.desk.edits import EditMirror
-from bot.desk.members import Members
+from bot.desk.lookups import Agent, DeskLookups
 from bot.desk.notices import already_notice, queue_notice
 from bot.desk.relay import Relay, html_of, input_media, message_kind
+from bot.desk.routing import Desks, category_of
 from bot.desk.topics import OperatorsUnavailable, Topics
 from bot.health import GroupWatch
 from bot.journal import not_journaled
+from bot.pacing import Pacer
 from bot.split import split_html
 from bot.texts import t
 from handoff.hours import WorkingHours
-from handoff.reports import Report, build_report, today_window
 from handoff.storage import Store
-from handoff.subscribers import Subscriber, plain_name
+from handoff.subscribers import Subscriber
 from handoff.tickets import Banned, NotYourTicket, Ticket, TicketClosed
+from knowledge.service import KnowledgeService
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Agent:
-    """Who acts at the desk: a member of the operators' group (``supervisor`` may take over)."""
-
-    id: int
-    name: str
-    supervisor: bool = False
-
-
-class Desk(EditMirror):
+class Desk(DeskLookups, EditMirror):
     """One operators' group: tickets' topics, cards, relay both ways, every desk workflow."""
 
     def __init__(
@@ -60,6 +52,7 @@ class Desk(EditMirror):
         config: AgentsConfig,
         hours: WorkingHours | None = None,
         clock: Callable[[], float] = time.time,
+        pacer: Pacer | None = None,
     ) -> None:
         self.bot = bot
         self.store = store
@@ -69,11 +62,18 @@ class Desk(EditMirror):
         self.hours = hours or WorkingHours()
         self.clock = clock
         self.relay = Relay(store)
+        self.desks = Desks(config, pacer)
         self.topics = Topics(bot, store, config.group_id, config.language)
-        self.members = Members(bot, config.group_id, clock)
+        self.topics.chat_of = self.desks.group_of  # each ticket in its desk's group
+        self._members()
         # whether the group takes the bot (for /healthz): every call to it is watched
         self.operators = GroupWatch(config.group_id)
         bot.session.middleware(self.operators)
+
+    def use_knowledge(self, knowledge: KnowledgeService) -> None:
+        """A topic is named by the KB topic it is about; a desk's categories are checked."""
+        self.topics.knowledge = knowledge
+        self.desks.unknown_categories(knowledge)
 
     @property
     def ALBUM_WAIT(self) -> float:
@@ -82,64 +82,6 @@ class Desk(EditMirror):
     @ALBUM_WAIT.setter
     def ALBUM_WAIT(self, seconds: float) -> None:
         self.relay.ALBUM_WAIT = seconds
-
-    # -- who is an agent ---------------------------------------------------------------------
-
-    def agent(self, user_id: int, name: str) -> Agent:
-        return Agent(user_id, plain_name(name), supervisor=user_id in self.config.supervisors)
-
-    async def is_agent(self, user_id: int) -> bool:
-        """Current members of the operators' group are agents (``bot.desk.members``)."""
-        return await self.members.is_member(user_id)
-
-    async def member(self, user_id: int) -> Agent | None:
-        """The agent with this user id, if they are in the operators' group."""
-        if not await self.is_agent(user_id):
-            return None
-        member = await self.bot.get_chat_member(self.group_id, user_id)
-        return self.agent(user_id, member.user.first_name)
-
-    # -- looking things up -------------------------------------------------------------------
-
-    async def ticket(self, ticket_id: int) -> Ticket | None:
-        return await self.store.get_ticket(ticket_id)
-
-    async def ticket_of(self, message: Message) -> Ticket | None:
-        """The ticket a group message belongs to: its forum topic, or (a group without topics)
-        the card or relayed message it replies to."""
-        if message.message_thread_id is not None and message.is_topic_message:
-            ticket = await self.store.ticket_by_thread(message.message_thread_id)
-            if ticket is not None:
-                return ticket
-        reply = message.reply_to_message
-        if reply is not None:
-            ticket = await self.store.ticket_by_card(reply.message_id)
-            if ticket is not None:
-                return ticket
-            found = await self.store.find_message(group_message_id=reply.message_id)
-            if found is not None:
-                return await self.store.get_ticket(found.ticket_id)
-        return None
-
-    async def queue_text(self) -> str:
-        queue = await self.store.queue()
-        names = {}
-        for entry in queue[:30]:
-            sub = await self.store.subscriber(entry.ticket.user_id)
-            names[entry.ticket.id] = sub.first_name if sub else str(entry.ticket.user_id)
-        return cards.queue_text(self.lang, queue, names)
-
-    async def today(self) -> Report:
-        """Today's report (local day of the working-hours time zone), for /stats."""
-        tz = self.hours.timezone
-        return await build_report(self.store, *today_window(self.clock(), tz), tz)
-
-    async def waiting(self) -> int:
-        return len(await self.store.queue())
-
-    async def note(self, ticket: Ticket, message: Message) -> None:
-        """An agents-only remark in the topic: kept with the ticket, never relayed."""
-        await self.store.record_message(ticket.id, "note", None, message.message_id, kind="note")
 
     # -- hand-off and reopening --------------------------------------------------------------
 
@@ -177,11 +119,12 @@ class Desk(EditMirror):
             text = t(lang, "handoff_banned")
             await self.bot.send_message(sub.user_id, text)
             return text
-        if created and ticket.reopened and ticket.thread_id is not None:
+        if created and ticket.reopened and ticket.thread_id is not None:  # on its old desk
             ticket = await self._shown_reopened(ticket)
         replay = origin_message_id is not None and origin_message_id == ticket.origin_message_id
         if not created and ticket.told_at is not None and not replay:
-            text = await already_notice(self.store, ticket, lang)
+            desks = self.desks.names(self.desks.of(ticket))
+            text = await already_notice(self.store, ticket, lang, desks)
             await self.bot.send_message(
                 sub.user_id, text, reply_markup=cards.cancel_keyboard(lang, ticket.id)
             )
@@ -210,6 +153,9 @@ class Desk(EditMirror):
         once that the operators can't be reached and their message is kept, and
         ``OperatorsUnavailable`` keeps the update for later."""
         try:
+            if not ticket.shown:  # its desk first (``bot.desk.routing``), then topic and card
+                category = await category_of(self.store, self.topics.knowledge, ticket)
+                ticket = await self.desks.route(self.store, ticket, category)
             ticket = await self.topics.complete(ticket, sub)
         except OperatorsUnavailable:
             ticket = await self.store.get_ticket(ticket.id) or ticket
@@ -244,7 +190,8 @@ class Desk(EditMirror):
         return ticket
 
     async def waiting_text(self, ticket: Ticket, lang: str) -> str:
-        return await queue_notice(self.store, self.hours, self.clock(), ticket, lang)
+        desks = self.desks.names(self.desks.of(ticket))
+        return await queue_notice(self.store, self.hours, self.clock(), ticket, lang, desks)
 
     # -- who has the ticket ------------------------------------------------------------------
 
@@ -382,8 +329,10 @@ class Desk(EditMirror):
         await self.topics.notify(ticket, text)
 
     async def post(self, text: str) -> None:
-        """A message to the whole group (an outage alert, a KB reload's result)."""
-        await self.topics.post(text)
+        """A message to every desk's whole group (an outage alert, a KB reload's result, the
+        digest)."""
+        for group_id in self.desks.group_ids:
+            await self.bot.send_message(group_id, text)
 
     async def rated(self, ticket: Ticket) -> None:
         await self.topics.notify(
@@ -410,7 +359,7 @@ class Desk(EditMirror):
             copy_id = await self.topics.send_into(
                 ticket,
                 lambda thread: self.bot.copy_message(
-                    self.group_id,
+                    self.desks.group_of(ticket),
                     message.chat.id,
                     message.message_id,
                     message_thread_id=thread,
@@ -430,7 +379,7 @@ class Desk(EditMirror):
             sent = await self.topics.send_into(
                 ticket,
                 lambda thread: self.bot.send_media_group(
-                    self.group_id, media, message_thread_id=thread
+                    self.desks.group_of(ticket), media, message_thread_id=thread
                 ),
             )
             for msg, copy in zip(messages, sent, strict=False):
@@ -448,7 +397,8 @@ class Desk(EditMirror):
             await self.relay.collect(message, lambda msgs: self._album_out(msgs, ticket.id))
             return
         async with self.relay.in_order(ticket.id, "out"):
-            reply_to = await self.relay.private_reply_target(message)
+            desks = self.desks.names(self.desks.of(ticket))
+            reply_to = await self.relay.private_reply_target(message, desks)
             if message.text:  # signed, it may outgrow one message: then it goes in parts
                 parts = split_html(self._signed(message, html_of(message)))
                 sent = [

@@ -10,7 +10,6 @@ does only the steps still missing, so a ticket gets one topic and one card.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -24,9 +23,8 @@ from aiogram.exceptions import (
     TelegramNetworkError,
 )
 
-from bot.desk import cards
+from bot.desk import cards, views
 from bot.desk.relay import topic_gone
-from bot.texts import t
 from handoff.storage import Store
 from handoff.subscribers import Subscriber
 from handoff.tickets import Ticket
@@ -58,6 +56,8 @@ class Topics:
         self.group_id = group_id
         self.lang = lang
         self.triage: Callable[[Ticket], Awaitable[list[str]]] | None = None  # bot.desk.sla
+        # the group a ticket's topic is in: its desk's (``bot.desk.routing``); else the one
+        self.chat_of: Callable[[Ticket], int | None] = lambda ticket: self.group_id
         # one hand-off completed at a time per ticket: two updates must not both make a topic
         self._completing: weakref.WeakValueDictionary[int, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -66,7 +66,7 @@ class Topics:
     async def complete(self, ticket: Ticket, sub: Subscriber | None = None) -> Ticket:
         """The ticket's topic and card, if not there yet: the steps of a hand-off that the
         agents see. Raises ``OperatorsUnavailable`` when the group refuses the bot."""
-        if self.group_id is None:
+        if self.chat_of(ticket) is None:
             return ticket
         lock = self._completing.setdefault(ticket.id, asyncio.Lock())
         async with lock:
@@ -78,12 +78,12 @@ class Topics:
                 if ticket.thread_id is None:
                     if ticket.topic_requested_at is not None:
                         _asked_before(ticket, await self.title(ticket, sub))
-                    ticket = await self._new_topic(ticket, sub)
-                return await self._send_card(ticket, sub, ticket.thread_id)
+                    ticket = await self.new_topic(ticket, sub)
+                return await self.send_card(ticket, sub, ticket.thread_id)
             except TelegramForbiddenError as exc:
                 raise OperatorsUnavailable(exc.message) from exc
 
-    async def _new_topic(self, ticket: Ticket, sub: Subscriber | None) -> Ticket:
+    async def new_topic(self, ticket: Ticket, sub: Subscriber | None) -> Ticket:
         """Ask Telegram for the ticket's topic, recording the request before and the topic's
         id as soon as it is known (before anything is sent into it)."""
         ticket = await self.store.hand_off_step(ticket.id, "topic_requested")
@@ -98,9 +98,10 @@ class Topics:
             return ticket
         return await self.store.set_thread(ticket.id, thread_id)
 
-    async def _send_card(self, ticket: Ticket, sub: Subscriber | None, thread: int | None):
+    async def send_card(self, ticket: Ticket, sub: Subscriber | None, thread: int | None):
+        """The ticket's card into its topic, recorded with the ticket."""
         card = await self.bot.send_message(
-            self.group_id,
+            self.chat_of(ticket),
             await self._card_text(ticket, sub),
             message_thread_id=thread,
             reply_markup=cards.card_keyboard(self.lang, ticket),
@@ -109,27 +110,25 @@ class Topics:
 
     async def show(self, ticket: Ticket, sub: Subscriber | None = None) -> Ticket:
         """A fresh (or reopened) topic in the group with the ticket's card at its top."""
-        if self.group_id is None:
+        if self.chat_of(ticket) is None:
             return ticket
         sub = sub or await self.store.subscriber(ticket.user_id)
         thread_id = ticket.thread_id
-        if thread_id is not None:
-            try:
-                await self.bot.reopen_forum_topic(self.group_id, thread_id)
-            except TelegramBadRequest as exc:
-                if topic_gone(exc):
-                    thread_id = None
-                else:
-                    log.info("reopenForumTopic #%s: %s", ticket.id, exc.message)
         if thread_id is None:
-            ticket = await self._new_topic(dataclasses.replace(ticket, thread_id=None), sub)
-            thread_id = ticket.thread_id
-        return await self._send_card(ticket, sub, thread_id)
+            ticket = await self.new_topic(ticket, sub)
+            return await self.send_card(ticket, sub, ticket.thread_id)
+        try:
+            await self.bot.reopen_forum_topic(self.chat_of(ticket), thread_id)
+        except TelegramBadRequest as exc:
+            if topic_gone(exc):  # its view is gone: a new one, with the history so far
+                return await views.recreate(self, ticket, thread_id)
+            log.info("reopenForumTopic #%s: %s", ticket.id, exc.message)
+        return await self.send_card(ticket, sub, thread_id)
 
     async def _create_topic(self, ticket: Ticket, sub: Subscriber | None) -> int | None:
         try:
             title = await self.title(ticket, sub)
-            topic = await self.bot.create_forum_topic(self.group_id, title)
+            topic = await self.bot.create_forum_topic(self.chat_of(ticket), title)
         except TelegramBadRequest as exc:
             # a group without topics: the card and the relay go to the group itself
             log.info("createForumTopic failed (%s); using the group without topics", exc.message)
@@ -157,36 +156,56 @@ class Topics:
         topic = kb.topics.get(topic_id or "")
         return search.topic_title(topic, self.lang) if topic is not None else None
 
+    async def card_text(self, ticket: Ticket, sub: Subscriber | None) -> str:
+        """The card's text as it is now (for a copy of it elsewhere: an agent's workspace)."""
+        return await self._card_text(ticket, sub)
+
     async def _card_text(self, ticket: Ticket, sub: Subscriber | None) -> str:
         recent = await self.store.recent_interactions(ticket.user_id, limit=5)
         triage = await self.triage(ticket) if self.triage is not None else []
         return cards.card_text(self.lang, ticket, sub, recent, triage)
 
     async def refresh_card(self, ticket: Ticket) -> None:
-        if self.group_id is None or ticket.card_message_id is None:
+        """The card edited to the ticket's state; a card Telegram no longer finds (its topic
+        archived or deleted) is posted again, and a topic gone is made again with it."""
+        if self.chat_of(ticket) is None or ticket.card_message_id is None:
             return
         sub = await self.store.subscriber(ticket.user_id)
         try:
             await self.bot.edit_message_text(
                 await self._card_text(ticket, sub),
-                chat_id=self.group_id,
+                chat_id=self.chat_of(ticket),
                 message_id=ticket.card_message_id,
                 reply_markup=cards.card_keyboard(self.lang, ticket),
             )
         except TelegramBadRequest as exc:
-            log.info("card of #%s not updated: %s", ticket.id, exc.message)
+            if topic_gone(exc):
+                await views.recreate(self, ticket, ticket.thread_id)  # with a fresh card
+            elif "message to edit not found" in exc.message.lower():
+                await self._card_again(ticket, sub)
+            else:
+                log.info("card of #%s not updated: %s", ticket.id, exc.message)
 
-    async def notify(self, ticket: Ticket, text: str) -> None:
-        """A line for the agents in the ticket's topic (never lost for a deleted topic)."""
-        if self.group_id is None:
-            return
+    async def _card_again(self, ticket: Ticket, sub: Subscriber | None) -> None:
+        """A new card in the ticket's topic for one Telegram lost; the topic made again (with
+        its card) if it is gone too."""
         try:
-            await self.bot.send_message(self.group_id, text, message_thread_id=ticket.thread_id)
+            await self.send_card(ticket, sub, ticket.thread_id)
         except TelegramBadRequest as exc:
             if not topic_gone(exc):
                 raise
-            ticket = await self.show(ticket)
-            await self.bot.send_message(self.group_id, text, message_thread_id=ticket.thread_id)
+            await views.recreate(self, ticket, ticket.thread_id)
+
+    async def notify(self, ticket: Ticket, text: str) -> None:
+        """A line for the agents in the ticket's topic (never lost for a deleted topic)."""
+        if self.chat_of(ticket) is None:
+            return
+        await self.send_into(
+            ticket,
+            lambda thread: self.bot.send_message(
+                self.chat_of(ticket), text, message_thread_id=thread
+            ),
+        )
 
     async def post(self, text: str) -> None:
         """A message to the whole group (an outage alert, a KB reload's result)."""
@@ -194,29 +213,23 @@ class Topics:
             await self.bot.send_message(self.group_id, text)
 
     async def close(self, ticket: Ticket) -> None:
-        if self.group_id is None or ticket.thread_id is None:
+        if self.chat_of(ticket) is None or ticket.thread_id is None:
             return
         try:
-            await self.bot.close_forum_topic(self.group_id, ticket.thread_id)
+            await self.bot.close_forum_topic(self.chat_of(ticket), ticket.thread_id)
         except TelegramBadRequest as exc:
             log.info("closeForumTopic #%s: %s", ticket.id, exc.message)
 
     async def send_into(self, ticket: Ticket, send: Callable[[int | None], Awaitable]):
-        """Send into the ticket's topic; if the topic was deleted, open a new one and resend."""
+        """Send into the ticket's topic; a topic Telegram no longer takes (deleted, closed
+        against the bot, archived) is made again with the card and the history so far
+        (``bot.desk.views``), then the send goes there, once."""
         try:
             result = await send(ticket.thread_id)
         except TelegramBadRequest as exc:
             if not topic_gone(exc):
                 raise
-            log.info("topic of ticket #%s is gone; opening a new one", ticket.id)
-            old = ticket.thread_id
-            ticket = await self.show(dataclasses.replace(ticket, thread_id=None))
-            if old is not None:
-                await self.bot.send_message(
-                    self.group_id,
-                    t(self.lang, "agent_new_topic"),
-                    message_thread_id=ticket.thread_id,
-                )
+            ticket = await views.recreate(self, ticket, ticket.thread_id)
             result = await send(ticket.thread_id)
         return result.message_id if hasattr(result, "message_id") else result
 

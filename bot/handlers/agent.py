@@ -24,20 +24,15 @@ from aiogram.types import (
 from bot.callbacks import Answer, TicketCb, answer_first, answer_within, in_its_topic
 from bot.desk import Agent, Desk, whois
 from bot.desk.cards import DESK_COMMANDS, error_text, quoted, unknown_command_text
+from bot.desk.workspace import DeskChat
+from bot.handlers import agent_desks as desks  # /queue, /stats, /transfer <desk>
 from bot.handlers import labels as triage  # /priority, /label (they use _named_ticket)
 from bot.handlers import shift
 from bot.handlers.replies import ReplyCb, cmd_reply, on_reply_button
 from bot.middlewares import DeskMiddleware
-from bot.report.format import (
-    format_count,
-    format_csat,
-    format_latency,
-    format_share,
-)
 from bot.split import split_html
-from bot.texts import duration, t
+from bot.texts import t
 from bot.tglimits import cut_utf16
-from handoff.reports import headline
 from handoff.tickets import DeskError, NotYourTicket, Ticket
 from knowledge import search
 from knowledge.loader import KnowledgeBase
@@ -91,7 +86,7 @@ async def _named_ticket(
     if ticket_id is None:
         await message.reply(t(desk.lang, "agent_ticket_usage", command=command.command))
         return None, args
-    found = await desk.ticket(ticket_id)
+    found = await desk.ticket(ticket_id, message.chat.id)  # of this group's desk only
     if found is None:
         await message.reply(t(desk.lang, "agent_ticket_not_found", ticket=ticket_id))
     return found, args[1:]
@@ -105,7 +100,8 @@ async def _pressed(
 ) -> Answer:
     """What a card button does; a desk rule's "no" is the answer (an alert)."""
     try:
-        ticket = await desk.ticket(callback_data.id)
+        chat = query.message.chat.id if query.message else None
+        ticket = await desk.ticket(callback_data.id, chat)
         if ticket is None or not in_its_topic(query, ticket):
             return Answer(t(desk.lang, "stale_button"))
         if callback_data.action == "claim":
@@ -160,8 +156,9 @@ async def cmd_reopen(
 async def cmd_transfer(
     message: Message, command: CommandObject, desk: Desk, agent: Agent, ticket: Ticket | None
 ) -> None:
-    """``/transfer``: back to the queue; ``/transfer <agent id>``: to that agent (in General,
-    the ticket's id first: ``/transfer <id> [agent id]``)."""
+    """``/transfer``: back to the queue; ``/transfer <agent id>``: to that agent of this desk;
+    ``/transfer <desk>``: to another desk (in General, the ticket's id first:
+    ``/transfer <id> [agent id | desk]``)."""
     ticket, args = await _named_ticket(message, command, desk, ticket, id_in_topic=False)
     if ticket is None:
         return
@@ -169,11 +166,15 @@ async def cmd_transfer(
         await desk.release(ticket, agent)
         return
     target = parse_id(args[0])
-    to = await desk.member(target) if target is not None else None
-    if to is None:
-        await message.reply(t(desk.lang, "agent_transfer_unknown", user_id=quoted(args[0])))
+    if target is None and await desks.transfer_to_desk(message, desk, agent, ticket, args[0]):
         return
-    await desk.transfer(ticket, agent, to)
+    to = await desk.member(target, message.chat.id) if target is not None else None
+    if to is None and desk.desks.several:
+        await desks.unknown_target(message, desk, args[0])
+    elif to is None:
+        await message.reply(t(desk.lang, "agent_transfer_unknown", user_id=quoted(args[0])))
+    else:
+        await desk.transfer(ticket, agent, to)
 
 
 async def cmd_takeover(message: Message, desk: Desk, agent: Agent, ticket: Ticket | None) -> None:
@@ -240,7 +241,12 @@ class KbCommand:
         knowledge: KnowledgeService,
         agent: Agent,
     ) -> None:
-        ticket = await desk.ticket(callback_data.ticket) if callback_data.ticket <= MAX_ID else None
+        chat = query.message.chat.id if query.message else None
+        ticket = (
+            await desk.ticket(callback_data.ticket, chat)
+            if callback_data.ticket <= MAX_ID
+            else None
+        )
         kb = knowledge.kb
         if not in_its_topic(query, ticket) or callback_data.topic not in kb.topics:
             await answer_first(query, t(desk.lang, "stale_button"))
@@ -301,40 +307,12 @@ async def cmd_unban(
     await message.reply(t(desk.lang, "agent_unbanned", user_id=user_id))
 
 
-async def cmd_queue(message: Message, desk: Desk) -> None:
-    await message.reply(await desk.queue_text())
-
-
 async def cmd_whois(
     message: Message, command: CommandObject, desk: Desk, ticket: Ticket | None
 ) -> None:
     ticket, _ = await _named_ticket(message, command, desk, ticket)
     if ticket is not None:
         await message.reply(await whois.whois_text(desk, ticket))
-
-
-async def cmd_stats(message: Message, desk: Desk) -> None:
-    """Today's headline numbers (local day of the working-hours time zone)."""
-    h = headline(await desk.today())
-    await message.reply(
-        t(
-            desk.lang,
-            "agent_stats",
-            conversations=format_count(h["conversations"]),
-            answered=format_count(h["answered_by_bot"]),
-            share=format_share(h["first_line_resolution"]),
-            handed_off=format_count(h["handed_off"]),
-            waiting=await desk.waiting(),
-            wait=_wait(desk.lang, h["median_wait_until_claim"]),
-            latency=format_latency(h["median_bot_latency_ms"]),
-            csat=format_csat(h["csat_average"]),
-            rated=t(desk.lang, "ratings", count=h["csat_count"]),
-        )
-    )
-
-
-def _wait(lang: str, seconds: float | None) -> str:
-    return "—" if seconds is None else duration(lang, seconds)
 
 
 async def on_unknown_command(message: Message, desk: Desk) -> None:
@@ -396,7 +374,7 @@ async def on_agent_edit(message: Message, desk: Desk, agent: Agent, ticket: Tick
 
 async def on_member_changed(event: ChatMemberUpdated, desk: Desk) -> None:
     """Someone joined, left or was removed: from this moment they are (not) an agent."""
-    desk.members.changed(event.new_chat_member.user.id, event.new_chat_member)
+    desk.members_in(event.chat.id).changed(event.new_chat_member.user.id, event.new_chat_member)
     await shift.member_changed(event, desk)  # one who left is off shift
 
 
@@ -405,15 +383,23 @@ async def on_unknown_button(query: CallbackQuery, desk: Desk) -> None:
     await answer_first(query, t(desk.lang, "stale_button"))
 
 
-def create_router(group_id: int, desk: Desk) -> Router:
-    """Handlers for the operators' group only; anything else never reaches them."""
+def create_routers(desk: Desk) -> list[Router]:
+    """The desks' groups' router and the leads' (none without an operators' group)."""
+    if not desk.desks.group_ids:
+        return []
+    return [create_router(desk), desks.leads_router(desk)]
+
+
+def create_router(desk: Desk) -> Router:
+    """Handlers for the desks' operators' groups only; anything else never reaches them."""
+    groups = desk.desks.group_ids
     router = Router(name="agents")
-    router.message.filter(F.chat.id == group_id)
-    router.edited_message.filter(F.chat.id == group_id)
-    router.callback_query.filter(F.message.chat.id == group_id)
+    router.message.filter(DeskChat(desk))  # the groups, or an agent's workspace topic
+    router.edited_message.filter(F.chat.id.in_(groups))
+    router.callback_query.filter(DeskChat(desk))
     # chat_member updates (who joins or leaves) come only to an admin bot that asks for them:
     # a handler here puts the kind in allowed_updates (resolve_used_update_types)
-    router.chat_member.register(on_member_changed, F.chat.id == group_id)
+    router.chat_member.register(on_member_changed, F.chat.id.in_(groups))
     middleware = DeskMiddleware(desk)
     for observer in (router.message, router.edited_message, router.callback_query):
         observer.middleware(middleware)
@@ -430,9 +416,9 @@ def create_router(group_id: int, desk: Desk) -> Router:
         "r": cmd_reply,
         "ban": cmd_ban,
         "unban": cmd_unban,
-        "queue": cmd_queue,
+        "queue": desks.cmd_queue,
         "whois": cmd_whois,
-        "stats": cmd_stats,
+        "stats": desks.cmd_stats,
         **shift.COMMANDS,
         "priority": triage.cmd_priority,
         "label": triage.cmd_label,

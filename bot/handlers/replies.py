@@ -87,7 +87,12 @@ async def on_reply_button(
     """A listed reply pressed: sent, if the button is still what it was made as — its ticket's,
     in that ticket's topic, naming a reply the knowledge base has; otherwise "stale button"."""
     reply = knowledge.kb.replies.get(callback_data.reply)
-    ticket = await desk.ticket(callback_data.ticket) if 0 < callback_data.ticket <= MAX_ID else None
+    chat = query.message.chat.id if query.message else None  # a ticket of this group's desk
+    ticket = (
+        await desk.ticket(callback_data.ticket, chat)
+        if 0 < callback_data.ticket <= MAX_ID
+        else None
+    )
     if reply is None or not in_its_topic(query, ticket):
         await answer_first(query, t(desk.lang, "stale_button"))
         return

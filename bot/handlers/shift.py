@@ -71,7 +71,10 @@ async def cmd_my(message: Message, desk: Desk, agent: Agent) -> None:
                 ticket=ticket.id,
                 name=html.escape(sub.first_name if sub else str(ticket.user_id)),
                 wait=duration(desk.lang, max(0.0, now - since)),
-                link=topic_link(desk.group_id, ticket.thread_id or ticket.card_message_id) or "",
+                link=topic_link(
+                    desk.desks.group_of(ticket), ticket.thread_id or ticket.card_message_id
+                )
+                or "",
             )
         )
     await message.reply("\n".join(lines), link_preview_options=NO_PREVIEW)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from handoff.storage.database import Database, Repository
-from handoff.storage.tickets import SqliteTickets
+from handoff.storage.tickets import SqliteTickets, desk_filter
 from handoff.tickets import DIRECTIONS, Ticket, TicketMessage
 
 
@@ -87,19 +87,22 @@ class SqliteMessages(Repository):
         group_message_id: int | None = None,
         user_id: int | None = None,
         user_chat_message_id: int | None = None,
+        desks: tuple[str, ...] | None = None,
     ) -> TicketMessage | None:
-        """The relayed message by its id in the agents' group, or by the subscriber and its id
-        in their private chat (message ids are only unique per chat)."""
+        """The relayed message by its id in the agents' group (of a ticket on one of
+        ``desks``), or by the subscriber and its id in their private chat (message ids are
+        only unique per chat)."""
         columns = (
             "m.id, m.ticket_id, m.direction, m.user_chat_message_id, m.group_message_id,"
             " m.thread_id, m.kind, m.ts"
         )
         if group_message_id is not None and user_id is None and user_chat_message_id is None:
+            where, marks = desk_filter(desks, "t.desk")
             sql = (
-                f"SELECT {columns} FROM ticket_messages m WHERE m.group_message_id = ? "
-                "ORDER BY m.id DESC LIMIT 1"
+                f"SELECT {columns} FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id"
+                f" WHERE m.group_message_id = ?{where} ORDER BY m.id DESC LIMIT 1"
             )
-            params: tuple[Any, ...] = (group_message_id,)
+            params: tuple[Any, ...] = (group_message_id, *marks)
         elif group_message_id is None and user_id is not None and user_chat_message_id is not None:
             sql = (
                 f"SELECT {columns} FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id "

@@ -211,4 +211,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE interactions ADD COLUMN update_id INTEGER;
     CREATE INDEX interactions_update ON interactions(update_id);
     """,
+    # v8, several operators' groups (``agents.groups``): the desk a ticket is on, by its
+    # name; NULL or "" the default desk (the one ``agents.group_id``, or the first group)
+    """
+    ALTER TABLE tickets ADD COLUMN desk TEXT;
+    """,
+    # v9, agents' workspaces (issue 13): a ticket's topic in its agent's private chat with
+    # the bot (Bot API 9.4), where its relay goes; at most one per ticket
+    """
+    CREATE TABLE ticket_workspaces (
+        ticket_id INTEGER PRIMARY KEY REFERENCES tickets(id),
+        chat_id   INTEGER NOT NULL,
+        thread_id INTEGER NOT NULL,
+        agent_id  INTEGER NOT NULL,
+        opened_at REAL NOT NULL
+    );
+    CREATE INDEX ticket_workspaces_topic ON ticket_workspaces(chat_id, thread_id);
+    """,
 ]

@@ -18,6 +18,7 @@ from handoff.labels import in_priority_order
 from handoff.storage import protocols
 from handoff.storage.agents import SqliteAgents
 from handoff.storage.database import Database, open_database
+from handoff.storage.desks import SqliteDesks
 from handoff.storage.interactions import SqliteInteractions
 from handoff.storage.labels import SqliteLabels
 from handoff.storage.messages import SqliteMessages
@@ -26,6 +27,7 @@ from handoff.storage.ratings import SqliteRatings
 from handoff.storage.subscribers import SqliteSubscribers
 from handoff.storage.tickets import SqliteTickets
 from handoff.storage.views import SqliteReports
+from handoff.storage.workspaces import SqliteWorkspaces
 from handoff.subscribers import Subscriber, SubscriberSummary
 from handoff.tickets import Ban, Event, QueueEntry, Ticket, TicketClosed, TicketMessage
 
@@ -43,11 +45,13 @@ class Store:
         self.interactions: protocols.Interactions = interactions
         self.tickets: protocols.Tickets = tickets
         self.relayed: protocols.RelayedMessages = SqliteMessages(database, tickets)
+        self.desks: protocols.Desks = SqliteDesks(database, tickets)
         self.outage_reports: protocols.Outages = SqliteOutages(database)
         self.reports: protocols.Reports = SqliteReports(database, subscribers, tickets)
         self.agents: protocols.Agents = SqliteAgents(database)  # shifts and assignment
         self.labels: protocols.Labels = SqliteLabels(database)  # priority, labels, nudges
         self.ratings: protocols.Ratings = SqliteRatings(database)
+        self.workspaces = SqliteWorkspaces(database)  # tickets in agents' private chats
 
     @classmethod
     async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Store:
@@ -225,11 +229,26 @@ class Store:
     async def open_ticket_of(self, user_id: int) -> Ticket | None:
         return await self.tickets.open_ticket_of(user_id)
 
-    async def ticket_by_thread(self, thread_id: int) -> Ticket | None:
-        return await self.tickets.ticket_by_thread(thread_id)
+    async def ticket_by_thread(
+        self, thread_id: int, desks: tuple[str, ...] | None = None
+    ) -> Ticket | None:
+        return await self.tickets.ticket_by_thread(thread_id, desks)
 
-    async def ticket_by_card(self, message_id: int) -> Ticket | None:
-        return await self.tickets.ticket_by_card(message_id)
+    async def ticket_by_card(
+        self, message_id: int, desks: tuple[str, ...] | None = None
+    ) -> Ticket | None:
+        return await self.tickets.ticket_by_card(message_id, desks)
+
+    async def set_desk(self, ticket_id: int, desk: str) -> Ticket:
+        return await self.desks.set_desk(ticket_id, desk)
+
+    async def move_to_desk(
+        self, ticket_id: int, desk: str, agent_id: int | None = None, now: float | None = None
+    ) -> Ticket:
+        return await self.desks.move_to_desk(ticket_id, desk, agent_id, now)
+
+    async def tickets_since(self, since: float, until: float) -> list[Ticket]:
+        return await self.desks.tickets_since(since, until)
 
     async def claimed_by(self, agent_id: int) -> list[Ticket]:
         return await self.tickets.claimed_by(agent_id)
@@ -316,9 +335,12 @@ class Store:
     ) -> None:
         return await self.tickets.add_event(ticket_id, name, now, agent_id, detail)
 
-    async def queue(self, now: float | None = None) -> list[QueueEntry]:
-        """Waiting tickets in the order they are served (``handoff.labels``: by priority)."""
-        return in_priority_order(await self.tickets.queue(now))
+    async def queue(
+        self, now: float | None = None, desks: tuple[str, ...] | None = None
+    ) -> list[QueueEntry]:
+        """Waiting tickets (of ``desks``; None: all) in the order they are served
+        (``handoff.labels``: by priority)."""
+        return in_priority_order(await self.tickets.queue(now, desks))
 
     async def estimated_wait(
         self, now: float | None = None, last_n: int = 20, horizon: float = 7 * 86400.0
@@ -348,11 +370,13 @@ class Store:
         group_message_id: int | None = None,
         user_id: int | None = None,
         user_chat_message_id: int | None = None,
+        desks: tuple[str, ...] | None = None,
     ) -> TicketMessage | None:
         return await self.relayed.find_message(
             group_message_id=group_message_id,
             user_id=user_id,
             user_chat_message_id=user_chat_message_id,
+            desks=desks,
         )
 
     async def messages(self, ticket_id: int) -> list[TicketMessage]:

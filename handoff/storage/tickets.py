@@ -154,13 +154,20 @@ class SqliteTickets(Repository):
             "user_id = ? AND status IN ('waiting', 'claimed')", (user_id,)
         )
 
-    async def ticket_by_thread(self, thread_id: int) -> Ticket | None:
-        """The latest ticket shown in a forum topic."""
-        return await self._one_ticket("thread_id = ?", (thread_id,))
+    async def ticket_by_thread(
+        self, thread_id: int, desks: tuple[str, ...] | None = None
+    ) -> Ticket | None:
+        """The latest ticket shown in a forum topic (of a desk named one of ``desks``: a
+        topic's id is only unique in its group)."""
+        where, params = desk_filter(desks)
+        return await self._one_ticket(f"thread_id = ?{where}", (thread_id, *params))
 
-    async def ticket_by_card(self, message_id: int) -> Ticket | None:
+    async def ticket_by_card(
+        self, message_id: int, desks: tuple[str, ...] | None = None
+    ) -> Ticket | None:
         """The ticket whose card (the message with the Claim button) this is."""
-        return await self._one_ticket("card_message_id = ?", (message_id,))
+        where, params = desk_filter(desks)
+        return await self._one_ticket(f"card_message_id = ?{where}", (message_id, *params))
 
     async def claimed_by(self, agent_id: int) -> list[Ticket]:
         """An agent's claimed tickets, oldest first."""
@@ -341,11 +348,17 @@ class SqliteTickets(Repository):
         async with self._writing():
             await self._add_event(ticket_id, name, self._now(now), agent_id, detail)
 
-    async def queue(self, now: float | None = None) -> list[QueueEntry]:
-        """Waiting tickets, longest waiting first, with their wait in seconds."""
+    async def queue(
+        self, now: float | None = None, desks: tuple[str, ...] | None = None
+    ) -> list[QueueEntry]:
+        """Waiting tickets (of the desks named ``desks``; None: all), longest waiting first,
+        with their wait in seconds."""
         now = self._now(now)
+        where, params = desk_filter(desks)
         rows = await self.db.fetchall(
-            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' ORDER BY queued_at, id"
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE status = 'waiting'{where}"
+            " ORDER BY queued_at, id",
+            params,
         )
         entries = []
         for position, row in enumerate(rows, start=1):
@@ -463,6 +476,15 @@ _RETRIES = 8
 
 _TICKET_FIELDS = tuple(f.name for f in dataclasses.fields(Ticket))
 _TICKET_COLUMNS = ", ".join(_TICKET_FIELDS)
+
+
+def desk_filter(desks: tuple[str, ...] | None, column: str = "desk") -> tuple[str, tuple]:
+    """An ``AND`` clause keeping the tickets on one of ``desks`` (NULL counts as ""); None:
+    no clause."""
+    if desks is None:
+        return "", ()
+    marks = ", ".join("?" for _ in desks) or "NULL"
+    return f" AND COALESCE({column}, '') IN ({marks})", tuple(desks)
 
 
 def _ticket(row: Row) -> Ticket:

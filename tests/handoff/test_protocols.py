@@ -8,6 +8,7 @@ import inspect
 import pytest
 
 from handoff.storage import protocols
+from handoff.storage.desks import SqliteDesks
 from handoff.storage.interactions import SqliteInteractions
 from handoff.storage.messages import SqliteMessages
 from handoff.storage.outages import SqliteOutages
@@ -20,6 +21,7 @@ PAIRS = [
     (protocols.Interactions, SqliteInteractions),
     (protocols.Tickets, SqliteTickets),
     (protocols.RelayedMessages, SqliteMessages),
+    (protocols.Desks, SqliteDesks),
     (protocols.Outages, SqliteOutages),
     (protocols.Reports, SqliteReports),
 ]
