@@ -383,11 +383,12 @@ async def on_unknown_button(query: CallbackQuery, desk: Desk) -> None:
     await answer_first(query, t(desk.lang, "stale_button"))
 
 
-def create_routers(desk: Desk) -> list[Router]:
-    """The desks' groups' router and the leads' (none without an operators' group)."""
-    if not desk.desks.group_ids:
-        return []
-    return [create_router(desk), desks.leads_router(desk)]
+def create_routers(desk: Desk) -> Router:
+    """The desks' groups' router and the leads' (neither without an operators' group)."""
+    router = Router(name="desks")
+    if desk.desks.group_ids:
+        router.include_routers(create_router(desk), desks.leads_router(desk))
+    return router
 
 
 def create_router(desk: Desk) -> Router:
