@@ -26,6 +26,7 @@ from aiogram.exceptions import (
 
 from bot.desk import cards
 from bot.desk.relay import topic_gone
+from bot.pacing import LOW, priority
 from bot.texts import t
 from handoff.storage import Store
 from handoff.subscribers import Subscriber
@@ -167,12 +168,13 @@ class Topics:
             return
         sub = await self.store.subscriber(ticket.user_id)
         try:
-            await self.bot.edit_message_text(
-                await self._card_text(ticket, sub),
-                chat_id=self.group_id,
-                message_id=ticket.card_message_id,
-                reply_markup=cards.card_keyboard(self.lang, ticket),
-            )
+            with priority(LOW):  # after the relays; a later refresh supersedes a waiting one
+                await self.bot.edit_message_text(
+                    await self._card_text(ticket, sub),
+                    chat_id=self.group_id,
+                    message_id=ticket.card_message_id,
+                    reply_markup=cards.card_keyboard(self.lang, ticket),
+                )
         except TelegramBadRequest as exc:
             log.info("card of #%s not updated: %s", ticket.id, exc.message)
 
