@@ -221,6 +221,17 @@ class Pacer(BaseRequestMiddleware):
         ahead = bucket.peek(self.clock()) if bucket is not None and self.shared is None else 0.0
         return ahead + queued / (rate * self.local.share)
 
+    def spare_for(self, chat_id: int | str) -> float:
+        """How many paced calls to this chat could go now without waiting (this process's
+        buckets; none while calls are waiting for it)."""
+        if self._queues.get(chat_id) is not None and self._queues[chat_id].heap:
+            return 0.0
+        bucket = self.local.chats.get(chat_id)
+        if bucket is None:
+            rate, burst = chat_limit(self.limits, chat_id)
+            return float(paced_burst(rate * self.local.share, burst * self.local.share))
+        return max(0.0, bucket.burst - max(0.0, bucket.tat - self.clock()) * bucket.rate)
+
     async def _turn(self, bot: Bot, chat_id: int | str) -> None:
         """Wait until the chat's and the bot's buckets allow one more call."""
         buckets = self.local
@@ -240,7 +251,14 @@ class Pacer(BaseRequestMiddleware):
         waiting at that moment."""
         try:
             while queue.heap:
-                await self._turn(bot, chat_id)
+                try:
+                    await self._turn(bot, chat_id)
+                except Exception as exc:  # nothing to wait on: the callers learn why
+                    for waiter in queue.heap:
+                        if not waiter.ready.done():
+                            waiter.ready.set_exception(exc)
+                    queue.heap.clear()
+                    return
                 while queue.heap:
                     waiter = heapq.heappop(queue.heap)
                     if waiter.edit is not None and queue.edits.get(waiter.edit) is waiter:
@@ -293,9 +311,13 @@ class Pacer(BaseRequestMiddleware):
         waiter = self._enqueue(bot, chat_id, method)
         try:
             later = await waiter.ready
-        except asyncio.CancelledError:
+        except BaseException as exc:
             if waiter.response is not None and not waiter.response.done():
-                waiter.response.set_result(True)  # what it superseded returns harmlessly
+                if isinstance(exc, asyncio.CancelledError):
+                    waiter.response.set_result(True)  # what it superseded returns harmlessly
+                else:
+                    waiter.response.set_exception(exc)
+                    waiter.response.exception()
             raise
         finally:
             self.waiting -= 1

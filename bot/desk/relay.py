@@ -161,7 +161,6 @@ class Relay:
         self._albums: dict[str, _Album] = {}
         self._locks: dict[tuple[int, str], tuple[asyncio.Lock, int]] = {}  # lock, its users
         self._queued: dict[int, list[_Queued]] = {}  # by ticket: waiting for the group
-        self.joined = 0  # messages that went out as part of one with others
 
     @contextlib.asynccontextmanager
     async def in_order(self, ticket_id: int, direction: str) -> AsyncIterator[None]:
@@ -253,7 +252,8 @@ class Relay:
         entry = _Queued(message, asyncio.get_running_loop().create_future())
         self._queued.setdefault(ticket.id, []).append(entry)
         if self.flood is not None and self.flood.arrived(ticket.id):
-            await desk.bot.send_message(ticket.user_id, t(ticket.lang or "ru", "flood_note"))
+            with contextlib.suppress(TelegramForbiddenError):  # blocked: the relay goes on
+                await desk.bot.send_message(ticket.user_id, t(ticket.lang or "ru", "flood_note"))
         let_chat_go_on()  # its place is kept: the chat's next message may queue behind it
         async with self.in_order(ticket.id, "in"):
             while not entry.sent.done():
@@ -329,7 +329,6 @@ class Relay:
         else:
             send = desk.bot.send_message
             args = (SEPARATOR.join(html_of(m) for m in messages),)
-            self.joined += len(messages)
         copy_id = await desk.topics.send_into(
             ticket,
             lambda thread: send(

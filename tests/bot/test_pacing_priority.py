@@ -9,6 +9,7 @@ from typing import Any
 
 from aiogram.methods import EditMessageText, SendMessage
 
+from bot.handling import done, handling
 from bot.pacing import BULK, HIGH, LOW, NORMAL, Limits, Pacer, priority
 
 GROUP = -100123
@@ -111,6 +112,49 @@ async def test_one_chats_queue_does_not_hold_up_another_chat() -> None:
     # a private chat's call goes at once, the group's queue notwithstanding
     await pacer(make_request, _Bot(), SendMessage(chat_id=5, text="hi"))  # type: ignore[arg-type]
     assert sent == [GROUP, 5]
+    for task in stuck:
+        task.cancel()
+    await asyncio.gather(*stuck, return_exceptions=True)
+
+
+async def test_a_call_that_must_wait_gives_back_its_updates_slot() -> None:
+    pacer = Pacer(Limits(group_per_minute=1, group_burst=1))
+    given: list[str] = []
+    tokens = handling(lambda: given.append("slot"), lambda: given.append("order"))
+    try:
+
+        async def make_request(bot: Any, method: Any) -> Any:
+            return True
+
+        await pacer(make_request, _Bot(), _text("goes at once"))  # type: ignore[arg-type]
+        assert given == []  # nothing waited: the slot stays with the update
+        waiting = asyncio.create_task(pacer(make_request, _Bot(), _text("waits")))  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        assert given == ["slot"]  # a minute's wait holds no slot another update needs
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+    finally:
+        done(tokens)
+
+
+async def test_wait_for_and_spare_for_count_the_calls_waiting() -> None:
+    pacer = Pacer(Limits(group_per_minute=20, group_burst=3))
+    assert pacer.wait_for(GROUP) == 0 and pacer.spare_for(GROUP) == 2
+
+    async def make_request(bot: Any, method: Any) -> Any:
+        return True
+
+    for i in range(2):
+        await pacer(make_request, _Bot(), _text(f"burst {i}"))  # type: ignore[arg-type]
+    assert pacer.spare_for(GROUP) < 1
+    stuck = [
+        asyncio.create_task(pacer(make_request, _Bot(), _text(f"waits {i}")))  # type: ignore[arg-type]
+        for i in range(3)
+    ]
+    await asyncio.sleep(0)
+    # the bucket's next turn in about 3 s, and three more calls at 3 s each behind it
+    assert 9 < pacer.wait_for(GROUP) < 13
+    assert pacer.spare_for(GROUP) == 0
     for task in stuck:
         task.cancel()
     await asyncio.gather(*stuck, return_exceptions=True)
