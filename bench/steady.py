@@ -103,6 +103,7 @@ class Sub:
 @dataclass
 class Ticket:
     thread: int
+    group: int  # the chat id of its desk's group
     sub: Sub
     agent: int
     card_id: int
@@ -143,15 +144,15 @@ class Scenario:
     def __init__(
         self,
         emu: Emulator,
-        group: Any,
+        groups: list[Any],
         agents: list[Any],
         subs: list[Sub],
         think: tuple[float, float] = THINK,
     ) -> None:
         self.emu = emu
         self.think = think
-        self.group = group
-        self.agents = agents
+        self.groups = {g.id: n for n, g in enumerate(groups)}  # chat id → its desk's number
+        self.agents = agents  # agent a works at desk a % len(groups)
         self.subs = {s.user.id: s for s in subs}
         self.by_index = {s.i: s for s in subs}
         self.tickets: dict[int, Ticket] = {}
@@ -199,7 +200,7 @@ class Scenario:
     async def claim(self, ticket: Ticket, data: str) -> None:
         agent = self.agents[ticket.agent]
         query = await self.emu.press_button(
-            agent, ticket.card_id, data, chat=self.group.id, strict=False
+            agent, ticket.card_id, data, chat=ticket.group, strict=False
         )
         await self.emu.wait_for_callback_answer(query, timeout=60)
         ticket.claimed.set()
@@ -212,14 +213,14 @@ class Scenario:
         agent = self.agents[ticket.agent]
         text = f"Agent{ticket.agent}: ответ {ticket.replies} для Sub{ticket.sub.i:04d}"
         self.tally.to_subscribers[text] = time.time()
-        await self.emu.send_text(agent, text, chat=self.group.id, thread_id=ticket.thread)
+        await self.emu.send_text(agent, text, chat=ticket.group, thread_id=ticket.thread)
         if ticket.replies >= REPLIES_PER_TICKET:
             ticket.closing = True
             self.later(REPLY_DELAY, self.close(ticket))
 
     async def close(self, ticket: Ticket) -> None:
         agent = self.agents[ticket.agent]
-        await self.emu.send_text(agent, "/close", chat=self.group.id, thread_id=ticket.thread)
+        await self.emu.send_text(agent, "/close", chat=ticket.group, thread_id=ticket.thread)
         self.load[ticket.agent] -= 1
         self.tally.closed += 1
 
@@ -240,9 +241,9 @@ class Scenario:
             return True
         return False
 
-    def on_group_message(self, msg: dict, at: float) -> None:
+    def on_group_message(self, group: int, msg: dict, at: float) -> None:
         text = msg.get("text") or ""
-        thread = msg.get("message_thread_id")
+        thread = (group, msg.get("message_thread_id"))
         parts = [self.relayed(self.tally.to_agents, part, at) for part in text.split(SEPARATOR)]
         if any(parts):
             ticket = self.tickets.get(thread)
@@ -254,13 +255,15 @@ class Scenario:
         ]
         claim = next((b for b in buttons if "Взять" in b["text"]), None)
         found = NAME.search(text)
-        if claim is None or found is None or thread is None or thread in self.tickets:
+        if claim is None or found is None or thread[1] is None or thread in self.tickets:
             return
         sub = self.by_index[int(found.group(1))]
         sub.state = "ticket"  # also when the bot handed off on its own
-        agent = min(range(len(self.agents)), key=lambda a: self.load[a])
+        desk, desks = self.groups[group], len(self.groups)
+        here = [a for a in range(len(self.agents)) if a % desks == desk]
+        agent = min(here, key=lambda a: self.load[a])
         self.load[agent] += 1
-        ticket = Ticket(thread, sub, agent, msg["message_id"])
+        ticket = Ticket(thread[1], group, sub, agent, msg["message_id"])
         if sub.i in self.asked_human:
             self.tally.card.append(at - self.asked_human.pop(sub.i))
         self.tickets[thread] = ticket
@@ -292,8 +295,8 @@ class Scenario:
                 if ev.kind != "message" or not ev.from_bot:
                     continue
                 msg = ev.data.get("message") or {}
-                if ev.chat_id == self.group.id:
-                    self.on_group_message(msg, ev.time)
+                if ev.chat_id in self.groups:
+                    self.on_group_message(ev.chat_id, msg, ev.time)
                 elif (sub := self.subs.get(ev.chat_id)) is not None:
                     self.on_private_message(sub, msg, ev.time)
 
@@ -308,13 +311,20 @@ def handoff_times(args: argparse.Namespace, duration: float) -> dict[int, float]
     return {args.users + k: 10 + k * 60 / args.rate for k in range(count)} if count else {}
 
 
-def write_config(tmp: Path, group_id: int, agents: list[Any], per_minute: float) -> Path:
+def write_config(tmp: Path, group_ids: list[int], per_minute: float) -> Path:
+    """The repository's config for this run: one group as ``agents.group_id``, several as
+    ``agents.groups`` (desks taking any language and category)."""
     config = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    desks = ", ".join(f"{{name: desk{n}, group_id: {g}}}" for n, g in enumerate(group_ids))
+    if len(group_ids) == 1:
+        config = config.replace("group_id: null ", f"group_id: {group_ids[0]} ")
+    else:
+        config = config.replace("groups: [] ", f"groups: [{desks}] ")
+        assert f"groups: [{desks}]" in config, "agents.groups: this branch has no desks"
     for old, new in [
         ("path: kb ", f"path: {ROOT / 'kb'} "),
         ("database: var/dono.sqlite3", f"database: {tmp / 'dono.sqlite3'}"),
         ("watch: true ", "watch: false "),
-        ("group_id: null ", f"group_id: {group_id} "),
         ("group_per_minute: 20", f"group_per_minute: {per_minute:g}"),
         ("group_burst: 20", f"group_burst: {max(20, int(per_minute / 3))}"),
     ]:
@@ -333,12 +343,15 @@ async def run(args: argparse.Namespace) -> dict:
     )
     tmp = Path(tempfile.mkdtemp(prefix="dono-steady-"))
     agents = [await emu.create_user(f"Agent{a}", language_code="ru") for a in range(args.agents)]
-    group = await emu.create_forum_group("Operators", agents=agents)
+    groups = [
+        await emu.create_forum_group(f"Operators {n}", agents=agents[n :: args.groups])
+        for n in range(args.groups)
+    ]
     env = {
         **os.environ,
         "DONO_BOT_TOKEN": DEFAULT_TOKEN,
         "DONO_API_BASE": emu.base_url,
-        "DONO_CONFIG": str(write_config(tmp, group.id, agents, args.group_per_minute)),
+        "DONO_CONFIG": str(write_config(tmp, [g.id for g in groups], args.group_per_minute)),
         "DONO_LOG_LEVEL": "WARNING",
     }
     bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env)
@@ -359,7 +372,7 @@ async def run(args: argparse.Namespace) -> dict:
             for i in range(total)
         ]
         think = OPERATOR_THINK if args.operator else THINK
-        scenario = Scenario(emu, group, agents, subs, think)
+        scenario = Scenario(emu, groups, agents, subs, think)
         stop = asyncio.Event()
         watcher = asyncio.create_task(scenario.watch(stop))
         until = scenario.start + duration
@@ -410,7 +423,7 @@ async def run(args: argparse.Namespace) -> dict:
         "minutes": args.minutes,
         "agents": args.agents,
         "handoffs_per_minute": args.rate,
-        "groups": 1,
+        "groups": args.groups,
         "group_per_minute": args.group_per_minute,
         "questions": tally.questions,
         "answered": len(tally.answer),
@@ -468,6 +481,9 @@ def main() -> None:
         "--operator",
         action="store_true",
         help="the operator's scale: 30 agents, --rate 10, 1000 users, 10 minutes",
+    )
+    parser.add_argument(
+        "--groups", type=int, default=1, help="operators' groups (desks, agents.groups)"
     )
     parser.add_argument(
         "--rate", type=float, help="hand-offs a minute (besides --users who only ask the bot)"
