@@ -2,6 +2,15 @@
 
     .venv/bin/python bench/steady.py [--users 200] [--minutes 5] [--handoff 0.2] [--agents 3]
                                      [--group-per-minute 20] [--json bench/results/steady.json]
+    .venv/bin/python bench/steady.py --operator [--minutes 10] [--rate 10] [--users 1000]
+                                     [--json bench/results/steady-operator.json]
+
+``--operator`` is the scale of the operator Dono is for, at Telegram's real limits (20 a minute
+per group including edits and topic operations, 1 a second per private chat, 30 a second
+overall): 30 agents, ``--rate`` hand-offs a minute (10) for ``--minutes`` (10: 100 tickets),
+while ``--users`` other subscribers (1,000) ask the bot questions every 60-180 s. ``--rate 0``
+is the same load without hand-offs: the baseline for the other subscribers' answer latency.
+Scale it down (``--minutes 2 --rate 5 --users 200``) to try it on a shared machine.
 
 The emulator runs in this process on 127.0.0.1 with Telegram's flood limits on; Dono runs as
 its own process (`dono run`) with an operators' forum group, as in production. Each subscriber
@@ -13,7 +22,9 @@ cards within a few seconds and answer each message 2-6 s after it reaches them.
 
 Reports: the bot's CPU (seconds and share of one core), RSS (peak and at the end), the SQLite
 files' size, answer latency (question → answer), relay latency both ways (subscriber → topic,
-agent → subscriber) p50/p99, and anything not delivered after a bounded drain.
+agent → subscriber) p50/p99, what was still queued 60 s after the load stopped, anything
+never delivered after a bounded drain (lost) and anything delivered twice (duplicated). Texts
+the bot relayed together as one message (``bot.desk.relay.SEPARATOR``) count part by part.
 
 Telegram lets a bot post at most 20 messages a minute in one group. This workload posts far
 more than that into the operators' group (a card, a claim notice, every relayed message, the
@@ -43,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.burst import pct, proc_stats  # noqa: E402
+from bot.desk.relay import SEPARATOR  # noqa: E402
 from emulator import DEFAULT_TOKEN, Emulator, start_emulator  # noqa: E402
 
 QUESTIONS = {
@@ -70,6 +82,7 @@ QUESTIONS = {
     ],
 }
 THINK = (15.0, 45.0)  # seconds between a subscriber's messages
+OPERATOR_THINK = (60.0, 180.0)  # the operator's scale: a thousand people asking now and then
 CLAIM_DELAY = (1.0, 5.0)
 REPLY_DELAY = (2.0, 6.0)
 REPLIES_PER_TICKET = 3
@@ -90,6 +103,7 @@ class Sub:
 @dataclass
 class Ticket:
     thread: int
+    group: int  # the chat id of its desk's group
     sub: Sub
     agent: int
     card_id: int
@@ -103,9 +117,12 @@ class Tally:
     answer: list[float] = field(default_factory=list)
     relay_in: list[float] = field(default_factory=list)
     relay_out: list[float] = field(default_factory=list)
+    card: list[float] = field(default_factory=list)  # "/operator" → the ticket's card
     questions: int = 0
     to_agents: dict[str, float] = field(default_factory=dict)  # text → when sent
     to_subscribers: dict[str, float] = field(default_factory=dict)
+    delivered: set[str] = field(default_factory=set)
+    duplicated: int = 0
     tickets: int = 0
     closed: int = 0
     rss: list[float] = field(default_factory=list)
@@ -124,13 +141,22 @@ def files_mb(directory: Path) -> float:
 
 
 class Scenario:
-    def __init__(self, emu: Emulator, group: Any, agents: list[Any], subs: list[Sub]) -> None:
+    def __init__(
+        self,
+        emu: Emulator,
+        groups: list[Any],
+        agents: list[Any],
+        subs: list[Sub],
+        think: tuple[float, float] = THINK,
+    ) -> None:
         self.emu = emu
-        self.group = group
-        self.agents = agents
+        self.think = think
+        self.groups = {g.id: n for n, g in enumerate(groups)}  # chat id → its desk's number
+        self.agents = agents  # agent a works at desk a % len(groups)
         self.subs = {s.user.id: s for s in subs}
         self.by_index = {s.i: s for s in subs}
         self.tickets: dict[int, Ticket] = {}
+        self.asked_human: dict[int, float] = {}  # by subscriber: when they asked
         self.load = [0] * len(agents)
         self.tally = Tally()
         self.tasks: set[asyncio.Task] = set()
@@ -146,13 +172,18 @@ class Scenario:
         task.add_done_callback(self.tasks.discard)
 
     async def subscriber(self, sub: Sub, until: float) -> None:
-        await asyncio.sleep(random.uniform(0, THINK[0]))
+        first = random.uniform(0, self.think[0])
+        if sub.handoff_at is not None and self.think is OPERATOR_THINK:
+            first = sub.handoff_at  # at the operator's scale, hand-offs come at the rate asked
+        await asyncio.sleep(first)
         while time.time() < until and sub.state != "done":
             now = time.time()
             if sub.state == "bot":
                 if sub.handoff_at is not None and now - self.start >= sub.handoff_at:
                     sub.handoff_at = None
                     sub.state = "ticket"
+                    sub.asked_at = None
+                    self.asked_human[sub.i] = time.time()
                     await self.emu.send_text(sub.user, "/operator")
                 else:
                     sub.asked_at = time.time()
@@ -163,12 +194,13 @@ class Scenario:
                 text = f"Sub{sub.i:04d}: сообщение {sub.sent}"
                 self.tally.to_agents[text] = time.time()
                 await self.emu.send_text(sub.user, text)
-            await asyncio.sleep(random.uniform(*THINK))
+            think = self.think if sub.state == "bot" and sub.handoff_at is None else THINK
+            await asyncio.sleep(random.uniform(*think))
 
     async def claim(self, ticket: Ticket, data: str) -> None:
         agent = self.agents[ticket.agent]
         query = await self.emu.press_button(
-            agent, ticket.card_id, data, chat=self.group.id, strict=False
+            agent, ticket.card_id, data, chat=ticket.group, strict=False
         )
         await self.emu.wait_for_callback_answer(query, timeout=60)
         ticket.claimed.set()
@@ -181,25 +213,39 @@ class Scenario:
         agent = self.agents[ticket.agent]
         text = f"Agent{ticket.agent}: ответ {ticket.replies} для Sub{ticket.sub.i:04d}"
         self.tally.to_subscribers[text] = time.time()
-        await self.emu.send_text(agent, text, chat=self.group.id, thread_id=ticket.thread)
+        await self.emu.send_text(agent, text, chat=ticket.group, thread_id=ticket.thread)
         if ticket.replies >= REPLIES_PER_TICKET:
             ticket.closing = True
             self.later(REPLY_DELAY, self.close(ticket))
 
     async def close(self, ticket: Ticket) -> None:
         agent = self.agents[ticket.agent]
-        await self.emu.send_text(agent, "/close", chat=self.group.id, thread_id=ticket.thread)
+        await self.emu.send_text(agent, "/close", chat=ticket.group, thread_id=ticket.thread)
         self.load[ticket.agent] -= 1
         self.tally.closed += 1
 
     async def rate(self, sub: Sub, message: dict) -> None:
         await self.emu.press_button(sub.user, message["message_id"], text="5", strict=False)
 
-    def on_group_message(self, msg: dict, at: float) -> None:
+    def relayed(self, pending: dict[str, float], text: str, at: float) -> bool:
+        """A relayed text (or part of one): its latency, or a duplicate."""
+        tally = self.tally
+        if text in pending:
+            tally.delivered.add(text)
+            (tally.relay_in if pending is tally.to_agents else tally.relay_out).append(
+                at - pending.pop(text)
+            )
+            return True
+        if text in tally.delivered:
+            tally.duplicated += 1
+            return True
+        return False
+
+    def on_group_message(self, group: int, msg: dict, at: float) -> None:
         text = msg.get("text") or ""
-        thread = msg.get("message_thread_id")
-        if text in self.tally.to_agents:
-            self.tally.relay_in.append(at - self.tally.to_agents.pop(text))
+        thread = (group, msg.get("message_thread_id"))
+        parts = [self.relayed(self.tally.to_agents, part, at) for part in text.split(SEPARATOR)]
+        if any(parts):
             ticket = self.tickets.get(thread)
             if ticket is not None:
                 self.later(REPLY_DELAY, self.reply(ticket))
@@ -209,21 +255,24 @@ class Scenario:
         ]
         claim = next((b for b in buttons if "Взять" in b["text"]), None)
         found = NAME.search(text)
-        if claim is None or found is None or thread is None or thread in self.tickets:
+        if claim is None or found is None or thread[1] is None or thread in self.tickets:
             return
         sub = self.by_index[int(found.group(1))]
         sub.state = "ticket"  # also when the bot handed off on its own
-        agent = min(range(len(self.agents)), key=lambda a: self.load[a])
+        desk, desks = self.groups[group], len(self.groups)
+        here = [a for a in range(len(self.agents)) if a % desks == desk]
+        agent = min(here, key=lambda a: self.load[a])
         self.load[agent] += 1
-        ticket = Ticket(thread, sub, agent, msg["message_id"])
+        ticket = Ticket(thread[1], group, sub, agent, msg["message_id"])
+        if sub.i in self.asked_human:
+            self.tally.card.append(at - self.asked_human.pop(sub.i))
         self.tickets[thread] = ticket
         self.tally.tickets += 1
         self.later(CLAIM_DELAY, self.claim(ticket, claim["callback_data"]))
 
     def on_private_message(self, sub: Sub, msg: dict, at: float) -> None:
         text = msg.get("text") or ""
-        if text in self.tally.to_subscribers:
-            self.tally.relay_out.append(at - self.tally.to_subscribers.pop(text))
+        if self.relayed(self.tally.to_subscribers, text, at):
             return
         buttons = [
             b["text"]
@@ -246,19 +295,36 @@ class Scenario:
                 if ev.kind != "message" or not ev.from_bot:
                     continue
                 msg = ev.data.get("message") or {}
-                if ev.chat_id == self.group.id:
-                    self.on_group_message(msg, ev.time)
+                if ev.chat_id in self.groups:
+                    self.on_group_message(ev.chat_id, msg, ev.time)
                 elif (sub := self.subs.get(ev.chat_id)) is not None:
                     self.on_private_message(sub, msg, ev.time)
 
 
-def write_config(tmp: Path, group_id: int, agents: list[Any], per_minute: float) -> Path:
+def handoff_times(args: argparse.Namespace, duration: float) -> dict[int, float]:
+    """Which subscribers ask for a human, and when (seconds after the start): ``--rate`` a
+    minute, evenly, after the ``--users`` who only ask the bot; else ``--handoff`` of them."""
+    if args.rate is None:
+        handing = random.sample(range(args.users), round(args.users * args.handoff))
+        return {i: random.uniform(20, duration - 120) for i in handing}
+    count = round(args.rate * args.minutes)
+    return {args.users + k: 10 + k * 60 / args.rate for k in range(count)} if count else {}
+
+
+def write_config(tmp: Path, group_ids: list[int], per_minute: float) -> Path:
+    """The repository's config for this run: one group as ``agents.group_id``, several as
+    ``agents.groups`` (desks taking any language and category)."""
     config = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    desks = ", ".join(f"{{name: desk{n}, group_id: {g}}}" for n, g in enumerate(group_ids))
+    if len(group_ids) == 1:
+        config = config.replace("group_id: null ", f"group_id: {group_ids[0]} ")
+    else:
+        config = config.replace("groups: [] ", f"groups: [{desks}] ")
+        assert f"groups: [{desks}]" in config, "agents.groups: this branch has no desks"
     for old, new in [
         ("path: kb ", f"path: {ROOT / 'kb'} "),
         ("database: var/dono.sqlite3", f"database: {tmp / 'dono.sqlite3'}"),
         ("watch: true ", "watch: false "),
-        ("group_id: null ", f"group_id: {group_id} "),
         ("group_per_minute: 20", f"group_per_minute: {per_minute:g}"),
         ("group_burst: 20", f"group_burst: {max(20, int(per_minute / 3))}"),
     ]:
@@ -277,12 +343,15 @@ async def run(args: argparse.Namespace) -> dict:
     )
     tmp = Path(tempfile.mkdtemp(prefix="dono-steady-"))
     agents = [await emu.create_user(f"Agent{a}", language_code="ru") for a in range(args.agents)]
-    group = await emu.create_forum_group("Operators", agents=agents)
+    groups = [
+        await emu.create_forum_group(f"Operators {n}", agents=agents[n :: args.groups])
+        for n in range(args.groups)
+    ]
     env = {
         **os.environ,
         "DONO_BOT_TOKEN": DEFAULT_TOKEN,
         "DONO_API_BASE": emu.base_url,
-        "DONO_CONFIG": str(write_config(tmp, group.id, agents, args.group_per_minute)),
+        "DONO_CONFIG": str(write_config(tmp, [g.id for g in groups], args.group_per_minute)),
         "DONO_LOG_LEVEL": "WARNING",
     }
     bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env)
@@ -290,18 +359,20 @@ async def run(args: argparse.Namespace) -> dict:
     try:
         await emu.wait_for_event(lambda e: e.kind == "poll", since=0, timeout=60)
         cpu_before, _ = proc_stats(bot.pid)
-        langs = random.choices(["ru", "tg", "en"], weights=[6, 3, 1], k=args.users)
-        handing = set(random.sample(range(args.users), round(args.users * args.handoff)))
+        handoff_at = handoff_times(args, duration)
+        total = args.users + (len(handoff_at) if args.rate is not None else 0)
+        langs = random.choices(["ru", "tg", "en"], weights=[6, 3, 1], k=total)
         subs = [
             Sub(
                 i,
                 await emu.create_user(f"Sub{i:04d}", language_code=langs[i]),
                 langs[i],
-                random.uniform(20, duration - 120) if i in handing else None,
+                handoff_at.get(i),
             )
-            for i in range(args.users)
+            for i in range(total)
         ]
-        scenario = Scenario(emu, group, agents, subs)
+        think = OPERATOR_THINK if args.operator else THINK
+        scenario = Scenario(emu, groups, agents, subs, think)
         stop = asyncio.Event()
         watcher = asyncio.create_task(scenario.watch(stop))
         until = scenario.start + duration
@@ -314,15 +385,22 @@ async def run(args: argparse.Namespace) -> dict:
         sampler = asyncio.create_task(sample())
         await asyncio.gather(*(scenario.subscriber(s, until) for s in subs))
         # drain: what was sent gets delivered, open tickets get their answers
-        deadline = time.time() + args.drain
+        stopped = time.time()
+        deadline = stopped + args.drain
         tally = scenario.tally
+        queued_at_60: int | None = None
         while time.time() < deadline and (
             tally.to_agents
             or tally.to_subscribers
             or scenario.tasks
+            or scenario.asked_human
             or any(s.asked_at for s in subs)
         ):
+            if queued_at_60 is None and time.time() >= stopped + 60:
+                queued_at_60 = len(tally.to_agents) + len(tally.to_subscribers)
             await asyncio.sleep(0.5)
+        if queued_at_60 is None:  # all delivered before the minute was out
+            queued_at_60 = len(tally.to_agents) + len(tally.to_subscribers)
         elapsed = time.time() - scenario.start
         cpu_after, peak = proc_stats(bot.pid)
         end_rss = rss_mb(bot.pid)
@@ -340,9 +418,12 @@ async def run(args: argparse.Namespace) -> dict:
 
     cpu = cpu_after - cpu_before
     return {
-        "users": args.users,
+        "scale": "operator" if args.operator else "steady",
+        "users": len(subs),
         "minutes": args.minutes,
         "agents": args.agents,
+        "handoffs_per_minute": args.rate,
+        "groups": args.groups,
         "group_per_minute": args.group_per_minute,
         "questions": tally.questions,
         "answered": len(tally.answer),
@@ -352,11 +433,16 @@ async def run(args: argparse.Namespace) -> dict:
         "relayed_to_agents": len(tally.relay_in),
         "relayed_to_subscribers": len(tally.relay_out),
         "not_relayed": len(tally.to_agents) + len(tally.to_subscribers),
+        "queued_60s_after_load": queued_at_60,
+        "duplicated": tally.duplicated,
         "rejected_429": too_many,
         "answer_latency_p50_ms": round(statistics.median(tally.answer) * 1000)
         if tally.answer
         else None,
         "answer_latency_p99_ms": ms(tally.answer, 99),
+        "card_p50_ms": ms(tally.card, 50),
+        "card_p99_ms": ms(tally.card, 99),
+        "tickets_without_card": len(scenario.asked_human),
         "relay_to_agents_p50_ms": round(statistics.median(tally.relay_in) * 1000)
         if tally.relay_in
         else None,
@@ -391,7 +477,24 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait at the end")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="also write the result to this file")
+    parser.add_argument(
+        "--operator",
+        action="store_true",
+        help="the operator's scale: 30 agents, --rate 10, 1000 users, 10 minutes",
+    )
+    parser.add_argument(
+        "--groups", type=int, default=1, help="operators' groups (desks, agents.groups)"
+    )
+    parser.add_argument(
+        "--rate", type=float, help="hand-offs a minute (besides --users who only ask the bot)"
+    )
     args = parser.parse_args()
+    if args.operator:
+        given = set(sys.argv)
+        args.agents = args.agents if "--agents" in given else 30
+        args.users = args.users if "--users" in given else 1000
+        args.minutes = args.minutes if "--minutes" in given else 10.0
+        args.rate = args.rate if args.rate is not None else 10.0
     result = asyncio.run(run(args))
     print(json.dumps(result, ensure_ascii=False, indent=2))
     if args.json:

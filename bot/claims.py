@@ -15,6 +15,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 
 from bot.errors import keep_for_retry, operators_unavailable, storage_unavailable
+from bot.handling import done, handling
 from bot.journal import Journal, JournalUnavailable
 from bot.sends import IdempotentSends, sends_of
 
@@ -174,38 +175,54 @@ class Claims:
         # never a second hand-off. The wait is outside the slots: others' updates go on.
         key = chat_order_key(update)
         before = self._tails.get(key) if key is not None else None
-        task = asyncio.create_task(self._handle(update, retry, before))
+        turn = asyncio.Event()  # set when the chat's next update may start (bot.handling)
+        task = asyncio.create_task(self._handle(update, retry, before, turn))
+        task.add_done_callback(lambda _: turn.set())
         self.tasks.add(task)
         task.add_done_callback(self._done)
         uid = update.update_id
         self._in_hand[uid] += 1
         task.add_done_callback(lambda _: self._let_go(uid))
         if key is not None:
-            self._tails[key] = task
+            self._tails[key] = turn
             task.add_done_callback(
-                lambda t: self._tails.pop(key, None) if self._tails.get(key) is t else None
+                lambda t: self._tails.pop(key, None) if self._tails.get(key) is turn else None
             )
 
     async def _handle(
-        self, update: Update, retry: int = 0, before: asyncio.Task | None = None
+        self,
+        update: Update,
+        retry: int = 0,
+        before: asyncio.Event | None = None,
+        turn: asyncio.Event | None = None,
     ) -> None:
         """Handles the update, retrying in this same task while ``bot.errors`` says to keep
-        it: the chat's later updates wait for this task, so a retry keeps its place in line
-        (a retry of its own would let them pass it while it sleeps)."""
+        it: the chat's later updates wait for this task (or until its message is queued for
+        the relay, ``bot.handling``), so a retry keeps its place in line (a retry of its own
+        would let them pass it while it sleeps)."""
         if before is not None:
-            await asyncio.wait([before])  # its outcome is its own
+            await before.wait()  # its outcome is its own
         while True:
             if retry:
                 await self._sleep(min(MAX_STORAGE_BACKOFF, 0.5 * 2 ** (retry - 1)))
                 if self._stop.is_set():
                     return  # still pending in the journal (or at Telegram): after a restart
-            if await self._try(update, retry):
+            if await self._try(update, retry, turn):
                 return
             retry += 1
 
-    async def _try(self, update: Update, retry: int) -> bool:
+    async def _try(self, update: Update, retry: int, turn: asyncio.Event | None = None) -> bool:
         """One attempt; False when the update is kept for another."""
-        async with self.slots:
+        await self.slots.acquire()
+        held = [True]
+
+        def give_slot() -> None:  # once: while it waits for a chat's budget, others go on
+            if held[0]:
+                held[0] = False
+                self.slots.release()
+
+        tokens = handling(give_slot, turn.set if turn is not None else lambda: None)
+        try:
             error = None
             with sends_of(update.update_id):
                 try:
@@ -226,6 +243,9 @@ class Claims:
                 log.warning("the database is back; the updates kept in memory are handled")
                 self._handling_error = None
             return True
+        finally:
+            done(tokens)
+            give_slot()
 
     async def _finish(self, update_id: int, error: str | None) -> bool:
         """Mark a handled update done (and write its sends kept in memory); one the journal

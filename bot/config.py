@@ -121,6 +121,16 @@ class DeskConfig(_Section):
         return value
 
 
+class FloodConfig(_Section):
+    """A subscriber flooding a ticket (``bot.desk.flood``): past ``messages`` in
+    ``per_seconds`` (0: never), their texts reach the group as one digest per
+    ``digest_seconds``."""
+
+    messages: int = Field(10, ge=0)
+    per_seconds: float = Field(60, gt=0)
+    digest_seconds: float = Field(30, gt=0)
+
+
 class AgentsConfig(_Section):
     group_id: int | None = None
     groups: list[DeskConfig] = Field(default_factory=list)  # several desks (bot.desk.routing)
@@ -134,6 +144,7 @@ class AgentsConfig(_Section):
     handoff_after_misses: int = Field(2, ge=0)
     working_hours: Any = "24/7"
     contacts: str | None = None  # other channels, told when no operators' group is set up
+    flood: FloodConfig = Field(default_factory=FloodConfig)  # one subscriber's pace
     # automatic assignment among agents on shift (``handoff.assign``); none: agents claim
     assignment: Literal["none", "round_robin", "least_loaded"] = "none"
     max_open_per_agent: int | None = Field(None, ge=1)  # assignment skips an agent at this

@@ -3,17 +3,33 @@
 Telegram allows a bot about 30 messages a second overall, 1 a second in one private chat and
 20 a minute in one group, each with a small burst; an edit or a topic operation costs what a
 message costs (``PACED_METHODS``). Every such call goes through the GCRA ("virtual
-scheduling") buckets below, first its chat's, then the global one, so waiting requests leave
-in arrival order and the bot sends at the ceiling while a backlog exists. The retry middleware
-still handles the 429s Telegram sends anyway.
+scheduling") buckets below, first its chat's, then the global one, so the bot sends at the
+ceiling while a backlog exists. The retry middleware still handles the 429s Telegram sends
+anyway.
+
+Under pressure, what matters goes first: each call has a priority (``priority()``, a context
+the caller sets: ``HIGH`` a subscriber's or an agent's message relayed, ``NORMAL`` cards and
+notices, ``LOW`` card refreshes and reminders, ``BULK`` a flooding subscriber's digests). Each
+chat has its own queue, served by its own task whenever the chat's budget allows one more call:
+the highest priority waiting then leaves, and within a priority the first to arrive. A chat's
+wait never holds anything another chat needs. An edit of a message still waiting is superseded
+by a later edit of the same message: only the later one is sent, both callers get its result.
+
+With shared (Redis) buckets the order holds among the calls waiting in this process: each
+chat's turn is reserved in the shared bucket and then given to this process's most urgent
+caller, so the shared bucket still caps what all instances send together.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiogram import Bot
@@ -23,6 +39,8 @@ from aiogram.client.session.middlewares.base import (
 )
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response
+
+from bot.handling import give_back_slot
 
 # methods that put a message into a chat (what the send journal and the retries track)
 SEND_METHODS = frozenset(
@@ -39,6 +57,25 @@ PACED_METHODS = SEND_METHODS | frozenset(
 )
 
 
+EDIT_METHODS = frozenset(
+    "EditMessageText EditMessageCaption EditMessageReplyMarkup EditMessageMedia".split()
+)
+
+# priorities of paced calls: the higher leaves first
+HIGH, NORMAL, LOW, BULK = 3, 2, 1, 0
+_priority: ContextVar[int] = ContextVar("dono_pace_priority", default=NORMAL)
+
+
+@contextlib.contextmanager
+def priority(level: int) -> Iterator[None]:
+    """The paced calls made inside wait for their chat's budget at ``level``."""
+    token = _priority.set(level)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
+
+
 @dataclass
 class Bucket:
     """GCRA: ``rate`` per second with ``burst`` at once; ``reserve`` says how long to wait."""
@@ -53,6 +90,10 @@ class Bucket:
         allowed = max(now, self.tat - tolerance)
         self.tat = max(self.tat, now) + interval
         return allowed - now
+
+    def peek(self, now: float) -> float:
+        """How long a call now would wait, without reserving."""
+        return max(0.0, self.tat - (self.burst - 1) / self.rate - now)
 
 
 @dataclass(frozen=True)
@@ -122,10 +163,29 @@ class SharedPacing(Protocol):
     def fallback(self) -> Buckets: ...
 
 
+@dataclass(order=True)
+class _Waiter:
+    """A paced call waiting for its chat's turn; ``ready`` gets None (go) or, for an edit a
+    later one superseded, the future of that one's response."""
+
+    sort: tuple[int, int]  # (-priority, arrival)
+    edit: tuple[str, Any] | None = field(compare=False)
+    ready: asyncio.Future = field(compare=False)
+    response: asyncio.Future | None = field(default=None, compare=False)
+
+
+@dataclass
+class _ChatQueue:
+    heap: list[_Waiter] = field(default_factory=list)
+    edits: dict[tuple[str, Any], _Waiter] = field(default_factory=dict)
+    task: asyncio.Task | None = None
+
+
 class Pacer(BaseRequestMiddleware):
     """Waits, before each paced call, until the chat's and the bot's buckets allow it: this
     process's own, or with ``shared`` those all instances share (and this process's own at a
-    share of the limits while the shared ones can't be reached)."""
+    share of the limits while the shared ones can't be reached). See the module's docstring
+    for the order the waiting calls leave in."""
 
     def __init__(
         self,
@@ -137,6 +197,9 @@ class Pacer(BaseRequestMiddleware):
         self.shared = shared
         self.limits = limits or Limits()
         self.waiting = 0  # requests paced right now: the outgoing backlog
+        self.superseded = 0  # edits dropped for a later edit of the same message
+        self._queues: dict[int | str, _ChatQueue] = {}
+        self._arrivals = itertools.count()
 
     @property
     def limits(self) -> Limits:
@@ -149,22 +212,28 @@ class Pacer(BaseRequestMiddleware):
         self.local = Buckets(limits)
 
     def wait_for(self, chat_id: int | str) -> float:
-        """Read-only: the seconds a paced call to this chat made now would wait for the
-        chat's bucket (this process's buckets)."""
+        """How long a paced call to this chat would wait now (seconds, this process's view):
+        its bucket's wait and the calls already waiting for it."""
+        rate, _ = chat_limit(self.limits, chat_id)
+        queue = self._queues.get(chat_id)
+        queued = len(queue.heap) if queue is not None else 0
         bucket = self.local.chats.get(chat_id)
-        if bucket is None:
-            return 0.0
-        ahead = bucket.tat - self.clock()
-        return max(0.0, ahead - (bucket.burst - 1) / bucket.rate)
+        ahead = bucket.peek(self.clock()) if bucket is not None and self.shared is None else 0.0
+        return ahead + queued / (rate * self.local.share)
 
     def spare_for(self, chat_id: int | str) -> float:
-        """Read-only: how many paced calls to this chat could go now without waiting."""
+        """How many paced calls to this chat could go now without waiting (this process's
+        buckets; none while calls are waiting for it)."""
+        if self._queues.get(chat_id) is not None and self._queues[chat_id].heap:
+            return 0.0
         bucket = self.local.chats.get(chat_id)
         if bucket is None:
-            return float(paced_burst(*chat_limit(self.limits, chat_id)))
+            rate, burst = chat_limit(self.limits, chat_id)
+            return float(paced_burst(rate * self.local.share, burst * self.local.share))
         return max(0.0, bucket.burst - max(0.0, bucket.tat - self.clock()) * bucket.rate)
 
-    async def _pace(self, bot: Bot, chat_id: int | str) -> None:
+    async def _turn(self, bot: Bot, chat_id: int | str) -> None:
+        """Wait until the chat's and the bot's buckets allow one more call."""
         buckets = self.local
         if self.shared is not None:
             if await self.shared.pace(bot.id, chat_id):
@@ -177,6 +246,56 @@ class Pacer(BaseRequestMiddleware):
         if delay > 0:
             await asyncio.sleep(delay)
 
+    async def _serve(self, bot: Bot, chat_id: int | str, queue: _ChatQueue) -> None:
+        """The chat's own task: each turn its budget allows goes to the most urgent caller
+        waiting at that moment."""
+        try:
+            while queue.heap:
+                try:
+                    await self._turn(bot, chat_id)
+                except Exception as exc:  # nothing to wait on: the callers learn why
+                    for waiter in queue.heap:
+                        if not waiter.ready.done():
+                            waiter.ready.set_exception(exc)
+                    queue.heap.clear()
+                    return
+                while queue.heap:
+                    waiter = heapq.heappop(queue.heap)
+                    if waiter.edit is not None and queue.edits.get(waiter.edit) is waiter:
+                        del queue.edits[waiter.edit]
+                    if not waiter.ready.done():
+                        waiter.ready.set_result(None)
+                        break
+        finally:
+            if self._queues.get(chat_id) is queue:
+                del self._queues[chat_id]
+
+    def _enqueue(self, bot: Bot, chat_id: int | str, method: TelegramMethod[Any]) -> _Waiter:
+        queue = self._queues.get(chat_id)
+        if queue is None:
+            queue = self._queues[chat_id] = _ChatQueue()
+        level = _priority.get()
+        edit = None
+        if type(method).__name__ in EDIT_METHODS:
+            edit = (type(method).__name__, getattr(method, "message_id", None))
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter((-level, next(self._arrivals)), edit, loop.create_future())
+        earlier = queue.edits.get(edit) if edit is not None and edit[1] is not None else None
+        if earlier is not None and not earlier.ready.done():
+            # the earlier edit of this message is dropped: this one takes its place in line
+            self.superseded += 1
+            waiter.sort = (min(earlier.sort[0], -level), earlier.sort[1])
+            waiter.response = earlier.response or loop.create_future()
+            earlier.ready.set_result(waiter.response)
+            queue.heap.remove(earlier)
+            heapq.heapify(queue.heap)
+        if edit is not None and edit[1] is not None:
+            queue.edits[edit] = waiter
+        heapq.heappush(queue.heap, waiter)
+        if queue.task is None or queue.task.done():
+            queue.task = asyncio.create_task(self._serve(bot, chat_id, queue))
+        return waiter
+
     async def __call__(
         self,
         make_request: NextRequestMiddlewareType[Any],
@@ -184,10 +303,33 @@ class Pacer(BaseRequestMiddleware):
         method: TelegramMethod[Any],
     ) -> Response[Any]:
         chat_id = getattr(method, "chat_id", None)
-        if type(method).__name__ in PACED_METHODS and chat_id is not None:
-            self.waiting += 1
-            try:
-                await self._pace(bot, chat_id)
-            finally:
-                self.waiting -= 1
-        return await make_request(bot, method)
+        if type(method).__name__ not in PACED_METHODS or chat_id is None:
+            return await make_request(bot, method)
+        if self.wait_for(chat_id) > 0:
+            give_back_slot()  # the update waits for the chat's budget, holding nothing
+        self.waiting += 1
+        waiter = self._enqueue(bot, chat_id, method)
+        try:
+            later = await waiter.ready
+        except BaseException as exc:
+            if waiter.response is not None and not waiter.response.done():
+                if isinstance(exc, asyncio.CancelledError):
+                    waiter.response.set_result(True)  # what it superseded returns harmlessly
+                else:
+                    waiter.response.set_exception(exc)
+                    waiter.response.exception()
+            raise
+        finally:
+            self.waiting -= 1
+        if later is not None:  # superseded: the later edit's outcome is this one's too
+            return await asyncio.shield(later)
+        try:
+            response = await make_request(bot, method)
+        except BaseException as exc:
+            if waiter.response is not None and not waiter.response.done():
+                waiter.response.set_exception(exc)
+                waiter.response.exception()  # retrieved: nobody else may be waiting for it
+            raise
+        if waiter.response is not None and not waiter.response.done():
+            waiter.response.set_result(response)
+        return response

@@ -7,6 +7,10 @@ round trip reserves the chat's bucket and, when it lets the call go at once, the
 a call the chat makes wait reserves the bot's after its wait, as the local pacer does. Each
 key expires when its bucket would be full again, so idle chats leave nothing behind.
 
+Priorities (``bot.pacing.priority``) hold among one instance's waiting calls: the pacer's task
+for a chat reserves the chat's next turn here and gives it to that instance's most urgent
+caller. Across instances turns go in reservation order; the shared bucket caps the total.
+
 While Redis does not answer, the instance paces on buckets of its own at its share of the
 limits (divided by the instances that sent a heartbeat lately), and tries Redis again every
 second.

@@ -8,9 +8,10 @@ import logging
 from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import Message
+from aiogram.types import Message, ReplyParameters
 
-from bot.desk.relay import html_of
+from bot.desk.relay import JOINED, Relay, html_of
+from bot.pacing import HIGH, priority
 from handoff.tickets import NotYourTicket, Ticket
 
 if TYPE_CHECKING:
@@ -28,14 +29,15 @@ class EditMirror:
     store: Store
     group_id: int | None
     desks: Desks
+    relay: Relay
 
     def _signed(self, message: Message, body: str) -> str:
         raise NotImplementedError
 
     async def mirror_edit_in(self, message: Message) -> None:
         """The subscriber edited a relayed message: edit its copy in the topic."""
-        if message.from_user is None:
-            return
+        if message.from_user is None or self.relay.queued_edit(message):
+            return  # still waiting for the group: the edited text goes out instead
         found = await self.store.find_message(
             user_id=message.from_user.id, user_chat_message_id=message.message_id
         )
@@ -44,7 +46,19 @@ class EditMirror:
         ticket = await self.store.get_ticket(found.ticket_id)
         if ticket is None or ticket.thread_id != found.thread_id:
             return  # moved to another desk since: the copy is in the old topic
-        await self._mirror_edit(message, self.desks.group_of(ticket), found.group_message_id)
+        group = self.desks.group_of(ticket)
+        if found.kind == JOINED and message.text:
+            # one part of a message relayed with others: its new text, pointing at that one
+            reply = ReplyParameters(message_id=found.group_message_id)
+            with priority(HIGH):
+                await self.bot.send_message(
+                    group,
+                    "✏️ " + html_of(message),
+                    message_thread_id=found.thread_id,
+                    reply_parameters=reply,
+                )
+            return
+        await self._mirror_edit(message, group, found.group_message_id)
 
     async def mirror_edit_out(self, message: Message, ticket: Ticket, agent: Agent) -> None:
         """An agent edited a message relayed to the subscriber: its copy there is edited, if

@@ -1,6 +1,12 @@
 """The mechanics of relaying: order per ticket and direction, albums collected before they go
 out, reply targets on the other side, the media an album is rebuilt from, and the one path by
-which a relayed message's formatting is rendered back into HTML that Telegram accepts."""
+which a relayed message's formatting is rendered back into HTML that Telegram accepts.
+
+A subscriber's messages wait for the group's budget in their ticket's queue (``queue_in``):
+each is queued in the order it came, and the chat's next update goes on meanwhile
+(``bot.handling``), so texts that pile up while the group is busy go out as one message
+(``next_run``: each part's text in order, a separator between them; media never merged), each
+part's record pointing at it. Every update still returns only once its message went out."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import (
@@ -23,7 +30,16 @@ from aiogram.types import (
 )
 from aiogram.utils.text_decorations import HtmlDecoration
 
+from bot.desk.flood import FloodGuard
+from bot.handling import let_chat_go_on
+from bot.pacing import BULK, HIGH, priority
+from bot.texts import t
+from bot.tglimits import utf16_len
 from handoff.storage import Store
+from handoff.tickets import Ticket
+
+if TYPE_CHECKING:
+    from bot.desk.service import Desk
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +128,20 @@ def input_media(message: Message):
     return None
 
 
+# between the parts of texts relayed as one message; what a part's record is kind of
+SEPARATOR = "\n┈┈┈┈┈┈\n"
+JOINED = "joined"
+TEXT_LIMIT = 4096  # UTF-16 units of a message's text
+
+
+@dataclass
+class _Queued:
+    """A subscriber's message waiting for the group; ``sent`` once it went out (or failed)."""
+
+    message: Message
+    sent: asyncio.Future
+
+
 @dataclass
 class _Album:
     messages: list[Message] = field(default_factory=list)
@@ -125,10 +155,12 @@ class Relay:
 
     ALBUM_WAIT = 0.4  # seconds to collect the parts of an album before relaying it
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, flood: FloodGuard | None = None) -> None:
         self.store = store
+        self.flood = flood
         self._albums: dict[str, _Album] = {}
         self._locks: dict[tuple[int, str], tuple[asyncio.Lock, int]] = {}  # lock, its users
+        self._queued: dict[int, list[_Queued]] = {}  # by ticket: waiting for the group
 
     @contextlib.asynccontextmanager
     async def in_order(self, ticket_id: int, direction: str) -> AsyncIterator[None]:
@@ -140,7 +172,8 @@ class Relay:
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                yield
+                with priority(HIGH):  # a message between people goes before the desk's own
+                    yield
         finally:
             lock, users = self._locks[key]
             if users == 1:
@@ -212,3 +245,102 @@ class Relay:
         return ReplyParameters(
             message_id=found.user_chat_message_id, allow_sending_without_reply=True
         )
+
+    # -- subscriber → group: the queue ---------------------------------------------------------
+
+    async def queue_in(self, desk: Desk, ticket: Ticket, message: Message) -> None:
+        """Relay a subscriber's message (not an album's part) into the ticket's topic: queued
+        in order, then sent with what piled up behind the ones before it. Returns once it went
+        out; raises what sending it raised."""
+        entry = _Queued(message, asyncio.get_running_loop().create_future())
+        self._queued.setdefault(ticket.id, []).append(entry)
+        if self.flood is not None and self.flood.arrived(ticket.id):
+            with contextlib.suppress(TelegramForbiddenError):  # blocked: the relay goes on
+                await desk.bot.send_message(ticket.user_id, t(ticket.lang or "ru", "flood_note"))
+        let_chat_go_on()  # its place is kept: the chat's next message may queue behind it
+        async with self.in_order(ticket.id, "in"):
+            while not entry.sent.done():
+                await self._send_next(desk, ticket.id)
+        await entry.sent
+
+    def queued_edit(self, message: Message) -> bool:
+        """The subscriber edited a message still waiting: the edit goes out instead."""
+        for queue in self._queued.values():
+            for entry in queue:
+                queued = entry.message
+                if queued.chat.id == message.chat.id and queued.message_id == message.message_id:
+                    entry.message = message
+                    return True
+        return False
+
+    def next_run(self, ticket_id: int) -> list[_Queued]:
+        """The front of the ticket's queue that goes out as one message: consecutive texts
+        that fit one (a reply to an earlier message starts a new one), or one other message."""
+        queue = self._queued.get(ticket_id, [])
+        run: list[_Queued] = []
+        size = 0
+        for entry in queue:
+            message = entry.message
+            if message.text is None or message.reply_to_message is not None:
+                if not run:
+                    run.append(entry)
+                break
+            size += utf16_len(message.text) + (utf16_len(SEPARATOR) if run else 0)
+            if run and size > TEXT_LIMIT:
+                break
+            run.append(entry)
+        del queue[: len(run)]
+        if not queue:
+            self._queued.pop(ticket_id, None)
+        return run
+
+    async def _send_next(self, desk: Desk, ticket_id: int) -> None:
+        """Send the next run of the ticket's queue (a flooding subscriber's at its digest's
+        time, after everyone else's); each part learns how it went."""
+        flood = self.flood is not None and self.flood.flooding(ticket_id)
+        if flood and self._front_is_text(ticket_id):
+            await self.flood.digest_turn(ticket_id)  # type: ignore[union-attr]
+        run = self.next_run(ticket_id)
+        try:
+            with priority(BULK if flood else HIGH):
+                await self._send_run(desk, ticket_id, [e.message for e in run])
+        except Exception as exc:
+            for entry in run:
+                entry.sent.set_exception(exc)
+                entry.sent.exception()  # its own update raises it; no "never retrieved"
+            return
+        except BaseException:  # cancelled (shutting down): their updates are handled again
+            for entry in run:
+                entry.sent.cancel()
+            raise
+        for entry in run:
+            entry.sent.set_result(None)
+
+    def _front_is_text(self, ticket_id: int) -> bool:
+        queue = self._queued.get(ticket_id)
+        return bool(queue) and queue[0].message.text is not None
+
+    async def _send_run(self, desk: Desk, ticket_id: int, messages: list[Message]) -> None:
+        ticket = await self.store.get_ticket(ticket_id)
+        if ticket is None or not messages:
+            return
+        first = messages[0]
+        reply_to = await self.group_reply_target(first)
+        if len(messages) == 1:
+            send = desk.bot.copy_message
+            args: tuple = (first.chat.id, first.message_id)
+        else:
+            send = desk.bot.send_message
+            args = (SEPARATOR.join(html_of(m) for m in messages),)
+        copy_id = await desk.topics.send_into(
+            ticket,
+            lambda thread: send(
+                desk.desks.group_of(ticket),
+                *args,
+                message_thread_id=thread,
+                reply_parameters=reply_to,
+            ),
+        )
+        for message in messages:
+            kind = message_kind(message) if len(messages) == 1 else JOINED
+            await self.store.record_message(ticket.id, "in", message.message_id, copy_id, kind=kind)

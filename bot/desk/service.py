@@ -23,6 +23,7 @@ from aiogram.types import Message
 from bot.config import AgentsConfig
 from bot.desk import alerts, assign, cards
 from bot.desk.edits import EditMirror
+from bot.desk.flood import FloodGuard
 from bot.desk.lookups import Agent, DeskLookups
 from bot.desk.notices import already_notice, queue_notice
 from bot.desk.relay import Relay, html_of, input_media, message_kind
@@ -61,7 +62,7 @@ class Desk(DeskLookups, EditMirror):
         self.lang = config.language
         self.hours = hours or WorkingHours()
         self.clock = clock
-        self.relay = Relay(store)
+        self.relay = Relay(store, FloodGuard(config.flood))
         self.desks = Desks(config, pacer)
         self.topics = Topics(bot, store, config.group_id, config.language)
         self.topics.chat_of = self.desks.group_of  # each ticket in its desk's group
@@ -267,6 +268,8 @@ class Desk(DeskLookups, EditMirror):
 
     async def _closed(self, ticket: Ticket, agent: Agent | None) -> Ticket:
         """The Telegram side of every close (agent, ban, the subscriber blocking the bot)."""
+        if self.relay.flood is not None:
+            self.relay.flood.forget(ticket.id)
         if ticket.close_reason == "agent":
             # the subscriber first: the group's 20 messages a minute may keep its notice waiting
             try:
@@ -353,22 +356,7 @@ class Desk(DeskLookups, EditMirror):
         if message.media_group_id:
             await self.relay.collect(message, lambda msgs: self._album_in(msgs, ticket.id))
             return
-        async with self.relay.in_order(ticket.id, "in"):
-            ticket = await self.store.get_ticket(ticket.id) or ticket
-            reply_to = await self.relay.group_reply_target(message)
-            copy_id = await self.topics.send_into(
-                ticket,
-                lambda thread: self.bot.copy_message(
-                    self.desks.group_of(ticket),
-                    message.chat.id,
-                    message.message_id,
-                    message_thread_id=thread,
-                    reply_parameters=reply_to,
-                ),
-            )
-            await self.store.record_message(
-                ticket.id, "in", message.message_id, copy_id, kind=message_kind(message)
-            )
+        await self.relay.queue_in(self, ticket, message)  # texts piled up go as one
 
     async def _album_in(self, messages: list[Message], ticket_id: int) -> None:
         async with self.relay.in_order(ticket_id, "in"):

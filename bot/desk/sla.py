@@ -16,6 +16,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 
 from bot.desk import cards
 from bot.desk.assign import mention
+from bot.pacing import LOW, priority
 from bot.texts import duration, t
 from handoff.hours import WorkingHours
 from handoff.sla import SlaTargets, due_at, nudge_at
@@ -74,7 +75,8 @@ class DeskSla:
         if not await self.store.labels.mark_nudged(ticket.id, now):
             return False  # another look (or process) sent it
         try:
-            await desk.notify(ticket, await self.nudge_text(ticket, now))
+            with priority(LOW):  # a reminder waits behind the messages between people
+                await desk.notify(ticket, await self.nudge_text(ticket, now))
         except TelegramNetworkError:
             raise  # it may have arrived: the record stays, never a second one
         except TelegramAPIError:

@@ -25,6 +25,7 @@ from aiogram.exceptions import (
 
 from bot.desk import cards, views
 from bot.desk.relay import topic_gone
+from bot.pacing import LOW, priority
 from handoff.storage import Store
 from handoff.subscribers import Subscriber
 from handoff.tickets import Ticket
@@ -172,12 +173,13 @@ class Topics:
             return
         sub = await self.store.subscriber(ticket.user_id)
         try:
-            await self.bot.edit_message_text(
-                await self._card_text(ticket, sub),
-                chat_id=self.chat_of(ticket),
-                message_id=ticket.card_message_id,
-                reply_markup=cards.card_keyboard(self.lang, ticket),
-            )
+            with priority(LOW):  # after the relays; a later refresh supersedes a waiting one
+                await self.bot.edit_message_text(
+                    await self._card_text(ticket, sub),
+                    chat_id=self.chat_of(ticket),
+                    message_id=ticket.card_message_id,
+                    reply_markup=cards.card_keyboard(self.lang, ticket),
+                )
         except TelegramBadRequest as exc:
             if topic_gone(exc):
                 await views.recreate(self, ticket, ticket.thread_id)  # with a fresh card
