@@ -44,8 +44,11 @@ class EditMirror:
         if found is None or found.group_message_id is None:
             return
         ticket = await self.store.get_ticket(found.ticket_id)
-        if ticket is None or ticket.thread_id != found.thread_id:
-            return  # moved to another desk since: the copy is in the old topic
+        moves = [
+            e.ts for e in await self.store.events(found.ticket_id) if e.name == "desk_transfer"
+        ]
+        if ticket is None or (moves and found.ts < moves[-1]):
+            return  # moved to another desk since: the copy is in the old desk's topic
         group = self.desks.group_of(ticket)
         if found.kind == JOINED and message.text:
             # one part of a message relayed with others: its new text, pointing at that one
