@@ -480,12 +480,8 @@ def main() -> None:
         action="store_true",
         help="the operator's scale: 30 agents, --rate 10, 1000 users, 10 minutes",
     )
-    parser.add_argument(
-        "--groups", type=int, default=1, help="operators' groups (desks, agents.groups)"
-    )
-    parser.add_argument(
-        "--rate", type=float, help="hand-offs a minute (besides --users who only ask the bot)"
-    )
+    parser.add_argument("--groups", type=int, default=1, help="desks (agents.groups)")
+    parser.add_argument("--rate", type=float, help="hand-offs a minute, besides --users")
     args = parser.parse_args()
     if args.operator:
         given = set(sys.argv)
