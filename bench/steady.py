@@ -26,11 +26,9 @@ agent → subscriber) p50/p99, what was still queued 60 s after the load stopped
 never delivered after a bounded drain (lost) and anything delivered twice (duplicated). Texts
 the bot relayed together as one message (``bot.desk.relay.SEPARATOR``) count part by part.
 
-Telegram lets a bot post at most 20 messages a minute in one group. This workload posts far
-more than that into the operators' group (a card, a claim notice, every relayed message, the
-close notice and the rating per ticket), so at 20/min the relay queue only grows. To measure
-the bot rather than that ceiling, `--group-per-minute` raises it in both the emulator and the
-bot's pacer; the README states which value produced which figures.
+`--group-per-minute` raises Telegram's 20 a minute per group in both the emulator and the
+bot's pacer, to measure the bot rather than that ceiling; `--groups N` spreads the desk over
+N groups (``agents.groups``). The README states which values produced which figures.
 """
 
 from __future__ import annotations
@@ -482,12 +480,8 @@ def main() -> None:
         action="store_true",
         help="the operator's scale: 30 agents, --rate 10, 1000 users, 10 minutes",
     )
-    parser.add_argument(
-        "--groups", type=int, default=1, help="operators' groups (desks, agents.groups)"
-    )
-    parser.add_argument(
-        "--rate", type=float, help="hand-offs a minute (besides --users who only ask the bot)"
-    )
+    parser.add_argument("--groups", type=int, default=1, help="desks (agents.groups)")
+    parser.add_argument("--rate", type=float, help="hand-offs a minute, besides --users")
     args = parser.parse_args()
     if args.operator:
         given = set(sys.argv)

@@ -126,9 +126,9 @@ class FloodConfig(_Section):
     ``per_seconds`` (0: never), their texts reach the group as one digest per
     ``digest_seconds``."""
 
-    messages: int = Field(10, ge=0)
+    messages: int = Field(20, ge=0)
     per_seconds: float = Field(60, gt=0)
-    digest_seconds: float = Field(30, gt=0)
+    digest_seconds: float = Field(10, gt=0)
 
 
 class AgentsConfig(_Section):
