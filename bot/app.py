@@ -108,7 +108,8 @@ def create_dispatcher(
     )
     errors.register(dp)
     dp.include_router(admin.create_router(config.agents.group_id))
-    dp.include_routers(*agent.create_routers(desk))  # the desks' groups, leads in private
+    for router in agent.create_routers(desk):  # the desks' groups, leads in private (or none)
+        dp.include_router(router)
     dp.include_router(private)
     return dp
 
