@@ -108,6 +108,8 @@ class Ticket:
     claimed: asyncio.Event = field(default_factory=asyncio.Event)
     replies: int = 0
     closing: bool = False
+    chat: int = 0  # where its agent answers: the group, or their private chat (workspaces)
+    at: int | None = None  # the topic there
 
 
 @dataclass
@@ -151,6 +153,8 @@ class Scenario:
         self.think = think
         self.groups = {g.id: n for n, g in enumerate(groups)}  # chat id → its desk's number
         self.agents = agents  # agent a works at desk a % len(groups)
+        self.agent_chats = {a.id: n for n, a in enumerate(agents)}  # workspaces: their chats
+        self.workspaces: dict[tuple[int, int], Ticket] = {}  # (agent's chat, topic) → ticket
         self.subs = {s.user.id: s for s in subs}
         self.by_index = {s.i: s for s in subs}
         self.tickets: dict[int, Ticket] = {}
@@ -211,14 +215,14 @@ class Scenario:
         agent = self.agents[ticket.agent]
         text = f"Agent{ticket.agent}: ответ {ticket.replies} для Sub{ticket.sub.i:04d}"
         self.tally.to_subscribers[text] = time.time()
-        await self.emu.send_text(agent, text, chat=ticket.group, thread_id=ticket.thread)
+        await self.emu.send_text(agent, text, chat=ticket.chat, thread_id=ticket.at)
         if ticket.replies >= REPLIES_PER_TICKET:
             ticket.closing = True
             self.later(REPLY_DELAY, self.close(ticket))
 
     async def close(self, ticket: Ticket) -> None:
         agent = self.agents[ticket.agent]
-        await self.emu.send_text(agent, "/close", chat=ticket.group, thread_id=ticket.thread)
+        await self.emu.send_text(agent, "/close", chat=ticket.chat, thread_id=ticket.at)
         self.load[ticket.agent] -= 1
         self.tally.closed += 1
 
@@ -261,12 +265,35 @@ class Scenario:
         here = [a for a in range(len(self.agents)) if a % desks == desk]
         agent = min(here, key=lambda a: self.load[a])
         self.load[agent] += 1
-        ticket = Ticket(thread[1], group, sub, agent, msg["message_id"])
+        ticket = Ticket(thread[1], group, sub, agent, msg["message_id"], chat=group, at=thread[1])
         if sub.i in self.asked_human:
             self.tally.card.append(at - self.asked_human.pop(sub.i))
         self.tickets[thread] = ticket
         self.tally.tickets += 1
         self.later(CLAIM_DELAY, self.claim(ticket, claim["callback_data"]))
+
+    def on_workspace_message(self, chat: int, msg: dict, at: float) -> None:
+        """A message in an agent's private chat (``--workspaces``): the ticket's card opens
+        its topic there (the agent answers there from now on); a relayed text is timed. The
+        history forwarded into a new topic was delivered before: not counted again."""
+        text = msg.get("text") or ""
+        thread = (chat, msg.get("message_thread_id"))
+        if "forward_origin" in msg or thread[1] is None:
+            return
+        parts = [self.relayed(self.tally.to_agents, part, at) for part in text.split(SEPARATOR)]
+        ticket = self.workspaces.get(thread)
+        if any(parts):
+            if ticket is not None:
+                self.later(REPLY_DELAY, self.reply(ticket))
+            return
+        found = NAME.search(text)
+        if ticket is not None or found is None or "#" not in text:
+            return
+        agent = self.agent_chats[chat]
+        for ticket in self.tickets.values():
+            if ticket.sub.i == int(found.group(1)) and ticket.agent == agent:
+                ticket.chat, ticket.at = chat, thread[1]
+                self.workspaces[thread] = ticket
 
     def on_private_message(self, sub: Sub, msg: dict, at: float) -> None:
         text = msg.get("text") or ""
@@ -297,6 +324,8 @@ class Scenario:
                     self.on_group_message(ev.chat_id, msg, ev.time)
                 elif (sub := self.subs.get(ev.chat_id)) is not None:
                     self.on_private_message(sub, msg, ev.time)
+                elif ev.chat_id in self.agent_chats:
+                    self.on_workspace_message(ev.chat_id, msg, ev.time)
 
 
 def handoff_times(args: argparse.Namespace, duration: float) -> dict[int, float]:
@@ -309,12 +338,15 @@ def handoff_times(args: argparse.Namespace, duration: float) -> dict[int, float]
     return {args.users + k: 10 + k * 60 / args.rate for k in range(count)} if count else {}
 
 
-def write_config(tmp: Path, group_ids: list[int], per_minute: float) -> Path:
-    """The repository's config for this run: one group as ``agents.group_id``, several as
-    ``agents.groups`` (desks taking any language and category)."""
+def write_config(
+    tmp: Path, group_ids: list[int], per_minute: float, workspaces: bool = False
+) -> Path:
+    """The repository's config for this run: one group as ``agents.group_id``, several (or
+    agents' workspaces) as ``agents.groups`` (desks taking any language and category)."""
     config = (ROOT / "config.yaml").read_text(encoding="utf-8")
-    desks = ", ".join(f"{{name: desk{n}, group_id: {g}}}" for n, g in enumerate(group_ids))
-    if len(group_ids) == 1:
+    mode = ", workspaces: true" if workspaces else ""
+    desks = ", ".join(f"{{name: desk{n}, group_id: {g}{mode}}}" for n, g in enumerate(group_ids))
+    if len(group_ids) == 1 and not workspaces:
         config = config.replace("group_id: null ", f"group_id: {group_ids[0]} ")
     else:
         config = config.replace("groups: [] ", f"groups: [{desks}] ")
@@ -341,6 +373,10 @@ async def run(args: argparse.Namespace) -> dict:
     )
     tmp = Path(tempfile.mkdtemp(prefix="dono-steady-"))
     agents = [await emu.create_user(f"Agent{a}", language_code="ru") for a in range(args.agents)]
+    if args.workspaces:  # the bot's topic mode in private chats; each agent has started it
+        emu.set_private_topics(True)
+        for agent in agents:
+            emu.private_chat(emu.default_bot, agent, create=True)
     groups = [
         await emu.create_forum_group(f"Operators {n}", agents=agents[n :: args.groups])
         for n in range(args.groups)
@@ -349,7 +385,9 @@ async def run(args: argparse.Namespace) -> dict:
         **os.environ,
         "DONO_BOT_TOKEN": DEFAULT_TOKEN,
         "DONO_API_BASE": emu.base_url,
-        "DONO_CONFIG": str(write_config(tmp, [g.id for g in groups], args.group_per_minute)),
+        "DONO_CONFIG": str(
+            write_config(tmp, [g.id for g in groups], args.group_per_minute, args.workspaces)
+        ),
         "DONO_LOG_LEVEL": "WARNING",
     }
     bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env)
@@ -422,6 +460,7 @@ async def run(args: argparse.Namespace) -> dict:
         "agents": args.agents,
         "handoffs_per_minute": args.rate,
         "groups": args.groups,
+        "workspaces": args.workspaces,
         "group_per_minute": args.group_per_minute,
         "questions": tally.questions,
         "answered": len(tally.answer),
@@ -481,6 +520,11 @@ def main() -> None:
         help="the operator's scale: 30 agents, --rate 10, 1000 users, 10 minutes",
     )
     parser.add_argument("--groups", type=int, default=1, help="desks (agents.groups)")
+    parser.add_argument(
+        "--workspaces",
+        action="store_true",
+        help="agents get their tickets as topics in their private chats (the desks' workspaces)",
+    )
     parser.add_argument("--rate", type=float, help="hand-offs a minute, besides --users")
     args = parser.parse_args()
     if args.operator:
