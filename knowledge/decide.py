@@ -23,6 +23,8 @@ SENTENCE_SHARE = 0.9  # a question read as a sentence on its own, against the wh
 SECOND = 0.3  # a second ask is offered when its score is within this of the first
 HANDOFF_LEAD = 0.1  # a request for a person wins unless a topic is clearly the better reading
 FOREIGN_CLARIFY = 0.2  # a choice in a message naming another company's product needs this more
+LONG_WORDS = 14  # a message this long is a chat message: a story around its question
+LONG_ANSWER = 0.34  # ... whose leader, with nothing against it, is answered from this score
 # the question words as keys: what a trigger asks ("где", "как", "сколько")
 QUESTION_KEYS = frozenset(word_key(normalize(w), lang) for w in QUESTION_WORDS for lang in LANGS)
 
@@ -170,6 +172,21 @@ class DecisionRules:
         best = good[0]
         return dataclasses.replace(best, score=round(best.score * SENTENCE_SHARE, 4))
 
+    def _diluted(self, read: _Read, best: Candidate, topics: list[Candidate]) -> bool:
+        """A long chat message ("Интернет вдруг перестал работать, деньги на счету есть,
+        пакет есть, телефон перезагружала — не помогает. Что ещё проверить?") with no word
+        against its best topic (none unknown, none another company's) and that topic clearly
+        ahead of the next: answered, though the story lowers its score under ``answer``."""
+        th = self.thresholds
+        kinds = read.words.kind
+        second = topics[1].score if len(topics) > 1 else 0.0
+        return (
+            len(kinds) >= LONG_WORDS
+            and th.answer > best.score >= LONG_ANSWER
+            and best.score - second >= th.margin
+            and not any(k in ("unknown", "foreign") for k in kinds)
+        )
+
     def _choose(self, read: _Read) -> tuple[DecisionKind, Candidate, dict]:
         """The decision's kind, the candidate it rests on, and its other fields."""
         th = self.thresholds
@@ -191,6 +208,10 @@ class DecisionRules:
         # another company's product in the message: never an answer about ours, at most a
         # choice when our topic is clearly asked about
         foreign = "foreign" in read.words.kind
+        if best is not None and self._diluted(read, best, topics):
+            # a long message whose every word the KB knows or takes for context: its lower
+            # score is the story around the question, not evidence of something else
+            return "answer", best, _answer(best, None)
         if best is None or best.score < (th.clarify + FOREIGN_CLARIFY if foreign else th.clarify):
             return "none", first, {"score": first.score}
         # a topic asked in other clauses is a second question, not a rival of this one
