@@ -98,6 +98,8 @@ class _Words:
     unknown: list[float]  # 1 for a word found nowhere, 1 - similarity for a near match
     context: list[bool]  # a context word ("now", "сегодня"): never a topic's evidence alone
     coverage: dict[str, float]  # lang → share of words that language's index knows
+    # per language: key → [(word, similarity)], once the whole message is scored
+    by_kid_of: dict[str, dict[int, list[tuple[int, float]]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -160,6 +162,7 @@ class Matcher(DecisionRules):
         self.context = {
             lang: lexicon.roots(words, lang) for lang, words in lexicon.CONTEXT_WORDS.items()
         }
+        self.context_lemmas = lexicon.context_lemmas()
         self.foreign = {lang: lexicon.roots(lexicon.FOREIGN_WORDS, lang) for lang in LANGS}
         talk = {e for e, action in self.actions.items() if action == "smalltalk"}
         self.talk_keys = {lang: self.indexes[lang].keys_only_of(talk) for lang in LANGS}
@@ -238,7 +241,11 @@ class Matcher(DecisionRules):
             key, stop, surface = key_of(form, lang)
             is_stop = is_stop or stop
             root = stem(form, lang)
-            is_context = is_context or root in self.context[lang]
+            is_context = (
+                is_context
+                or root in self.context[lang]
+                or (lang == "ru" and lexicon.lemma(form) in self.context_lemmas)
+            )
             is_foreign = is_foreign or root in self.foreign[lang]
             idx = self.indexes[lang]
             slot = found[lang][i]
@@ -366,6 +373,7 @@ class Matcher(DecisionRules):
             unit_q[u + 1] += unit_q[u]
             unit_out[u + 1] += unit_out[u]
         candidates, by_kid_of = self._candidates(words)
+        words.by_kid_of = by_kid_of
         return _Frame(
             sentence,
             focus,

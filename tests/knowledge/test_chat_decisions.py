@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 from knowledge.decision import Decision
+from knowledge.index import word_key
 from knowledge.loader import load
 from knowledge.matcher import Matcher
+from knowledge.reading import readings
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -46,3 +48,24 @@ def test_a_long_message_with_a_word_no_topic_knows_is_not_answered_so(matcher: M
         "хотя пароль я ввёл правильно"
     )
     assert d.kind != "answer", d.explanation
+
+
+def test_context_words_count_in_every_form(matcher: Matcher) -> None:
+    # "муж", "автобус": the dictionary form is in the context list, the message has another
+    reading = next(readings("у мужа в автобусе украли телефон"))
+    words = matcher._words(reading)
+    kinds = dict(zip(reading.words, words.kind, strict=True))
+    assert kinds["мужа"] == "context"
+    assert kinds["автобусе"] == "context"
+
+
+def test_apn_in_cyrillic_letters_is_apn(matcher: Matcher) -> None:
+    d = matcher.match("не могу найти где в айфоне прописать апн")
+    assert _what(d) == ("answer", "apn_iphone"), d.explanation
+
+
+def test_apn_typed_in_cyrillic_is_the_apn_of_the_triggers(matcher: Matcher) -> None:
+    reading = next(readings("апн"))
+    words = matcher._words(reading)
+    apn = matcher.indexes["ru"].vocab[word_key("apn", "ru")]
+    assert words.found["ru"][0].get(apn) == 1.0
