@@ -22,6 +22,7 @@ OPENINGS = frozenset({"greeting"})  # small talk that opens a question rather th
 SENTENCE_SHARE = 0.9  # a question read as a sentence on its own, against the whole message
 SECOND = 0.3  # a second ask is offered when its score is within this of the first
 HANDOFF_LEAD = 0.1  # a request for a person wins unless a topic is clearly the better reading
+CLOSE = 0.85  # a word a topic explains closely enough to tell two topics apart
 FOREIGN_CLARIFY = 0.2  # a choice in a message naming another company's product needs this more
 LONG_WORDS = 14  # a message this long is a chat message: a story around its question
 LONG_ANSWER = 0.34  # ... whose leader, with nothing against it, is answered from this score
@@ -39,6 +40,11 @@ class DecisionRules:
     max_weight: float
 
     def _score(self, words: _Words, sentence: int | None = None) -> list[Candidate]:
+        raise NotImplementedError
+
+    def _entry_sims(
+        self, by_kid_of: dict[str, dict[int, list[tuple[int, float]]]], entry: str
+    ) -> list[tuple[int, float]]:
         raise NotImplementedError
 
     def _explain(self, read: _Read, first: Candidate, every_word: bool) -> list[str]:
@@ -98,6 +104,49 @@ class DecisionRules:
             return False
         more = len(self._content(best)) > len(self._content(rival))
         return more and _asked(rival) <= _asked(best)
+
+    def _explains(self, read: _Read, entry: str) -> set[int]:
+        """The message's content words (a KB word, not a function or context word) that
+        some trigger of ``entry`` has, closely."""
+        words = read.words
+        floor = self.max_weight * STOPWORD_WEIGHT
+        return {
+            i
+            for i, sim in self._entry_sims(words.by_kid_of, entry)
+            if sim >= CLOSE
+            and words.kind[i] == "kb"
+            and words.weight[i] > floor
+            and not words.context[i]
+        }
+
+    def _undominated(
+        self, read: _Read, best: Candidate, rivals: list[Candidate]
+    ) -> tuple[Candidate, list[Candidate]]:
+        """A close rival whose topic explains only words the best one's topic explains too is
+        no other reading of the message: "Купил Samsung, ... какую точку доступа прописать?"
+        is Android's access point, whose topic also knows "Samsung", not the iPhone's. When
+        the best is so dominated by a close rival, the rival leads, unless the best's answer
+        links to it ("интернет не работает на андроиде": the Android settings one tap away)."""
+        close = [c for c in rivals if best.score - c.score < self.thresholds.margin]
+        if not close:
+            return best, rivals
+        mine = self._explains(read, best.id)
+        topic = self.kb.topics.get(best.id)
+        related = topic.related if topic is not None else ()
+        for c in close:
+            if c.id in related:
+                break  # the answer links to it: one tap away, as it is
+            theirs = self._explains(read, c.id)
+            if mine < theirs:
+                best, rivals, mine = c, [best, *(r for r in rivals if r != c)], theirs
+                break
+        kept = [
+            c
+            for c in rivals
+            if best.score - c.score >= self.thresholds.margin
+            or not self._explains(read, c.id) < mine
+        ]
+        return best, kept
 
     def _content(self, c: Candidate) -> set[str]:
         idx = self.indexes[c.lang]
@@ -218,6 +267,7 @@ class DecisionRules:
         asks = read.words.reading.clause_asks
         others = [c for c in topics[1:] if _second_ask(c, best, asks)]
         rivals = [c for c in topics[1:] if c not in others]
+        best, rivals = self._undominated(read, best, rivals)
         second = rivals[0].score if rivals else 0.0
         clear = best.score >= th.confident or best.score - second >= th.margin
         if not clear and rivals and self._linked(best, rivals[0]):
