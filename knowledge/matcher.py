@@ -20,6 +20,7 @@ How a message is read, the way an agent reads it:
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import heapq
 from collections import defaultdict
@@ -70,6 +71,7 @@ SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the who
 SPAN_STORY = 0.6  # ... when those clauses do not ask
 CONTEXT_OVER_FUZZY = 0.85  # a context word is not taken for a KB word it only resembles
 LAYOUT_COVERAGE = 0.6  # as typed, a share of known words this high rules out a layout slip
+GIBBERISH_COVERAGE = 0.2  # as typed, a share of known words this low is no language
 MAX_CANDIDATE_TRIGGERS = 40
 MAX_NEW_CANDIDATES = 1500
 TOPIC_BLEND = 0.5
@@ -480,10 +482,16 @@ class Matcher(DecisionRules):
         th = self.thresholds
         best: _Read | None = None
         notes: list[str] = []
+        typed_coverage = 1.0
         for reading in readings(text):
             if best is not None and best.top >= th.confident:
                 break  # clearly meant as typed: no need to try the other layout
+            if reading.label != "as typed" and typed_coverage < GIBBERISH_COVERAGE:
+                # as typed it is no language at all: the other layout is what was meant
+                reading = dataclasses.replace(reading, weight=1.0)
             words = self._words(reading)
+            if reading.label == "as typed":
+                typed_coverage = max(words.coverage.values(), default=0.0)
             ranked = self._score(words)
             top = ranked[0].score if ranked else 0.0
             notes.append(f"{reading.label}: {' '.join(reading.words)!r} top={top:.3f}")

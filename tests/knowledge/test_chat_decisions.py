@@ -85,3 +85,14 @@ def test_apn_typed_in_cyrillic_is_the_apn_of_the_triggers(matcher: Matcher) -> N
     words = matcher._words(reading)
     apn = matcher.indexes["ru"].vocab[word_key("apn", "ru")]
     assert words.found["ru"][0].get(apn) == 1.0
+
+
+def test_text_that_is_no_language_as_typed_is_read_on_the_other_layout_in_full(
+    matcher: Matcher,
+) -> None:
+    # as typed, not one word of any language: the other layout is what was meant, and it
+    # scores as the Russian it is
+    meant = matcher.match("каждый месяц снимают деньги за подписку, как отключить")
+    typed = matcher.match("rf;lsq vtczw cybvf.n ltymub pf gjlgbcre? rfr jnrk.xbnm")
+    assert typed.variant == "keyboard layout"
+    assert (typed.kind, typed.topic, typed.score) == (meant.kind, meant.topic, meant.score)
