@@ -221,6 +221,27 @@ class DecisionRules:
         best = good[0]
         return dataclasses.replace(best, score=round(best.score * SENTENCE_SHARE, 4))
 
+    def _code_switched(self, read: _Read) -> bool:
+        """Russian and Tajik words in one message ("барои писарам новую симку гирифтан
+        мехоҳам"): some Cyrillic content words are found as such in Russian only, others in
+        Tajik only, so no one trigger can have them all."""
+        words = read.words
+        floor = self.max_weight * STOPWORD_WEIGHT
+        only: set[str] = set()
+        for i, kind in enumerate(words.kind):
+            if (
+                kind != "kb"
+                or words.weight[i] <= floor
+                or words.context[i]
+                or words.reading.words[i].isascii()
+            ):
+                continue
+            ru = max(words.found["ru"][i].values(), default=0.0)
+            tg = max(words.found["tg"][i].values(), default=0.0)
+            if max(ru, tg) == 1.0 and min(ru, tg) < CLOSE:
+                only.add("ru" if ru > tg else "tg")
+        return len(only) == 2
+
     def _diluted(self, read: _Read, best: Candidate, topics: list[Candidate]) -> bool:
         """A long chat message ("Интернет вдруг перестал работать, деньги на счету есть,
         пакет есть, телефон перезагружала — не помогает. Что ещё проверить?") with no word
@@ -230,7 +251,7 @@ class DecisionRules:
         kinds = read.words.kind
         second = topics[1].score if len(topics) > 1 else 0.0
         return (
-            len(kinds) >= LONG_WORDS
+            (len(kinds) >= LONG_WORDS or self._code_switched(read))
             and th.answer > best.score >= LONG_ANSWER
             and best.score - second >= th.margin
             and not any(k in ("unknown", "foreign") for k in kinds)

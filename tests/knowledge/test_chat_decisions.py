@@ -2,13 +2,14 @@
 story dilutes its score but is no evidence against its topic."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from knowledge.decision import Decision
 from knowledge.index import word_key
 from knowledge.loader import load
-from knowledge.matcher import Matcher
+from knowledge.matcher import Matcher, _Read
 from knowledge.reading import readings
 
 ROOT = Path(__file__).parent.parent.parent
@@ -96,3 +97,42 @@ def test_text_that_is_no_language_as_typed_is_read_on_the_other_layout_in_full(
     typed = matcher.match("rf;lsq vtczw cybvf.n ltymub pf gjlgbcre? rfr jnrk.xbnm")
     assert typed.variant == "keyboard layout"
     assert (typed.kind, typed.topic, typed.score) == (meant.kind, meant.topic, meant.score)
+
+
+def _read(matcher: Matcher, message: str) -> _Read:
+    """The reading the matcher decided on."""
+    captured: dict[str, _Read] = {}
+    decide = matcher._decide
+
+    def spy(read: _Read, *args: Any) -> Decision:
+        captured["read"] = read
+        return decide(read, *args)
+
+    matcher._decide = spy  # type: ignore[method-assign]
+    try:
+        matcher.match(message)
+    finally:
+        del matcher._decide
+    return captured["read"]
+
+
+@pytest.mark.parametrize(
+    ("message", "switched"),
+    [
+        ("Салом, телефонам дар ҳаммом афтид, теперь симка не читается, нав кардан мумкин?", True),
+        ("Телефон упал в воду, теперь симка не читается", False),
+        ("Телефонам ба об афтид, ҳоло сим-корт кор намекунад", False),
+    ],
+)
+def test_a_message_in_russian_and_tajik_at_once_is_told_apart(
+    matcher: Matcher, message: str, switched: bool
+) -> None:
+    assert matcher._code_switched(_read(matcher, message)) is switched
+
+
+def test_a_clear_leader_of_a_code_switched_message_is_answered(matcher: Matcher) -> None:
+    # no trigger has both languages' words: the score is split, not evidence against it
+    d = matcher.match(
+        "Салом, телефонам дар ҳаммом афтид, теперь симка не читается, нав кардан мумкин?"
+    )
+    assert _what(d) == ("answer", "sim_replace"), d.explanation
