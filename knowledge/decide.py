@@ -148,6 +148,34 @@ class DecisionRules:
         ]
         return best, kept
 
+    def _own_clauses(self, read: _Read, c: Candidate, other: Candidate) -> set[int]:
+        """The clauses of the words ``c`` matched and ``other`` did not."""
+        idx = self.indexes[c.lang]
+        by_kid = read.words.by_kid_of.get(c.lang, {})
+        units = read.words.reading.units
+        return {
+            units[i]
+            for w in set(c.matched) - set(other.matched)
+            for i, _ in by_kid.get(idx.vocab[w], ())
+        }
+
+    def _asked_apart(self, read: _Read, other: Candidate, first: Candidate) -> bool:
+        """Two asks that share a word ("Как включить 4G | и где посмотреть, есть ли 4G в
+        Турсунзаде?"): the words each matched that the other did not lie in clauses apart,
+        and one of ``other``'s asks."""
+        asks = read.words.reading.clause_asks
+        theirs = self._own_clauses(read, other, first)
+        mine = self._own_clauses(read, first, other)
+        return bool(theirs and mine) and not theirs & mine and any(asks[u] for u in theirs)
+
+    def _asked_first(self, read: _Read, a: Candidate, b: Candidate) -> bool:
+        """``a`` is asked before ``b``: its span starts earlier, or, on the same clauses, the
+        words only it matched come first."""
+        if a.span != b.span:
+            return a.span < b.span
+        mine, theirs = self._own_clauses(read, a, b), self._own_clauses(read, b, a)
+        return bool(mine and theirs) and min(mine) < min(theirs)
+
     def _content(self, c: Candidate) -> set[str]:
         idx = self.indexes[c.lang]
         return {w for w in c.matched if not idx.stop[idx.vocab[w]]}
@@ -286,7 +314,9 @@ class DecisionRules:
             return "none", first, {"score": first.score}
         # a topic asked in other clauses is a second question, not a rival of this one
         asks = read.words.reading.clause_asks
-        others = [c for c in topics[1:] if _second_ask(c, best, asks)]
+        others = [
+            c for c in topics[1:] if _second_ask(c, best, asks) or self._asked_apart(read, c, best)
+        ]
         rivals = [c for c in topics[1:] if c not in others]
         best, rivals = self._undominated(read, best, rivals)
         second = rivals[0].score if rivals else 0.0
@@ -298,7 +328,7 @@ class DecisionRules:
             # a second ask in other clauses: the one asked first is answered, the other offered
             floor = max(th.clarify, best.score - SECOND)
             also = next((c for c in others if c.score >= floor), None)
-            if also is not None and also.span < best.span:
+            if also is not None and self._asked_first(read, also, best):
                 best, also = also, best
             return "answer", best, _answer(best, also)
         floor = max(th.clarify, best.score - th.clarify_window)

@@ -136,3 +136,20 @@ def test_a_clear_leader_of_a_code_switched_message_is_answered(matcher: Matcher)
         "Салом, телефонам дар ҳаммом афтид, теперь симка не читается, нав кардан мумкин?"
     )
     assert _what(d) == ("answer", "sim_replace"), d.explanation
+
+
+@pytest.mark.parametrize(
+    ("message", "first", "second"),
+    [
+        ("How do I turn on 4G and where can I see if 4G works in Khujand?", "lte_4g", "coverage"),
+        ("Где посмотреть, есть ли 4G в Худжанде, и как его включить?", "coverage", "lte_4g"),
+    ],
+)
+def test_two_asks_that_share_a_word_are_two_questions(
+    matcher: Matcher, message: str, first: str, second: str
+) -> None:
+    # "4G" is in both asks; what else each says is in its own clause: the one asked first is
+    # answered, the other offered under it
+    d = matcher.match(message)
+    assert _what(d) == ("answer", first), d.explanation
+    assert d.also is not None and d.also.id == second
