@@ -153,3 +153,10 @@ def test_two_asks_that_share_a_word_are_two_questions(
     d = matcher.match(message)
     assert _what(d) == ("answer", first), d.explanation
     assert d.also is not None and d.also.id == second
+
+
+@pytest.mark.parametrize("word", ["симкартам", "симкартаамро", "simkartam"])
+def test_the_colloquial_tajik_simkarta_is_a_sim_card(matcher: Matcher, word: str) -> None:
+    words = matcher._words(next(readings(word)))
+    sim = matcher.indexes["tg"].vocab[word_key("сим", "tg")]
+    assert words.found["tg"][0].get(sim, 0.0) >= 0.95
