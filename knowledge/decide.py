@@ -42,6 +42,9 @@ class DecisionRules:
     def _score(self, words: _Words, sentence: int | None = None) -> list[Candidate]:
         raise NotImplementedError
 
+    def _talk_only(self, found: dict[str, list[dict[int, float]]], i: int) -> bool:
+        raise NotImplementedError
+
     def _entry_sims(
         self, by_kid_of: dict[str, dict[int, list[tuple[int, float]]]], entry: str
     ) -> list[tuple[int, float]]:
@@ -85,7 +88,9 @@ class DecisionRules:
             # "Салом! Баланс чанд монд?" asks: it is not answered with a greeting
             return (
                 talk.score >= th.answer
-                and (best is None or best.score < th.clarify)
+                and (
+                    best is None or best.score < th.clarify or self._greets_only(words, best, talk)
+                )
                 and not self._asks_a_topic(words, talk)
             )
         if not asks_elsewhere:
@@ -93,6 +98,19 @@ class DecisionRules:
             bar = th.answer if "unknown" in reading_kinds else th.clarify
             return talk.score >= bar and (best is None or talk.score >= best.score - 0.2)
         return talk.score >= th.answer and (best is None or talk.score > best.score)
+
+    def _positions(self, words: _Words, c: Candidate) -> set[int]:
+        """The message's words that ``c``'s matched keys found."""
+        idx = self.indexes[c.lang]
+        by_kid = words.by_kid_of.get(c.lang, {})
+        return {i for w in c.matched for i, _ in by_kid.get(idx.vocab[w], ())}
+
+    def _greets_only(self, words: _Words, best: Candidate, talk: Candidate) -> bool:
+        """The best topic found only words the greeting has ("Hello! | How are you?" and the
+        "hello tune"): no question of its own."""
+        floor = self.max_weight * STOPWORD_WEIGHT
+        content = {i for i in self._positions(words, best) if words.weight[i] > floor}
+        return content <= self._positions(words, talk)
 
     def _linked(self, best: Candidate, rival: Candidate) -> bool:
         """The answer of ``best`` links to ``rival`` (a related topic), ``best`` explains more
@@ -150,14 +168,9 @@ class DecisionRules:
 
     def _own_clauses(self, read: _Read, c: Candidate, other: Candidate) -> set[int]:
         """The clauses of the words ``c`` matched and ``other`` did not."""
-        idx = self.indexes[c.lang]
-        by_kid = read.words.by_kid_of.get(c.lang, {})
         units = read.words.reading.units
-        return {
-            units[i]
-            for w in set(c.matched) - set(other.matched)
-            for i, _ in by_kid.get(idx.vocab[w], ())
-        }
+        theirs = self._positions(read.words, other)
+        return {units[i] for i in self._positions(read.words, c) - theirs}
 
     def _asked_apart(self, read: _Read, other: Candidate, first: Candidate) -> bool:
         """Two asks that share a word ("Как включить 4G | и где посмотреть, есть ли 4G в
@@ -192,6 +205,7 @@ class DecisionRules:
             and words.unknown[i] == 0.0
             and words.weight[i] > floor
             and not words.context[i]
+            and not self._talk_only(words.found, i)  # "Салом, | хубед?" asks how we are
             for i, u in enumerate(reading.units)
         )
 

@@ -160,3 +160,22 @@ def test_the_colloquial_tajik_simkarta_is_a_sim_card(matcher: Matcher, word: str
     words = matcher._words(next(readings(word)))
     sim = matcher.indexes["tg"].vocab[word_key("сим", "tg")]
     assert words.found["tg"][0].get(sim, 0.0) >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("Салом, хубед? Саломатед?", "greeting"),  # asks how we are: small talk
+        ("Hello! How are you?", "greeting"),
+        ("Всё понятно, хорошего дня", "bye"),
+    ],
+)
+def test_how_are_you_and_have_a_nice_day_are_small_talk(
+    matcher: Matcher, message: str, intent: str
+) -> None:
+    assert _what(matcher.match(message)) == ("smalltalk", intent)
+
+
+def test_how_are_you_before_a_question_does_not_keep_it_unanswered(matcher: Matcher) -> None:
+    d = matcher.match("Привет, как дела? Как проверить баланс?")
+    assert _what(d) == ("answer", "balance_check"), d.explanation
