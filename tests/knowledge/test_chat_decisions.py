@@ -179,3 +179,12 @@ def test_how_are_you_and_have_a_nice_day_are_small_talk(
 def test_how_are_you_before_a_question_does_not_keep_it_unanswered(matcher: Matcher) -> None:
     d = matcher.match("Привет, как дела? Как проверить баланс?")
     assert _what(d) == ("answer", "balance_check"), d.explanation
+
+
+def test_a_question_that_names_nothing_asks_about_its_whole_sentence() -> None:
+    # "что делать?" after a problem told in two clauses asks about both
+    reading = next(readings("связь пропала с вечера, телефон перезагрузил, что делать?"))
+    assert reading.clause_asks[:3] == (True, True, True)
+    # a sentence before it is still the story
+    reading = next(readings("Вчера был в Худжанде. Связь пропала с вечера, что делать?"))
+    assert reading.clause_asks[:3] == (False, True, True)
