@@ -261,6 +261,13 @@ class DecisionRules:
         if len({c.id for c in good}) != 1:
             return None  # none, or sentences that disagree
         best = good[0]
+        before = next(i for i, (c, _) in enumerate(found) if c.id == best.id)
+        if len(self._content(best)) < 2 and any(
+            c.score * SENTENCE_SHARE >= th.clarify for c, _ in found[:before]
+        ):
+            # "Ба Макси гузаштан мехоҳам, чӣ тавр? | Пулаш чанд?": one word of a topic in a
+            # later sentence does not overrule what the message asked first
+            return None
         return dataclasses.replace(best, score=round(best.score * SENTENCE_SHARE, 4))
 
     def _code_switched(self, read: _Read) -> bool:

@@ -188,3 +188,14 @@ def test_a_question_that_names_nothing_asks_about_its_whole_sentence() -> None:
     # a sentence before it is still the story
     reading = next(readings("Вчера был в Худжанде. Связь пропала с вечера, что делать?"))
     assert reading.clause_asks[:3] == (False, True, True)
+
+
+def test_one_word_of_a_topic_in_a_later_sentence_does_not_overrule_the_first_ask(
+    matcher: Matcher,
+) -> None:
+    # "Пулаш чанд мешавад?" (how much is it) finds only "пул" of "where did my money go"
+    d = matcher.match("Ба Макси гузаштан мехоҳам, чӣ тавр? Пулаш чанд мешавад?")
+    assert d.topic != "charges_detail", d.explanation
+    # the first sentence, clear on its own, is still answered
+    d = matcher.match("Ба Смарт гузаштан мехоҳам. Пулаш чӣ қадар мешавад?")
+    assert _what(d) == ("answer", "tariff_change"), d.explanation
