@@ -165,6 +165,7 @@ class Matcher(DecisionRules):
             lang: lexicon.roots(words, lang) for lang, words in lexicon.CONTEXT_WORDS.items()
         }
         self.context_lemmas = lexicon.context_lemmas()
+        self.context_prefixes = {w[:3] for w in self.context_lemmas}
         self.foreign = {lang: lexicon.roots(lexicon.FOREIGN_WORDS, lang) for lang in LANGS}
         talk = {e for e, action in self.actions.items() if action == "smalltalk"}
         self.talk_keys = {lang: self.indexes[lang].keys_only_of(talk) for lang in LANGS}
@@ -246,7 +247,11 @@ class Matcher(DecisionRules):
             is_context = (
                 is_context
                 or root in self.context[lang]
-                or (lang == "ru" and lexicon.lemma(form) in self.context_lemmas)
+                or (
+                    lang == "ru"
+                    and form[:3] in self.context_prefixes  # a dictionary look-up costs
+                    and lexicon.lemma(form) in self.context_lemmas
+                )
             )
             is_foreign = is_foreign or root in self.foreign[lang]
             idx = self.indexes[lang]
