@@ -176,7 +176,9 @@ class DecisionRules:
         """Two asks that share a word ("Как включить 4G | и где посмотреть, есть ли 4G в
         Турсунзаде?"): the words each matched that the other did not lie in clauses apart,
         and one of ``other``'s asks."""
-        asks = read.words.reading.clause_asks
+        asks, units = read.words.reading.clause_asks, read.words.reading.units
+        if not units or units[-1] == 0 or other.score < first.score - SECOND:
+            return False  # one clause; or too far behind to be offered or to be a choice
         theirs = self._own_clauses(read, other, first)
         mine = self._own_clauses(read, first, other)
         return bool(theirs and mine) and not theirs & mine and any(asks[u] for u in theirs)
