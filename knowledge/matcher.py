@@ -24,7 +24,6 @@ import dataclasses
 import gc
 import heapq
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from knowledge import lexicon
 from knowledge.decide import DecisionRules
@@ -42,6 +41,7 @@ from knowledge.index import (
 from knowledge.lang import LANGS, detect_language, stem
 from knowledge.loader import KnowledgeBase
 from knowledge.reading import REFERRING, Reading, readings
+from knowledge.readout import _Frame, _Read, _Words
 from knowledge.text import normalize
 
 __all__ = [
@@ -87,45 +87,6 @@ _KIND_WEIGHT = {
     "unknown": UNKNOWN_WEIGHT,
 }
 _KIND_UNKNOWN = {"foreign": 1.0, "stop": 0.0, "context": 0.0, "story": 0.0, "unknown": 1.0}
-
-
-@dataclass(slots=True)
-class _Words:
-    """One reading's words as the indexes see them."""
-
-    reading: Reading
-    found: dict[str, list[dict[int, float]]]  # lang → per word: key id → similarity
-    weight: list[float]
-    kind: list[str]  # "kb", "stop", "context", "story", "foreign", "unknown"
-    unknown: list[float]  # 1 for a word found nowhere, 1 - similarity for a near match
-    context: list[bool]  # a context word ("now", "сегодня"): never a topic's evidence alone
-    coverage: dict[str, float]  # lang → share of words that language's index knows
-    # per language: key → [(word, similarity)], once the whole message is scored
-    by_kid_of: dict[str, dict[int, list[tuple[int, float]]]] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class _Read:
-    words: _Words
-    ranked: list[Candidate]
-    top: float
-
-
-@dataclass(slots=True)
-class _Frame:
-    """One message's scoring context, shared by all its candidate triggers."""
-
-    sentence: int | None
-    focus: list[float]
-    q_all: float
-    unit_q: list[float]  # prefix sums of the words' weights per clause
-    unit_out: list[float]  # prefix sums of what unknown words weigh outside a span
-    unit_focus: list[float]
-    referring: set[int]  # clauses that point back ("как её заблокировать")
-    past: set[int]  # clauses that tell what happened, in a sentence that asks
-    candidates: list[tuple[str, int]]
-    by_kid_of: dict[str, dict[int, list[tuple[int, float]]]]
-    entry_sims: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
 
 # per_word, content clauses, content keys, recall numerator, (key weight, pairs), matched keys
