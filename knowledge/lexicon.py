@@ -44,7 +44,9 @@ _CONTEXT = {
     уезжаю переезжаем нахожусь был была было были стало стал стала будет будут есть нет
     помогает помогло получается получилось работал работало меню
     квартира квартире улица улице район районе село селе город городе деревня
-    кишлак дача даче больница больнице школа магазин базар рынок
+    кишлак дача даче больница больнице школа магазин базар рынок заработки
+    автобус маршрутка такси метро дорога свадьба праздник гости отпуск командировка
+    ситуация порядок пара
     таджикистан
     варзоб айни рудаки сино фирдавси шохмансур шахмансур исмоили сомони душанбинский
     искандеркуль бадахшан согд хатлон раштская памир ромит дангара вахш хамадони муминабад
@@ -212,6 +214,21 @@ def is_denied_after_not(word: str) -> bool:
     if not _CYRILLIC_WORD.fullmatch(word):
         return False
     return _morph().parse(word)[0].tag.POS in _DENIED_POS
+
+
+@lru_cache(maxsize=50_000)
+def lemma(word: str) -> str:
+    """A Russian word's dictionary form ("мужа" → "муж", "автобусе" → "автобус"), so one form
+    per context word covers them all; a word the dictionary lacks is itself."""
+    if not _CYRILLIC_WORD.fullmatch(word):
+        return word
+    parse = _morph().parse(word)[0]
+    return parse.normal_form if parse.is_known else word
+
+
+def context_lemmas() -> frozenset[str]:
+    """The Russian context words' dictionary forms."""
+    return frozenset(lemma(w) for w in normalize(" ".join(CONTEXT_WORDS["ru"])).split())
 
 
 def roots(words: Iterable[str], lang: str) -> frozenset[str]:

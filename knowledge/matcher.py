@@ -20,10 +20,10 @@ How a message is read, the way an agent reads it:
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import heapq
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from knowledge import lexicon
 from knowledge.decide import DecisionRules
@@ -41,6 +41,7 @@ from knowledge.index import (
 from knowledge.lang import LANGS, detect_language, stem
 from knowledge.loader import KnowledgeBase
 from knowledge.reading import REFERRING, Reading, readings
+from knowledge.readout import _Frame, _Read, _Words
 from knowledge.text import normalize
 
 __all__ = [
@@ -70,6 +71,7 @@ SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the who
 SPAN_STORY = 0.6  # ... when those clauses do not ask
 CONTEXT_OVER_FUZZY = 0.85  # a context word is not taken for a KB word it only resembles
 LAYOUT_COVERAGE = 0.6  # as typed, a share of known words this high rules out a layout slip
+GIBBERISH_COVERAGE = 0.2  # as typed, a share of known words this low is no language
 MAX_CANDIDATE_TRIGGERS = 40
 MAX_NEW_CANDIDATES = 1500
 TOPIC_BLEND = 0.5
@@ -85,43 +87,6 @@ _KIND_WEIGHT = {
     "unknown": UNKNOWN_WEIGHT,
 }
 _KIND_UNKNOWN = {"foreign": 1.0, "stop": 0.0, "context": 0.0, "story": 0.0, "unknown": 1.0}
-
-
-@dataclass(slots=True)
-class _Words:
-    """One reading's words as the indexes see them."""
-
-    reading: Reading
-    found: dict[str, list[dict[int, float]]]  # lang → per word: key id → similarity
-    weight: list[float]
-    kind: list[str]  # "kb", "stop", "context", "story", "foreign", "unknown"
-    unknown: list[float]  # 1 for a word found nowhere, 1 - similarity for a near match
-    context: list[bool]  # a context word ("now", "сегодня"): never a topic's evidence alone
-    coverage: dict[str, float]  # lang → share of words that language's index knows
-
-
-@dataclass(slots=True)
-class _Read:
-    words: _Words
-    ranked: list[Candidate]
-    top: float
-
-
-@dataclass(slots=True)
-class _Frame:
-    """One message's scoring context, shared by all its candidate triggers."""
-
-    sentence: int | None
-    focus: list[float]
-    q_all: float
-    unit_q: list[float]  # prefix sums of the words' weights per clause
-    unit_out: list[float]  # prefix sums of what unknown words weigh outside a span
-    unit_focus: list[float]
-    referring: set[int]  # clauses that point back ("как её заблокировать")
-    past: set[int]  # clauses that tell what happened, in a sentence that asks
-    candidates: list[tuple[str, int]]
-    by_kid_of: dict[str, dict[int, list[tuple[int, float]]]]
-    entry_sims: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
 
 # per_word, content clauses, content keys, recall numerator, (key weight, pairs), matched keys
@@ -160,6 +125,8 @@ class Matcher(DecisionRules):
         self.context = {
             lang: lexicon.roots(words, lang) for lang, words in lexicon.CONTEXT_WORDS.items()
         }
+        self.context_lemmas = lexicon.context_lemmas()
+        self.context_prefixes = {w[:3] for w in self.context_lemmas}
         self.foreign = {lang: lexicon.roots(lexicon.FOREIGN_WORDS, lang) for lang in LANGS}
         talk = {e for e, action in self.actions.items() if action == "smalltalk"}
         self.talk_keys = {lang: self.indexes[lang].keys_only_of(talk) for lang in LANGS}
@@ -238,7 +205,15 @@ class Matcher(DecisionRules):
             key, stop, surface = key_of(form, lang)
             is_stop = is_stop or stop
             root = stem(form, lang)
-            is_context = is_context or root in self.context[lang]
+            is_context = (
+                is_context
+                or root in self.context[lang]
+                or (
+                    lang == "ru"
+                    and form[:3] in self.context_prefixes  # a dictionary look-up costs
+                    and lexicon.lemma(form) in self.context_lemmas
+                )
+            )
             is_foreign = is_foreign or root in self.foreign[lang]
             idx = self.indexes[lang]
             slot = found[lang][i]
@@ -366,6 +341,7 @@ class Matcher(DecisionRules):
             unit_q[u + 1] += unit_q[u]
             unit_out[u + 1] += unit_out[u]
         candidates, by_kid_of = self._candidates(words)
+        words.by_kid_of = by_kid_of
         return _Frame(
             sentence,
             focus,
@@ -472,10 +448,16 @@ class Matcher(DecisionRules):
         th = self.thresholds
         best: _Read | None = None
         notes: list[str] = []
+        typed_coverage = 1.0
         for reading in readings(text):
             if best is not None and best.top >= th.confident:
                 break  # clearly meant as typed: no need to try the other layout
+            if reading.label != "as typed" and typed_coverage < GIBBERISH_COVERAGE:
+                # as typed it is no language at all: the other layout is what was meant
+                reading = dataclasses.replace(reading, weight=1.0)
             words = self._words(reading)
+            if reading.label == "as typed":
+                typed_coverage = max(words.coverage.values(), default=0.0)
             ranked = self._score(words)
             top = ranked[0].score if ranked else 0.0
             notes.append(f"{reading.label}: {' '.join(reading.words)!r} top={top:.3f}")

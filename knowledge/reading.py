@@ -231,6 +231,10 @@ def _lend_bare_asks(
         if not after and prev is not None and not clause_asks[prev]:
             clause_asks[prev] = True
             asks[sentences[prev]] = True
+            # the problem told before it in the same sentence is what it asks about
+            for v in by_unit:
+                if v < prev and sentences[v] == sentences[u] and not clause_asks[v]:
+                    clause_asks[v] = True
     return frozenset(bare)
 
 

@@ -159,11 +159,10 @@ def test_reply_language_of_a_miss_is_the_subscribers_choice(matcher: Matcher) ->
 
 def test_chat_set_stays_at_its_level(matcher: Matcher) -> None:
     summary = summarize(evaluate(matcher, load_cases(DATA / "eval_chat.yaml")))
-    assert summary["accuracy"] >= 0.85, summary["by_style"]
+    assert summary["accuracy"] >= 0.92, summary["by_style"]
     assert summary["none_answered"] <= 3
-    assert summary["by_style"]["oos"]["accuracy"] >= 0.85
-    assert summary["by_style"]["smalltalk"]["accuracy"] >= 0.75
-    assert summary["by_style"]["handoff"]["accuracy"] >= 0.85
+    for style, stats in summary["by_style"].items():
+        assert stats["accuracy"] >= 0.85, (style, stats)
 
 
 def test_what_the_message_says_it_is_not_about_does_not_count(matcher: Matcher) -> None:

@@ -1,0 +1,48 @@
+"""What the matcher holds while it reads one message: its words as the indexes see them, the
+scored reading, and the scoring context shared by every candidate trigger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from knowledge.decision import Candidate
+from knowledge.reading import Reading
+
+
+@dataclass(slots=True)
+class _Words:
+    """One reading's words as the indexes see them."""
+
+    reading: Reading
+    found: dict[str, list[dict[int, float]]]  # lang → per word: key id → similarity
+    weight: list[float]
+    kind: list[str]  # "kb", "stop", "context", "story", "foreign", "unknown"
+    unknown: list[float]  # 1 for a word found nowhere, 1 - similarity for a near match
+    context: list[bool]  # a context word ("now", "сегодня"): never a topic's evidence alone
+    coverage: dict[str, float]  # lang → share of words that language's index knows
+    # per language: key → [(word, similarity)], once the whole message is scored
+    by_kid_of: dict[str, dict[int, list[tuple[int, float]]]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Read:
+    words: _Words
+    ranked: list[Candidate]
+    top: float
+
+
+@dataclass(slots=True)
+class _Frame:
+    """One message's scoring context, shared by all its candidate triggers."""
+
+    sentence: int | None
+    focus: list[float]
+    q_all: float
+    unit_q: list[float]  # prefix sums of the words' weights per clause
+    unit_out: list[float]  # prefix sums of what unknown words weigh outside a span
+    unit_focus: list[float]
+    referring: set[int]  # clauses that point back ("как её заблокировать")
+    past: set[int]  # clauses that tell what happened, in a sentence that asks
+    candidates: list[tuple[str, int]]
+    by_kid_of: dict[str, dict[int, list[tuple[int, float]]]]
+    entry_sims: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
