@@ -44,9 +44,9 @@ from bot.handling import give_back_slot
 
 # methods that put a message into a chat (what the send journal and the retries track)
 SEND_METHODS = frozenset(
-    """SendMessage CopyMessage ForwardMessage SendPhoto SendDocument SendVoice SendVideo
-    SendSticker SendAudio SendAnimation SendVideoNote SendLocation SendContact SendMediaGroup
-    SendVenue SendPoll SendDice""".split()
+    """SendMessage CopyMessage ForwardMessage CopyMessages ForwardMessages SendPhoto SendDocument
+    SendVoice SendVideo SendSticker SendAudio SendAnimation SendVideoNote SendLocation
+    SendContact SendMediaGroup SendVenue SendPoll SendDice""".split()
 )
 # what Telegram counts against a chat's budget: the sends, edits (they share the limit, "about
 # 20 times per minute in a specific chat") and topic operations, which post a service message
@@ -172,6 +172,15 @@ class _Waiter:
     edit: tuple[str, Any] | None = field(compare=False)
     ready: asyncio.Future = field(compare=False)
     response: asyncio.Future | None = field(default=None, compare=False)
+    cost: int = field(default=1, compare=False)  # messages it posts: each counts (copyMessages)
+
+
+def cost_of(method: TelegramMethod[Any]) -> int:
+    """What a call costs the chat's budget: one, or one per message it posts (an album's
+    ``sendMediaGroup``, ``copyMessages``/``forwardMessages`` of up to 100 ids: Telegram
+    counts each message)."""
+    many = getattr(method, "message_ids", None) or getattr(method, "media", None)
+    return max(1, len(many)) if isinstance(many, list) else 1
 
 
 @dataclass
@@ -263,6 +272,8 @@ class Pacer(BaseRequestMiddleware):
                     waiter = heapq.heappop(queue.heap)
                     if waiter.edit is not None and queue.edits.get(waiter.edit) is waiter:
                         del queue.edits[waiter.edit]
+                    for _ in range(waiter.cost - 1 if not waiter.ready.done() else 0):
+                        await self._turn(bot, chat_id)  # the rest of a call of many messages
                     if not waiter.ready.done():
                         waiter.ready.set_result(None)
                         break
@@ -279,7 +290,9 @@ class Pacer(BaseRequestMiddleware):
         if type(method).__name__ in EDIT_METHODS:
             edit = (type(method).__name__, getattr(method, "message_id", None))
         loop = asyncio.get_running_loop()
-        waiter = _Waiter((-level, next(self._arrivals)), edit, loop.create_future())
+        waiter = _Waiter(
+            (-level, next(self._arrivals)), edit, loop.create_future(), cost=cost_of(method)
+        )
         earlier = queue.edits.get(edit) if edit is not None and edit[1] is not None else None
         if earlier is not None and not earlier.ready.done():
             # the earlier edit of this message is dropped: this one takes its place in line

@@ -158,3 +158,27 @@ async def test_wait_for_and_spare_for_count_the_calls_waiting() -> None:
     for task in stuck:
         task.cancel()
     await asyncio.gather(*stuck, return_exceptions=True)
+
+
+async def test_a_call_of_many_messages_costs_each_of_them() -> None:
+    """forwardMessages (the history of a re-made topic) and an album post several messages;
+    Telegram counts each against the group's budget, so the pacer does too."""
+    from aiogram.methods import ForwardMessages, SendMediaGroup
+    from aiogram.types import InputMediaPhoto
+
+    async def make_request(bot: Any, method: Any) -> Any:
+        return True
+
+    # a group of 10 at once, then one a minute: what is spare is what the calls took
+    pacer = Pacer(Limits(group_per_minute=1, group_burst=10, global_burst=1000))
+    spare = round(pacer.spare_for(GROUP))
+    forward = ForwardMessages(chat_id=GROUP, from_chat_id=5, message_ids=[1, 2, 3, 4, 5])
+    await pacer(make_request, _Bot(), forward)  # type: ignore[arg-type]
+    assert round(pacer.spare_for(GROUP)) == spare - 5
+    album = SendMediaGroup(
+        chat_id=GROUP, media=[InputMediaPhoto(media="a"), InputMediaPhoto(media="b")]
+    )
+    await pacer(make_request, _Bot(), album)  # type: ignore[arg-type]
+    assert round(pacer.spare_for(GROUP)) == spare - 7
+    await pacer(make_request, _Bot(), _text("one"))  # type: ignore[arg-type]
+    assert round(pacer.spare_for(GROUP)) == spare - 8
