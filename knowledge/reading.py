@@ -47,6 +47,8 @@ QUESTION_WORDS = frozenset(
     "чи чӣ чанд куҷо кучо кай чаро кадом оё мумкин чихел чӣхел "
     "how what where why when which can could is are do does will should whats".split()
 )
+# an English auxiliary with its negation ("can't", "don't", "cannot"): a statement, not a question
+_NEGATED = re.compile(r"(?i)(?:n['’`]t|^cannot)$")
 # words that make a clause a request: "хочу перейти на Смарт", "пул гузорам мехоҳам"
 REQUEST_WORDS = frozenset(
     "хочу хотел хотела нужно надо нужен нужна помогите подскажите скажите объясните можно "
@@ -173,8 +175,12 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
             clause_asks.append(False)
             open_unit = False
         capital = raw[:1].isupper() and not raw.isupper() and not sentence_start
+        # "can't top up", "I don't know": a negated verb tells, it doesn't ask
+        negated = _NEGATED.search(raw) is not None
         for w in normed:
-            if w in ASK_WORDS or any(f in ASK_WORDS for _, f, _ in _word_options(w, mode, None)):
+            if not negated and (
+                w in ASK_WORDS or any(f in ASK_WORDS for _, f, _ in _word_options(w, mode, None))
+            ):
                 asks[-1] = clause_asks[-1] = True
             names.append(capital)
             sentence_start = False

@@ -111,3 +111,17 @@ def test_a_verb_like_a_kb_word_weighs_as_a_verb_for_the_part_it_is_not(matcher: 
     i = reading.words.index("избавиться")
     assert words.kind[i] == "kb" and words.unknown[i] == 0.0
     assert words.weight[i] < matcher.max_weight
+
+
+def test_a_negated_auxiliary_tells_and_does_not_ask() -> None:
+    # "can't"/"don't"/"cannot" hold a question word ("can", "do") but state a problem; the
+    # clause that asks is the other one
+    reading = next(readings("I can't call home. How do I turn on roaming?"))
+    assert reading.clause_asks[:2] == (False, True)
+    reading = next(readings("I cannot send SMS abroad and I don't know why"))
+    assert reading.clause_asks[:2] == (False, True)  # "why" asks; "don't" does not
+    reading = next(readings("I cannot send SMS abroad. Is roaming on for my number?"))
+    assert reading.clause_asks[:2] == (False, True)
+    # without the negation the same words ask
+    reading = next(readings("can I call home from Turkey"))
+    assert reading.clause_asks == (True,)
