@@ -390,9 +390,11 @@ class EmulatorCore:
                     data=topic.summary(),
                 )
 
-    def check_rate(self, bot: BotAccount, chat: Chat) -> None:
-        """Apply flood limits for one outgoing message (429 on excess)."""
-        wait = self.rate_limiter.acquire(bot.id, chat.id, private=chat.type == "private")
+    def check_rate(self, bot: BotAccount, chat: Chat, count: int = 1) -> None:
+        """Apply flood limits for ``count`` outgoing messages of one call (429 on excess)."""
+        wait = self.rate_limiter.acquire(
+            bot.id, chat.id, private=chat.type == "private", count=count
+        )
         if wait is not None:
             raise ApiError(
                 429,

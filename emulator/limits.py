@@ -70,8 +70,10 @@ class RateLimiter:
             rules.append((("all", bot_id), lim.global_per_second, lim.global_burst))
         return rules
 
-    def acquire(self, bot_id: int, chat_id: int, *, private: bool) -> int | None:
-        """Consume one send; return None if allowed, else seconds to wait (>= 1)."""
+    def acquire(self, bot_id: int, chat_id: int, *, private: bool, count: int = 1) -> int | None:
+        """Consume ``count`` sends (a call that posts several messages); return None if
+        allowed, else seconds to wait (>= 1). A call of more messages than a bucket holds
+        goes once the bucket is full and leaves it in debt: the calls after it wait."""
         if not self.limits.enabled:
             return None
         now = self.clock()
@@ -86,12 +88,13 @@ class RateLimiter:
             bucket.tokens = min(capacity, bucket.tokens + (now - bucket.stamp) * rate)
             bucket.stamp = now
             buckets.append(bucket)
-            if bucket.tokens < 1.0 and rate > 0:
-                wait = max(wait, (1.0 - bucket.tokens) / rate)
-            elif bucket.tokens < 1.0:
+            need = min(float(count), capacity)
+            if bucket.tokens < need and rate > 0:
+                wait = max(wait, (need - bucket.tokens) / rate)
+            elif bucket.tokens < need:
                 wait = max(wait, 3600.0)
         if wait > 0:
             return max(1, math.ceil(wait))
         for bucket in buckets:
-            bucket.tokens -= 1.0
+            bucket.tokens -= float(count)
         return None

@@ -527,7 +527,7 @@ def send_media_group(call: Call) -> list[JSON]:
     kinds = {next(iter(c)) for c in contents}
     if ("document" in kinds or "audio" in kinds) and len(kinds) > 1:
         raise bad_request("MEDIA_INVALID")  # documents/audio can't be mixed with other types
-    emu.check_rate(call.bot, chat)
+    emu.check_rate(call.bot, chat, len(contents))  # an album's messages count each
     group_id = str(next(_media_group_ids))
     out = []
     for content in contents:
@@ -610,8 +610,7 @@ def forward_messages(call: Call) -> list[JSON]:
     chat, thread_id, _ = _target(call)
     emu.ensure_can_send(call.bot, chat)
     copying = call.method == "copymessages"
-    for _ in found:  # all or nothing: a 429 sends none of them
-        emu.check_rate(call.bot, chat)
+    emu.check_rate(call.bot, chat, len(found))  # each message counts; a 429 sends none
     out: list[JSON] = []
     for source in found:
         content = {k: source.data[k] for k in _CONTENT_KEYS if k in source.data}

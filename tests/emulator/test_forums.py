@@ -188,12 +188,18 @@ async def test_forward_messages_in_one_call(bot: Bot, emu: Emulator) -> None:
     copies = await bot.copy_messages(group.id, user.id, ids[:2])
     copied = emu.messages(group, from_bot=True)[-1]
     assert len(copies) == 2 and "forward_origin" not in copied
+    # more messages than the group's burst: they go once its bucket is full, each counted,
+    # and leave it in debt (a batch larger than the burst never going would starve the chat)
     emu.set_limits(group_burst=2, group_per_minute=20)
     emu.reset_limits()
+    assert len(await bot.forward_messages(group.id, user.id, ids[:3])) == 3
     before = len(emu.messages(group))
-    with pytest.raises(TelegramRetryAfter):
-        await bot.forward_messages(group.id, user.id, ids[:3])
+    with pytest.raises(TelegramRetryAfter) as refused:
+        await bot.forward_messages(group.id, user.id, ids[:2])
     assert len(emu.messages(group)) == before  # all or nothing
+    assert refused.value.retry_after >= 6  # three a minute's worth of debt and one more
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(group.id, "one more")
 
 
 async def test_control_api_switches_topics_archiving_and_rights(emu: Emulator) -> None:
