@@ -26,13 +26,18 @@ QUESTIONS = ["как проверить баланс", "kak popolnit balans", "h
 
 
 def start_bot_process(
-    emu: Emulator, tmp_path: Path, group_id: int | None = None
+    emu: Emulator, tmp_path: Path, group_id: int | None = None, roomy: bool = False
 ) -> subprocess.Popen:
     """`dono run` as its own process, as in production, against the emulator (``group_id``:
-    the operators' group)."""
+    the operators' group; ``roomy``: the group at 600 a minute in the emulator and the bot,
+    as ``roomy_group`` does, for a test of many hand-offs that is not about the budget)."""
     config = (ROOT / "config.yaml").read_text(encoding="utf-8")
     if group_id is not None:
         config = config.replace("group_id: null ", f"group_id: {group_id} ")
+    if roomy:
+        emu.set_limits(group_per_minute=600, group_burst=60)
+        config = config.replace("group_per_minute: 20", "group_per_minute: 600")
+        config = config.replace("group_burst: 20", "group_burst: 60")
     config = config.replace("path: kb ", f"path: {ROOT / 'kb'} ")
     config = config.replace("database: var/dono.sqlite3", f"database: {tmp_path / 'dono.db'}")
     config = config.replace("watch: true ", "watch: false ")

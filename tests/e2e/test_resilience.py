@@ -99,7 +99,7 @@ async def test_kill_9_mid_hand_off_then_restart_finishes_each_once(
     rng = random.Random(seed)
     agent = await emu.create_user("Dilnoza", language_code="ru")
     group = await emu.create_forum_group("Operators", agents=[agent])
-    bot = start_bot_process(emu, tmp_path, group_id=group.id)
+    bot = start_bot_process(emu, tmp_path, group_id=group.id, roomy=True)
     try:
         await emu.wait_for_event(lambda e: e.kind == "poll", since=0, timeout=60)
         users = [await emu.create_user(f"H{i}", language_code="ru") for i in range(10)]
@@ -119,7 +119,7 @@ async def test_kill_9_mid_hand_off_then_restart_finishes_each_once(
         await settled(emu)  # requests still on their way are held, not made, too
         emu.clear_faults()
 
-        bot = start_bot_process(emu, tmp_path, group_id=group.id)
+        bot = start_bot_process(emu, tmp_path, group_id=group.id, roomy=True)
         topics, cards, told = await wait_until_handed_off(emu, group.id, users, timeout=60)
         await settled(emu)  # a repeated topic, card or notice would come in this window
         topics, cards, told = handoff_outcome(emu, group.id, users)
