@@ -148,6 +148,12 @@ def _words_of(token: str) -> tuple[str, ...]:
     return tuple(normalize(token).split())
 
 
+def _asks(word: str, mode: str) -> bool:
+    """A question or request word (or one of its readings). A negated auxiliary ("can't top
+    up", "I don't know") tells, it doesn't ask: the caller skips those."""
+    return word in ASK_WORDS or any(f in ASK_WORDS for _, f, _ in _word_options(word, mode, None))
+
+
 def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: str) -> Reading:
     """``tokens``: (token as read, its punctuation as meant, token as typed) → a Reading."""
     words: list[str] = []
@@ -175,12 +181,8 @@ def _split(tokens: list[tuple[str, str, str]], label: str, weight: float, mode: 
             clause_asks.append(False)
             open_unit = False
         capital = raw[:1].isupper() and not raw.isupper() and not sentence_start
-        # "can't top up", "I don't know": a negated verb tells, it doesn't ask
-        negated = _NEGATED.search(raw) is not None
         for w in normed:
-            if not negated and (
-                w in ASK_WORDS or any(f in ASK_WORDS for _, f, _ in _word_options(w, mode, None))
-            ):
+            if _asks(w, mode) and not _NEGATED.search(raw):
                 asks[-1] = clause_asks[-1] = True
             names.append(capital)
             sentence_start = False

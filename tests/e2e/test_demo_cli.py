@@ -57,7 +57,9 @@ def test_demo_then_report_on_the_configured_database(
     args = ["--config", str(config), "report", "--since", "4d", "--json", "--out", str(out)]
     assert main(args) == 0  # no --db: the configured database
     report = json.loads(out.read_text(encoding="utf-8"))
-    assert report["outcomes"]["conversations"] == conversations
+    # a conversation is one subscriber on one local day: one the demo started just before
+    # midnight is two in the report (which ones do depends on the hour the test runs)
+    assert conversations <= report["outcomes"]["conversations"] <= conversations + 3
     assert report["outcomes"]["handed_off"] == handoffs
     assert report["csat"]["count"] > 0 and report["topics"] and report["outages"]
     # what the bot could not answer, for `dono unanswered`

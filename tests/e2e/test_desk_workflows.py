@@ -23,6 +23,7 @@ from tests.e2e.conftest import (
     roomy_group,
     settled,
     start_dono,
+    wait_for,
 )
 from tests.e2e.test_desk import handed_off, press
 
@@ -100,7 +101,12 @@ async def test_close_is_one_workflow_from_button_command_and_ban(desk: Desk) -> 
             desk.group.id, message_id=card["message_id"], since=0
         )
         assert "✅ закрыто" in edited["text"] and buttons(edited) == []
-        assert topic_closed(desk, card["message_thread_id"])  # /ban too
+        thread = card["message_thread_id"]
+
+        async def closed(thread: int = thread) -> bool:
+            return topic_closed(desk, thread)
+
+        await wait_for(closed, bool, timeout=10)  # /ban too (the close may follow the edit)
     assert (await desk.dono.store.get_ticket(3)).close_reason == "banned"
     await settled(desk.emu)
     assert p3.inbox.pending() == []  # a banned subscriber is not asked for a rating
