@@ -7,22 +7,13 @@ import pytest
 from knowledge.evaluate import evaluate, load_cases, summarize
 from knowledge.index import word_key
 from knowledge.lang import stem
-from knowledge.loader import load
-from knowledge.matcher import Decision, Matcher, reply_language
+from knowledge.matcher import Matcher, reply_language
 from knowledge.reading import readings
 from knowledge.text import normalize, phonetic
+from tests.knowledge.conftest import what
 
 ROOT = Path(__file__).parent.parent.parent
 DATA = ROOT / "tests" / "data"
-
-
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(load(ROOT / "kb"))
-
-
-def _what(d: Decision) -> tuple[str, str | None]:
-    return d.kind, d.topic or d.intent
 
 
 @pytest.mark.parametrize(
@@ -47,7 +38,7 @@ def _what(d: Decision) -> tuple[str, str | None]:
 )
 def test_chat_messages_are_answered(matcher: Matcher, message: str, expected: tuple) -> None:
     d = matcher.match(message)
-    assert _what(d) == expected, d.explanation
+    assert what(d) == expected, d.explanation
 
 
 @pytest.mark.parametrize(
@@ -78,12 +69,12 @@ def test_an_unknown_name_counts_against_a_topic(matcher: Matcher) -> None:
 
 
 def test_small_talk_inside_a_sentence(matcher: Matcher) -> None:
-    assert _what(matcher.match("Спасибо огромное, всё заработало!")) == ("smalltalk", "thanks")
-    assert _what(matcher.match("Хайр, саломат бошед.")) == ("smalltalk", "bye")
+    assert what(matcher.match("Спасибо огромное, всё заработало!")) == ("smalltalk", "thanks")
+    assert what(matcher.match("Хайр, саломат бошед.")) == ("smalltalk", "bye")
     # a request about something we don't know is not an "ok" because it says "хороший"
     assert matcher.match("посоветуй хороший фильм").kind == "none"
     # greeting and a question: the question is answered
-    assert _what(matcher.match("Салом! Тавозуни ман чанд аст?")) == ("answer", "balance_check")
+    assert what(matcher.match("Салом! Тавозуни ман чанд аст?")) == ("answer", "balance_check")
 
 
 @pytest.mark.parametrize(
@@ -214,7 +205,7 @@ def test_a_function_word_joins_no_synonym_group() -> None:
 def test_a_subscribers_word_finds_the_triggers_word(matcher: Matcher) -> None:
     # the triggers say "гигабайты", "пакет интернета"; subscribers say "гиги"
     d = matcher.match("сколько стоят гиги на неделю")
-    assert _what(d) == ("answer", "internet_packages"), d.explanation
+    assert what(d) == ("answer", "internet_packages"), d.explanation
 
 
 @pytest.mark.parametrize(
@@ -254,5 +245,5 @@ def test_a_word_only_small_talk_knows_is_the_story_elsewhere(matcher: Matcher) -
         if line.strip().startswith("word ")
     }
     assert weights["утра"] <= matcher.max_weight * 0.5 < weights["интернет"] * 2
-    assert _what(d) == ("answer", "no_internet")
-    assert _what(matcher.match("доброе утро")) == ("smalltalk", "greeting")
+    assert what(d) == ("answer", "no_internet")
+    assert what(matcher.match("доброе утро")) == ("smalltalk", "greeting")

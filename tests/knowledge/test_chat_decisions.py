@@ -1,27 +1,15 @@
 """Decision rules for chat messages, each on sentences written for it: a long message's
 story dilutes its score but is no evidence against its topic."""
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from knowledge.decision import Decision
 from knowledge.index import word_key
-from knowledge.loader import load
 from knowledge.matcher import Matcher, _Read
 from knowledge.reading import readings
-
-ROOT = Path(__file__).parent.parent.parent
-
-
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(load(ROOT / "kb"))
-
-
-def _what(d: Decision) -> tuple[str, str | None]:
-    return d.kind, d.topic or d.intent
+from tests.knowledge.conftest import what
 
 
 @pytest.mark.parametrize(
@@ -39,7 +27,7 @@ def test_a_long_story_around_a_clear_question_is_answered(
 ) -> None:
     d = matcher.match(message)
     assert d.score < matcher.thresholds.answer  # the story keeps it under the usual bar
-    assert _what(d) == ("answer", expected), d.explanation
+    assert what(d) == ("answer", expected), d.explanation
 
 
 def test_a_long_message_with_a_word_no_topic_knows_is_not_answered_so(matcher: Matcher) -> None:
@@ -64,7 +52,7 @@ def test_a_close_rival_that_explains_less_of_the_message_is_no_choice(
 ) -> None:
     # the question names an access point (both phones' topics have it); the phone named in
     # the story is Android's: the iPhone's topic explains nothing the Android one does not
-    assert _what(matcher.match(message)) == ("answer", "apn_android")
+    assert what(matcher.match(message)) == ("answer", "apn_android")
 
 
 def test_context_words_count_in_every_form(matcher: Matcher) -> None:
@@ -78,7 +66,7 @@ def test_context_words_count_in_every_form(matcher: Matcher) -> None:
 
 def test_apn_in_cyrillic_letters_is_apn(matcher: Matcher) -> None:
     d = matcher.match("не могу найти где в айфоне прописать апн")
-    assert _what(d) == ("answer", "apn_iphone"), d.explanation
+    assert what(d) == ("answer", "apn_iphone"), d.explanation
 
 
 def test_apn_typed_in_cyrillic_is_the_apn_of_the_triggers(matcher: Matcher) -> None:
@@ -135,7 +123,7 @@ def test_a_clear_leader_of_a_code_switched_message_is_answered(matcher: Matcher)
     d = matcher.match(
         "Салом, телефонам дар ҳаммом афтид, теперь симка не читается, нав кардан мумкин?"
     )
-    assert _what(d) == ("answer", "sim_replace"), d.explanation
+    assert what(d) == ("answer", "sim_replace"), d.explanation
 
 
 @pytest.mark.parametrize(
@@ -151,7 +139,7 @@ def test_two_asks_that_share_a_word_are_two_questions(
     # "4G" is in both asks; what else each says is in its own clause: the one asked first is
     # answered, the other offered under it
     d = matcher.match(message)
-    assert _what(d) == ("answer", first), d.explanation
+    assert what(d) == ("answer", first), d.explanation
     assert d.also is not None and d.also.id == second
 
 
@@ -173,12 +161,12 @@ def test_the_colloquial_tajik_simkarta_is_a_sim_card(matcher: Matcher, word: str
 def test_how_are_you_and_have_a_nice_day_are_small_talk(
     matcher: Matcher, message: str, intent: str
 ) -> None:
-    assert _what(matcher.match(message)) == ("smalltalk", intent)
+    assert what(matcher.match(message)) == ("smalltalk", intent)
 
 
 def test_how_are_you_before_a_question_does_not_keep_it_unanswered(matcher: Matcher) -> None:
     d = matcher.match("Привет, как дела? Как проверить баланс?")
-    assert _what(d) == ("answer", "balance_check"), d.explanation
+    assert what(d) == ("answer", "balance_check"), d.explanation
 
 
 def test_a_question_that_names_nothing_asks_about_its_whole_sentence() -> None:
@@ -198,4 +186,4 @@ def test_one_word_of_a_topic_in_a_later_sentence_does_not_overrule_the_first_ask
     assert d.topic != "charges_detail", d.explanation
     # the first sentence, clear on its own, is still answered
     d = matcher.match("Ба Смарт гузаштан мехоҳам. Пулаш чӣ қадар мешавад?")
-    assert _what(d) == ("answer", "tariff_change"), d.explanation
+    assert what(d) == ("answer", "tariff_change"), d.explanation

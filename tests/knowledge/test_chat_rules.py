@@ -2,27 +2,13 @@
 what is asked, Russian in Latin letters, a greeting that opens a question, a close rival the
 answer links to."""
 
-from pathlib import Path
-
 import pytest
 
-from knowledge.decision import Decision
 from knowledge.index import STOPWORD_WEIGHT
 from knowledge.lang import stem
-from knowledge.loader import load
 from knowledge.matcher import Matcher
 from knowledge.reading import readings
-
-ROOT = Path(__file__).parent.parent.parent
-
-
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(load(ROOT / "kb"))
-
-
-def _what(d: Decision) -> tuple[str, str | None]:
-    return d.kind, d.topic or d.intent
+from tests.knowledge.conftest import what
 
 
 @pytest.mark.parametrize(
@@ -35,7 +21,7 @@ def _what(d: Decision) -> tuple[str, str | None]:
     ],
 )
 def test_what_happened_is_not_what_is_asked(matcher: Matcher, message: str, expected: str) -> None:
-    assert _what(matcher.match(message)) == ("answer", expected)
+    assert what(matcher.match(message)) == ("answer", expected)
 
 
 @pytest.mark.parametrize("message", ["nomer kakoy u menya", "a tarif u menya kakoi"])
@@ -51,13 +37,13 @@ def test_a_greeting_that_opens_a_question_is_not_the_reply(matcher: Matcher) -> 
     d = matcher.match("Здравствуйте! Я в Турции, как мне звонить домой подешевле?")
     assert d.kind != "smalltalk", d.explanation
     # asking to ask is still a greeting
-    assert _what(matcher.match("Добрый вечер! Можно вопрос?")) == ("smalltalk", "greeting")
+    assert what(matcher.match("Добрый вечер! Можно вопрос?")) == ("smalltalk", "greeting")
 
 
 def test_a_close_rival_the_answer_links_to_needs_no_choice(matcher: Matcher) -> None:
     # no internet on Android and the Android APN are close; the first answer links to the APN
     d = matcher.match("мобильный интернет не работает на андроиде")
-    assert _what(d) == ("answer", "no_internet"), d.explanation
+    assert what(d) == ("answer", "no_internet"), d.explanation
     assert d.runner_up is not None and d.runner_up.id in matcher.kb.topics["no_internet"].related
     # one word both share is still a choice
     assert matcher.match("интернет").kind == "clarify"
@@ -78,7 +64,7 @@ def test_tajik_perfect_is_its_verb(perfect: str, root: str) -> None:
 def test_tajik_perfect_finds_the_past_trigger(matcher: Matcher) -> None:
     perfect = matcher.match("Пулам куҷо рафтааст?")
     past = matcher.match("Пулам куҷо рафт?")
-    assert _what(perfect) == _what(past) == ("answer", "charges_detail")
+    assert what(perfect) == what(past) == ("answer", "charges_detail")
     assert perfect.score == pytest.approx(past.score)
 
 

@@ -2,26 +2,12 @@
 language in ``knowledge.synonyms`` and ``knowledge.lexicon``, each checked on a word and on a
 sentence written for this test."""
 
-from pathlib import Path
-
 import pytest
 
-from knowledge.decision import Decision
 from knowledge.index import word_key
-from knowledge.loader import load
 from knowledge.matcher import Matcher
 from knowledge.text import normalize
-
-ROOT = Path(__file__).parent.parent.parent
-
-
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(load(ROOT / "kb"))
-
-
-def _what(d: Decision) -> tuple[str, str | None]:
-    return d.kind, d.topic or d.intent
+from tests.knowledge.conftest import what
 
 
 @pytest.mark.parametrize(
@@ -65,4 +51,4 @@ def test_tajik_words_for_one_thing_share_a_key(word: str, same_as: str) -> None:
     ],
 )
 def test_a_synonym_finds_its_topic(matcher: Matcher, message: str, topic: str) -> None:
-    assert _what(matcher.match(message)) == ("answer", topic)
+    assert what(matcher.match(message)) == ("answer", topic)

@@ -14,11 +14,6 @@ ROOT = Path(__file__).parent.parent.parent
 DATA = ROOT / "tests" / "data"
 
 
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(load(ROOT / "kb"))
-
-
 @pytest.mark.parametrize("name", ["eval_public.yaml", "eval_extra.yaml"])
 def test_accuracy_and_no_out_of_scope_answered(matcher: Matcher, name: str) -> None:
     summary = summarize(evaluate(matcher, load_cases(DATA / name)))
