@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -328,6 +329,34 @@ class Scenario:
                     self.on_workspace_message(ev.chat_id, msg, ev.time)
 
 
+def cost(call: dict) -> int:
+    """Messages a call spends of its chat's budget (as the pacer and Telegram count them)."""
+    params = call["params"]
+    for many in ("message_ids", "media"):
+        if isinstance(params.get(many), list):
+            return len(params[many])
+    return 1
+
+
+def group_budget_spent(emu: Emulator, group_ids: set[int]) -> Counter[str]:
+    """What the groups' budgets paid for, by method: each send, edit and topic operation
+    Telegram took in an operators' group."""
+    spent: Counter[str] = Counter()
+    for call in emu.calls():
+        chat = str(call["params"].get("chat_id", ""))
+        method = call["method"]
+        in_group = chat.lstrip("-").isdigit() and int(chat) in group_ids
+        if call.get("ok") and in_group and not method.lower().startswith(("get", "answer")):
+            spent[method] += cost(call)
+    return spent
+
+
+def where(call: dict) -> str:
+    """A refused call's method and kind of chat (for the report)."""
+    chat = str(call["params"].get("chat_id", ""))
+    return f"{call['method']} in a {'group' if chat.startswith('-') else 'private chat'}"
+
+
 def handoff_times(args: argparse.Namespace, duration: float) -> dict[int, float]:
     """Which subscribers ask for a human, and when (seconds after the start): ``--rate`` a
     minute, evenly, after the ``--users`` who only ask the bot; else ``--handoff`` of them."""
@@ -448,6 +477,7 @@ async def run(args: argparse.Namespace) -> dict:
         await emu.stop()
     size = files_mb(tmp)
     too_many = sum(1 for c in emu.calls() if c.get("error_code") == 429)
+    spent = group_budget_spent(emu, {g.id for g in groups})
 
     def ms(values: list[float], q: float) -> float | None:
         return round(pct(values, q) * 1000) if values else None
@@ -473,6 +503,10 @@ async def run(args: argparse.Namespace) -> dict:
         "queued_60s_after_load": queued_at_60,
         "duplicated": tally.duplicated,
         "rejected_429": too_many,
+        "rejected_429_in": sorted({where(c) for c in emu.calls() if c.get("error_code") == 429}),
+        "group_messages": sum(spent.values()),
+        "group_messages_per_ticket": round(sum(spent.values()) / max(1, tally.tickets), 1),
+        "group_messages_by_method": dict(spent.most_common()),
         "answer_latency_p50_ms": round(statistics.median(tally.answer) * 1000)
         if tally.answer
         else None,

@@ -1,7 +1,8 @@
 """What the update being handled may give back while it waits: its handling slot (a paced
 call waiting for a chat's budget holds nothing others need) and its private chat's order (a
-relay queued in order lets the chat's next update start). ``bot.claims`` sets both for each
-update it handles; elsewhere (tests, a plain dispatcher) they do nothing."""
+relay queued in order, or a workflow left with only the group's view to show, lets the chat's
+next update start). ``bot.claims`` sets both for each update it handles; elsewhere (tests, a
+plain dispatcher) they do nothing."""
 
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ def let_chat_go_on() -> None:
     if go_on is not None:
         go_on()
     give_back_slot()
+
+
+def group_view_follows() -> None:
+    """What is left of this update's handling is the operators' group's view of it (a card,
+    a notice, a topic closed), which the group's 20 messages a minute may keep waiting: the
+    chat's next update need not wait for it (an agent's next answer in their workspace)."""
+    go_on = _order.get()
+    if go_on is not None:
+        go_on()
 
 
 def handling(give_slot: Callable[[], None], go_on: Callable[[], None]) -> tuple[object, object]:

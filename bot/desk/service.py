@@ -29,6 +29,7 @@ from bot.desk.notices import already_notice, queue_notice
 from bot.desk.relay import Relay, html_of, input_media, message_kind
 from bot.desk.routing import Desks, category_of
 from bot.desk.topics import OperatorsUnavailable, Topics
+from bot.handling import group_view_follows
 from bot.health import GroupWatch
 from bot.journal import not_journaled
 from bot.pacing import Pacer
@@ -204,6 +205,7 @@ class Desk(DeskLookups, EditMirror):
         if tell:  # the subscriber first: the group's budget may keep the card waiting
             with contextlib.suppress(TelegramForbiddenError):
                 await self.bot.send_message(ticket.user_id, t(ticket.lang or "ru", "handoff_taken"))
+        await self._works_on(ticket, agent)
         await self.topics.refresh_card(ticket)
         await self.topics.notify(
             ticket, t(self.lang, "agent_claimed", agent=html.escape(agent.name), ticket=ticket.id)
@@ -222,9 +224,20 @@ class Desk(DeskLookups, EditMirror):
             raise NotYourTicket(ticket.agent_id, ticket.agent_name or "")
         return ticket
 
+    async def _works_on(self, ticket: Ticket, agent: Agent) -> None:
+        """The agent has the ticket now; then the group is shown it. Where the agent works
+        on it is made ready here (``bot.desk.workspace``), before the group's view."""
+        group_view_follows()
+
+    async def _left(self, ticket: Ticket, notice: str) -> None:
+        """The ticket's agent no longer works on it (released, handed on, closed): where they
+        worked is told ``notice`` (``bot.desk.workspace``), before the group's view."""
+        group_view_follows()
+
     async def release(self, ticket: Ticket, agent: Agent) -> Ticket:
         """claimed → waiting, in its old place in the queue (its agent, or a supervisor)."""
         ticket = await self.store.release(ticket.id, agent.id, force=agent.supervisor)
+        await self._left(ticket, t(self.lang, "agent_workspace_left", ticket=ticket.id))
         await self.topics.refresh_card(ticket)
         await self.topics.notify(ticket, t(self.lang, "agent_transferred", ticket=ticket.id))
         return ticket
@@ -234,6 +247,7 @@ class Desk(DeskLookups, EditMirror):
         ticket = await self.store.transfer(
             ticket.id, agent.id, to.id, to.name, force=agent.supervisor
         )
+        await self._works_on(ticket, to)
         await self.topics.refresh_card(ticket)
         await self.topics.notify(
             ticket,
@@ -246,6 +260,7 @@ class Desk(DeskLookups, EditMirror):
         ticket = await self.store.take_over(
             ticket.id, agent.id, agent.name, supervisor=agent.supervisor
         )
+        await self._works_on(ticket, agent)
         await self.topics.refresh_card(ticket)
         await self.topics.notify(
             ticket, t(self.lang, "agent_took_over", agent=html.escape(agent.name), ticket=ticket.id)
@@ -281,9 +296,11 @@ class Desk(DeskLookups, EditMirror):
             except TelegramForbiddenError:  # the ticket is closing anyway: only record it
                 log.info("ticket #%s closed; the subscriber has blocked the bot", ticket.id)
                 await self.store.mark_blocked(ticket.user_id)
-        await self.topics.refresh_card(ticket)
         name = agent.name if agent else ticket.agent_name
-        await self.topics.notify(ticket, cards.closed_notice(self.lang, ticket, name))
+        notice = cards.closed_notice(self.lang, ticket, name)
+        await self._left(ticket, notice)
+        await self.topics.refresh_card(ticket)
+        await self.topics.notify(ticket, notice)
         await self.topics.close(ticket)
         return await assign.freed(self, ticket)  # its agent (or another) may take one more
 

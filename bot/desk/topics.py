@@ -25,7 +25,7 @@ from aiogram.exceptions import (
 
 from bot.desk import cards, views
 from bot.desk.relay import topic_gone
-from bot.pacing import LOW, priority
+from bot.pacing import HIGH, LOW, priority
 from handoff.storage import Store
 from handoff.subscribers import Subscriber
 from handoff.tickets import Ticket
@@ -76,11 +76,13 @@ class Topics:
                 return ticket
             sub = sub or await self.store.subscriber(ticket.user_id)
             try:
-                if ticket.thread_id is None:
-                    if ticket.topic_requested_at is not None:
-                        _asked_before(ticket, await self.title(ticket, sub))
-                    ticket = await self.new_topic(ticket, sub)
-                return await self.send_card(ticket, sub, ticket.thread_id)
+                # as a relay: the card is the subscriber's first message to the agents
+                with priority(HIGH):
+                    if ticket.thread_id is None:
+                        if ticket.topic_requested_at is not None:
+                            _asked_before(ticket, await self.title(ticket, sub))
+                        ticket = await self.new_topic(ticket, sub)
+                    return await self.send_card(ticket, sub, ticket.thread_id)
             except TelegramForbiddenError as exc:
                 raise OperatorsUnavailable(exc.message) from exc
 

@@ -21,7 +21,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
 
-from bot.desk import cards, views
+from bot.desk import views
 from bot.desk.relay import input_media, message_kind, topic_gone
 from bot.desk.service import Agent, Desk
 from bot.texts import t
@@ -85,18 +85,9 @@ async def _new_topic(desk: Desk, ticket: Ticket, agent_id: int) -> Workspace:
     return workspace
 
 
-async def released(desk: Desk, ticket: Ticket) -> None:
-    """The ticket has no agent any more: its relay goes back to the group's topic."""
-    workspace = await desk.store.workspaces.workspace_of(ticket.id)
-    if workspace is None:
-        return
-    await desk.store.workspaces.close_workspace(ticket.id)
-    await _tell(desk, workspace, t(desk.lang, "agent_workspace_left", ticket=ticket.id))
-
-
 async def closed(desk: Desk, ticket: Ticket, notice: str) -> None:
-    """The ticket closed: its workspace topic is told and left (it stays in the agent's
-    chat, with its history); reopened and claimed again, the ticket gets a new one."""
+    """The ticket's agent left it (closed, released): its workspace topic is told and left (it
+    stays in the agent's chat, with its history); claimed again, the ticket gets a new one."""
     workspace = await desk.store.workspaces.workspace_of(ticket.id)
     if workspace is not None:
         await desk.store.workspaces.close_workspace(ticket.id)
@@ -210,34 +201,17 @@ class DeskChat(Filter):
 
 
 class WorkspaceDesk(Desk):
-    """The desk with agents' workspaces: each workflow as ``Desk`` has it, and then the
-    workspace's side of it (``agents.workspaces`` off: exactly ``Desk``)."""
+    """The desk with agents' workspaces: each workflow as ``Desk`` has it, with the
+    workspace's side of it done before the group's view (``agents.workspaces`` off: exactly
+    ``Desk``)."""
 
-    async def claim(self, ticket: Ticket, agent: Agent, *, tell: bool = True) -> Ticket:
-        ticket = await super().claim(ticket, agent, tell=tell)
+    async def _works_on(self, ticket: Ticket, agent: Agent) -> None:
         await opened(self, ticket, agent)
-        return ticket
+        await super()._works_on(ticket, agent)
 
-    async def release(self, ticket: Ticket, agent: Agent) -> Ticket:
-        ticket = await super().release(ticket, agent)
-        await released(self, ticket)
-        return ticket
-
-    async def transfer(self, ticket: Ticket, agent: Agent, to: Agent) -> Ticket:
-        ticket = await super().transfer(ticket, agent, to)
-        await opened(self, ticket, to)
-        return ticket
-
-    async def take_over(self, ticket: Ticket, agent: Agent) -> Ticket:
-        ticket = await super().take_over(ticket, agent)
-        await opened(self, ticket, agent)
-        return ticket
-
-    async def _closed(self, ticket: Ticket, agent: Agent | None) -> Ticket:
-        after = await super()._closed(ticket, agent)
-        name = agent.name if agent else ticket.agent_name
-        await closed(self, ticket, cards.closed_notice(self.lang, ticket, name))
-        return after
+    async def _left(self, ticket: Ticket, notice: str) -> None:
+        await closed(self, ticket, notice)
+        await super()._left(ticket, notice)
 
     async def is_agent(self, user_id: int, group_id: int | None = None) -> bool:
         """In their own private chat (a workspace) an agent is one of any desk's group."""

@@ -12,7 +12,15 @@ import pytest
 
 from bot.config import Config
 from emulator import Emulator
-from tests.e2e.conftest import Desk, button_data, buttons, open_desk, roomy_group, settled
+from tests.e2e.conftest import (
+    Desk,
+    Person,
+    button_data,
+    buttons,
+    open_desk,
+    roomy_group,
+    settled,
+)
 from tests.e2e.test_desk import handed_off, press
 
 
@@ -171,3 +179,40 @@ async def test_a_bot_without_topic_mode_keeps_tickets_in_the_group(desk: Desk) -
     await emu.send_text(person.user, "алло")
     await topic.next(predicate=lambda m: m.get("text") == "алло", timeout=10)
     assert emu.topics(dilnoza.id) == []
+
+
+async def _claimed_in_workspace(desk: Desk, name: str) -> tuple[Person, int]:
+    """A subscriber handed off and their ticket claimed by the first agent: the subscriber
+    (told a person has it) and the ticket's topic in her private chat."""
+    emu, dilnoza = desk.emu, desk.agents[0]
+    person, card = await handed_off(desk, name)
+    since = emu.cursor()
+    await press(desk, dilnoza, card, "Взять")
+    created = await emu.wait_for_event(
+        lambda e: e.kind == "topic_created" and e.chat_id == dilnoza.id, since=since, timeout=10
+    )
+    assert (await person.next(timeout=10))["text"].startswith("Оператор взял")
+    return person, created.thread_id
+
+
+async def test_a_close_waiting_for_the_group_does_not_hold_up_the_agents_next_answer(
+    desk: Desk,
+) -> None:
+    """All of an agent's tickets are topics of one private chat, whose updates are handled in
+    order: what a workflow shows the group (here the topic's close, kept waiting 10 s by the
+    group's budget) must not keep her next answer, in another ticket, waiting."""
+    emu, dilnoza = desk.emu, desk.agents[0]
+    emu.private_chat(emu.default_bot, dilnoza, create=True)
+    first, first_topic = await _claimed_in_workspace(desk, "Farrukh")
+    second, second_topic = await _claimed_in_workspace(desk, "Zarina")
+    since = emu.cursor()
+    emu.inject_retry_after("closeForumTopic", retry_after=10)  # the group's budget is spent
+    await emu.send_text(dilnoza, "/close", thread_id=first_topic)
+    assert "1 ⭐" in str((await first.next(timeout=10)).get("reply_markup"))  # rate the agent
+    await emu.send_text(dilnoza, "Проверяю ваш номер", thread_id=second_topic)
+    assert (await second.next(timeout=6))["text"] == "Проверяю ваш номер"
+    assert not [c for c in emu.calls("closeForumTopic", since=since) if c.get("ok")]
+    # the group's side of the close still happens, once Telegram takes it
+    await emu.wait_for_call(
+        "closeForumTopic", since=since, timeout=20, predicate=lambda call: bool(call.get("ok"))
+    )
