@@ -126,6 +126,7 @@ class Tally:
     duplicated: int = 0
     tickets: int = 0
     closed: int = 0
+    reopened: int = 0  # a subscriber wrote again just as their ticket closed
     rss: list[float] = field(default_factory=list)
 
 
@@ -228,7 +229,7 @@ class Scenario:
         self.tally.closed += 1
 
     async def rate(self, sub: Sub, message: dict) -> None:
-        await self.emu.press_button(sub.user, message["message_id"], text="5", strict=False)
+        await self.emu.press_button(sub.user, message["message_id"], text="5 ⭐", strict=False)
 
     def relayed(self, pending: dict[str, float], text: str, at: float) -> bool:
         """A relayed text (or part of one): its latency, or a duplicate."""
@@ -258,8 +259,10 @@ class Scenario:
         ]
         claim = next((b for b in buttons if "Взять" in b["text"]), None)
         found = NAME.search(text)
-        if claim is None or found is None or thread[1] is None or thread in self.tickets:
+        if claim is None or found is None or thread[1] is None:
             return
+        if thread in self.tickets and not self.tickets[thread].closing:
+            return  # its card again (a refresh); a closed ticket's new card: it reopened
         sub = self.by_index[int(found.group(1))]
         sub.state = "ticket"  # also when the bot handed off on its own
         desk, desks = self.groups[group], len(self.groups)
@@ -269,8 +272,11 @@ class Scenario:
         ticket = Ticket(thread[1], group, sub, agent, msg["message_id"], chat=group, at=thread[1])
         if sub.i in self.asked_human:
             self.tally.card.append(at - self.asked_human.pop(sub.i))
+        if thread in self.tickets:
+            self.tally.reopened += 1
+        else:
+            self.tally.tickets += 1
         self.tickets[thread] = ticket
-        self.tally.tickets += 1
         self.later(CLAIM_DELAY, self.claim(ticket, claim["callback_data"]))
 
     def on_workspace_message(self, chat: int, msg: dict, at: float) -> None:
@@ -305,7 +311,7 @@ class Scenario:
             for row in (msg.get("reply_markup") or {}).get("inline_keyboard", [])
             for b in row
         ]
-        if buttons == ["1", "2", "3", "4", "5"]:
+        if [b.split()[0] for b in buttons] == ["1", "2", "3", "4", "5"]:  # "1 ⭐" … "5 ⭐"
             sub.state = "done"
             self.later((1.0, 3.0), self.rate(sub, msg))
             return
@@ -497,6 +503,7 @@ async def run(args: argparse.Namespace) -> dict:
         "unanswered": sum(1 for s in subs if s.asked_at),
         "tickets": tally.tickets,
         "tickets_closed": tally.closed,
+        "tickets_reopened": tally.reopened,
         "relayed_to_agents": len(tally.relay_in),
         "relayed_to_subscribers": len(tally.relay_out),
         "not_relayed": len(tally.to_agents) + len(tally.to_subscribers),
