@@ -1,23 +1,27 @@
 """Every decision of the matcher on the question sets, one line per message: the reference a
 speed change is diffed against (it must not change a single one).
 
-    .venv/bin/python bench/decisions.py [--explain] [--out F] [SETS...]
+    .venv/bin/python bench/decisions.py [--explain] [--generated N] [--out F] [SETS...]
 
 A line is the set and case number, the decision's kind, topic, intent, choices, second ask,
 runner-up, language, reading and score (4 decimals). ``--explain`` adds the explanation with
 every word's weight and near keys (``detail=True``), a stricter check: the ranking of the
-other candidates and each word's lookup must stay the same too.
+other candidates and each word's lookup must stay the same too. ``--generated N`` adds the
+questions of ``matcher_bench.py``'s N-topic benchmark on its generated KB (same seeds).
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.matcher_bench import generate_kb, perturb  # noqa: E402
 from knowledge.evaluate import load_cases  # noqa: E402
 from knowledge.loader import load  # noqa: E402
 from knowledge.matcher import Decision, Matcher  # noqa: E402
@@ -35,11 +39,28 @@ def line(where: str, d: Decision) -> str:
     )
 
 
+def generated(n_topics: int, explain: bool, n_queries: int = 500, seed: int = 7) -> list[str]:
+    """The decisions on ``matcher_bench.py``'s questions of its ``n_topics`` benchmark."""
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        triggers = generate_kb(n_topics, Path(tmp) / "kb")
+        matcher = Matcher(load(Path(tmp) / "kb"))
+    queries = [rng.choice(triggers) for _ in range(n_queries)]  # as bench_size draws them
+    out = []
+    for n, (_, _, phrase) in enumerate(queries, 1):
+        d = matcher.match(perturb(phrase, rng), detail=explain)
+        out.append(line(f"generated_{n_topics}:{n}", d))
+        if explain:
+            out.extend(f"    {e}" for e in d.explanation)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = sorted((ROOT / "tests" / "data").glob("eval_*.yaml"))
     parser.add_argument("sets", nargs="*", default=[str(p) for p in default])
     parser.add_argument("--explain", action="store_true", help="add every explanation line")
+    parser.add_argument("--generated", type=int, nargs="*", default=[], metavar="N")
     parser.add_argument("--out", help="write here instead of stdout")
     args = parser.parse_args()
     matcher = Matcher(load(ROOT / "kb"))
@@ -52,6 +73,8 @@ def main() -> None:
             out.append(line(f"{name}:{n}", d))
             if args.explain:
                 out.extend(f"    {e}" for e in d.explanation)
+    for n_topics in args.generated:
+        out.extend(generated(n_topics, args.explain))
     text = "\n".join(out) + "\n"
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 from knowledge.decision import Candidate
 from knowledge.reading import Reading
 
+# a key's matches in one frame: its word, its best similarity in a word read, its
+# (word, similarity) pairs, and the clauses of the content words it matched, for a topic
+# (context words left out) and for an intent
+_KeyHits = tuple[str, float, list[tuple[int, float]], list[int], list[int]]
+
 
 @dataclass(slots=True)
 class _Words:
@@ -22,6 +27,11 @@ class _Words:
     coverage: dict[str, float]  # lang → share of words that language's index knows
     # per language: key → [(word, similarity)], once the whole message is scored
     by_kid_of: dict[str, dict[int, list[tuple[int, float]]]] = field(default_factory=dict)
+    # the triggers worth scoring, (lang, trigger id): the same for the whole message and for
+    # each of its sentences, so found once
+    candidates: list[tuple[str, int]] | None = None
+    # entry → (word, similarity) of each word any of its triggers explains
+    entry_sims: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -45,4 +55,5 @@ class _Frame:
     past: set[int]  # clauses that tell what happened, in a sentence that asks
     candidates: list[tuple[str, int]]
     by_kid_of: dict[str, dict[int, list[tuple[int, float]]]]
-    entry_sims: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    # per language: key → what it finds in the message, the same for every trigger with it
+    keys: dict[str, dict[int, _KeyHits]]
