@@ -66,6 +66,7 @@ GIBBERISH_COVERAGE = 0.2  # as typed, a share of known words this low is no lang
 MAX_CANDIDATE_TRIGGERS = 40
 MAX_NEW_CANDIDATES = 1500
 TOPIC_BLEND = 0.5
+_OWN_BLEND = 1 - TOPIC_BLEND
 BETA2 = 1.0  # F-beta²: below 1 precision (explaining the message) counts more than recall
 
 
@@ -78,6 +79,8 @@ _Hits = tuple[
     list[tuple[float, list[tuple[int, float]]]],
     tuple[str, ...],
 ]
+# a word an entry explains: its index, weight, focus, clause, and its similarity's share
+_Term = tuple[int, float, float, int, float]
 # a trigger's score (rounded), its matched keys' words, the clauses it asks, its content clauses
 _Scored = tuple[float, tuple[str, ...], tuple[int, int], list[int]]
 
@@ -112,6 +115,9 @@ class Matcher(WordReader, DecisionRules):
         self.foreign = {lang: lexicon.roots(lexicon.FOREIGN_WORDS, lang) for lang in LANGS}
         talk = {e for e, action in self.actions.items() if action == "smalltalk"}
         self.talk_keys = {lang: self.indexes[lang].keys_only_of(talk) for lang in LANGS}
+        # asked once per trigger scored: which entries are topics, and which small talk
+        self.topic_ids = frozenset(e for e, action in self.actions.items() if action == "answer")
+        self.talk_ids = frozenset(talk)
         self.seen = {}
         lexicon.load_dictionary()
 
@@ -119,8 +125,8 @@ class Matcher(WordReader, DecisionRules):
 
     def _candidates(
         self, words: _Words
-    ) -> tuple[list[tuple[str, int]], dict[str, dict[int, list[tuple[int, float]]]]]:
-        """(lang, trigger id) of the triggers worth scoring, and per language: key →
+    ) -> tuple[list[tuple[str, Trigger]], dict[str, dict[int, list[tuple[int, float]]]]]:
+        """(lang, trigger) of the triggers worth scoring, and per language: key →
         [(word, similarity)]."""
         qw = words.weight
         qtotal = sum(qw)
@@ -150,7 +156,7 @@ class Matcher(WordReader, DecisionRules):
             if share >= cut
         ]
         top = heapq.nlargest(MAX_CANDIDATE_TRIGGERS, pool)
-        return [(lang, tid) for _, lang, tid in top], by_kid_of
+        return [(lang, self.indexes[lang].triggers[tid]) for _, lang, tid in top], by_kid_of
 
     def _entry_sims(self, words: _Words, entry: str) -> list[tuple[int, float]]:
         """(word, similarity) for each word any trigger of ``entry``, in any language,
@@ -176,8 +182,7 @@ class Matcher(WordReader, DecisionRules):
         ``sentence``, on that sentence alone, unknown words elsewhere still counting."""
         frame = self._frame(words, sentence)
         best_by_entry: dict[str, tuple[float, str, Trigger, _Scored]] = {}
-        for lang, tid in frame.candidates:
-            trig = self.indexes[lang].triggers[tid]
+        for lang, trig in frame.candidates:
             scored = self._score_trigger(words, frame, lang, trig)
             if scored is None:
                 continue
@@ -283,34 +288,37 @@ class Matcher(WordReader, DecisionRules):
         if hits is None:
             return None
         per_word, content_units, n_content, r_num, pairs_of, matched = hits
-        units, qw, focus = words.reading.units, words.weight, frame.focus
-        sims = self._entry_sims(words, trig.entry)
+        units = words.reading.units
+        terms = frame.terms.get(trig.entry)
+        if terms is None:
+            terms = frame.terms[trig.entry] = self._terms(words, frame, trig.entry)
         asked = (min(content_units), max(content_units))
         first, last = asked
         if first > 0 and first in frame.referring:
             first -= 1  # "как её заблокировать" is about the clause before it
         p_all = p_span = 0.0
-        for i, sim in sims:  # only words the topic explains add to precision
-            explained = qw[i] * ((1 - TOPIC_BLEND) * per_word.get(i, 0.0) + TOPIC_BLEND * sim)
-            p_all += focus[i] * explained
-            if first <= units[i] <= last:
+        for i, q, f, u, blended in terms:  # only words the topic explains add to precision
+            explained = q * (_OWN_BLEND * per_word.get(i, 0.0) + blended)
+            p_all += f * explained
+            if first <= u <= last:
                 p_span += explained
         score = _f(p_all / frame.q_all, r_num / trig.total)
         # small talk is often one word in its own clause ("Ташаккур, ..."); a topic or a
         # hand-off read on part of a message needs two of its words there
-        if frame.sentence is None and n_content >= (
-            1 if self.actions.get(trig.entry) == "smalltalk" else 2
-        ):
+        if frame.sentence is None and n_content >= (1 if trig.entry in self.talk_ids else 2):
             inside = frame.unit_q[last + 1] - frame.unit_q[first]
             n_units = len(frame.unit_focus)
             outside = frame.unit_out[n_units] - (frame.unit_out[last + 1] - frame.unit_out[first])
             # clauses that only tell the story are a weaker reading than the question, and
             # they contain only what they contain: the trigger's words found elsewhere don't count
             share = SPAN_SHARE if frame.unit_focus[first : last + 1].count(1.0) else SPAN_STORY
-            r_span = sum(
-                w * max((sim for i, sim in pairs if first <= units[i] <= last), default=0.0)
-                for w, pairs in pairs_of
-            )
+            r_span = 0.0
+            for w, pairs in pairs_of:
+                inner = 0.0  # sims are positive: the best of none is 0
+                for i, sim in pairs:
+                    if sim > inner and first <= units[i] <= last:
+                        inner = sim
+                r_span += w * inner
             score = max(score, share * _f(p_span / (inside + outside), r_span / trig.total))
         if frame.past.issuperset(content_units):
             # "только купил симку, | не знаю какой номер": what happened is not what is asked
@@ -320,11 +328,19 @@ class Matcher(WordReader, DecisionRules):
             return None
         return round(score, 4), matched, asked, content_units
 
+    def _terms(self, words: _Words, frame: _Frame, entry: str) -> list[_Term]:
+        """Per word ``entry`` explains: what its precision term needs of the frame."""
+        qw, focus, units = words.weight, frame.focus, words.reading.units
+        return [
+            (i, qw[i], focus[i], units[i], TOPIC_BLEND * sim)
+            for i, sim in self._entry_sims(words, entry)
+        ]
+
     def _hits(self, frame: _Frame, lang: str, trig: Trigger) -> _Hits | None:
         """Which of the message's words a trigger's keys match; None when no content word
         (of a topic: no word but a context one, "now" alone asks no topic) does."""
         keys = frame.keys[lang]
-        topic = self.actions.get(trig.entry) == "answer"
+        topic = trig.entry in self.topic_ids
         per_word: dict[int, float] = {}
         content_units: list[int] = []
         n_content = 0

@@ -64,7 +64,6 @@ class WordReader:
         for i, word in enumerate(reading.words):
             best, is_stop, is_context, is_foreign = self._look_up(reading, i, found)
             is_stop = is_stop or reading.units[i] in reading.bare  # "что делать?" names nothing
-            story = n >= STORY_MIN_WORDS and not reading.names[i] and lexicon.is_story_word(word)
             denied = (
                 i > 0
                 and reading.words[i - 1] in _NOT
@@ -81,6 +80,14 @@ class WordReader:
                     found[lang][i] = {}
             for lang in LANGS:
                 known[lang] += bool(found[lang][i])
+            # the story a word tells counts only where the word is not a KB word as such (the
+            # dictionary is slow to ask)
+            story = (
+                (best is None or best[0] < 1.0)
+                and n >= STORY_MIN_WORDS
+                and not reading.names[i]
+                and lexicon.is_story_word(word)
+            )
             out.context.append(is_context)
             if best is not None:
                 self._weigh_known(out, best, is_stop, "story" if story else "unknown")
