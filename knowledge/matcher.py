@@ -70,15 +70,6 @@ _OWN_BLEND = 1 - TOPIC_BLEND
 BETA2 = 1.0  # F-beta²: below 1 precision (explaining the message) counts more than recall
 
 
-# per_word, content clauses, content keys, recall numerator, (key weight, pairs), matched keys
-_Hits = tuple[
-    dict[int, float],
-    list[int],
-    int,
-    float,
-    list[tuple[float, list[tuple[int, float]]]],
-    tuple[str, ...],
-]
 # a word an entry explains: its index, weight, focus, clause, and its similarity's share
 _Term = tuple[int, float, float, int, float]
 # a trigger's score (rounded), its matched keys' words, the clauses it asks, its content clauses
@@ -283,62 +274,9 @@ class Matcher(WordReader, DecisionRules):
     def _score_trigger(
         self, words: _Words, frame: _Frame, lang: str, trig: Trigger
     ) -> _Scored | None:
-        """One trigger's score: a soft F1 on the whole message, and on its own clauses."""
-        hits = self._hits(frame, lang, trig)
-        if hits is None:
-            return None
-        per_word, content_units, n_content, r_num, pairs_of, matched = hits
-        units = words.reading.units
-        terms = frame.terms.get(trig.entry)
-        if terms is None:
-            terms = frame.terms[trig.entry] = self._terms(words, frame, trig.entry)
-        asked = (min(content_units), max(content_units))
-        first, last = asked
-        if first > 0 and first in frame.referring:
-            first -= 1  # "как её заблокировать" is about the clause before it
-        p_all = p_span = 0.0
-        for i, q, f, u, blended in terms:  # only words the topic explains add to precision
-            explained = q * (_OWN_BLEND * per_word.get(i, 0.0) + blended)
-            p_all += f * explained
-            if first <= u <= last:
-                p_span += explained
-        score = _f(p_all / frame.q_all, r_num / trig.total)
-        # small talk is often one word in its own clause ("Ташаккур, ..."); a topic or a
-        # hand-off read on part of a message needs two of its words there
-        if frame.sentence is None and n_content >= (1 if trig.entry in self.talk_ids else 2):
-            inside = frame.unit_q[last + 1] - frame.unit_q[first]
-            n_units = len(frame.unit_focus)
-            outside = frame.unit_out[n_units] - (frame.unit_out[last + 1] - frame.unit_out[first])
-            # clauses that only tell the story are a weaker reading than the question, and
-            # they contain only what they contain: the trigger's words found elsewhere don't count
-            share = SPAN_SHARE if frame.unit_focus[first : last + 1].count(1.0) else SPAN_STORY
-            r_span = 0.0
-            for w, pairs in pairs_of:
-                inner = 0.0  # sims are positive: the best of none is 0
-                for i, sim in pairs:
-                    if sim > inner and first <= units[i] <= last:
-                        inner = sim
-                r_span += w * inner
-            score = max(score, share * _f(p_span / (inside + outside), r_span / trig.total))
-        if frame.past.issuperset(content_units):
-            # "только купил симку, | не знаю какой номер": what happened is not what is asked
-            score *= TOLD_ONLY
-        score *= words.reading.weight  # a reading on another layout is less likely
-        if score <= 0:
-            return None
-        return round(score, 4), matched, asked, content_units
-
-    def _terms(self, words: _Words, frame: _Frame, entry: str) -> list[_Term]:
-        """Per word ``entry`` explains: what its precision term needs of the frame."""
-        qw, focus, units = words.weight, frame.focus, words.reading.units
-        return [
-            (i, qw[i], focus[i], units[i], TOPIC_BLEND * sim)
-            for i, sim in self._entry_sims(words, entry)
-        ]
-
-    def _hits(self, frame: _Frame, lang: str, trig: Trigger) -> _Hits | None:
-        """Which of the message's words a trigger's keys match; None when no content word
-        (of a topic: no word but a context one, "now" alone asks no topic) does."""
+        """One trigger's score: a soft F1 on the whole message, and on its own clauses; None
+        when no content word (of a topic: no word but a context one, "now" alone asks no
+        topic) matches. Which words its keys match is worked out per key in the frame."""
         keys = frame.keys[lang]
         topic = trig.entry in self.topic_ids
         per_word: dict[int, float] = {}
@@ -364,7 +302,42 @@ class Matcher(WordReader, DecisionRules):
                 n_content += 1
         if not content_units or not trig.total:
             return None
-        return per_word, content_units, n_content, r_num, pairs_of, tuple(matched)
+        terms = frame.terms.get(trig.entry)
+        if terms is None:
+            terms = frame.terms[trig.entry] = self._terms(words, frame, trig.entry)
+        asked = (min(content_units), max(content_units))
+        first, last = asked
+        if first > 0 and first in frame.referring:
+            first -= 1  # "как её заблокировать" is about the clause before it
+        p_all = p_span = 0.0
+        for i, q, f, u, blended in terms:  # only words the topic explains add to precision
+            explained = q * (_OWN_BLEND * per_word.get(i, 0.0) + blended)
+            p_all += f * explained
+            if first <= u <= last:
+                p_span += explained
+        score = _f(p_all / frame.q_all, r_num / trig.total)
+        # small talk is often one word in its own clause ("Ташаккур, ..."); a topic or a
+        # hand-off read on part of a message needs two of its words there
+        if frame.sentence is None and n_content >= (1 if trig.entry in self.talk_ids else 2):
+            span = (first, last)
+            score = max(
+                score, _span_score(frame, words.reading.units, span, p_span, pairs_of, trig)
+            )
+        if frame.past.issuperset(content_units):
+            # "только купил симку, | не знаю какой номер": what happened is not what is asked
+            score *= TOLD_ONLY
+        score *= words.reading.weight  # a reading on another layout is less likely
+        if score <= 0:
+            return None
+        return round(score, 4), tuple(matched), asked, content_units
+
+    def _terms(self, words: _Words, frame: _Frame, entry: str) -> list[_Term]:
+        """Per word ``entry`` explains: what its precision term needs of the frame."""
+        qw, focus, units = words.weight, frame.focus, words.reading.units
+        return [
+            (i, qw[i], focus[i], units[i], TOPIC_BLEND * sim)
+            for i, sim in self._entry_sims(words, entry)
+        ]
 
     # -- the decision ----------------------------------------------------------------------
 
@@ -427,6 +400,32 @@ def _gather(
             for tid in cand.keys() & idx.posting_set(kid):
                 cand[tid] += gain
     return cand
+
+
+def _span_score(
+    frame: _Frame,
+    units: tuple[int, ...],
+    span: tuple[int, int],
+    p_span: float,
+    pairs_of: list[tuple[float, list[tuple[int, float]]]],
+    trig: Trigger,
+) -> float:
+    """A trigger's score read on its own clauses only (``span``, first to last)."""
+    first, last = span
+    inside = frame.unit_q[last + 1] - frame.unit_q[first]
+    n_units = len(frame.unit_focus)
+    outside = frame.unit_out[n_units] - (frame.unit_out[last + 1] - frame.unit_out[first])
+    # clauses that only tell the story are a weaker reading than the question, and they
+    # contain only what they contain: the trigger's words found elsewhere don't count
+    share = SPAN_SHARE if frame.unit_focus[first : last + 1].count(1.0) else SPAN_STORY
+    r_span = 0.0
+    for w, pairs in pairs_of:
+        inner = 0.0  # sims are positive: the best of none is 0
+        for i, sim in pairs:
+            if sim > inner and first <= units[i] <= last:
+                inner = sim
+        r_span += w * inner
+    return share * _f(p_span / (inside + outside), r_span / trig.total)
 
 
 def _f(p: float, r: float) -> float:

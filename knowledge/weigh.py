@@ -80,14 +80,9 @@ class WordReader:
                     found[lang][i] = {}
             for lang in LANGS:
                 known[lang] += bool(found[lang][i])
-            # the story a word tells counts only where the word is not a KB word as such (the
+            # the story a word tells counts only where it is not a KB word as such (the
             # dictionary is slow to ask)
-            story = (
-                (best is None or best[0] < 1.0)
-                and n >= STORY_MIN_WORDS
-                and not reading.names[i]
-                and lexicon.is_story_word(word)
-            )
+            story = (best is None or best[0] < 1.0) and _tells_story(reading, i, n)
             out.context.append(is_context)
             if best is not None:
                 self._weigh_known(out, best, is_stop, "story" if story else "unknown")
@@ -182,3 +177,9 @@ class WordReader:
         out.weight.append(w)
         out.kind.append("kb")
         out.unknown.append((1 - sim) * _KIND_UNKNOWN[rest])
+
+
+def _tells_story(reading: Reading, i: int, n: int) -> bool:
+    """Word ``i`` tells the story around the question: not a name, in a message long enough
+    to have one."""
+    return n >= STORY_MIN_WORDS and not reading.names[i] and lexicon.is_story_word(reading.words[i])
