@@ -45,9 +45,7 @@ class DecisionRules:
     def _talk_only(self, found: dict[str, list[dict[int, float]]], i: int) -> bool:
         raise NotImplementedError
 
-    def _entry_sims(
-        self, by_kid_of: dict[str, dict[int, list[tuple[int, float]]]], entry: str
-    ) -> list[tuple[int, float]]:
+    def _entry_sims(self, words: _Words, entry: str) -> list[tuple[int, float]]:
         raise NotImplementedError
 
     def _explain(self, read: _Read, first: Candidate, every_word: bool) -> list[str]:
@@ -130,7 +128,7 @@ class DecisionRules:
         floor = self.max_weight * STOPWORD_WEIGHT
         return {
             i
-            for i, sim in self._entry_sims(words.by_kid_of, entry)
+            for i, sim in self._entry_sims(words, entry)
             if sim >= CLOSE
             and words.kind[i] == "kb"
             and words.weight[i] > floor

@@ -120,6 +120,17 @@ class Index:
     prefixes: dict[str, list[int]] = field(default_factory=dict)
     max_weight: float = 1.0
     lookups: dict[tuple[str, str], dict[int, float]] = field(default_factory=dict)
+    totals: list[float] = field(default_factory=list)  # each trigger's total weight
+    # a common key's postings as a set, made the first time a message needs it (at most one
+    # per key of this index)
+    posting_sets: dict[int, frozenset[int]] = field(default_factory=dict)
+
+    def posting_set(self, kid: int) -> frozenset[int]:
+        """The triggers that have key ``kid``, as a set."""
+        found = self.posting_sets.get(kid)
+        if found is None:
+            found = self.posting_sets[kid] = frozenset(self.postings[kid])
+        return found
 
     def key_id(self, key: str, is_stop: bool, surface: str) -> int:
         kid = self.vocab.get(key)
@@ -239,6 +250,7 @@ def build_index(
         idx.triggers.append(
             Trigger(entry, phrase, lang, uniq, weights, sum(weights), frozenset(uniq))
         )
+        idx.totals.append(idx.triggers[-1].total)
         for k in uniq:
             idx.postings[k].append(tid)
     for kid, word in enumerate(idx.words):

@@ -29,20 +29,19 @@ from knowledge import lexicon
 from knowledge.decide import DecisionRules
 from knowledge.decision import Candidate, Decision, DecisionKind, Thresholds, reply_language
 from knowledge.index import (
-    STOPWORD_WEIGHT,
     Index,
     Trigger,
     build_index,
     kb_phrases,
-    key_of,
     word_key,
     word_keys,
 )
-from knowledge.lang import LANGS, detect_language, stem
+from knowledge.lang import LANGS, detect_language
 from knowledge.loader import KnowledgeBase
-from knowledge.reading import REFERRING, Reading, readings
-from knowledge.readout import _Frame, _Read, _Words
+from knowledge.reading import REFERRING, readings
+from knowledge.readout import _Frame, _KeyHits, _Read, _Words
 from knowledge.text import normalize
+from knowledge.weigh import WordReader
 
 __all__ = [
     "Candidate",
@@ -55,52 +54,29 @@ __all__ = [
     "word_keys",
 ]
 
-_NOT = frozenset({"не", "ни"})
-UNKNOWN_WEIGHT = 1.2
-NAME_WEIGHT = 2.0
-STORY_WEIGHT = 0.6  # a verb or adjective no topic knows ("кидала", "вытащили")
-STORY_MIN_WORDS = 4
-CONTEXT_WEIGHT = 0.15
 CONTEXT_FOCUS = 0.35
-TALK_CONTEXT_WEIGHT = 0.5  # a context word small talk has ("утро"), at most this
 CLAUSE_FOCUS = 0.7  # another clause of the sentence that asks
 PAST_FOCUS = 0.5  # a clause of that sentence that tells what happened
 OUTSIDE_UNKNOWN = 0.5  # an unknown word outside the clauses read still counts, at this share
 TOLD_ONLY = 0.8  # a topic found only in what happened, against one that is asked
 SPAN_SHARE = 0.8  # a match read on its own clauses only, against one on the whole message
 SPAN_STORY = 0.6  # ... when those clauses do not ask
-CONTEXT_OVER_FUZZY = 0.85  # a context word is not taken for a KB word it only resembles
 LAYOUT_COVERAGE = 0.6  # as typed, a share of known words this high rules out a layout slip
 GIBBERISH_COVERAGE = 0.2  # as typed, a share of known words this low is no language
 MAX_CANDIDATE_TRIGGERS = 40
 MAX_NEW_CANDIDATES = 1500
 TOPIC_BLEND = 0.5
+_OWN_BLEND = 1 - TOPIC_BLEND
 BETA2 = 1.0  # F-beta²: below 1 precision (explaining the message) counts more than recall
 
 
-# what a word found in no trigger weighs (times the heaviest word), and how far it is unknown
-_KIND_WEIGHT = {
-    "foreign": NAME_WEIGHT,
-    "stop": STOPWORD_WEIGHT,
-    "context": CONTEXT_WEIGHT,
-    "story": STORY_WEIGHT,
-    "unknown": UNKNOWN_WEIGHT,
-}
-_KIND_UNKNOWN = {"foreign": 1.0, "stop": 0.0, "context": 0.0, "story": 0.0, "unknown": 1.0}
+# a word an entry explains: its index, weight, focus, clause, and its similarity's share
+_Term = tuple[int, float, float, int, float]
+# a trigger's score (rounded), its matched keys' words, the clauses it asks, its content clauses
+_Scored = tuple[float, tuple[str, ...], tuple[int, int], list[int]]
 
 
-# per_word, content clauses, content keys, recall numerator, (key weight, pairs), matched keys
-_Hits = tuple[
-    dict[int, float],
-    list[int],
-    int,
-    float,
-    list[tuple[float, list[tuple[int, float]]]],
-    tuple[str, ...],
-]
-
-
-class Matcher(DecisionRules):
+class Matcher(WordReader, DecisionRules):
     """Matches messages against one knowledge base; build once per KB version."""
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
@@ -130,129 +106,22 @@ class Matcher(DecisionRules):
         self.foreign = {lang: lexicon.roots(lexicon.FOREIGN_WORDS, lang) for lang in LANGS}
         talk = {e for e, action in self.actions.items() if action == "smalltalk"}
         self.talk_keys = {lang: self.indexes[lang].keys_only_of(talk) for lang in LANGS}
+        # asked once per trigger scored: which entries are topics, and which small talk
+        self.topic_ids = frozenset(e for e, action in self.actions.items() if action == "answer")
+        self.talk_ids = frozenset(talk)
+        self.seen = {}
         lexicon.load_dictionary()
-
-    # -- words -----------------------------------------------------------------------------
-
-    def _words(self, reading: Reading) -> _Words:
-        """Each word of a reading looked up in its languages' indexes, then weighed by what
-        it is: a KB word, a function word, context, the story, another company's, unknown."""
-        n = len(reading.words)
-        found: dict[str, list[dict[int, float]]] = {lang: [{} for _ in range(n)] for lang in LANGS}
-        out = _Words(reading, found, [], [], [], [], {})
-        known = dict.fromkeys(LANGS, 0)
-        for i, word in enumerate(reading.words):
-            best, is_stop, is_context, is_foreign = self._look_up(reading, i, found)
-            is_stop = is_stop or reading.units[i] in reading.bare  # "что делать?" names nothing
-            story = n >= STORY_MIN_WORDS and not reading.names[i] and lexicon.is_story_word(word)
-            denied = (
-                i > 0
-                and reading.words[i - 1] in _NOT
-                and reading.units[i - 1] == reading.units[i]
-                and lexicon.is_denied_after_not(word)
-            )
-            if best is not None and (
-                ((is_context or is_foreign) and best[0] < CONTEXT_OVER_FUZZY)
-                or (is_foreign and (best[2] or best[0] < 1.0))  # "zoo" is not the Russian "за"
-                or denied  # "Мне не деньги перевести, а звонки": not about money
-            ):
-                best = None  # "мама" is family, not the "мало" it resembles
-                for lang in LANGS:
-                    found[lang][i] = {}
-            for lang in LANGS:
-                known[lang] += bool(found[lang][i])
-            out.context.append(is_context)
-            if best is not None:
-                self._weigh_known(out, best, is_stop, "story" if story else "unknown")
-                if is_context and self._talk_only(found, i):
-                    # "утра" is "доброе утро" to the KB; in "нет сети с утра" it is the story
-                    out.weight[-1] = min(out.weight[-1], self.max_weight * TALK_CONTEXT_WEIGHT)
-                continue
-            if is_foreign:
-                kind = "foreign"
-            elif denied:
-                kind = "story"
-            elif is_stop:
-                kind = "stop"
-            elif is_context:
-                kind = "context"
-            elif story:  # in a short question every word is the question
-                kind = "story"
-            else:
-                kind = "unknown"
-            # a name the knowledge base has never seen ("Steam", "Алиф") says most clearly that
-            # the message is about something else
-            name = kind == "unknown" and reading.names[i]
-            out.weight.append(self.max_weight * (NAME_WEIGHT if name else _KIND_WEIGHT[kind]))
-            out.kind.append(kind)
-            out.unknown.append(_KIND_UNKNOWN[kind])
-        out.coverage = {lang: (known[lang] / n if n else 0.0) for lang in LANGS}
-        return out
-
-    def _talk_only(self, found: dict[str, list[dict[int, float]]], i: int) -> bool:
-        """Word ``i`` is known only from small talk's triggers."""
-        return all(kid in self.talk_keys[lang] for lang in LANGS for kid in found[lang][i])
-
-    def _look_up(
-        self, reading: Reading, i: int, found: dict[str, list[dict[int, float]]]
-    ) -> tuple[tuple[float, float, bool] | None, bool, bool, bool]:
-        """Word ``i`` in every language it may be: the best match (similarity, key weight, key
-        is a function word), and whether it is a function, context or another company's word."""
-        is_stop = is_foreign = False
-        is_context = reading.words[i].isdigit()
-        best: tuple[float, float, bool] | None = None
-        for lang, form, conf in reading.options[i]:
-            key, stop, surface = key_of(form, lang)
-            is_stop = is_stop or stop
-            root = stem(form, lang)
-            is_context = (
-                is_context
-                or root in self.context[lang]
-                or (
-                    lang == "ru"
-                    and form[:3] in self.context_prefixes  # a dictionary look-up costs
-                    and lexicon.lemma(form) in self.context_lemmas
-                )
-            )
-            is_foreign = is_foreign or root in self.foreign[lang]
-            idx = self.indexes[lang]
-            slot = found[lang][i]
-            for kid, sim in idx.lookup(key, surface).items():
-                if sim < 1.0 and idx.stop[kid]:
-                    continue  # a function word is the word itself or nothing
-                sim *= conf
-                if sim > slot.get(kid, 0.0):
-                    slot[kid] = sim
-                cand = (sim, idx.weight[kid], idx.stop[kid])
-                if best is None or cand[:2] > best[:2]:
-                    best = cand
-        return best, is_stop, is_context, is_foreign
-
-    def _weigh_known(
-        self, out: _Words, best: tuple[float, float, bool], stop: bool, rest: str
-    ) -> None:
-        """A KB word's weight: a far fuzzy match is partly the word it resembles, partly the
-        word itself (``rest``: "story", "unknown"); "избавиться" is a verb of the story."""
-        sim, w, key_stop = best
-        top = self.max_weight
-        if stop or key_stop:
-            w = min(w, top * STOPWORD_WEIGHT)
-        else:
-            w = sim * w + (1 - sim) * top * _KIND_WEIGHT[rest]
-        out.weight.append(w)
-        out.kind.append("kb")
-        out.unknown.append((1 - sim) * _KIND_UNKNOWN[rest])
 
     # -- scoring ---------------------------------------------------------------------------
 
     def _candidates(
         self, words: _Words
-    ) -> tuple[list[tuple[str, int]], dict[str, dict[int, list[tuple[int, float]]]]]:
-        """(lang, trigger id) of the triggers worth scoring, and per language: key →
+    ) -> tuple[list[tuple[str, Trigger]], dict[str, dict[int, list[tuple[int, float]]]]]:
+        """(lang, trigger) of the triggers worth scoring, and per language: key →
         [(word, similarity)]."""
         qw = words.weight
         qtotal = sum(qw)
-        pool: list[tuple[float, str, int]] = []
+        shares: list[tuple[str, list[int], list[float]]] = []
         by_kid_of: dict[str, dict[int, list[tuple[int, float]]]] = {}
         for lang, per_word in words.found.items():
             idx = self.indexes[lang]
@@ -261,34 +130,33 @@ class Matcher(DecisionRules):
                 for kid, sim in found.items():
                     by_kid[kid].append((i, sim))
             by_kid_of[lang] = by_kid
-            triggers = idx.triggers
-            cand: dict[int, float] = defaultdict(float)
-            # Rarest words first; once there are plenty of candidates, common words only add
-            # to the ones found, which keeps a 10,000-topic KB fast.
-            content = sorted(
-                (k for k in by_kid if not idx.stop[k]), key=lambda k: len(idx.postings[k])
-            )
-            for kid in content:
-                gain = max(qw[i] * sim for i, sim in by_kid[kid])
-                postings = idx.postings[kid]
-                if not cand or len(cand) + len(postings) <= MAX_NEW_CANDIDATES:
-                    for tid in postings:
-                        cand[tid] += gain
-                else:
-                    for tid in cand:
-                        if kid in triggers[tid].keyset:
-                            cand[tid] += gain
-            pool.extend((g / (qtotal + triggers[t].total), lang, t) for t, g in cand.items())
+            cand = _gather(idx, by_kid, qw)
+            totals = idx.totals
+            shares.append((lang, list(cand), [g / (qtotal + totals[t]) for t, g in cand.items()]))
+        # the best by (share, lang, trigger id): only those at the cut's share or above can be
+        # among them, so only those are compared as tuples
+        every = [share for _, _, of_lang in shares for share in of_lang]
+        if len(every) > MAX_CANDIDATE_TRIGGERS:
+            cut = sorted(every, reverse=True)[MAX_CANDIDATE_TRIGGERS - 1]
+        else:
+            cut = float("-inf")
+        pool = [
+            (share, lang, tid)
+            for lang, tids, of_lang in shares
+            for tid, share in zip(tids, of_lang, strict=True)
+            if share >= cut
+        ]
         top = heapq.nlargest(MAX_CANDIDATE_TRIGGERS, pool)
-        return [(lang, tid) for _, lang, tid in top], by_kid_of
+        return [(lang, self.indexes[lang].triggers[tid]) for _, lang, tid in top], by_kid_of
 
-    def _entry_sims(
-        self, by_kid_of: dict[str, dict[int, list[tuple[int, float]]]], entry: str
-    ) -> list[tuple[int, float]]:
+    def _entry_sims(self, words: _Words, entry: str) -> list[tuple[int, float]]:
         """(word, similarity) for each word any trigger of ``entry``, in any language,
-        explains."""
+        explains; found once per message."""
+        cached = words.entry_sims.get(entry)
+        if cached is not None:
+            return cached
         best: dict[int, float] = {}
-        for lang, by_kid in by_kid_of.items():
+        for lang, by_kid in words.by_kid_of.items():
             ekeys = self.indexes[lang].entry_keys.get(entry)
             if not ekeys:
                 continue
@@ -296,20 +164,36 @@ class Matcher(DecisionRules):
                 for i, sim in by_kid[kid]:
                     if sim > best.get(i, 0.0):
                         best[i] = sim
-        return list(best.items())
+        out = words.entry_sims[entry] = list(best.items())
+        return out
 
     def _score(self, words: _Words, sentence: int | None = None) -> list[Candidate]:
         """Topics and intents, best first, each scored on the whole message (its story around
         the question weighing less) and on the clauses its trigger matched; or, given a
         ``sentence``, on that sentence alone, unknown words elsewhere still counting."""
         frame = self._frame(words, sentence)
-        best_by_entry: dict[str, Candidate] = {}
-        for lang, tid in frame.candidates:
-            cand = self._score_trigger(words, frame, lang, self.indexes[lang].triggers[tid])
-            prev = best_by_entry.get(cand.id) if cand else None
-            if cand is not None and (prev is None or cand.score > prev.score):
-                best_by_entry[cand.id] = cand
-        return sorted(best_by_entry.values(), key=lambda c: c.score, reverse=True)
+        best_by_entry: dict[str, tuple[float, str, Trigger, _Scored]] = {}
+        for lang, trig in frame.candidates:
+            scored = self._score_trigger(words, frame, lang, trig)
+            if scored is None:
+                continue
+            prev = best_by_entry.get(trig.entry)
+            if prev is None or scored[0] > prev[0]:
+                best_by_entry[trig.entry] = (scored[0], lang, trig, scored)
+        # a Candidate only for each entry's best trigger: most triggers scored lose
+        ranked = [
+            Candidate(
+                trig.entry,
+                score,
+                trig.text,
+                lang,
+                matched,
+                asked,
+                tuple(sorted(set(content_units))),
+            )
+            for score, lang, trig, (_, matched, asked, content_units) in best_by_entry.values()
+        ]
+        return sorted(ranked, key=lambda c: c.score, reverse=True)
 
     def _frame(self, words: _Words, sentence: int | None) -> _Frame:
         """What every trigger of one message is scored against."""
@@ -340,8 +224,9 @@ class Matcher(DecisionRules):
         for u in range(n_units):
             unit_q[u + 1] += unit_q[u]
             unit_out[u + 1] += unit_out[u]
-        candidates, by_kid_of = self._candidates(words)
-        words.by_kid_of = by_kid_of
+        if words.candidates is None:
+            words.candidates, words.by_kid_of = self._candidates(words)
+        by_kid_of = words.by_kid_of
         return _Frame(
             sentence,
             focus,
@@ -351,91 +236,108 @@ class Matcher(DecisionRules):
             unit_focus,
             {units[i] for i, w in enumerate(words.reading.words) if w in REFERRING},
             past,
-            candidates,
+            words.candidates,
             by_kid_of,
+            {
+                lang: self._key_hits(words, focus, lang, by_kid)
+                for lang, by_kid in by_kid_of.items()
+            },
         )
+
+    def _key_hits(
+        self,
+        words: _Words,
+        focus: list[float],
+        lang: str,
+        by_kid: dict[int, list[tuple[int, float]]],
+    ) -> dict[int, _KeyHits]:
+        """What each key found in the message finds there, worked out once for all the
+        triggers that have it."""
+        idx = self.indexes[lang]
+        kinds, context, units = words.kind, words.context, words.reading.units
+        out: dict[int, _KeyHits] = {}
+        for k, pairs in by_kid.items():
+            if not pairs:
+                continue
+            any_units: list[int] = []
+            topic_units: list[int] = []
+            if not idx.stop[k]:
+                for i, _ in pairs:
+                    if kinds[i] == "kb" and focus[i] > 0:
+                        any_units.append(units[i])
+                        if not context[i]:
+                            topic_units.append(units[i])
+            best = max(sim * (focus[i] > 0) for i, sim in pairs)
+            out[k] = (idx.words[k], best, pairs, topic_units, any_units)
+        return out
 
     def _score_trigger(
         self, words: _Words, frame: _Frame, lang: str, trig: Trigger
-    ) -> Candidate | None:
-        """One trigger's score: a soft F1 on the whole message, and on its own clauses."""
-        hits = self._hits(words, frame, lang, trig)
-        if hits is None:
+    ) -> _Scored | None:
+        """One trigger's score: a soft F1 on the whole message, and on its own clauses; None
+        when no content word (of a topic: no word but a context one, "now" alone asks no
+        topic) matches. Which words its keys match is worked out per key in the frame."""
+        keys = frame.keys[lang]
+        topic = trig.entry in self.topic_ids
+        per_word: dict[int, float] = {}
+        content_units: list[int] = []
+        n_content = 0
+        r_num = 0.0
+        pairs_of: list[tuple[float, list[tuple[int, float]]]] = []
+        matched: list[str] = []
+        for k, w in zip(trig.keys, trig.weights, strict=True):
+            hit = keys.get(k)
+            if hit is None:
+                continue
+            word, best, pairs, topic_units, any_units = hit
+            matched.append(word)
+            pairs_of.append((w, pairs))
+            r_num += w * best
+            for i, sim in pairs:
+                if sim > per_word.get(i, 0.0):
+                    per_word[i] = sim
+            mine = topic_units if topic else any_units
+            if mine:
+                content_units.extend(mine)
+                n_content += 1
+        if not content_units or not trig.total:
             return None
-        per_word, content_units, n_content, r_num, pairs_of, matched = hits
-        units, qw, focus = words.reading.units, words.weight, frame.focus
-        sims = frame.entry_sims.get(trig.entry)
-        if sims is None:
-            sims = frame.entry_sims[trig.entry] = self._entry_sims(frame.by_kid_of, trig.entry)
+        terms = frame.terms.get(trig.entry)
+        if terms is None:
+            terms = frame.terms[trig.entry] = self._terms(words, frame, trig.entry)
         asked = (min(content_units), max(content_units))
         first, last = asked
         if first > 0 and first in frame.referring:
             first -= 1  # "как её заблокировать" is about the clause before it
         p_all = p_span = 0.0
-        for i, sim in sims:  # only words the topic explains add to precision
-            explained = qw[i] * ((1 - TOPIC_BLEND) * per_word.get(i, 0.0) + TOPIC_BLEND * sim)
-            p_all += focus[i] * explained
-            if first <= units[i] <= last:
+        for i, q, f, u, blended in terms:  # only words the topic explains add to precision
+            explained = q * (_OWN_BLEND * per_word.get(i, 0.0) + blended)
+            p_all += f * explained
+            if first <= u <= last:
                 p_span += explained
         score = _f(p_all / frame.q_all, r_num / trig.total)
         # small talk is often one word in its own clause ("Ташаккур, ..."); a topic or a
         # hand-off read on part of a message needs two of its words there
-        if frame.sentence is None and n_content >= (
-            1 if self.actions.get(trig.entry) == "smalltalk" else 2
-        ):
-            inside = frame.unit_q[last + 1] - frame.unit_q[first]
-            n_units = len(frame.unit_focus)
-            outside = frame.unit_out[n_units] - (frame.unit_out[last + 1] - frame.unit_out[first])
-            # clauses that only tell the story are a weaker reading than the question, and
-            # they contain only what they contain: the trigger's words found elsewhere don't count
-            share = SPAN_SHARE if frame.unit_focus[first : last + 1].count(1.0) else SPAN_STORY
-            r_span = sum(
-                w * max((sim for i, sim in pairs if first <= units[i] <= last), default=0.0)
-                for w, pairs in pairs_of
+        if frame.sentence is None and n_content >= (1 if trig.entry in self.talk_ids else 2):
+            span = (first, last)
+            score = max(
+                score, _span_score(frame, words.reading.units, span, p_span, pairs_of, trig)
             )
-            score = max(score, share * _f(p_span / (inside + outside), r_span / trig.total))
         if frame.past.issuperset(content_units):
             # "только купил симку, | не знаю какой номер": what happened is not what is asked
             score *= TOLD_ONLY
         score *= words.reading.weight  # a reading on another layout is less likely
         if score <= 0:
             return None
-        clauses = tuple(sorted(set(content_units)))
-        return Candidate(trig.entry, round(score, 4), trig.text, lang, matched, asked, clauses)
+        return round(score, 4), tuple(matched), asked, content_units
 
-    def _hits(self, words: _Words, frame: _Frame, lang: str, trig: Trigger) -> _Hits | None:
-        """Which of the message's words a trigger's keys match; None when no content word
-        (of a topic: no word but a context one, "now" alone asks no topic) does."""
-        idx = self.indexes[lang]
-        by_kid = frame.by_kid_of[lang]
-        topic = self.actions.get(trig.entry) == "answer"
-        per_word: dict[int, float] = {}
-        content_units: list[int] = []
-        content_keys: set[int] = set()
-        r_num = 0.0
-        pairs_of: list[tuple[float, list[tuple[int, float]]]] = []
-        matched: list[str] = []
-        for k, w in zip(trig.keys, trig.weights, strict=True):
-            pairs = by_kid.get(k)
-            if not pairs:
-                continue
-            matched.append(idx.words[k])
-            pairs_of.append((w, pairs))
-            r_num += w * max(sim * (frame.focus[i] > 0) for i, sim in pairs)
-            for i, sim in pairs:
-                if sim > per_word.get(i, 0.0):
-                    per_word[i] = sim
-                if (
-                    not idx.stop[k]
-                    and words.kind[i] == "kb"
-                    and frame.focus[i] > 0
-                    and not (topic and words.context[i])
-                ):
-                    content_units.append(words.reading.units[i])
-                    content_keys.add(k)
-        if not content_units or not trig.total:
-            return None
-        return per_word, content_units, len(content_keys), r_num, pairs_of, tuple(matched)
+    def _terms(self, words: _Words, frame: _Frame, entry: str) -> list[_Term]:
+        """Per word ``entry`` explains: what its precision term needs of the frame."""
+        qw, focus, units = words.weight, frame.focus, words.reading.units
+        return [
+            (i, qw[i], focus[i], units[i], TOPIC_BLEND * sim)
+            for i, sim in self._entry_sims(words, entry)
+        ]
 
     # -- the decision ----------------------------------------------------------------------
 
@@ -476,6 +378,54 @@ class Matcher(DecisionRules):
             )
         lang = detect_language(text, best.words.coverage, lang_hint, best.ranked[0].lang)
         return self._decide(best, lang, norm, notes, detail)
+
+
+def _gather(
+    idx: Index, by_kid: dict[int, list[tuple[int, float]]], qw: list[float]
+) -> dict[int, float]:
+    """Trigger id → the weight of the message's content words it has. Rarest words first;
+    once there are plenty of candidates, common words only add to the ones found, which
+    keeps a 10,000-topic KB fast."""
+    cand: dict[int, float] = {}
+    content = sorted((k for k in by_kid if not idx.stop[k]), key=lambda k: len(idx.postings[k]))
+    for kid in content:
+        gain = max(qw[i] * sim for i, sim in by_kid[kid])
+        postings = idx.postings[kid]
+        if not cand:
+            cand = dict.fromkeys(postings, gain)  # a trigger has each key once
+        elif len(cand) + len(postings) <= MAX_NEW_CANDIDATES:
+            for tid in postings:
+                cand[tid] = cand.get(tid, 0.0) + gain
+        else:
+            for tid in cand.keys() & idx.posting_set(kid):
+                cand[tid] += gain
+    return cand
+
+
+def _span_score(
+    frame: _Frame,
+    units: tuple[int, ...],
+    span: tuple[int, int],
+    p_span: float,
+    pairs_of: list[tuple[float, list[tuple[int, float]]]],
+    trig: Trigger,
+) -> float:
+    """A trigger's score read on its own clauses only (``span``, first to last)."""
+    first, last = span
+    inside = frame.unit_q[last + 1] - frame.unit_q[first]
+    n_units = len(frame.unit_focus)
+    outside = frame.unit_out[n_units] - (frame.unit_out[last + 1] - frame.unit_out[first])
+    # clauses that only tell the story are a weaker reading than the question, and they
+    # contain only what they contain: the trigger's words found elsewhere don't count
+    share = SPAN_SHARE if frame.unit_focus[first : last + 1].count(1.0) else SPAN_STORY
+    r_span = 0.0
+    for w, pairs in pairs_of:
+        inner = 0.0  # sims are positive: the best of none is 0
+        for i, sim in pairs:
+            if sim > inner and first <= units[i] <= last:
+                inner = sim
+        r_span += w * inner
+    return share * _f(p_span / (inside + outside), r_span / trig.total)
 
 
 def _f(p: float, r: float) -> float:

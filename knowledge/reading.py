@@ -148,6 +148,7 @@ def _words_of(token: str) -> tuple[str, ...]:
     return tuple(normalize(token).split())
 
 
+@lru_cache(maxsize=100_000)
 def _asks(word: str, mode: str) -> bool:
     """A question or request word (or one of its readings). A negated auxiliary ("can't top
     up", "I don't know") tells, it doesn't ask: the caller skips those."""
@@ -258,5 +259,6 @@ def readings(text: str) -> Iterator[Reading]:
         yield _split(lay, "keyboard layout", 0.97, "cyr")
     elif kind == "cyrillic":
         yield _split([(t, t, t) for t in raw], "as typed", 1.0, "cyr")
-        lay = [(layout_ru_to_en(t), t, layout_ru_to_en(t)) for t in raw]
+        meant = [layout_ru_to_en(t) for t in raw]
+        lay = [(m, t, m) for m, t in zip(meant, raw, strict=True)]
         yield _split(lay, "keyboard layout", 0.95, "en")

@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from knowledge.decision import Candidate
+from knowledge.index import Trigger
 from knowledge.reading import Reading
+
+# a key's matches in one frame: its word, its best similarity in a word read, its
+# (word, similarity) pairs, and the clauses of the content words it matched, for a topic
+# (context words left out) and for an intent
+_KeyHits = tuple[str, float, list[tuple[int, float]], list[int], list[int]]
 
 
 @dataclass(slots=True)
@@ -22,6 +28,11 @@ class _Words:
     coverage: dict[str, float]  # lang → share of words that language's index knows
     # per language: key → [(word, similarity)], once the whole message is scored
     by_kid_of: dict[str, dict[int, list[tuple[int, float]]]] = field(default_factory=dict)
+    # the triggers worth scoring, (lang, trigger): the same for the whole message and for
+    # each of its sentences, so found once
+    candidates: list[tuple[str, Trigger]] | None = None
+    # entry → (word, similarity) of each word any of its triggers explains
+    entry_sims: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -43,6 +54,9 @@ class _Frame:
     unit_focus: list[float]
     referring: set[int]  # clauses that point back ("как её заблокировать")
     past: set[int]  # clauses that tell what happened, in a sentence that asks
-    candidates: list[tuple[str, int]]
+    candidates: list[tuple[str, Trigger]]
     by_kid_of: dict[str, dict[int, list[tuple[int, float]]]]
-    entry_sims: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    # per language: key → what it finds in the message, the same for every trigger with it
+    keys: dict[str, dict[int, _KeyHits]]
+    # entry → per word it explains: (word, weight, focus, clause, blended similarity)
+    terms: dict[str, list[tuple[int, float, float, int, float]]] = field(default_factory=dict)

@@ -27,6 +27,9 @@ TAJIK_FOLD = str.maketrans(
     }
 )
 TAJIK_LETTERS = frozenset("ӣӯқғҳҷӢӮҚҒҲҶ")
+# the same folding as one replace per letter present: str.translate with a mapping is slow on
+# Cyrillic text, and no letter folds into another that folds again
+_TAJIK_FOLD_PAIRS = tuple((chr(a), b) for a, b in TAJIK_FOLD.items())
 
 # Latin letters that look like Cyrillic ones; folded inside words that are mostly Cyrillic.
 _LATIN_HOMOGLYPHS = str.maketrans("aceopxyktmbh", "асеорхукттвн")
@@ -109,9 +112,12 @@ _GENERATION_RE = re.compile(r"(?<!\w)([2-5]) ?[гgж](?!\w)")
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _REPEAT_RE = re.compile(r"(\w)\1{2,}", re.UNICODE)
 _LATIN_RE = re.compile(r"[a-z]")
-_CYR_RE = re.compile(
-    r"[а-яё\u04e2\u04e3\u04ee\u04ef\u049a\u049b\u0492\u0493\u04b2\u04b3\u04b6\u04b7]"
-)
+_CYR_LETTERS = "а-яё\u04e2\u04e3\u04ee\u04ef\u049a\u049b\u0492\u0493\u04b2\u04b3\u04b6\u04b7"
+_CYR_RE = re.compile(f"[{_CYR_LETTERS}]")
+# the letters of _LATIN_RE and _CYR_RE one by one: counting each with str.count is several
+# times faster than findall
+_LATIN_COUNTED = "abcdefghijklmnopqrstuvwxyz"
+_CYR_COUNTED = "".join(map(chr, range(ord("а"), ord("я") + 1))) + "ё" + _CYR_LETTERS[4:]
 
 MAX_QUERY_CHARS = 1000
 
@@ -132,12 +138,18 @@ def normalize(text: str) -> str:
     squeezed, single spaces. Idempotent."""
     # NFC so that "и" + a combining macron from some keyboards becomes "ӣ"; control and
     # format characters are not word characters, so they only separate words.
-    text = unicodedata.normalize("NFC", text[: MAX_QUERY_CHARS * 4]).lower().translate(TAJIK_FOLD)
+    text = unicodedata.normalize("NFC", text[: MAX_QUERY_CHARS * 4]).lower()
+    for letter, folded in _TAJIK_FOLD_PAIRS:
+        if letter in text:
+            text = text.replace(letter, folded)
     text = _REPEAT_RE.sub(r"\1", text)
     words = _WORD_RE.findall(text)
     if _LATIN_RE.search(text) and _CYR_RE.search(text):  # mixed scripts: look word by word
         words = [fold_homoglyphs(w) for w in words]
-    return _GENERATION_RE.sub(r"\1g", " ".join(words))  # "4г", "4ж", "4 G" are all 4G
+    joined = " ".join(words)
+    if not any(digit in joined for digit in "2345"):
+        return joined  # no generation to spell as 4G
+    return _GENERATION_RE.sub(r"\1g", joined)  # "4г", "4ж", "4 G" are all 4G
 
 
 def tokens(text: str) -> list[str]:
@@ -148,11 +160,15 @@ def tokens(text: str) -> list[str]:
 def script(text: str) -> str:
     """ "latin", "cyrillic" or "other" by which letters dominate the text."""
     low = text.lower()
-    lat = len(_LATIN_RE.findall(low))
-    cyr = len(_CYR_RE.findall(low))
+    lat = _count(low, _LATIN_COUNTED)
+    cyr = 0 if low.isascii() else _count(low, _CYR_COUNTED)
     if lat == 0 and cyr == 0:
         return "other"
     return "latin" if lat > cyr else "cyrillic"
+
+
+def _count(text: str, letters: str) -> int:
+    return sum(map(text.count, letters))
 
 
 def has_tajik_letters(text: str) -> bool:

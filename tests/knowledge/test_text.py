@@ -1,8 +1,11 @@
 """Normalization: what subscribers type becomes comparable text."""
 
+import unicodedata
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from knowledge import text as T
 from knowledge.lang import stem
 from knowledge.text import (
     layout_en_to_ru,
@@ -73,3 +76,35 @@ def test_normalize_is_idempotent(text: str) -> None:
 def test_phonetic_is_idempotent(word: str) -> None:
     key = phonetic(normalize(word))
     assert phonetic(key) == key
+
+
+# The fast paths of normalize() and script() against their plain definitions: the regexes and
+# the translation table they replace (str.replace per letter present, str.count per letter).
+_MESSAGES = st.text(
+    alphabet=st.sampled_from(
+        "abcxyzKGgABC АБВабвгжяёЁӣӯқғҳҷӢӮҚҒҲҶ 2345 4g 3 Г ааа ooo!?,.-_😀\u0306\u0304\u200b"
+    ),
+    max_size=60,
+)
+
+
+def _normalize_plain(text: str) -> str:
+    text = unicodedata.normalize("NFC", text[: T.MAX_QUERY_CHARS * 4]).lower()
+    text = T._REPEAT_RE.sub(r"\1", text.translate(T.TAJIK_FOLD))
+    words = T._WORD_RE.findall(text)
+    if T._LATIN_RE.search(text) and T._CYR_RE.search(text):
+        words = [T.fold_homoglyphs(w) for w in words]
+    return T._GENERATION_RE.sub(r"\1g", " ".join(words))
+
+
+def _script_plain(text: str) -> str:
+    lat, cyr = len(T._LATIN_RE.findall(text.lower())), len(T._CYR_RE.findall(text.lower()))
+    if lat == 0 and cyr == 0:
+        return "other"
+    return "latin" if lat > cyr else "cyrillic"
+
+
+@given(st.one_of(_MESSAGES, st.text()))
+def test_fast_normalize_and_script_are_their_plain_definitions(text: str) -> None:
+    assert normalize(text) == _normalize_plain(text)
+    assert script(text) == _script_plain(text)
