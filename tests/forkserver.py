@@ -19,6 +19,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,10 @@ def _child(request: dict[str, Any]) -> int:
     import runpy
     import traceback
 
+    if request["memory_cap"]:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (request["memory_cap"], request["memory_cap"]))
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -107,17 +112,24 @@ def serve() -> None:
     def report(line: str) -> None:
         os.write(_replies, (line + "\n").encode())
 
-    requests = sys.stdin.buffer
+    pending = b""
     while True:
-        ready, _, _ = select.select([requests], [], [], 0.02)
+        ready, _, _ = select.select([0], [], [], 0.02)
         _reap(report)
         if not ready:
             continue
-        line = requests.readline()
-        if not line:
+        chunk = os.read(0, 1 << 16)
+        if not chunk:
             return
-        request = json.loads(line)
-        report(f"started {request['id']} {_fork(request)}")
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            request = json.loads(line)
+            try:
+                report(f"started {request['id']} {_fork(request)}")
+            except OSError as exc:  # fork refused (no memory, too many processes)
+                print(f"fork server: cannot fork: {exc}", file=sys.stderr, flush=True)
+                report(f"started {request['id']} 0")
 
 
 # -- the client: in the test process --------------------------------------------------------
@@ -160,14 +172,18 @@ class ForkServer:
     """The server process of this test worker, and what it has said."""
 
     def __init__(self) -> None:
+        handle, name = tempfile.mkstemp(prefix="dono-forkserver-", suffix=".log")
+        self.log = Path(name)  # what the server itself says (a fork refused, a traceback)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.forkserver"],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=handle,
             text=True,
             bufsize=1,
         )
+        os.close(handle)
         self.changed = threading.Condition()
         self.pids: dict[int, int] = {}
         self.codes: dict[int, int] = {}
@@ -185,8 +201,12 @@ class ForkServer:
                 else:
                     self.codes[int(first)] = int(second)
                 self.changed.notify_all()
+        with self.changed:  # the server ended: nobody waits for it in vain
+            self.changed.notify_all()
 
-    def spawn(self, args: list[str], env: dict[str, str], log: Path, append: bool) -> Forked:
+    def spawn(
+        self, args: list[str], env: dict[str, str], log: Path, append: bool, memory_cap: int | None
+    ) -> Forked:
         log.open(
             "a" if append else "w"
         ).close()  # there (and empty) once this returns, as with Popen
@@ -194,14 +214,20 @@ class ForkServer:
             self.next_id += 1
             request_id = self.next_id
             request = {"id": request_id, "args": args, "env": env, "cwd": str(ROOT)}
+            request |= {"memory_cap": memory_cap}
             assert self.proc.stdin is not None
             self.proc.stdin.write(json.dumps(request | {"log": str(log), "append": append}))
             self.proc.stdin.write("\n")
             self.proc.stdin.flush()
         with self.changed:
             # the first request waits for the server's imports
-            assert self.changed.wait_for(lambda: request_id in self.pids, 120), "no fork"
-            return Forked(self, self.pids.pop(request_id))
+            self.changed.wait_for(lambda: request_id in self.pids or not self.alive(), 120)
+            pid = self.pids.pop(request_id, 0)
+        assert pid, f"the fork server did not fork ({self.log}):\n{self.log.read_text()}"
+        return Forked(self, pid)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -212,14 +238,23 @@ class ForkServer:
 _server: ForkServer | None = None
 
 
-def spawn_dono(args: list[str], env: dict[str, str], log: Path, append: bool = False) -> Forked:
+def spawn_dono(
+    args: list[str],
+    env: dict[str, str],
+    log: Path,
+    append: bool = False,
+    memory_cap: int | None = None,
+) -> Forked:
     """`python -m bot.cli *args` with this environment and its output (stdout and stderr)
-    in ``log``, forked from this worker's fork server (started on first use)."""
+    in ``log`` (appended to, or a new file), its address space capped at ``memory_cap``
+    bytes if given; forked from this worker's fork server (started on first use)."""
     global _server
-    if _server is None or _server.proc.poll() is not None:
+    if _server is not None and not _server.alive():
+        print(f"fork server ended ({_server.log}): starting another", file=sys.__stderr__)
+    if _server is None or not _server.alive():
         _server = ForkServer()
         atexit.register(_server.close)
-    return _server.spawn(args, env, log, append)
+    return _server.spawn(args, env, log, append, memory_cap)
 
 
 if __name__ == "__main__":
