@@ -133,6 +133,15 @@ def roomy_group(emu: Emulator, config: Config, per_minute: float = 600, burst: i
     config.telegram.limits.group_burst = burst
 
 
+def roomy_private(emu: Emulator, config: Config, per_second: float = 20, burst: int = 20) -> None:
+    """As ``roomy_group``, for private chats: for a test whose subscriber gets more messages
+    than Telegram's 1 a second (burst 5) let through in a test's few seconds. The real limit
+    is kept, and tested, in every other test (test_flood, test_resilience's pacing)."""
+    emu.set_limits(private_per_second=per_second, private_burst=burst)
+    config.telegram.limits.private_per_second = per_second
+    config.telegram.limits.private_burst = burst
+
+
 async def start_dono(emu: Emulator, config: Config) -> Dono:
     bot = await Dono.create(config, emu.token, api_base=emu.base_url)
     await bot.start_polling(polling_timeout=1)

@@ -18,7 +18,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import uuid
 from collections import Counter
@@ -35,6 +34,7 @@ import yaml
 
 from emulator import Emulator, start_emulator
 from tests.e2e.conftest import ROOT, settled
+from tests.forkserver import Forked, spawn_dono
 from tests.pg import NO_SERVER, server_url
 
 NGINX_CONF = ROOT / "docs" / "deploy" / "nginx.conf"
@@ -266,7 +266,7 @@ class Instance:
         self.listen_port = free_port()
         self.config_path = cluster.tmp / f"config-{number}.yaml"
         self.log = cluster.tmp / f"{self.name}.log"
-        self.proc: subprocess.Popen | None = None
+        self.proc: Forked | None = None
 
     def start(self) -> Instance:
         config = yaml.safe_load(yaml.safe_dump(self.cluster.config))
@@ -287,10 +287,7 @@ class Instance:
             env["DONO_REDIS_URL"] = self.cluster.redis_url
         with self.log.open("a", encoding="utf-8") as out:
             out.write(f"---- {self.name} starting\n")
-            out.flush()
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env, stdout=out, stderr=out
-            )
+        self.proc = spawn_dono(["run"], env, self.log, append=True)
         return self
 
     @property

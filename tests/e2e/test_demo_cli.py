@@ -9,8 +9,6 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ import yaml
 from bot.cli import main
 from tests.e2e.conftest import ROOT
 from tests.e2e.test_run_process import free_port
+from tests.forkserver import spawn_dono
 
 
 @pytest.fixture
@@ -78,15 +77,8 @@ async def test_the_playground_keeps_its_database_with_db(config: Path, tmp_path:
     db = tmp_path / "kept.sqlite3"
     log = tmp_path / "playground.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DONO_")}
-    command = [sys.executable, "-m", "bot.cli", "--config", str(config), "playground"]
-    with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.Popen(
-            [*command, "--port", str(free_port()), "--db", str(db)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
+    command = ["--config", str(config), "playground", "--port", str(free_port()), "--db", str(db)]
+    proc = spawn_dono(command, env, log)  # `python -m bot.cli ...`, forked from the fork server
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60

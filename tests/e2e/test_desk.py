@@ -347,16 +347,16 @@ async def test_a_long_group_queue_does_not_hold_up_answers_to_the_subscriber(des
     assert "Оператор взял" in (await person.next())["text"]
     config = desk.dono.config
     await desk.dono.stop()
-    config.telegram.limits.group_per_minute = 6  # one message every 10 s into the group
+    config.telegram.limits.group_per_minute = 12  # one message every 5 s into the group
     config.telegram.limits.group_burst = 1
     desk.dono = await start_dono(emu, config)
     topic = desk.topic(thread)
     for i in range(3):
         await emu.send_text(person.user, f"сообщение {i}")
-    assert (await topic.next(timeout=10))["text"] == "сообщение 0"  # the next two wait 10, 20 s
+    assert (await topic.next(timeout=10))["text"] == "сообщение 0"  # the next two wait 5, 10 s
     await desk.say(dilnoza, "Ответ сразу", thread)
     assert (await person.next(timeout=3))["text"] == "Ответ сразу"
-    assert (await topic.next(timeout=15))["text"] == "сообщение 1"  # in order, none lost
+    assert (await topic.next(timeout=10))["text"] == "сообщение 1"  # in order, none lost
 
 
 async def test_an_emoji_heavy_name_and_question_still_get_their_own_topic(desk: Desk) -> None:

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Desk, Person, button_data, settled
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from emulator import Emulator
+from tests.e2e.conftest import Desk, Person, button_data, open_desk, roomy_private, settled
+
+
+@pytest.fixture
+async def desk(emu: Emulator, tmp_path: Path) -> AsyncIterator[Desk]:
+    """The desk, with subscribers' chats roomier than Telegram's 1 a second: a report is five
+    messages to its subscriber, and these tests are about outages, not pacing."""
+    async with open_desk(emu, tmp_path, lambda config: roomy_private(emu, config)) as env:
+        yield env
 
 
 async def report(

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,8 @@ import pytest
 
 from bot.playground import start_playground
 from emulator.client import EmulatorClient
-from tests.e2e.conftest import ROOT, make_config
+from tests.e2e.conftest import make_config
+from tests.forkserver import spawn_dono
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -35,21 +36,17 @@ async def test_dono_playground_keeps_its_database_and_logs_no_line_per_update(
     """`dono playground --db FILE` as a process: a subscriber is there to write, the answer's
     decision stays in FILE after SIGTERM, and the console has no line per update."""
     db = tmp_path / "kept.sqlite3"
-    proc = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "bot.cli", "playground", "--port", "0", "--db", str(db)),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "DONO_LOG_LEVEL": "INFO"},
-        cwd=str(ROOT),
-    )
-    assert proc.stdout is not None and proc.stderr is not None
+    log = tmp_path / "playground.log"  # its stdout and stderr
+    env = {**os.environ, "DONO_LOG_LEVEL": "INFO"}
+    proc = spawn_dono(["playground", "--port", "0", "--db", str(db)], env, log)
     try:
-        url = ""
-        while not url:
-            line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-            assert line, "the playground exited early"
-            url = next((w for w in line.split() if w.startswith("http://")), "")
-        async with EmulatorClient(url.rstrip("/")) as client:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while not (shown := re.search(r"open (http://\S+)", log.read_text())):
+            assert proc.poll() is None, f"the playground exited early:\n{log.read_text()}"
+            assert loop.time() < deadline, f"no address within 30 s:\n{log.read_text()}"
+            await asyncio.sleep(0.05)
+        async with EmulatorClient(shown[1].rstrip("/")) as client:
             state = await client.state()
             agents = {m for c in state["chats"] if c["type"] != "private" for m in c["members"]}
             (person,) = [u for u in state["users"] if u["id"] not in agents]
@@ -57,14 +54,13 @@ async def test_dono_playground_keeps_its_database_and_logs_no_line_per_update(
             answer = await client.wait_for_bot_message(person["id"], timeout=15)
             assert "*100#" in answer["message"]["text"]
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 15)
-    assert proc.returncode == 0, err.decode()
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(proc.wait, 15)
+    assert code == 0, log.read_text()
     with contextlib.closing(sqlite3.connect(db)) as conn:
         kinds = conn.execute("SELECT kind FROM interactions").fetchall()
     assert kinds == [("answer",)]
-    assert "Update id=" not in err.decode(), err.decode()
+    assert "Update id=" not in log.read_text(), log.read_text()
 
 
 @pytest.fixture

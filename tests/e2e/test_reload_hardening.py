@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import resource
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import pytest
 from bot.tglimits import utf16_len
 from emulator import Emulator
 from tests.e2e.conftest import ROOT, Person, make_config, start_dono
+from tests.forkserver import spawn_dono
 from tests.knowledge.test_limits import BOMB
 
 ADMIN_ID = 4343
@@ -215,9 +213,6 @@ async def test_the_bot_refuses_to_start_on_a_bomb_with_a_clear_error(
     assert str(kb_copy) in config
     (tmp_path / "config.yaml").write_text(config, encoding="utf-8")
 
-    def cap() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-
     env = {
         **os.environ,
         "DONO_BOT_TOKEN": emu.token,
@@ -225,19 +220,16 @@ async def test_the_bot_refuses_to_start_on_a_bomb_with_a_clear_error(
         "DONO_CONFIG": str(tmp_path / "config.yaml"),
         "PYTHONPATH": str(ROOT),
     }
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "bot.cli", "run"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        preexec_fn=cap,
-        env=env,
-        cwd=ROOT,
-    )
-    assert done.returncode == 2, done.stderr[-2000:]
-    assert "bomb.yaml:1: refused: the YAML expands to more than 300,000 values" in done.stderr
-    assert "MemoryError" not in done.stderr
+    log = tmp_path / "bot.log"  # its stdout and stderr
+    proc = spawn_dono(["run"], env, log, memory_cap=1 << 30)
+    try:
+        code = await asyncio.to_thread(proc.wait, 60)
+    finally:
+        proc.kill()  # if still running
+    assert code == 2, log.read_text()[-2000:]
+    output = log.read_text()
+    assert "bomb.yaml:1: refused: the YAML expands to more than 300,000 values" in output
+    assert "MemoryError" not in output
 
 
 async def test_rsync_style_and_checkout_style_replacements(live, emu: Emulator) -> None:

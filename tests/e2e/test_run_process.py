@@ -30,6 +30,7 @@ from bot.startup import (
 )
 from emulator import Emulator
 from tests.e2e.conftest import ROOT, settled
+from tests.forkserver import Forked, spawn_dono
 
 SECRET = "w3bhook_Secret-for-tests"
 
@@ -52,8 +53,11 @@ def taken_port() -> Iterator[int]:
 class BotProcess:
     """One `dono run` with a config made from the repository's, its output in a file."""
 
-    def __init__(self, tmp_path: Path, api_base: str, token: str, **env: str) -> None:
+    def __init__(
+        self, tmp_path: Path, api_base: str, token: str, fresh: bool = False, **env: str
+    ) -> None:
         self.tmp_path = tmp_path
+        self.fresh = fresh  # a new interpreter, not a fork of the worker's fork server
         self.api_base = api_base
         self.token = token
         self.env = env
@@ -61,7 +65,7 @@ class BotProcess:
         self.config["knowledge"].update(path=str(ROOT / "kb"), watch=False)
         self.config["bot"]["database"] = str(tmp_path / "dono.db")
         self.log = tmp_path / "bot.log"
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | Forked | None = None
 
     def start(self) -> BotProcess:
         path = self.tmp_path / "config.yaml"
@@ -74,6 +78,9 @@ class BotProcess:
             "DONO_LOG_LEVEL": "INFO",
             **self.env,
         }
+        if not self.fresh:
+            self.proc = spawn_dono(["run"], env, self.log)
+            return self
         with self.log.open("w", encoding="utf-8") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env, stdout=out, stderr=out
@@ -143,7 +150,8 @@ def closed_port_base() -> str:
 async def test_a_rejected_token_exits_3_with_one_line(
     emu: Emulator, tmp_path: Path, processes: list[BotProcess]
 ) -> None:
-    bot = BotProcess(tmp_path, emu.base_url, "123456:not-the-token-Telegram-knows")
+    # the one run from a new interpreter, as a supervisor starts it: `python -m bot.cli run`
+    bot = BotProcess(tmp_path, emu.base_url, "123456:not-the-token-Telegram-knows", fresh=True)
     processes.append(bot.start())
     assert await bot.exit_code(timeout=30) == EXIT_TOKEN
     line = one_line_error(bot.output())

@@ -7,14 +7,28 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.app import Dono
 from emulator import Emulator
-from tests.e2e.conftest import Person, wait_for
+from tests.e2e.conftest import Person, make_config, roomy_private, start_dono, wait_for
+
+
+@pytest.fixture
+async def dono(emu: Emulator, tmp_path: Path) -> AsyncIterator[Dono]:
+    """The bot, with its subscriber's chat roomier than Telegram's 1 a second: these tests
+    ask question after question (until the disk is full), and are about storage, not pacing."""
+    config = make_config(tmp_path)
+    roomy_private(emu, config)
+    bot = await start_dono(emu, config)
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
 
 BIG = 2**30
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import Dono
 from emulator import Emulator
-from tests.e2e.conftest import make_config, settled
+from tests.e2e.conftest import make_config, roomy_private, settled
 from tests.e2e.test_storage_faults import fill, free
 
 
@@ -26,6 +26,7 @@ async def test_webhook_with_secret_token(emu: Emulator, tmp_path: Path) -> None:
     config = make_config(tmp_path)
     config.telegram.mode = "webhook"
     config.telegram.webhook.listen_port = free_port()
+    roomy_private(emu, config)  # about the secret and the journal, not the chat's pacing
     dono = await Dono.create(config, emu.token, api_base=emu.base_url)
     try:
         await dono.start_webhook("https://bot.example.tj/telegram", "s3cret")

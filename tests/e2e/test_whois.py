@@ -10,18 +10,30 @@ import pytest
 
 from bot.tglimits import MESSAGE_TEXT, utf16_len
 from emulator import Emulator
-from tests.e2e.conftest import Desk, Person, button_data, make_config, start_dono
+from tests.e2e.conftest import (
+    Desk,
+    Person,
+    button_data,
+    make_config,
+    roomy_group,
+    roomy_private,
+    start_dono,
+)
 from tests.e2e.test_outage import report
 
 
 @pytest.fixture
 async def desk(emu: Emulator, tmp_path: Path) -> AsyncIterator[Desk]:
-    """The desk, with no reopening: each hand-off after a close is a new ticket."""
+    """The desk, with no reopening: each hand-off after a close is a new ticket; the
+    subscriber's chat and the group roomier than Telegram's limits (two tickets and an outage
+    report of one subscriber before /whois: a test of what /whois says, not of pacing)."""
     agents = [await emu.create_user("Dilnoza", language_code="ru", username="dilnoza")]
     group = await emu.create_forum_group("Operators", agents=agents)
     config = make_config(tmp_path)
     config.agents.group_id = group.id
     config.agents.reopen_window = 0
+    roomy_private(emu, config)
+    roomy_group(emu, config)
     bot = await start_dono(emu, config)
     try:
         yield Desk(emu, bot, group, agents)
