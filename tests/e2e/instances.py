@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -540,6 +541,29 @@ class Burst:
         assert twice <= warned, f"{twice} answers twice, {warned} warned of ({nodes.logs()})"
         rejected = [c for c in self.emu.calls(since=self.since) if c.get("error_code") == 429]
         assert rejected == [], f"Telegram said 429 {len(rejected)} times ({nodes.logs()})"
+
+
+async def kill9_between_sends(emu: Emulator, instance: Instance) -> float:
+    """``kill -9`` an instance mid-burst, with no send of its half made: from a moment before
+    the kill Telegram holds the bots' sends (and never makes them), so each send Telegram made
+    has had its answer back and recorded; the hold ends once the kill has settled, and the
+    sends held are made again, once. (A send Telegram made in the last milliseconds before a
+    crash, its answer never recorded, is the one case the Bot API gives no way to tell apart:
+    README, Known limits; ``tests/e2e/test_faults.py`` does the same for one process.)
+    Returns when (``time.monotonic()``) it was killed."""
+    since = emu.cursor()
+    hold = emu.inject_timeout("sendMessage", count=100_000, hold=2.0)
+    try:
+        await emu.wait_for_call(
+            "sendMessage", since=since, timeout=15, predicate=lambda c: c.get("status") == 0
+        )
+        await settled(emu, quiet=0.5, limit=3.0)  # answers on their way are recorded
+        instance.kill9()
+        killed_at = time.monotonic()
+        await settled(emu, limit=3.0)  # what it wrote before it died reaches Telegram
+    finally:
+        emu.faults.rules.remove(hold)
+    return killed_at
 
 
 async def delivered_to(

@@ -23,6 +23,7 @@ from tests.e2e.instances import (
     PrivatePostgres,
     cluster,
     degraded_everywhere,
+    kill9_between_sends,
     module_emulator,  # noqa: F401 (the fixture emu)
     wait_until,
 )
@@ -63,8 +64,7 @@ async def test_polling_the_leader_killed_another_takes_over(emu: Emulator, nodes
     await burst.round()
     await burst.round()
     await burst.until_answered(40, timeout=30)
-    leader.kill9()
-    killed_at = time.monotonic()
+    killed_at = await kill9_between_sends(emu, leader)
     await burst.round()  # waits at Telegram until someone polls
     successor = await nodes.leader(not_=leader, timeout=20)
     took_over = time.monotonic() - killed_at

@@ -23,6 +23,7 @@ from tests.e2e.instances import (
     Instance,
     cluster,
     delivered_to,
+    kill9_between_sends,
     module_emulator,  # noqa: F401 (the fixture emu)
 )
 
@@ -58,7 +59,7 @@ async def test_webhook_behind_nginx_an_instance_killed_and_restarted(
     await burst.round()
     await burst.until_answered(40, timeout=30)
     victim = nodes.instances[0]
-    victim.kill9()
+    await kill9_between_sends(emu, victim)
     await burst.round()
     await nodes.restart(victim)
     await burst.check(nodes)
