@@ -233,6 +233,9 @@ class ForkServer:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+        with contextlib.suppress(OSError):  # a log with nothing to say is not kept
+            if self.log.stat().st_size == 0:
+                self.log.unlink()
 
 
 _server: ForkServer | None = None
