@@ -14,7 +14,7 @@ import pytest
 
 from bot.desk.relay import SEPARATOR
 from emulator import Emulator
-from tests.e2e.conftest import Desk, open_desk
+from tests.e2e.conftest import Desk, open_desk, settled
 from tests.e2e.test_desk import handed_off, press
 
 
@@ -96,3 +96,31 @@ async def test_a_card_edit_superseded_while_waiting_never_goes_out(tight_desk: D
     ticket = await desk.dono.store.get_ticket(1)
     assert ticket is not None and ticket.status == "closed"
     assert [c for c in emu.calls() if c.get("error_code") == 429] == []
+
+
+async def test_a_new_tickets_topic_and_card_go_before_a_reply_waiting_for_the_group(
+    tight_desk: Desk,
+) -> None:
+    """A new ticket's card is the subscriber's first message to the agents: with the group's
+    budget spent, its topic and card go before the desk's own messages waiting (here the
+    reply to an agent's /queue), at the relays' priority."""
+    desk, emu = tight_desk, tight_desk.emu
+    await handed_off(desk)  # its topic and card spend the group's burst
+    since = emu.cursor()
+    await emu.send_text(desk.agents[0], "/queue", chat=desk.group.id)
+    await settled(emu, quiet=0.3)  # the reply is handled and waits for the group
+    zarina = await emu.create_user("Zarina", language_code="ru")
+    await emu.send_text(zarina, "позовите оператора")
+    card = await desk.card(since=since, timeout=20)
+    assert "Zarina" in card["text"]
+    await emu.wait_for_bot_message(
+        desk.group.id, since=since, timeout=20, predicate=lambda m: not m.get("message_thread_id")
+    )
+    general = {"method": "sendMessage", "thread": None}
+    ops = [
+        "reply"
+        if {"method": c["method"], "thread": c["params"].get("message_thread_id")} == general
+        else c["method"]
+        for c in _group_ops(emu, desk.group.id, since)
+    ]
+    assert ops[:3] == ["createForumTopic", "sendMessage", "reply"], ops
