@@ -327,8 +327,8 @@ class Matcher(WordReader, DecisionRules):
         # small talk is often one word in its own clause ("Ташаккур, ..."); a topic or a
         # hand-off read on part of a message needs two of its words there
         if frame.sentence is None and n_content >= (1 if trig.entry in self.talk_ids else 2):
-            share, weight, r_span = _span_parts(frame, words.reading.units, first, last, pairs_of)
-            span = (share, p_span / weight, r_span)
+            share, weighs, r_span = _span_parts(frame, words.reading.units, first, last, pairs_of)
+            span = (share, p_span / weighs, r_span)
         told = frame.past.issuperset(content_units)
         return r_num, p_all / frame.q_all, span, tuple(matched), asked, content_units, told
 
