@@ -39,7 +39,7 @@ from knowledge.index import (
 from knowledge.lang import LANGS, detect_language
 from knowledge.loader import KnowledgeBase
 from knowledge.reading import REFERRING, readings
-from knowledge.readout import _Frame, _KeyHits, _Read, _Words
+from knowledge.readout import _UNSEEN, _Frame, _KeyHits, _Read, _Shared, _Words
 from knowledge.text import normalize
 from knowledge.weigh import WordReader
 
@@ -173,8 +173,15 @@ class Matcher(WordReader, DecisionRules):
         ``sentence``, on that sentence alone, unknown words elsewhere still counting."""
         frame = self._frame(words, sentence)
         best_by_entry: dict[str, tuple[float, str, Trigger, _Scored]] = {}
-        for lang, trig in frame.candidates:
-            scored = self._score_trigger(words, frame, lang, trig)
+        shared_of = frame.shared
+        weight = words.reading.weight
+        for (lang, trig), group in zip(frame.candidates, words.groups, strict=True):
+            shared = shared_of[group]
+            if shared is _UNSEEN:
+                shared = shared_of[group] = self._shared(words, frame, lang, trig)
+            if shared is None or not trig.total:
+                continue
+            scored = _score_trigger(shared, trig.total, weight)
             if scored is None:
                 continue
             prev = best_by_entry.get(trig.entry)
@@ -226,6 +233,7 @@ class Matcher(WordReader, DecisionRules):
             unit_out[u + 1] += unit_out[u]
         if words.candidates is None:
             words.candidates, words.by_kid_of = self._candidates(words)
+            words.groups, words.n_groups = _groups(words.candidates, words.by_kid_of)
         by_kid_of = words.by_kid_of
         return _Frame(
             sentence,
@@ -242,6 +250,7 @@ class Matcher(WordReader, DecisionRules):
                 lang: self._key_hits(words, focus, lang, by_kid)
                 for lang, by_kid in by_kid_of.items()
             },
+            [_UNSEEN] * words.n_groups,
         )
 
     def _key_hits(
@@ -271,12 +280,11 @@ class Matcher(WordReader, DecisionRules):
             out[k] = (idx.words[k], best, pairs, topic_units, any_units)
         return out
 
-    def _score_trigger(
-        self, words: _Words, frame: _Frame, lang: str, trig: Trigger
-    ) -> _Scored | None:
-        """One trigger's score: a soft F1 on the whole message, and on its own clauses; None
-        when no content word (of a topic: no word but a context one, "now" alone asks no
-        topic) matches. Which words its keys match is worked out per key in the frame."""
+    def _shared(self, words: _Words, frame: _Frame, lang: str, trig: Trigger) -> _Shared | None:
+        """What ``trig``'s matched keys find in the message: the recall's numerator, the
+        precision, the read on its own clauses (its share, precision and recall's numerator)
+        when it has one, the matched words, the clauses asked, the content clauses, and
+        whether they only tell what happened; None when no content word matches."""
         keys = frame.keys[lang]
         topic = trig.entry in self.topic_ids
         per_word: dict[int, float] = {}
@@ -300,7 +308,7 @@ class Matcher(WordReader, DecisionRules):
             if mine:
                 content_units.extend(mine)
                 n_content += 1
-        if not content_units or not trig.total:
+        if not content_units:
             return None
         terms = frame.terms.get(trig.entry)
         if terms is None:
@@ -315,21 +323,14 @@ class Matcher(WordReader, DecisionRules):
             p_all += f * explained
             if first <= u <= last:
                 p_span += explained
-        score = _f(p_all / frame.q_all, r_num / trig.total)
+        span = None
         # small talk is often one word in its own clause ("Ташаккур, ..."); a topic or a
         # hand-off read on part of a message needs two of its words there
         if frame.sentence is None and n_content >= (1 if trig.entry in self.talk_ids else 2):
-            span = (first, last)
-            score = max(
-                score, _span_score(frame, words.reading.units, span, p_span, pairs_of, trig)
-            )
-        if frame.past.issuperset(content_units):
-            # "только купил симку, | не знаю какой номер": what happened is not what is asked
-            score *= TOLD_ONLY
-        score *= words.reading.weight  # a reading on another layout is less likely
-        if score <= 0:
-            return None
-        return round(score, 4), tuple(matched), asked, content_units
+            share, weighs, r_span = _span_parts(frame, words.reading.units, first, last, pairs_of)
+            span = (share, p_span / weighs, r_span)
+        told = frame.past.issuperset(content_units)
+        return r_num, p_all / frame.q_all, span, tuple(matched), asked, content_units, told
 
     def _terms(self, words: _Words, frame: _Frame, entry: str) -> list[_Term]:
         """Per word ``entry`` explains: what its precision term needs of the frame."""
@@ -402,16 +403,50 @@ def _gather(
     return cand
 
 
-def _span_score(
+def _groups(
+    candidates: list[tuple[str, Trigger]], by_kid_of: dict[str, dict[int, list[tuple[int, float]]]]
+) -> tuple[list[int], int]:
+    """Per candidate trigger, its group: the triggers of one entry whose keys found in the
+    message are the same ("баланс", "проверить баланс"), in one language. A key's weight in
+    a trigger is the index's, so what they find is the same (``Matcher._shared``) and only
+    their totals differ. Also the number of groups."""
+    ids: dict[tuple[str, str, tuple[int, ...]], int] = {}
+    groups = []
+    for lang, trig in candidates:
+        by_kid = by_kid_of[lang]
+        sig = (trig.entry, lang, tuple([k for k in trig.keys if k in by_kid]))
+        groups.append(ids.setdefault(sig, len(ids)))
+    return groups, len(ids)
+
+
+def _score_trigger(shared: _Shared, total: float, weight: float) -> _Scored | None:
+    """One trigger's score from what its matched keys find (``Matcher._shared``) and its
+    ``total``: a soft F1 on the whole message, and on its own clauses; times the reading's
+    ``weight``. None for a score of 0."""
+    r_num, precision, span, matched, asked, content_units, told = shared
+    score = _f(precision, r_num / total)
+    if span is not None:
+        share, span_precision, r_span = span
+        score = max(score, share * _f(span_precision, r_span / total))
+    if told:
+        # "только купил симку, | не знаю какой номер": what happened is not what is asked
+        score *= TOLD_ONLY
+    score *= weight  # a reading on another layout is less likely
+    if score <= 0:
+        return None
+    return round(score, 4), matched, asked, content_units
+
+
+def _span_parts(
     frame: _Frame,
     units: tuple[int, ...],
-    span: tuple[int, int],
-    p_span: float,
+    first: int,
+    last: int,
     pairs_of: list[tuple[float, list[tuple[int, float]]]],
-    trig: Trigger,
-) -> float:
-    """A trigger's score read on its own clauses only (``span``, first to last)."""
-    first, last = span
+) -> tuple[float, float, float]:
+    """A trigger read on its own clauses only (``first`` to ``last``): the share of its F1
+    kept, what those clauses' words weigh (with the unknown words outside), and the
+    numerator of its recall there."""
     inside = frame.unit_q[last + 1] - frame.unit_q[first]
     n_units = len(frame.unit_focus)
     outside = frame.unit_out[n_units] - (frame.unit_out[last + 1] - frame.unit_out[first])
@@ -425,7 +460,7 @@ def _span_score(
             if sim > inner and first <= units[i] <= last:
                 inner = sim
         r_span += w * inner
-    return share * _f(p_span / (inside + outside), r_span / trig.total)
+    return share, inside + outside, r_span
 
 
 def _f(p: float, r: float) -> float:

@@ -13,6 +13,20 @@ from knowledge.reading import Reading
 # (word, similarity) pairs, and the clauses of the content words it matched, for a topic
 # (context words left out) and for an intent
 _KeyHits = tuple[str, float, list[tuple[int, float]], list[int], list[int]]
+# what a trigger's matched keys find (Matcher._shared): the recall's numerator, the
+# precision, the read on its own clauses (share, precision, recall's numerator) if it has
+# one, the matched words, the clauses asked, the content clauses, whether they only tell
+# what happened; all its score needs but its total
+_Shared = tuple[
+    float,
+    float,
+    tuple[float, float, float] | None,
+    tuple[str, ...],
+    tuple[int, int],
+    list[int],
+    bool,
+]
+_UNSEEN = object()  # a group of candidates not scored yet in a frame
 
 
 @dataclass(slots=True)
@@ -31,6 +45,10 @@ class _Words:
     # the triggers worth scoring, (lang, trigger): the same for the whole message and for
     # each of its sentences, so found once
     candidates: list[tuple[str, Trigger]] | None = None
+    # per candidate, its group (matcher._groups): an entry's triggers that find the same
+    # keys in the message, scored alike but for their totals; and how many groups there are
+    groups: list[int] = field(default_factory=list)
+    n_groups: int = 0
     # entry → (word, similarity) of each word any of its triggers explains
     entry_sims: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
@@ -58,5 +76,8 @@ class _Frame:
     by_kid_of: dict[str, dict[int, list[tuple[int, float]]]]
     # per language: key → what it finds in the message, the same for every trigger with it
     keys: dict[str, dict[int, _KeyHits]]
+    # per group of candidates (_Words.groups): what their matched keys find, all their
+    # scores need but their totals; None when no content word matches, _UNSEEN until asked
+    shared: list[_Shared | object | None]
     # entry → per word it explains: (word, weight, focus, clause, blended similarity)
     terms: dict[str, list[tuple[int, float, float, int, float]]] = field(default_factory=dict)

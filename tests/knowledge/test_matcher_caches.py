@@ -90,3 +90,26 @@ def test_common_keys_add_to_the_candidates_found_with_their_kept_sets(
         postings = fresh.indexes[lang].postings
         assert all(found == frozenset(postings[kid]) for kid, found in sets.items())
     assert [_full(fresh.match(text, detail=True)) for text in messages] == first
+
+
+def test_triggers_scored_by_group_decide_as_each_scored_on_its_own(
+    matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an entry's triggers that find the same keys share what those keys find (one frame's
+    # list, as long as the groups, at most the candidates): every trigger alone decides alike
+    from knowledge import matcher as matching
+
+    messages = _chat()
+    grouped = [_full(matcher.match(text, detail=True)) for text in messages]
+    sizes: list[tuple[int, int]] = []
+    groups = matching._groups
+
+    def alone(candidates: list, by_kid_of: dict) -> tuple[list[int], int]:
+        _, n = groups(candidates, by_kid_of)
+        sizes.append((n, len(candidates)))
+        return list(range(len(candidates))), len(candidates)
+
+    monkeypatch.setattr(matching, "_groups", alone)
+    assert [_full(Matcher(matcher.kb).match(text, detail=True)) for text in messages] == grouped
+    assert all(n <= len_ <= matching.MAX_CANDIDATE_TRIGGERS for n, len_ in sizes)
+    assert any(n < len_ for n, len_ in sizes)  # the groups do share
