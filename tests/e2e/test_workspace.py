@@ -39,6 +39,20 @@ def texts(messages: list[dict]) -> list[str]:
     return [m.get("text") or "" for m in messages if "forum_topic_created" not in m]
 
 
+async def _claimed_in_workspace(desk: Desk, name: str) -> tuple[Person, dict, int]:
+    """A subscriber handed off and their ticket claimed by the first agent: the subscriber
+    (told a person has it), the card in the group and the ticket's topic in her chat."""
+    emu, dilnoza = desk.emu, desk.agents[0]
+    person, card = await handed_off(desk, name)
+    since = emu.cursor()
+    await press(desk, dilnoza, card, "Взять")
+    created = await emu.wait_for_event(
+        lambda e: e.kind == "topic_created" and e.chat_id == dilnoza.id, since=since, timeout=10
+    )
+    assert (await person.next(timeout=10))["text"].startswith("Оператор взял")
+    return person, card, created.thread_id
+
+
 async def test_a_ticket_lives_in_its_agents_private_chat(desk: Desk) -> None:
     emu, dilnoza = desk.emu, desk.agents[0]
     emu.private_chat(emu.default_bot, dilnoza, create=True)  # she has started the bot
@@ -104,17 +118,11 @@ async def test_an_agent_who_never_started_the_bot_works_in_the_group(desk: Desk)
 async def test_a_workspace_topic_the_agent_deleted_is_made_again(desk: Desk) -> None:
     emu, dilnoza = desk.emu, desk.agents[0]
     emu.private_chat(emu.default_bot, dilnoza, create=True)
-    person, card = await handed_off(desk)
-    since = emu.cursor()
-    await press(desk, dilnoza, card, "Взять")
-    created = await emu.wait_for_event(
-        lambda e: e.kind == "topic_created" and e.chat_id == dilnoza.id, since=since, timeout=10
-    )
-    await emu.wait_for_bot_message(dilnoza.id, thread_id=created.thread_id, since=since)
-    await emu.send_text(dilnoza, "Здравствуйте", thread_id=created.thread_id)
-    await person.next()  # "a person has it"
+    person, _, thread = await _claimed_in_workspace(desk, "Farrukh")
+    await emu.wait_for_bot_message(dilnoza.id, thread_id=thread)  # its card
+    await emu.send_text(dilnoza, "Здравствуйте", thread_id=thread)
     assert (await person.next())["text"] == "Здравствуйте"
-    await emu.delete_topic(dilnoza.id, created.thread_id, by=dilnoza)
+    await emu.delete_topic(dilnoza.id, thread, by=dilnoza)
     since = emu.cursor()
     await emu.send_text(person.user, "вы пропали?")
     again = await emu.wait_for_event(
@@ -136,16 +144,10 @@ async def test_a_transferred_ticket_moves_to_the_new_agents_chat_and_back_to_the
     emu, (dilnoza, rustam) = desk.emu, desk.agents
     for agent in desk.agents:
         emu.private_chat(emu.default_bot, agent, create=True)
-    person, card = await handed_off(desk)
+    person, card, first = await _claimed_in_workspace(desk, "Farrukh")
+    left = emu.inbox(dilnoza.id, thread_id=first)
     since = emu.cursor()
-    await press(desk, dilnoza, card, "Взять")
-    first = await emu.wait_for_event(
-        lambda e: e.kind == "topic_created" and e.chat_id == dilnoza.id, since=since, timeout=10
-    )
-    await person.next()  # "a person has it"
-    left = emu.inbox(dilnoza.id, thread_id=first.thread_id)
-    since = emu.cursor()
-    await emu.send_text(dilnoza, f"/transfer {rustam.id}", thread_id=first.thread_id)
+    await emu.send_text(dilnoza, f"/transfer {rustam.id}", thread_id=first)
     second = await emu.wait_for_event(
         lambda e: e.kind == "topic_created" and e.chat_id == rustam.id, since=since, timeout=10
     )
@@ -181,20 +183,6 @@ async def test_a_bot_without_topic_mode_keeps_tickets_in_the_group(desk: Desk) -
     assert emu.topics(dilnoza.id) == []
 
 
-async def _claimed_in_workspace(desk: Desk, name: str) -> tuple[Person, int]:
-    """A subscriber handed off and their ticket claimed by the first agent: the subscriber
-    (told a person has it) and the ticket's topic in her private chat."""
-    emu, dilnoza = desk.emu, desk.agents[0]
-    person, card = await handed_off(desk, name)
-    since = emu.cursor()
-    await press(desk, dilnoza, card, "Взять")
-    created = await emu.wait_for_event(
-        lambda e: e.kind == "topic_created" and e.chat_id == dilnoza.id, since=since, timeout=10
-    )
-    assert (await person.next(timeout=10))["text"].startswith("Оператор взял")
-    return person, created.thread_id
-
-
 async def test_a_close_waiting_for_the_group_does_not_hold_up_the_agents_next_answer(
     desk: Desk,
 ) -> None:
@@ -203,8 +191,8 @@ async def test_a_close_waiting_for_the_group_does_not_hold_up_the_agents_next_an
     group's budget) must not keep her next answer, in another ticket, waiting."""
     emu, dilnoza = desk.emu, desk.agents[0]
     emu.private_chat(emu.default_bot, dilnoza, create=True)
-    first, first_topic = await _claimed_in_workspace(desk, "Farrukh")
-    second, second_topic = await _claimed_in_workspace(desk, "Zarina")
+    first, _, first_topic = await _claimed_in_workspace(desk, "Farrukh")
+    second, _, second_topic = await _claimed_in_workspace(desk, "Zarina")
     since = emu.cursor()
     emu.inject_retry_after("closeForumTopic", retry_after=10)  # the group's budget is spent
     await emu.send_text(dilnoza, "/close", thread_id=first_topic)
