@@ -336,12 +336,10 @@ class Scenario:
 
 
 def cost(call: dict) -> int:
-    """Messages a call spends of its chat's budget (as the pacer and Telegram count them)."""
-    params = call["params"]
-    for many in ("message_ids", "media"):
-        if isinstance(params.get(many), list):
-            return len(params[many])
-    return 1
+    """Messages a call Telegram took spent of its chat's budget: one per message it posted
+    (an album, forwardMessages and copyMessages answer with a list of them), else one."""
+    result = call.get("result")
+    return max(1, len(result)) if isinstance(result, list) else 1
 
 
 def group_budget_spent(emu: Emulator, group_ids: set[int]) -> Counter[str]:
