@@ -23,9 +23,7 @@ def give_back_slot() -> None:
 def let_chat_go_on() -> None:
     """This update's place among its chat's messages is kept (queued for the relay): the
     chat's next update may start. Its own slot is given back too: it only waits now."""
-    go_on = _order.get()
-    if go_on is not None:
-        go_on()
+    _next_may_start()
     give_back_slot()
 
 
@@ -33,6 +31,10 @@ def group_view_follows() -> None:
     """What is left of this update's handling is the operators' group's view of it (a card,
     a notice, a topic closed), which the group's 20 messages a minute may keep waiting: the
     chat's next update need not wait for it (an agent's next answer in their workspace)."""
+    _next_may_start()
+
+
+def _next_may_start() -> None:
     go_on = _order.get()
     if go_on is not None:
         go_on()
