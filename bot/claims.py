@@ -14,7 +14,12 @@ from collections import Counter
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 
-from bot.errors import keep_for_retry, operators_unavailable, storage_unavailable
+from bot.errors import (
+    keep_for_retry,
+    operators_unavailable,
+    raise_if_cancelled,
+    storage_unavailable,
+)
 from bot.handling import done, handling
 from bot.journal import Journal, JournalUnavailable
 from bot.sends import IdempotentSends, sends_of
@@ -88,6 +93,7 @@ class Claims:
             try:
                 more = await self._claim_round()
             except JournalUnavailable as exc:
+                raise_if_cancelled()
                 if self._claim_error is None:
                     log.error("cannot claim updates from the journal (%s); trying again", exc)
                 self._claim_error = str(exc)
@@ -147,6 +153,7 @@ class Claims:
             try:
                 await self.journal.renew(self.instance, held)
             except JournalUnavailable as exc:
+                raise_if_cancelled()
                 log.warning("could not renew the leases of %d updates: %s", len(held), exc)
 
     async def _wait_for_room(self) -> None:
@@ -209,6 +216,7 @@ class Claims:
                     return  # still pending in the journal (or at Telegram): after a restart
             if await self._try(update, retry, turn):
                 return
+            raise_if_cancelled()  # kept for a retry by an error that was a cancel
             retry += 1
 
     async def _try(self, update: Update, retry: int, turn: asyncio.Event | None = None) -> bool:

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
@@ -108,6 +109,16 @@ def worth_retrying(exc: BaseException) -> bool:
     """Nothing is wrong with the update: the database, Telegram or the operators' group is
     away. Keep it, retry."""
     return storage_unavailable(exc) or telegram_unavailable(exc) or operators_unavailable(exc)
+
+
+def raise_if_cancelled() -> None:
+    """Ends the current task when it was cancelled but the cancel did not come up: a driver's
+    clean-up on a cut connection (a rollback, asyncpg's transaction exit) raises its own error
+    in place of the ``CancelledError``, which a retry loop would take for the database being
+    away and go on with forever (an instance stopped, or a test's ``kill -9``, that never ends)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def keep_for_retry(exc: BaseException, retries: int) -> bool:

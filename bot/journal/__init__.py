@@ -187,6 +187,9 @@ class Journal:
         try:
             yield
         except errors as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # the driver's clean-up, cut off
+                raise asyncio.CancelledError from exc  # mid-cancel, raised its own error
             raise JournalUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 

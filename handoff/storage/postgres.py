@@ -7,6 +7,7 @@ migrate once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -95,7 +96,10 @@ class PostgresDatabase(Database):
             try:
                 yield
             except BaseException:
-                await section.tx.rollback()
+                # on a cut connection the rollback fails too: the error (or the cancel) that
+                # stopped the section is the one to raise, not the rollback's
+                with contextlib.suppress(*unavailable()):
+                    await section.tx.rollback()
                 raise
             else:
                 await section.tx.commit()

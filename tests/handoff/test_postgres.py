@@ -80,3 +80,19 @@ async def test_a_wrong_password_is_not_in_the_error_or_the_log(
         await Store.open(url)
     assert "hunter2-secret" not in str(failed.value)
     assert "hunter2-secret" not in caplog.text
+
+
+async def test_a_write_section_cancelled_on_a_cut_connection_ends_cancelled(clock: Clock) -> None:
+    """A ``kill -9`` of a peer, a stop: the connection is cut and the task cancelled while it
+    writes. The rollback fails on the dead connection; the cancel is what comes up, not the
+    rollback's error (which the poller would take for the database being away and retry)."""
+    async with fresh_schema() as url:
+        store = await Store.open(url, clock=clock)
+        try:
+            with pytest.raises(asyncio.CancelledError):
+                async with store.database.writing():
+                    store.database._section.get().conn.terminate()  # type: ignore[attr-defined,union-attr]
+                    raise asyncio.CancelledError
+            assert await store.database.fetchall("SELECT 1") == [(1,)]  # the pool goes on
+        finally:
+            await store.close()
