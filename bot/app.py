@@ -107,7 +107,7 @@ def create_dispatcher(
         TicketMiddleware(store, desk.group_id, config.agents.reopen_window, desk.clock)
     )
     errors.register(dp)
-    dp.include_router(admin.create_router(config.agents.group_id))
+    dp.include_router(admin.create_router(d.group_id for d in config.agents.desks()))
     dp.include_router(agent.create_routers(desk))  # the desks' groups, leads in private
     dp.include_router(private)
     return dp

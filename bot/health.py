@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -179,13 +179,26 @@ log = logging.getLogger("dono")
 
 
 class GroupWatch(BaseRequestMiddleware):
-    """Whether the bot may act in the operators' group. A 403 from the group (the bot was
-    removed from it, or never added) is logged once and makes /healthz "degraded" with
-    Telegram's reason (``problem``) until a call to the group goes through again."""
+    """Whether the bot may act in the operators' groups (every desk's). A 403 from a group
+    (the bot was removed from it, or never added) is logged once and makes /healthz
+    "degraded" with Telegram's reason and the desk's name (``problem``) until a call to that
+    group goes through again."""
 
-    def __init__(self, group_id: int | None) -> None:
-        self.group_id = group_id
-        self.problem: str | None = None
+    def __init__(self, groups: Mapping[int, str]) -> None:
+        self.groups = dict(groups)  # group id → its desk's name ("" for the one desk)
+        self.problems: dict[int, str] = {}
+
+    @property
+    def problem(self) -> str | None:
+        """What /healthz reports: Telegram's reason, after its desk's name when there are
+        several desks; None when every group takes the bot."""
+        if not self.problems:
+            return None
+        if len(self.groups) == 1:
+            return next(iter(self.problems.values()))
+        return "; ".join(
+            f"{self.groups[group] or group}: {why}" for group, why in self.problems.items()
+        )
 
     async def __call__(
         self,
@@ -193,23 +206,24 @@ class GroupWatch(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[Any],
     ) -> Response[Any]:
-        if self.group_id is None or getattr(method, "chat_id", None) != self.group_id:
+        group = getattr(method, "chat_id", None)
+        if group not in self.groups:
             return await make_request(bot, method)
         try:
             result = await make_request(bot, method)
         except TelegramForbiddenError as exc:
-            if self.problem is None:
+            if group not in self.problems:
                 log.error(
-                    "the operators' group %s refuses the bot (%s): add the bot back as an"
+                    "the operators' group %s%s refuses the bot (%s): add the bot back as an"
                     " administrator; hand-offs and subscribers' messages are kept until then",
-                    self.group_id,
+                    group,
+                    f" (desk {self.groups[group]})" if self.groups[group] else "",
                     exc.message,
                 )
-            self.problem = exc.message
+            self.problems[group] = exc.message
             raise
-        if self.problem is not None:
-            log.warning("the operators' group %s takes the bot again", self.group_id)
-            self.problem = None
+        if self.problems.pop(group, None) is not None:
+            log.warning("the operators' group %s takes the bot again", group)
         return result
 
 

@@ -69,7 +69,7 @@ class Desk(DeskLookups, EditMirror):
         self.topics.chat_of = self.desks.group_of  # each ticket in its desk's group
         self._members()
         # whether the group takes the bot (for /healthz): every call to it is watched
-        self.operators = GroupWatch(config.group_id)
+        self.operators = GroupWatch({d.group_id: d.name for d in self.desks.all})
         bot.session.middleware(self.operators)
 
     def use_knowledge(self, knowledge: KnowledgeService) -> None:

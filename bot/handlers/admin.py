@@ -1,6 +1,8 @@
-"""Admin side: /reload for the user ids in agents.admins, in a private chat or the desk group."""
+"""Admin side: /reload for the user ids in agents.admins, in a private chat or a desk's group."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -33,11 +35,13 @@ async def cmd_reload(
     await message.reply(result_text(lang, result))
 
 
-def create_router(group_id: int | None) -> Router:
-    """Only a private chat or the operators' group: other groups are not the bot's to answer."""
+def create_router(group_ids: Iterable[int]) -> Router:
+    """Only a private chat or an operators' group (any desk's): other groups are not the
+    bot's to answer."""
     router = Router(name="admin")
     where = F.chat.type == "private"
-    if group_id is not None:
-        where = where | (F.chat.id == group_id)
+    groups = set(group_ids)
+    if groups:
+        where = where | F.chat.id.in_(groups)
     router.message.register(cmd_reload, Command("reload"), where)
     return router

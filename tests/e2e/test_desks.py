@@ -65,7 +65,9 @@ async def open_desks(
     tmp_path: Path,
     desks: list[dict],
     configure: Callable[[Config], None] = lambda config: None,
+    admins: tuple[str, ...] = (),
 ) -> AsyncIterator[Desks]:
+    """``admins``: the desks whose agent is also a KB admin (``agents.admins``)."""
     groups, agents, specs = {}, {}, []
     for n, spec in enumerate(desks):
         name = spec["name"]
@@ -77,6 +79,7 @@ async def open_desks(
     config.agents.group_id = None
     config.agents.groups = specs
     config.agents.group_id = specs[0].group_id
+    config.agents.admins = [agents[name].id for name in admins]
     configure(config)
     dono = await start_dono(emu, config)
     try:
@@ -124,6 +127,38 @@ async def test_a_ticket_goes_to_the_desk_of_its_language(emu: Emulator, tmp_path
         )
         await emu.wait_for_callback_answer(query)
         assert (await store.get_ticket(1)).agent_id == env.agents["tg"].id
+
+
+async def test_a_desks_group_that_removed_the_bot_degrades_health_until_it_is_back(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Any desk's group, not only the default one: /healthz names the desk whose group
+    refuses the bot; its ticket waits and is shown once the bot is added back."""
+    async with open_desks(emu, tmp_path, BY_LANGUAGE) as env:
+        await emu.remove_bot_from(env.groups["tg"].id)
+        person = Person(emu, await emu.create_user("Farrukh", language_code="tg"))
+        await person.send("Маро ба оператор гузаронед", timeout=15)
+        health = await wait_for(env.dono.status, lambda h: h["status"] == "degraded")
+        assert (
+            health["operators_group"].startswith("tg: ") and "kicked" in health["operators_group"]
+        )
+        assert env.dono.dp["desk"].operators.problems.keys() == {env.groups["tg"].id}
+        since = emu.cursor()
+        await emu.add_bot_to(env.groups["tg"].id)
+        card = await env.card("tg", 1, since=since)
+        assert "Farrukh" in card["text"]
+        health = await wait_for(env.dono.status, lambda h: h["status"] == "ok")
+        assert "operators_group" not in health
+
+
+async def test_an_admin_reloads_the_kb_from_any_desks_group(emu: Emulator, tmp_path: Path) -> None:
+    async with open_desks(emu, tmp_path, BY_LANGUAGE, admins=("tg",)) as env:
+        since = emu.cursor()
+        answer = await env.reply("tg", "/reload", None, since)
+        assert "База знаний" in answer["text"]  # agents.language: ru
+        since = emu.cursor()
+        refused = await env.reply("ru", "/reload", None, since)  # not an admin
+        assert "только для администраторов" in refused["text"]
 
 
 BY_CATEGORY = [
