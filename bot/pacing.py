@@ -162,6 +162,11 @@ class SharedPacing(Protocol):
 
     def fallback(self) -> Buckets: ...
 
+    async def budget(self, bot_id: int, chat_id: int | str) -> tuple[float, float] | None:
+        """The chat's shared bucket now: (wait in seconds, calls that may go at once); None
+        when it can't be read."""
+        ...
+
 
 @dataclass(order=True)
 class _Waiter:
@@ -240,6 +245,18 @@ class Pacer(BaseRequestMiddleware):
             rate, burst = chat_limit(self.limits, chat_id)
             return float(paced_burst(rate * self.local.share, burst * self.local.share))
         return max(0.0, bucket.burst - max(0.0, bucket.tat - self.clock()) * bucket.rate)
+
+    async def budget(self, bot_id: int, chat_id: int | str) -> tuple[float, float]:
+        """``wait_for`` and ``spare_for`` of the chat, with shared buckets as all instances'
+        sends left them (a desk's overflow then sees the others' sends, not this process's
+        alone); this process's view while they can't be read."""
+        wait, spare = self.wait_for(chat_id), self.spare_for(chat_id)
+        if self.shared is None:
+            return wait, spare
+        seen = await self.shared.budget(bot_id, chat_id)
+        if seen is None:
+            return wait, spare
+        return wait + seen[0], min(spare, seen[1])
 
     async def _turn(self, bot: Bot, chat_id: int | str) -> None:
         """Wait until the chat's and the bot's buckets allow one more call."""

@@ -47,6 +47,15 @@ return {#KEYS, 0}
 """
 
 
+# KEYS[1]: one bucket. Reads it without reserving: Redis's clock and the bucket's theoretical
+# arrival time (µs; 0 when the key expired: the bucket is full).
+_PEEK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+return {now, tonumber(redis.call('GET', KEYS[1]) or '0')}
+"""
+
+
 def _gcra(rate: float, burst: int) -> tuple[float, float]:
     interval = 1_000_000 / rate
     return interval, (paced_burst(rate, burst) - 1) * interval
@@ -59,6 +68,7 @@ class RedisBuckets:
         self.link = link
         self.limits = limits
         self._script = link.client.register_script(_RESERVE)
+        self._peek = link.client.register_script(_PEEK)
         self._global = _gcra(limits.global_per_second * SAFETY, limits.global_burst)
         self._retry_at = 0.0
         self._fallback: Buckets | None = None
@@ -84,6 +94,22 @@ class RedisBuckets:
             self.link.failed(exc)
             return False
         return True
+
+    async def budget(self, bot_id: int, chat_id: int | str) -> tuple[float, float] | None:
+        """The chat's shared bucket as every instance's sends left it: how long a call would
+        wait (seconds) and how many could go at once; None while Redis does not answer."""
+        rate, burst = chat_limit(self.limits, chat_id)
+        interval, tolerance = _gcra(rate, burst)
+        try:
+            now, tat = await self._peek(keys=[self.link.key("pace", bot_id, "chat", chat_id)])
+        except REDIS_ERRORS as exc:
+            self.link.failed(exc)
+            return None
+        self._back()
+        wait = max(0.0, tat - tolerance - now)
+        if wait > 0:
+            return wait / 1_000_000, 0.0
+        return 0.0, (now + tolerance - max(tat, now)) / interval + 1
 
     def _back(self) -> None:
         self.link.answered()

@@ -23,9 +23,10 @@ log = logging.getLogger(__name__)
 class Desks:
     """The configured desks, looked up by name, by group and by ticket."""
 
-    def __init__(self, config: AgentsConfig, pacer: Pacer | None = None) -> None:
+    def __init__(self, config: AgentsConfig, pacer: Pacer | None = None, bot_id: int = 0) -> None:
         self.all = config.desks()
         self.pacer = pacer
+        self.bot_id = bot_id  # whose buckets the pacer reads (shared ones are per bot)
         self.overflow_after = config.overflow_after
         self.default = next((d for d in self.all if d.group_id == config.group_id), None)
         self._by_name = {d.name.lower(): d for d in self.all}
@@ -79,13 +80,13 @@ class Desks:
         return wrong
 
     async def load(self, store: Store, desk: DeskConfig) -> DeskLoad:
-        """A desk's load now: its group's wait and spare budget, its waiting tickets."""
+        """A desk's load now: its group's wait and spare budget (every instance's sends with
+        the shared Redis pacer), its waiting tickets."""
         waiting = len(await store.queue(desks=self.names(desk)))
         if self.pacer is None:
             return DeskLoad(waiting=waiting)
-        return DeskLoad(
-            self.pacer.wait_for(desk.group_id), self.pacer.spare_for(desk.group_id), waiting
-        )
+        wait, spare = await self.pacer.budget(self.bot_id, desk.group_id)
+        return DeskLoad(wait, spare, waiting)
 
     async def route(self, store: Store, ticket: Ticket, category: str | None) -> Ticket:
         """A new ticket's desk, chosen and recorded before its topic is made (a ticket on a

@@ -64,7 +64,7 @@ class Desk(DeskLookups, EditMirror):
         self.hours = hours or WorkingHours()
         self.clock = clock
         self.relay = Relay(store, FloodGuard(config.flood))
-        self.desks = Desks(config, pacer)
+        self.desks = Desks(config, pacer, bot.id)
         self.topics = Topics(bot, store, config.group_id, config.language)
         self.topics.chat_of = self.desks.group_of  # each ticket in its desk's group
         self._members()

@@ -20,12 +20,15 @@ import pytest
 from aiogram import Bot
 
 from bot.app import create_bot
-from bot.config import RedisConfig
+from bot.config import DeskConfig, RedisConfig
+from bot.desk.routing import Desks
 from bot.pacing import SAFETY, Limits, Pacer
 from bot.shared import RedisLink, open_link
 from bot.shared_pacing import RedisBuckets
 from emulator import Emulator
+from handoff.storage import Store
 from tests.conftest import wait_for
+from tests.e2e.conftest import make_config
 from tests.redis import fresh_prefix, redis_url
 
 pytestmark = pytest.mark.slow
@@ -178,3 +181,37 @@ async def test_redis_gone_paces_locally_at_a_share_then_back_to_redis(
 
 async def _send(bot: Bot, chat: int) -> None:
     await bot.send_message(chat, "again")
+
+
+async def test_a_desks_budget_counts_every_instances_sends_so_new_tickets_go_elsewhere(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Instance a fills desk one's group with sends; instance b, which sent nothing there,
+    reads the shared bucket (not its own, still full) and routes a new ticket to desk two."""
+    monkeypatch.delenv("DONO_REDIS_URL", raising=False)
+    url, prefix, limits = await redis_url(), fresh_prefix(), Limits()
+    one, two = await emu.create_group("Desk one"), await emu.create_group("Desk two")
+    config = make_config(tmp_path).agents
+    config.groups = [
+        DeskConfig(name="one", group_id=one.id),
+        DeskConfig(name="two", group_id=two.id),
+    ]
+    config.group_id = one.id
+    async with (
+        instance(emu, url, prefix, "a", limits) as (a, _, _),
+        instance(emu, url, prefix, "b", limits) as (b, _, shared),
+    ):
+        await flood(a, [one.id] * 15)
+        pacer = Pacer(limits, shared=shared)
+        assert pacer.spare_for(one.id) == pacer.spare_for(two.id)  # b's own view: both idle
+        (wait_one, spare_one), (_, spare_two) = [
+            await pacer.budget(b.id, g) for g in (one.id, two.id)
+        ]
+        assert wait_one == 0 and spare_one < 6 and spare_two > 15
+        store = await Store.open(":memory:")
+        try:
+            ticket, _ = await store.open_ticket(7, "asked", "?", "ru")
+            routed = await Desks(config, pacer, b.id).route(store, ticket, None)
+        finally:
+            await store.close()
+    assert routed.desk == "two"
