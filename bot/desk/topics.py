@@ -63,6 +63,12 @@ class Topics:
         self._completing: weakref.WeakValueDictionary[int, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        # a topic closed or reopened one call at a time per ticket, as its ticket now is: a
+        # close still on its way when the ticket is reopened (the subscriber writing right
+        # after /close) must not close the reopened ticket's topic after the reopen
+        self._opening: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def complete(self, ticket: Ticket, sub: Subscriber | None = None) -> Ticket:
         """The ticket's topic and card, if not there yet: the steps of a hand-off that the
@@ -121,7 +127,10 @@ class Topics:
             ticket = await self.new_topic(ticket, sub)
             return await self.send_card(ticket, sub, ticket.thread_id)
         try:
-            await self.bot.reopen_forum_topic(self.chat_of(ticket), thread_id)
+            async with self._opening.setdefault(ticket.id, asyncio.Lock()):
+                fresh = await self.store.get_ticket(ticket.id) or ticket
+                if fresh.status != "closed":  # not closed again meanwhile
+                    await self.bot.reopen_forum_topic(self.chat_of(ticket), thread_id)
         except TelegramBadRequest as exc:
             if topic_gone(exc):  # its view is gone: a new one, with the history so far
                 return await views.recreate(self, ticket, thread_id)
@@ -217,10 +226,14 @@ class Topics:
             await self.bot.send_message(self.group_id, text)
 
     async def close(self, ticket: Ticket) -> None:
+        """The closed ticket's topic closed, unless the ticket was reopened meanwhile."""
         if self.chat_of(ticket) is None or ticket.thread_id is None:
             return
         try:
-            await self.bot.close_forum_topic(self.chat_of(ticket), ticket.thread_id)
+            async with self._opening.setdefault(ticket.id, asyncio.Lock()):
+                fresh = await self.store.get_ticket(ticket.id) or ticket
+                if fresh.status == "closed" and fresh.thread_id == ticket.thread_id:
+                    await self.bot.close_forum_topic(self.chat_of(ticket), ticket.thread_id)
         except TelegramBadRequest as exc:
             log.info("closeForumTopic #%s: %s", ticket.id, exc.message)
 

@@ -150,6 +150,30 @@ async def test_reopen_is_one_workflow_from_command_message_and_operator(roomy_de
         )
 
 
+async def test_a_reopen_while_the_close_is_on_its_way_leaves_the_topic_open(
+    roomy_desk: Desk,
+) -> None:
+    """The subscriber writes again the moment they are asked to rate, while Telegram still
+    has to close the topic (here its first closeForumTopic fails and is retried): the close
+    that comes after the reopen must not close the reopened ticket's topic."""
+    desk, emu = roomy_desk, roomy_desk.emu
+    assert desk.dono.retry is not None
+    desk.dono.retry.base_delay = 1.0  # the close's retry a second later
+    person, card = await handed_off(desk, "S1")
+    thread = card["message_thread_id"]
+    emu.inject_error("closeForumTopic", count=1, status=500)
+    await desk.say(desk.agents[0], "/close", thread)
+    await person.next()  # the rating question: the topic is not closed yet
+    await emu.send_text(person.user, "интернет опять пропал")
+    await notice(desk, thread, "Обращение #1 снова открыто")
+    await wait_for(
+        lambda: desk.dono.store.get_ticket(1), lambda t: t.status == "waiting", timeout=10
+    )
+    await settled(emu, quiet=2.0)  # past the close's retry
+    assert not topic_closed(desk, thread)
+    assert (await desk.dono.store.get_ticket(1)).status == "waiting"
+
+
 async def test_the_subscriber_reopens_by_one_rule_whatever_the_message(desk: Desk) -> None:
     """A ticket closed because the subscriber blocked the bot: /operator reopened it, a plain
     message did not (the filter's own ``close_reason != "agent"``). Now both do."""
