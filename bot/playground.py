@@ -82,7 +82,7 @@ async def desk_view(request: web.Request, emu: Emulator, holder: dict[str, Dono]
                 "from_subscriber": [
                     m.group_message_id
                     for m in relayed
-                    if m.direction == "in" and m.group_message_id
+                    if m.direction == "in" and m.group_message_id and m.agent_chat_id is None
                 ],
             }
         )

@@ -232,7 +232,8 @@ class Ticket:
 
 @dataclass(frozen=True, slots=True)
 class TicketMessage:
-    """One relayed message: its id in the subscriber's chat and its copy in the agents' group."""
+    """One relayed message: its id in the subscriber's chat and its copy on the agents' side
+    (``group_message_id``: in the ticket's group, or in ``agent_chat_id``, a workspace)."""
 
     id: int
     ticket_id: int
@@ -242,6 +243,7 @@ class TicketMessage:
     thread_id: int | None
     kind: str
     ts: float
+    agent_chat_id: int | None = None  # the agent's workspace (private chat); None: the group
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Edits mirrored both ways: a subscriber's edit of a relayed message edits its copy in the
-topic; an agent's edit edits the subscriber's copy, while the agent still has the ticket. A
-mixin of ``bot.desk.service.Desk``."""
+topic (or in the agent's workspace); an agent's edit (in the group or a workspace) edits the
+subscriber's copy, while the agent still has the ticket. A mixin of ``bot.desk.service.Desk``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import Message, ReplyParameters
 
-from bot.desk.relay import JOINED, Relay, html_of
+from bot.desk.relay import JOINED, Relay, agent_chat_of, html_of
 from bot.pacing import HIGH, priority
 from handoff.tickets import NotYourTicket, Ticket
 
@@ -49,6 +49,9 @@ class EditMirror:
         ]
         if ticket is None or (moves and found.ts < moves[-1]):
             return  # moved to another desk since: the copy is in the old desk's topic
+        if found.agent_chat_id is not None:  # its copy is in the agent's workspace
+            await self._mirror_edit(message, found.agent_chat_id, found.group_message_id)
+            return
         group = self.desks.group_of(ticket)
         if found.kind == JOINED and message.text:
             # one part of a message relayed with others: its new text, pointing at that one
@@ -67,7 +70,9 @@ class EditMirror:
         """An agent edited a message relayed to the subscriber: its copy there is edited, if
         the agent still has the ticket (after a transfer or a takeover, NotYourTicket)."""
         found = await self.store.find_message(
-            group_message_id=message.message_id, desks=self.desks.names(self.desks.of(ticket))
+            group_message_id=message.message_id,
+            desks=self.desks.names(self.desks.of(ticket)),
+            agent_chat_id=agent_chat_of(message),
         )
         if found is None or found.user_chat_message_id is None or found.direction != "out":
             return

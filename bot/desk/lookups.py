@@ -13,6 +13,7 @@ from aiogram.types import Message
 from bot.config import AgentsConfig, DeskConfig
 from bot.desk import cards
 from bot.desk.members import Members
+from bot.desk.relay import agent_chat_of
 from bot.desk.routing import Desks
 from bot.texts import t
 from handoff.hours import WorkingHours
@@ -127,4 +128,11 @@ class DeskLookups:
 
     async def note(self, ticket: Ticket, message: Message) -> None:
         """An agents-only remark in the topic: kept with the ticket, never relayed."""
-        await self.store.record_message(ticket.id, "note", None, message.message_id, kind="note")
+        await self.store.record_message(
+            ticket.id,
+            "note",
+            None,
+            message.message_id,
+            kind="note",
+            agent_chat_id=agent_chat_of(message),
+        )

@@ -108,6 +108,11 @@ def render_html(text: str, entities: list[MessageEntity] | None) -> str:
     return _RENDER.unparse(text, entities or [])
 
 
+def agent_chat_of(message: Message) -> int | None:
+    """The workspace an agent's message is in (their private chat); None: a desk's group."""
+    return message.chat.id if message.chat.type == "private" else None
+
+
 def html_of(message: Message) -> str:
     """A message's text or caption with its formatting, as Telegram HTML."""
     if message.text is not None:
@@ -223,8 +228,8 @@ class Relay:
         found = await self.store.find_message(
             user_id=message.from_user.id, user_chat_message_id=message.reply_to_message.message_id
         )
-        if found is None or found.group_message_id is None:
-            return None
+        if found is None or found.group_message_id is None or found.agent_chat_id is not None:
+            return None  # none, or its copy is in a workspace: no message of the group
         return ReplyParameters(message_id=found.group_message_id, allow_sending_without_reply=True)
 
     async def private_reply_target(
@@ -239,7 +244,9 @@ class Relay:
             or reply.message_id == message.message_thread_id
         ):
             return None  # in a topic every message "replies" to the topic's first message
-        found = await self.store.find_message(group_message_id=reply.message_id, desks=desks)
+        found = await self.store.find_message(
+            group_message_id=reply.message_id, desks=desks, agent_chat_id=agent_chat_of(message)
+        )
         if found is None or found.user_chat_message_id is None:
             return None
         return ReplyParameters(

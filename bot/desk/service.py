@@ -26,7 +26,7 @@ from bot.desk.edits import EditMirror
 from bot.desk.flood import FloodGuard
 from bot.desk.lookups import Agent, DeskLookups
 from bot.desk.notices import already_notice, queue_notice
-from bot.desk.relay import Relay, html_of, input_media, message_kind
+from bot.desk.relay import Relay, agent_chat_of, html_of, input_media, message_kind
 from bot.desk.routing import Desks, category_of
 from bot.desk.topics import OperatorsUnavailable, Topics
 from bot.handling import group_view_follows
@@ -337,7 +337,12 @@ class Desk(DeskLookups, EditMirror):
         for chunk in split_html(answer(lang)):
             sent = await self.bot.send_message(ticket.user_id, chunk)
             await self.store.record_message(
-                ticket.id, "out", sent.message_id, cmd.message_id, kind="kb"
+                ticket.id,
+                "out",
+                sent.message_id,
+                cmd.message_id,
+                kind="kb",
+                agent_chat_id=agent_chat_of(cmd),
             )
         return lang
 
@@ -429,6 +434,7 @@ class Desk(DeskLookups, EditMirror):
                     message.message_id,
                     thread_id=message.message_thread_id,
                     kind=message_kind(message),
+                    agent_chat_id=agent_chat_of(message),
                 )
 
     async def _album_out(self, messages: list[Message], ticket_id: int) -> None:
@@ -440,7 +446,13 @@ class Desk(DeskLookups, EditMirror):
             sent = await self.bot.send_media_group(ticket.user_id, media)
             for msg, copy in zip(messages, sent, strict=False):
                 await self.store.record_message(
-                    ticket.id, "out", copy.message_id, msg.message_id, kind=message_kind(msg)
+                    ticket.id,
+                    "out",
+                    copy.message_id,
+                    msg.message_id,
+                    thread_id=msg.message_thread_id,
+                    kind=message_kind(msg),
+                    agent_chat_id=agent_chat_of(msg),
                 )
 
     def _signed(self, message: Message, body: str) -> str:

@@ -89,13 +89,15 @@ async def _carry(
 
 def _source(item: TicketMessage, user_id: int, old_group: int | None) -> tuple[int, int] | None:
     """Where a recorded message is forwarded from: the subscriber's own message and a KB
-    answer from the subscriber's chat, an agent's message and a note from the old group."""
+    answer from the subscriber's chat, an agent's message and a note from the old group (or
+    from the agent's workspace, where they wrote it)."""
     if item.direction == "in" or item.kind == "kb":
         mid = item.user_chat_message_id
         return (user_id, mid) if mid is not None else None
-    if old_group is None or item.group_message_id is None:
+    chat = item.agent_chat_id if item.agent_chat_id is not None else old_group
+    if chat is None or item.group_message_id is None:
         return None
-    return old_group, item.group_message_id
+    return chat, item.group_message_id
 
 
 async def _leave(

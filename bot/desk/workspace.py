@@ -19,7 +19,7 @@ from typing import Any
 
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, ReplyParameters
 
 from bot.desk import views
 from bot.desk.relay import input_media, message_kind, topic_gone
@@ -103,21 +103,45 @@ async def _tell(desk: Desk, workspace: Workspace, text: str) -> None:
 
 async def relay_in(desk: Desk, message: Message, ticket: Ticket) -> bool:
     """A subscriber's message into the ticket's workspace, if it has one (True: done there;
-    False: the group's topic takes it). Recorded without a group message id: the copy is in
-    a private chat, where message ids mean something else."""
-    sent = await _send(
-        desk,
-        ticket,
-        lambda chat, thread: desk.bot.copy_message(
-            chat, message.chat.id, message.message_id, message_thread_id=thread
-        ),
-    )
+    False: the group's topic takes it), a reply kept as a reply to its copy there. Recorded
+    with the workspace's chat: its message ids mean nothing in the group."""
+
+    async def copy(chat: int, thread: int) -> Any:
+        reply = await _reply_target(desk, message, chat)
+        return await desk.bot.copy_message(
+            chat,
+            message.chat.id,
+            message.message_id,
+            message_thread_id=thread,
+            reply_parameters=reply,
+        )
+
+    sent = await _send(desk, ticket, copy)
     if sent is None:
         return False
+    copied, workspace = sent
     await desk.store.record_message(
-        ticket.id, "in", message.message_id, None, kind=message_kind(message)
+        ticket.id,
+        "in",
+        message.message_id,
+        copied.message_id,
+        thread_id=workspace.thread_id,
+        kind=message_kind(message),
+        agent_chat_id=workspace.chat_id,
     )
     return True
+
+
+async def _reply_target(desk: Desk, message: Message, chat: int) -> ReplyParameters | None:
+    """What the subscriber's reply points at, as its copy in the workspace ``chat``."""
+    if message.reply_to_message is None or message.from_user is None:
+        return None
+    found = await desk.store.find_message(
+        user_id=message.from_user.id, user_chat_message_id=message.reply_to_message.message_id
+    )
+    if found is None or found.agent_chat_id != chat or found.group_message_id is None:
+        return None
+    return ReplyParameters(message_id=found.group_message_id, allow_sending_without_reply=True)
 
 
 async def album_in(desk: Desk, messages: list[Message], ticket: Ticket) -> bool:
@@ -130,29 +154,37 @@ async def album_in(desk: Desk, messages: list[Message], ticket: Ticket) -> bool:
     )
     if sent is None:
         return False
-    for msg in messages:
+    copies, workspace = sent
+    for msg, copied in zip(messages, copies, strict=False):
         await desk.store.record_message(
-            ticket.id, "in", msg.message_id, None, kind=message_kind(msg)
+            ticket.id,
+            "in",
+            msg.message_id,
+            copied.message_id,
+            thread_id=workspace.thread_id,
+            kind=message_kind(msg),
+            agent_chat_id=workspace.chat_id,
         )
     return True
 
 
 async def _send(
     desk: Desk, ticket: Ticket, send: Callable[[int, int], Awaitable[Any]]
-) -> Any | None:
-    """Send into the workspace: its topic made again if the agent deleted it; None (the
-    group takes it) when there is none or the agent blocked the bot."""
+) -> tuple[Any, Workspace] | None:
+    """Send into the workspace: what Telegram answered and the workspace (its topic made
+    again if the agent deleted it); None (the group takes it) when there is none or the
+    agent blocked the bot."""
     workspace = await current(desk, ticket)
     if workspace is None:
         return None
     try:
         try:
-            return await send(workspace.chat_id, workspace.thread_id)
+            return await send(workspace.chat_id, workspace.thread_id), workspace
         except TelegramBadRequest as exc:
             if not topic_gone(exc):
                 raise
             workspace = await _new_topic(desk, ticket, workspace.agent_id)
-            return await send(workspace.chat_id, workspace.thread_id)
+            return await send(workspace.chat_id, workspace.thread_id), workspace
     except TelegramForbiddenError as exc:  # the agent blocked the bot: back to the group
         log.info("workspace of #%s refused (%s); relaying in the group", ticket.id, exc.message)
         await desk.store.workspaces.close_workspace(ticket.id)

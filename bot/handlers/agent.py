@@ -396,7 +396,7 @@ def create_router(desk: Desk) -> Router:
     groups = desk.desks.group_ids
     router = Router(name="agents")
     router.message.filter(DeskChat(desk))  # the groups, or an agent's workspace topic
-    router.edited_message.filter(F.chat.id.in_(groups))
+    router.edited_message.filter(DeskChat(desk))  # an agent's edit in a workspace too
     router.callback_query.filter(DeskChat(desk))
     # chat_member updates (who joins or leaves) come only to an admin bot that asks for them:
     # a handler here puts the kind in allowed_updates (resolve_used_update_types)

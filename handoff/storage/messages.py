@@ -26,10 +26,12 @@ class SqliteMessages(Repository):
         thread_id: int | None = None,
         kind: str = "text",
         now: float | None = None,
+        agent_chat_id: int | None = None,
     ) -> TicketMessage:
         """Map a relayed message between the private chat and the group and count it: "in"
         from the subscriber, "out" from an agent (the first sets ``first_response_at``),
-        "note" an agents-only remark (not counted). ``thread_id`` defaults to the ticket's."""
+        "note" an agents-only remark (not counted). ``thread_id`` defaults to the ticket's;
+        ``agent_chat_id``: the agents' side is that workspace, not the group."""
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, got {direction!r}")
         now = self._now(now)
@@ -37,7 +39,8 @@ class SqliteMessages(Repository):
         async with self._writing():
             message_id = await self.db.insert(
                 "INSERT INTO ticket_messages (ticket_id, direction, user_chat_message_id,"
-                " group_message_id, thread_id, kind, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " group_message_id, thread_id, kind, ts, agent_chat_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     ticket_id,
                     direction,
@@ -46,6 +49,7 @@ class SqliteMessages(Repository):
                     thread_id if thread_id is not None else ticket.thread_id,
                     kind,
                     now,
+                    agent_chat_id,
                 ),
             )
             await self._count(ticket, direction, now)
@@ -58,6 +62,7 @@ class SqliteMessages(Repository):
             thread_id if thread_id is not None else ticket.thread_id,
             kind,
             now,
+            agent_chat_id,
         )
 
     async def _count(self, ticket: Ticket, direction: str, now: float) -> None:
@@ -88,21 +93,24 @@ class SqliteMessages(Repository):
         user_id: int | None = None,
         user_chat_message_id: int | None = None,
         desks: tuple[str, ...] | None = None,
+        agent_chat_id: int | None = None,
     ) -> TicketMessage | None:
         """The relayed message by its id in the agents' group (of a ticket on one of
-        ``desks``), or by the subscriber and its id in their private chat (message ids are
-        only unique per chat)."""
+        ``desks``) or in the workspace ``agent_chat_id``, or by the subscriber and its id in
+        their private chat (message ids are only unique per chat)."""
         columns = (
             "m.id, m.ticket_id, m.direction, m.user_chat_message_id, m.group_message_id,"
-            " m.thread_id, m.kind, m.ts"
+            " m.thread_id, m.kind, m.ts, m.agent_chat_id"
         )
         if group_message_id is not None and user_id is None and user_chat_message_id is None:
             where, marks = desk_filter(desks, "t.desk")
+            side = "m.agent_chat_id IS NULL" if agent_chat_id is None else "m.agent_chat_id = ?"
             sql = (
                 f"SELECT {columns} FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id"
-                f" WHERE m.group_message_id = ?{where} ORDER BY m.id DESC LIMIT 1"
+                f" WHERE m.group_message_id = ? AND {side}{where} ORDER BY m.id DESC LIMIT 1"
             )
-            params: tuple[Any, ...] = (group_message_id, *marks)
+            chat = () if agent_chat_id is None else (agent_chat_id,)
+            params: tuple[Any, ...] = (group_message_id, *chat, *marks)
         elif group_message_id is None and user_id is not None and user_chat_message_id is not None:
             sql = (
                 f"SELECT {columns} FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id "
@@ -118,7 +126,7 @@ class SqliteMessages(Repository):
         """A ticket's relayed messages, oldest first."""
         rows = await self.db.fetchall(
             "SELECT id, ticket_id, direction, user_chat_message_id, group_message_id, thread_id,"
-            " kind, ts FROM ticket_messages WHERE ticket_id = ? ORDER BY id",
+            " kind, ts, agent_chat_id FROM ticket_messages WHERE ticket_id = ? ORDER BY id",
             (ticket_id,),
         )
         return [TicketMessage(*r) for r in rows]

@@ -228,4 +228,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX ticket_workspaces_topic ON ticket_workspaces(chat_id, thread_id);
     """,
+    # v10, a relayed message's agents' side may be an agent's workspace (a private chat, whose
+    # message ids mean nothing in the group): the chat it is in; NULL the ticket's group
+    """
+    ALTER TABLE ticket_messages ADD COLUMN agent_chat_id INTEGER;
+    """,
 ]

@@ -228,6 +228,7 @@ class RelayedMessages(Protocol):
         thread_id: int | None = None,
         kind: str = "text",
         now: float | None = None,
+        agent_chat_id: int | None = None,
     ) -> TicketMessage: ...
 
     async def find_message(
@@ -237,6 +238,7 @@ class RelayedMessages(Protocol):
         user_id: int | None = None,
         user_chat_message_id: int | None = None,
         desks: tuple[str, ...] | None = None,
+        agent_chat_id: int | None = None,
     ) -> TicketMessage | None: ...
 
     async def messages(self, ticket_id: int) -> list[TicketMessage]: ...

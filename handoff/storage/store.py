@@ -359,9 +359,17 @@ class Store:
         thread_id: int | None = None,
         kind: str = "text",
         now: float | None = None,
+        agent_chat_id: int | None = None,
     ) -> TicketMessage:
         return await self.relayed.record_message(
-            ticket_id, direction, user_chat_message_id, group_message_id, thread_id, kind, now
+            ticket_id,
+            direction,
+            user_chat_message_id,
+            group_message_id,
+            thread_id,
+            kind,
+            now,
+            agent_chat_id,
         )
 
     async def find_message(
@@ -371,12 +379,14 @@ class Store:
         user_id: int | None = None,
         user_chat_message_id: int | None = None,
         desks: tuple[str, ...] | None = None,
+        agent_chat_id: int | None = None,
     ) -> TicketMessage | None:
         return await self.relayed.find_message(
             group_message_id=group_message_id,
             user_id=user_id,
             user_chat_message_id=user_chat_message_id,
             desks=desks,
+            agent_chat_id=agent_chat_id,
         )
 
     async def messages(self, ticket_id: int) -> list[TicketMessage]:

@@ -204,3 +204,36 @@ async def test_a_close_waiting_for_the_group_does_not_hold_up_the_agents_next_an
     await emu.wait_for_call(
         "closeForumTopic", since=since, timeout=20, predicate=lambda call: bool(call.get("ok"))
     )
+
+
+async def test_edits_and_replies_are_mirrored_between_a_workspace_and_the_subscriber(
+    desk: Desk,
+) -> None:
+    emu, dilnoza = desk.emu, desk.agents[0]
+    emu.private_chat(emu.default_bot, dilnoza, create=True)
+    person, _, thread = await _claimed_in_workspace(desk, "Farrukh")
+    workspace = emu.inbox(dilnoza.id, thread_id=thread, since=emu.cursor())
+    # the subscriber's message and its fix: the copy in her workspace is edited
+    sent = await emu.send_text(person.user, "мой номер 900 00 00 01")
+    copy = await workspace.next(timeout=10, predicate=lambda m: "900" in (m.get("text") or ""))
+    await emu.edit_message(person.user, sent["message_id"], "мой номер 900 00 00 02")
+    edited = await emu.wait_for_bot_edit(dilnoza.id, message_id=copy["message_id"], since=0)
+    assert edited["text"] == "мой номер 900 00 00 02"
+    # her answer, replying to that copy, replies to the subscriber's own message
+    said = await emu.send_text(
+        dilnoza, "Спасибо, тариф — Смарт", thread_id=thread, reply_to=copy["message_id"]
+    )
+    answer = await person.next(timeout=10)
+    assert answer["reply_to_message"]["message_id"] == sent["message_id"]
+    # her fix of the answer: the subscriber's copy is edited
+    await emu.edit_message(dilnoza, said["message_id"], "Спасибо, тариф — Макси")
+    fixed = await emu.wait_for_bot_edit(person.user.id, message_id=answer["message_id"], since=0)
+    assert fixed["text"] == "Спасибо, тариф — Макси"
+    # the subscriber replies to the answer: the copy in the workspace replies to hers
+    await emu.send_text(person.user, "а сколько он стоит?", reply_to=answer["message_id"])
+    asked = await workspace.next(timeout=10, predicate=lambda m: "стоит" in (m.get("text") or ""))
+    assert asked["reply_to_message"]["message_id"] == said["message_id"]
+    # none of it went to the group, which keeps the card and the status
+    await settled(emu)
+    in_group = texts(emu.messages(desk.group, from_bot=True))
+    assert not [x for x in in_group if "900" in x or "тариф" in x or "стоит" in x]

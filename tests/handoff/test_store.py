@@ -545,3 +545,21 @@ async def test_a_question_is_logged_once_per_update(store: Store, clock: Clock) 
     assert reused != first
     rows = await store.recent_interactions(42, limit=10)
     assert [r["text"] for r in rows] == ["роуминг", "баланс", "баланс", "баланс"]
+
+
+async def test_a_workspace_copy_is_found_in_its_chat_never_as_a_group_message(
+    store: Store,
+) -> None:
+    """Message ids are per chat: id 700 in an agent's workspace and id 700 in the group are
+    two messages, each found only where it is."""
+    group_ticket, _ = await store.open_ticket(42, "command")
+    other, _ = await store.open_ticket(43, "command")
+    in_group = await store.record_message(group_ticket.id, "in", 10, 700)
+    in_workspace = await store.record_message(other.id, "out", 11, 700, agent_chat_id=555)
+    assert in_workspace.agent_chat_id == 555 and in_group.agent_chat_id is None
+    assert await store.find_message(group_message_id=700) == in_group
+    assert await store.find_message(group_message_id=700, agent_chat_id=555) == in_workspace
+    assert await store.find_message(group_message_id=700, agent_chat_id=556) is None
+    by_user = await store.find_message(user_id=43, user_chat_message_id=11)
+    assert by_user == in_workspace
+    assert [m.agent_chat_id for m in await store.messages(other.id)] == [555]
