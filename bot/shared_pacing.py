@@ -98,11 +98,14 @@ class RedisBuckets:
     async def budget(self, bot_id: int, chat_id: int | str) -> tuple[float, float] | None:
         """The chat's shared bucket as every instance's sends left it: how long a call would
         wait (seconds) and how many could go at once; None while Redis does not answer."""
+        if self.link.problem is not None and time.monotonic() < self._retry_at:
+            return None  # away: not asked again (and waited for) before the next retry
         rate, burst = chat_limit(self.limits, chat_id)
         interval, tolerance = _gcra(rate, burst)
         try:
             now, tat = await self._peek(keys=[self.link.key("pace", bot_id, "chat", chat_id)])
         except REDIS_ERRORS as exc:
+            self._retry_at = time.monotonic() + RETRY_EVERY
             self.link.failed(exc)
             return None
         self._back()
