@@ -17,6 +17,7 @@ from handoff.hours import WorkingHours
 from handoff.insights import HasInsights, Insights, build_insights
 from handoff.reports import Report, aggregate, today_window
 from handoff.sla import SlaTargets
+from handoff.storage.digests import SqliteDigests
 
 log = logging.getLogger("dono.digest")
 
@@ -86,7 +87,14 @@ def digest_text(
 
 
 class Digest:
-    """Posts the digest every day at ``hour`` (local); one failed day is logged, not fatal."""
+    """Posts the digest every day at ``hour`` (local), once: the day is claimed in ``ledger``
+    (``handoff.storage.digests``) before it is posted, so another instance, a new leader or
+    a restart never posts it again, and one that was not posted at the hour (the bot was
+    down, a deploy, the leader changing) still goes out up to ``CATCH_UP`` seconds later. A
+    failed post is logged and tried again ``RETRY_EVERY`` seconds later."""
+
+    CATCH_UP = 6 * 3600.0
+    RETRY_EVERY = 300.0
 
     def __init__(
         self,
@@ -99,9 +107,13 @@ class Digest:
         hours: WorkingHours,
         titles: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.time,
+        ledger: SqliteDigests | None = None,
+        owner: str = "dono",
     ) -> None:
         self.store, self.post, self.hour, self.lang, self.tz = store, post, hour, lang, tz
         self.sla, self.hours, self.titles, self.clock = sla, hours, titles, clock
+        self.ledger, self.owner = ledger, owner
+        self._posted_for: str | None = None  # without a ledger: this process's memory
 
     async def text_for(self, since: float, until: float) -> str:
         rows = await self.store.reports.report_rows(since, until)
@@ -114,13 +126,47 @@ class Digest:
         text = await self.text_for(*day_before(self.clock(), self.tz))
         await self.post(text)
 
+    def due_day(self, now: float) -> str | None:
+        """The reported day whose digest is due at ``now`` (today's hour has passed, by no
+        more than ``CATCH_UP``), or None."""
+        local = datetime.fromtimestamp(now, ZoneInfo(self.tz))
+        at = local.replace(hour=self.hour, minute=0, second=0, microsecond=0).timestamp()
+        if not at <= now < at + self.CATCH_UP:
+            return None
+        since, _ = day_before(now, self.tz)
+        return datetime.fromtimestamp(since, ZoneInfo(self.tz)).date().isoformat()
+
+    async def post_if_due(self) -> bool:
+        """Post the digest if it is due and nobody has; whether this call posted it."""
+        day = self.due_day(self.clock())
+        if day is None or day == self._posted_for:
+            return False
+        if self.ledger is not None and not await self.ledger.claim(day, self.owner):
+            self._posted_for = day  # posted (or being posted) elsewhere
+            return False
+        try:
+            await self.post_once()
+        except BaseException:
+            if self.ledger is not None:
+                await self.ledger.release(day)
+            raise
+        self._posted_for = day
+        if self.ledger is not None:
+            await self.ledger.posted(day)
+        return True
+
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(max(0.0, next_run(self.clock(), self.hour, self.tz) - self.clock()))
+            wait = self.RETRY_EVERY
             try:
-                await self.post_once()
+                await self.post_if_due()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("daily digest: could not post it; next try tomorrow")
-            await asyncio.sleep(1)  # past the hour's first second: never twice for one day
+                log.exception(
+                    "daily digest: could not post it; trying again in %.0f s", self.RETRY_EVERY
+                )
+            else:
+                now = self.clock()
+                wait = min(wait, max(0.0, next_run(now, self.hour, self.tz) - now))
+            await asyncio.sleep(wait + 0.01)

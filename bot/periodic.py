@@ -5,8 +5,9 @@ each failure is logged and retried at the next tick, never fatal.
 
 With several instances only the one that leads (``bot.durable``) runs them: they start when it
 takes the lead and stop when it loses it. A nudge is recorded in the database before it is sent
-(``DeskSla``), so a new leader never sends it again; a new leader's digest waits for the next
-day's hour, so a digest is never posted twice for one day."""
+(``DeskSla``), so a new leader never sends it again; the digest's day is claimed in the
+database before it is posted (``bot.digest``), so it goes out once a day however the lead
+moves, and one the hour missed (a restart, a deploy) still goes out later that morning."""
 
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ class Periodic:
                 self.desk.hours,
                 titles=self._title,
                 clock=self.clock,
+                ledger=self.store.digests,
+                owner=self.config.ops.instance_name(),
             )
             self.tasks.append(asyncio.create_task(digest.run(), name="dono-digest"))
         targets = self.config.reports.targets()

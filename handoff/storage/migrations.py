@@ -233,4 +233,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE ticket_messages ADD COLUMN agent_chat_id INTEGER;
     """,
+    # v11, the daily digest's day claimed before it is posted and marked posted after: once
+    # per day across instances, leader changes and restarts (``handoff.storage.digests``)
+    """
+    CREATE TABLE digests (
+        day        TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        claimed_at REAL NOT NULL,
+        posted_at  REAL
+    );
+    """,
 ]

@@ -19,6 +19,7 @@ from handoff.storage import protocols
 from handoff.storage.agents import SqliteAgents
 from handoff.storage.database import Database, open_database
 from handoff.storage.desks import SqliteDesks
+from handoff.storage.digests import SqliteDigests
 from handoff.storage.interactions import SqliteInteractions
 from handoff.storage.labels import SqliteLabels
 from handoff.storage.messages import SqliteMessages
@@ -52,6 +53,7 @@ class Store:
         self.labels: protocols.Labels = SqliteLabels(database)  # priority, labels, nudges
         self.ratings: protocols.Ratings = SqliteRatings(database)
         self.workspaces = SqliteWorkspaces(database)  # tickets in agents' private chats
+        self.digests = SqliteDigests(database)  # the daily digests posted, once a day
 
     @classmethod
     async def open(cls, path: str | Path, clock: Callable[[], float] = time.time) -> Store:

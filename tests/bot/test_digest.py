@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.digest import Digest, day_before, digest_text, next_run
 from handoff.hours import WorkingHours
 from handoff.insights import build_insights
@@ -88,3 +90,69 @@ async def test_it_posts_yesterday_at_the_hour(tmp_path: Path) -> None:
     assert len(posted) == 1
     assert "2025-06-17" in posted[0]  # Tuesday's, posted on Wednesday morning
     assert datetime.fromtimestamp(start, ZONE).hour == 7
+
+
+def _digest(store: Store, owner: str, now: list[float], posted: list[str], fail: int = 0) -> Digest:
+    """A digest at 08:00 local on ``store``'s ledger, on the clock ``now[0]``; its posts go
+    to ``posted`` (the first ``fail`` posts raise, as Telegram refusing them would)."""
+    failures = [fail]
+
+    async def post(text: str) -> None:
+        if failures[0]:
+            failures[0] -= 1
+            raise RuntimeError("Telegram refused it")
+        posted.append(f"{owner}: {text}")
+
+    return Digest(
+        store,
+        post,
+        8,
+        "ru",
+        TZ,
+        SlaTargets(),
+        WorkingHours(),
+        clock=lambda: now[0],
+        ledger=store.digests,
+        owner=owner,
+    )
+
+
+async def test_a_days_digest_goes_out_once_whichever_instance_or_leader_looks(
+    tmp_path: Path,
+) -> None:
+    store = await _week(tmp_path / "db.sqlite3")
+    now, posted = [DAY0 + 2 * DAY + 8 * 3600 + 5], []  # Wednesday 08:00:05
+    try:
+        a, b = _digest(store, "a", now, posted), _digest(store, "b", now, posted)
+        assert await a.post_if_due() and not await b.post_if_due()
+        assert not await _digest(store, "a", now, posted).post_if_due()  # a restarted: not again
+        now[0] += 3 * 3600
+        assert not await b.post_if_due()
+        now[0] += DAY - 3 * 3600  # Thursday 08:00:05: Wednesday's, by either
+        assert await b.post_if_due() and not await a.post_if_due()
+    finally:
+        await store.close()
+    assert [p.split(":")[0] for p in posted] == ["a", "b"]
+    assert "2025-06-17" in posted[0] and "2025-06-18" in posted[1]
+
+
+async def test_a_digest_the_hour_missed_goes_out_that_morning_and_a_failed_one_again(
+    tmp_path: Path,
+) -> None:
+    store = await _week(tmp_path / "db.sqlite3")
+    posted: list[str] = []
+    try:
+        early = [DAY0 + 2 * DAY + 7 * 3600]  # 07:00: not due yet
+        assert not await _digest(store, "a", early, posted).post_if_due()
+        late = [DAY0 + 2 * DAY + 11 * 3600]  # the bot was down at 08:00: out at 11:00
+        refused = _digest(store, "a", late, posted, fail=1)
+        with pytest.raises(RuntimeError):
+            await refused.post_if_due()
+        assert await store.digests.posted_at("2025-06-17") is None  # given back
+        assert await refused.post_if_due()  # the next look posts it
+        assert await store.digests.posted_at("2025-06-17") is not None
+        evening = [DAY0 + 3 * DAY + 15 * 3600]  # Thursday 15:00: too late for Wednesday's
+        assert not await _digest(store, "b", evening, posted).post_if_due()
+    finally:
+        await store.close()
+    assert len(posted) == 1 and "2025-06-17" in posted[0]

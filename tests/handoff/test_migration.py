@@ -48,7 +48,7 @@ async def test_a_v1_database_is_upgraded_and_keeps_its_data(tmp_path: Path, cloc
     make_v1(path)
     store = await Store.open(path, clock=clock)
     try:
-        assert await store.schema_version() == len(MIGRATIONS) == 10
+        assert await store.schema_version() == len(MIGRATIONS) == 11
         sub = await store.subscriber(42)
         assert sub is not None and (sub.first_name, sub.lang) == ("Фарход", "tg")
         assert [i["text"] for i in await store.recent_interactions(42)] == ["баланс"]

@@ -563,3 +563,18 @@ async def test_a_workspace_copy_is_found_in_its_chat_never_as_a_group_message(
     by_user = await store.find_message(user_id=43, user_chat_message_id=11)
     assert by_user == in_workspace
     assert [m.agent_chat_id for m in await store.messages(other.id)] == [555]
+
+
+async def test_a_digest_day_is_claimed_once_and_a_dead_claim_taken_over(
+    store: Store, clock: Clock
+) -> None:
+    assert await store.digests.claim("2026-12-01", "a")
+    assert not await store.digests.claim("2026-12-01", "b")  # a posts it
+    clock.advance(11 * 60)  # a died before marking it posted: b takes it over
+    assert await store.digests.claim("2026-12-01", "b")
+    await store.digests.posted("2026-12-01")
+    clock.advance(3600)
+    assert not await store.digests.claim("2026-12-01", "a")  # posted: never again
+    assert await store.digests.claim("2026-12-02", "a")
+    await store.digests.release("2026-12-02")  # could not post it: free to try again
+    assert await store.digests.claim("2026-12-02", "b")
