@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.errors import raise_if_cancelled
 from bot.report.format import format_csat, format_share
 from bot.texts import duration, t
 from handoff.hours import WorkingHours
@@ -121,34 +122,40 @@ class Digest:
         found = await build_insights(self.store, since, until, self.tz, self.sla, self.hours, rows)
         return digest_text(self.lang, report, found, self.titles)
 
-    async def post_once(self) -> None:
-        """Yesterday's digest, now."""
-        text = await self.text_for(*day_before(self.clock(), self.tz))
+    async def post_once(self, window: tuple[float, float] | None = None) -> None:
+        """The digest of ``window`` (default: yesterday), now."""
+        text = await self.text_for(*(window or day_before(self.clock(), self.tz)))
         await self.post(text)
 
-    def due_day(self, now: float) -> str | None:
-        """The reported day whose digest is due at ``now`` (today's hour has passed, by no
-        more than ``CATCH_UP``), or None."""
-        local = datetime.fromtimestamp(now, ZoneInfo(self.tz))
+    def due(self, now: float) -> tuple[str, tuple[float, float]] | None:
+        """The reported day (and its window) whose digest is due at ``now``: today's hour has
+        passed, by no more than ``CATCH_UP``; None when none is."""
+        zone = ZoneInfo(self.tz)
+        local = datetime.fromtimestamp(now, zone)
         at = local.replace(hour=self.hour, minute=0, second=0, microsecond=0).timestamp()
         if not at <= now < at + self.CATCH_UP:
             return None
-        since, _ = day_before(now, self.tz)
-        return datetime.fromtimestamp(since, ZoneInfo(self.tz)).date().isoformat()
+        window = day_before(at, self.tz)  # of the day the hour is in, past midnight too
+        return datetime.fromtimestamp(window[0], zone).date().isoformat(), window
 
     async def post_if_due(self) -> bool:
         """Post the digest if it is due and nobody has; whether this call posted it."""
-        day = self.due_day(self.clock())
-        if day is None or day == self._posted_for:
+        found = self.due(self.clock())
+        if found is None or found[0] == self._posted_for:
             return False
+        day, window = found
         if self.ledger is not None and not await self.ledger.claim(day, self.owner):
-            self._posted_for = day  # posted (or being posted) elsewhere
+            if await self.ledger.posted_at(day) is not None:
+                self._posted_for = day  # posted elsewhere; a claim of one that died: later
             return False
         try:
-            await self.post_once()
+            await self.post_once(window)
         except BaseException:
             if self.ledger is not None:
-                await self.ledger.release(day)
+                try:
+                    await self.ledger.release(day)
+                except Exception as exc:  # the database away too: the claim goes stale
+                    log.warning("daily digest: claim of %s not given back (%s)", day, exc)
             raise
         self._posted_for = day
         if self.ledger is not None:
@@ -163,6 +170,7 @@ class Digest:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                raise_if_cancelled()  # a stop, whatever the database made of it
                 log.exception(
                     "daily digest: could not post it; trying again in %.0f s", self.RETRY_EVERY
                 )

@@ -225,38 +225,43 @@ class Pacer(BaseRequestMiddleware):
         self._limits = limits
         self.local = Buckets(limits)
 
-    def wait_for(self, chat_id: int | str) -> float:
+    def wait_for(self, chat_id: int | str, buckets: Buckets | None = None) -> float:
         """How long a paced call to this chat would wait now (seconds, this process's view):
-        its bucket's wait and the calls already waiting for it."""
+        its bucket's wait and the calls already waiting for it. ``buckets``: the ones that
+        pace it (default this process's; with shared buckets those are elsewhere)."""
         rate, _ = chat_limit(self.limits, chat_id)
         queue = self._queues.get(chat_id)
         queued = len(queue.heap) if queue is not None else 0
-        bucket = self.local.chats.get(chat_id)
-        ahead = bucket.peek(self.clock()) if bucket is not None and self.shared is None else 0.0
-        return ahead + queued / (rate * self.local.share)
+        if buckets is None and self.shared is not None:
+            ahead = 0.0  # the bucket is the shared one: ``budget`` reads it
+        else:
+            bucket = (buckets or self.local).chats.get(chat_id)
+            ahead = bucket.peek(self.clock()) if bucket is not None else 0.0
+        return ahead + queued / (rate * (buckets or self.local).share)
 
-    def spare_for(self, chat_id: int | str) -> float:
+    def spare_for(self, chat_id: int | str, buckets: Buckets | None = None) -> float:
         """How many paced calls to this chat could go now without waiting (this process's
-        buckets; none while calls are waiting for it)."""
+        buckets, or ``buckets``; none while calls are waiting for it)."""
         if self._queues.get(chat_id) is not None and self._queues[chat_id].heap:
             return 0.0
-        bucket = self.local.chats.get(chat_id)
+        own = buckets or self.local
+        bucket = own.chats.get(chat_id)
         if bucket is None:
             rate, burst = chat_limit(self.limits, chat_id)
-            return float(paced_burst(rate * self.local.share, burst * self.local.share))
+            return float(paced_burst(rate * own.share, burst * own.share))
         return max(0.0, bucket.burst - max(0.0, bucket.tat - self.clock()) * bucket.rate)
 
     async def budget(self, bot_id: int, chat_id: int | str) -> tuple[float, float]:
         """``wait_for`` and ``spare_for`` of the chat, with shared buckets as all instances'
         sends left them (a desk's overflow then sees the others' sends, not this process's
-        alone); this process's view while they can't be read."""
-        wait, spare = self.wait_for(chat_id), self.spare_for(chat_id)
+        alone); while they can't be read, the buckets this process paces on meanwhile."""
         if self.shared is None:
-            return wait, spare
+            return self.wait_for(chat_id), self.spare_for(chat_id)
         seen = await self.shared.budget(bot_id, chat_id)
         if seen is None:
-            return wait, spare
-        return wait + seen[0], min(spare, seen[1])
+            fallback = self.shared.fallback()
+            return self.wait_for(chat_id, fallback), self.spare_for(chat_id, fallback)
+        return self.wait_for(chat_id) + seen[0], min(self.spare_for(chat_id), seen[1])
 
     async def _turn(self, bot: Bot, chat_id: int | str) -> None:
         """Wait until the chat's and the bot's buckets allow one more call."""

@@ -21,6 +21,7 @@ from bot.config import Config
 from bot.desk import Desk
 from bot.desk.sla import DeskSla
 from bot.digest import Digest
+from bot.errors import raise_if_cancelled
 from bot.handlers.outage import post_singles
 from handoff.storage import Store
 from knowledge.search import topic_title
@@ -107,6 +108,7 @@ class Periodic:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                raise_if_cancelled()
                 log.exception("outage reports: could not pass them on; trying again later")
 
     async def _nudges(self, sla: DeskSla) -> None:
@@ -117,6 +119,7 @@ class Periodic:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                raise_if_cancelled()
                 log.exception("SLA nudges: a look failed; trying again later")
 
     async def stop(self) -> None:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import Message
 
 from bot.config import AgentsConfig
@@ -355,9 +355,18 @@ class Desk(DeskLookups, EditMirror):
 
     async def post(self, text: str) -> None:
         """A message to every desk's whole group (an outage alert, a KB reload's result, the
-        digest)."""
+        digest). A group that refuses it (the bot removed, Telegram failing past the retries)
+        is logged and the others still get it; raises only when no group took it, so a
+        caller's retry never repeats it in the groups that did."""
+        failed: list[Exception] = []
         for group_id in self.desks.group_ids:
-            await self.bot.send_message(group_id, text)
+            try:
+                await self.bot.send_message(group_id, text)
+            except TelegramAPIError as exc:
+                log.warning("operators' group %s did not take a post: %s", group_id, exc)
+                failed.append(exc)
+        if failed and len(failed) == len(self.desks.group_ids):
+            raise failed[0]
 
     async def rated(self, ticket: Ticket) -> None:
         await self.topics.notify(

@@ -232,8 +232,8 @@ class Topics:
         try:
             async with self._opening.setdefault(ticket.id, asyncio.Lock()):
                 fresh = await self.store.get_ticket(ticket.id) or ticket
-                if fresh.status == "closed" and fresh.thread_id == ticket.thread_id:
-                    await self.bot.close_forum_topic(self.chat_of(ticket), ticket.thread_id)
+                if fresh.status == "closed" and fresh.thread_id is not None:  # a remade one too
+                    await self.bot.close_forum_topic(self.chat_of(fresh), fresh.thread_id)
         except TelegramBadRequest as exc:
             log.info("closeForumTopic #%s: %s", ticket.id, exc.message)
 

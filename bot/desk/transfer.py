@@ -44,6 +44,8 @@ async def to_desk(desk: Desk, ticket: Ticket, agent: Agent, target: DeskConfig) 
             raise SameDesk(target.name)
         if ticket.status == "claimed":
             ticket = await desk.store.release(ticket.id, agent.id, force=agent.supervisor)
+            # its agent's workspace is told and left: the ticket is the new desk's now
+            await desk._left(ticket, t(desk.lang, "agent_workspace_left", ticket=ticket.id))
         history = await desk.store.messages(ticket.id)
         moved = await desk.store.move_to_desk(ticket.id, target.name, agent.id)
         moved = await desk.topics.complete(moved)

@@ -229,9 +229,20 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ticket_workspaces_topic ON ticket_workspaces(chat_id, thread_id);
     """,
     # v10, a relayed message's agents' side may be an agent's workspace (a private chat, whose
-    # message ids mean nothing in the group): the chat it is in; NULL the ticket's group
+    # message ids mean nothing in the group): the chat it is in; NULL the ticket's group. An
+    # agent's answer or note written before, in the ticket's current workspace topic, is that
+    # workspace's (those in an earlier workspace of the ticket can't be told apart)
     """
     ALTER TABLE ticket_messages ADD COLUMN agent_chat_id INTEGER;
+    UPDATE ticket_messages SET agent_chat_id = (
+        SELECT w.chat_id FROM ticket_workspaces w
+        WHERE w.ticket_id = ticket_messages.ticket_id AND w.thread_id = ticket_messages.thread_id
+    )
+    WHERE direction IN ('out', 'note') AND EXISTS (
+        SELECT 1 FROM ticket_workspaces w
+        WHERE w.ticket_id = ticket_messages.ticket_id AND w.thread_id = ticket_messages.thread_id
+          AND ticket_messages.ts >= w.opened_at
+    );
     """,
     # v11, the daily digest's day claimed before it is posted and marked posted after: once
     # per day across instances, leader changes and restarts (``handoff.storage.digests``)

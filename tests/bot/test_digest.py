@@ -156,3 +156,25 @@ async def test_a_digest_the_hour_missed_goes_out_that_morning_and_a_failed_one_a
     finally:
         await store.close()
     assert len(posted) == 1 and "2025-06-17" in posted[0]
+
+
+async def test_a_digest_claimed_by_an_instance_that_died_goes_out_from_another(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(DAY0)
+    store = await Store.open(tmp_path / "db.sqlite3", clock=clock)
+    await fill_scenario(store, clock, days=3, per_day=40, seed=11)
+    now, posted = [DAY0 + 2 * DAY + 8 * 3600 + 5], []  # Wednesday 08:00:05
+    clock.now = now[0]
+    try:
+        assert await store.digests.claim("2025-06-17", "a")  # a claimed it, then was killed
+        b = _digest(store, "b", now, posted)
+        now[0] += 40  # b leads 40 s later: a's claim may still be posting
+        clock.now = now[0]
+        assert not await b.post_if_due()
+        now[0] += 600  # ten minutes on, it never was: b posts it
+        clock.now = now[0]
+        assert await b.post_if_due() and not await b.post_if_due()
+    finally:
+        await store.close()
+    assert len(posted) == 1 and "2025-06-17" in posted[0]

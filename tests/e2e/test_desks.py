@@ -10,6 +10,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+from aiogram.exceptions import TelegramForbiddenError
+
 from bot.app import Dono
 from bot.config import Config, DeskConfig
 from emulator import Emulator
@@ -18,6 +21,7 @@ from tests.e2e.conftest import (
     button_data,
     make_config,
     roomy_group,
+    settled,
     start_dono,
     wait_for,
 )
@@ -151,6 +155,23 @@ async def test_a_desks_group_that_removed_the_bot_degrades_health_until_it_is_ba
         assert "operators_group" not in health
 
 
+async def test_a_post_to_every_desk_reaches_the_groups_that_take_it(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """The digest, an outage alert, a reload's result: a group that removed the bot does not
+    keep the others from getting it (nor make a retry post it twice there); only when no
+    group takes it does the caller hear of it."""
+    async with open_desks(emu, tmp_path, BY_LANGUAGE) as env:
+        desk = env.dono.dp["desk"]
+        await emu.remove_bot_from(env.groups["ru"].id)  # the first desk's group
+        await desk.post("Итоги дня: 3 разговора")
+        got = [m.get("text") for m in emu.messages(env.groups["tg"].id, from_bot=True)]
+        assert got == ["Итоги дня: 3 разговора"]
+        await emu.remove_bot_from(env.groups["tg"].id)
+        with pytest.raises(TelegramForbiddenError):
+            await desk.post("Итоги дня: 4 разговора")
+
+
 async def test_an_admin_reloads_the_kb_from_any_desks_group(emu: Emulator, tmp_path: Path) -> None:
     async with open_desks(emu, tmp_path, BY_LANGUAGE, admins=("tg",)) as env:
         since = emu.cursor()
@@ -269,6 +290,44 @@ async def test_transfer_to_another_desk_carries_the_history(emu: Emulator, tmp_p
         refusal = await emu.wait_for_bot_message(env.groups["tg"].id, since=since, timeout=10)
         assert "закрыт" in refusal["text"]
         assert (await env.dono.store.get_ticket(1)).desk == "tg"
+
+
+async def test_a_ticket_moved_to_another_desk_leaves_its_agents_workspace(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Claimed in a workspace, then moved with /transfer from there: the workspace is told and
+    let go, so its old topic no longer acts on the ticket, which waits on the new desk."""
+    emu.set_private_topics(True)
+    desks = [{**BY_LANGUAGE[0], "workspaces": True}, BY_LANGUAGE[1]]
+    async with open_desks(emu, tmp_path, desks, _roomy(emu)) as env:
+        agent = env.agents["ru"]
+        emu.private_chat(emu.default_bot, agent, create=True)  # she has started the bot
+        person = await hand_off(emu, "Olga", "ru", "как проверить баланс")
+        card = await env.card("ru", 1)
+        since = emu.cursor()
+        claim = button_data(card, "Взять")
+        await emu.press_button(agent, card["message_id"], claim, chat=env.groups["ru"].id)
+        created = await emu.wait_for_event(
+            lambda e: e.kind == "topic_created" and e.chat_id == agent.id, since=since, timeout=10
+        )
+        assert (await person.next(timeout=10))["text"].startswith("Оператор взял")
+        workspace = emu.inbox(agent.id, thread_id=created.thread_id, since=emu.cursor())
+        await emu.send_text(agent, "Передаю коллегам", thread_id=created.thread_id)
+        assert "Передаю" in (await person.next(timeout=10))["text"]
+        since = emu.cursor()
+        await emu.send_text(agent, "/transfer tg", thread_id=created.thread_id)
+        await env.card("tg", 1, since)
+        left = await workspace.next(
+            timeout=10, predicate=lambda m: "уже не здесь" in (m.get("text") or "")
+        )
+        assert "#1" in left["text"]
+        store = env.dono.dp["desk"].store
+        assert await store.workspaces.workspace_of(1) is None
+        await emu.send_text(agent, "я ещё тут", thread_id=created.thread_id)
+        await settled(emu)
+        ticket = await store.get_ticket(1)
+        assert (ticket.desk, ticket.status, ticket.agent_id) == ("tg", "waiting", None)
+        assert "я ещё тут" not in [m.get("text") for m in emu.bot_messages(person.user.id)]
 
 
 def _with_lead(lead_id: list[int]) -> Callable[[Config], None]:

@@ -186,3 +186,42 @@ async def test_instances_starting_at_once_migrate_once(clock: Clock) -> None:
         finally:
             for s in stores:
                 await s.close()
+
+
+async def test_v10_tells_an_agents_workspace_answers_from_the_groups(tmp_path: Path) -> None:
+    """A v9 database (workspaces, no agent_chat_id): the answers and notes written in the
+    ticket's workspace topic after it opened become that workspace's; the group's stay."""
+    path, clock = tmp_path / "dono.sqlite3", Clock(T0)
+    store = await Store.open(path, clock=clock)
+    ticket, _ = await store.open_ticket(42, "command")
+    await store.set_thread(ticket.id, 3, 777)  # its topic in the group: thread 3 as well
+    await store.record_message(ticket.id, "out", 10, 900)  # an answer in the group, before
+    clock.advance(60)
+    await store.workspaces.open_workspace(ticket.id, 7001, 3, 7001)
+    clock.advance(60)
+    await store.record_message(ticket.id, "out", 11, 40, thread_id=3)  # in the workspace
+    await store.record_message(ticket.id, "note", None, 41, thread_id=3)
+    await store.record_message(ticket.id, "in", 12, None)
+    await store.close()
+    db = sqlite3.connect(path)  # back to v9, as a bot of yesterday left it
+    db.executescript(
+        "UPDATE ticket_messages SET agent_chat_id = NULL;"
+        "DROP TABLE digests; ALTER TABLE ticket_messages DROP COLUMN agent_chat_id;"
+        "PRAGMA user_version = 9;"
+    )
+    db.close()
+    store = await Store.open(path)
+    try:
+        assert await store.schema_version() == len(MIGRATIONS)
+        rows = [
+            (m.direction, m.group_message_id, m.agent_chat_id)
+            for m in await store.messages(ticket.id)
+        ]
+        assert rows == [
+            ("out", 900, None),
+            ("out", 40, 7001),
+            ("note", 41, 7001),
+            ("in", None, None),
+        ]
+    finally:
+        await store.close()
