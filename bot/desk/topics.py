@@ -234,6 +234,11 @@ class Topics:
                 fresh = await self.store.get_ticket(ticket.id) or ticket
                 if fresh.status == "closed" and fresh.thread_id is not None:  # a remade one too
                     await self.bot.close_forum_topic(self.chat_of(fresh), fresh.thread_id)
+                    # reopened meanwhile by another instance (the lock is this process's):
+                    # the topic follows the ticket
+                    now = await self.store.get_ticket(ticket.id) or fresh
+                    if now.status != "closed" and now.thread_id == fresh.thread_id:
+                        await self.bot.reopen_forum_topic(self.chat_of(now), fresh.thread_id)
         except TelegramBadRequest as exc:
             log.info("closeForumTopic #%s: %s", ticket.id, exc.message)
 

@@ -6,11 +6,13 @@ Every test here names the behaviour it guards; before the desk service each of t
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiogram.exceptions import TelegramBadRequest
 
 from emulator import Emulator
 from emulator.media import tiny_png
@@ -170,6 +172,32 @@ async def test_a_reopen_while_the_close_is_on_its_way_leaves_the_topic_open(
         lambda: desk.dono.store.get_ticket(1), lambda t: t.status == "waiting", timeout=10
     )
     await settled(emu, quiet=2.0)  # past the close's retry
+    assert not topic_closed(desk, thread)
+    assert (await desk.dono.store.get_ticket(1)).status == "waiting"
+
+
+async def test_a_reopen_by_another_instance_while_the_close_is_on_its_way(
+    roomy_desk: Desk,
+) -> None:
+    """The same race across instances, where this process's lock can't see the reopen: the
+    close, once made, looks at the ticket again and reopens the topic it closed."""
+    desk, emu = roomy_desk, roomy_desk.emu
+    assert desk.dono.retry is not None
+    desk.dono.retry.base_delay = 1.0
+    _, card = await handed_off(desk, "S1")
+    thread = card["message_thread_id"]
+    emu.inject_error("closeForumTopic", count=1, status=500)
+    since = emu.cursor()
+    await desk.say(desk.agents[0], "/close", thread)
+    await emu.wait_for_event(
+        lambda e: e.kind == "call" and e.data.get("method") == "closeForumTopic",
+        since=since,
+        timeout=10,
+    )  # refused once: made again a second later
+    await desk.dono.store.reopen(1, desk.agents[0].id)  # another instance reopens it, and its topic
+    with contextlib.suppress(TelegramBadRequest):  # TOPIC_NOT_MODIFIED: not closed yet
+        await desk.dono.bot.reopen_forum_topic(desk.group.id, thread)
+    await settled(emu, quiet=2.0)
     assert not topic_closed(desk, thread)
     assert (await desk.dono.store.get_ticket(1)).status == "waiting"
 
