@@ -221,15 +221,18 @@ class Relay:
         if first and album.error is not None:
             raise album.error
 
-    async def group_reply_target(self, message: Message) -> ReplyParameters | None:
-        """What a subscriber's reply points at, as the message's copy in the group."""
+    async def group_reply_target(
+        self, message: Message, agent_chat_id: int | None = None
+    ) -> ReplyParameters | None:
+        """What a subscriber's reply points at, as the message's copy on the agents' side: in
+        the group, or in the workspace ``agent_chat_id`` (a copy elsewhere is no target)."""
         if not message.reply_to_message or message.from_user is None:
             return None
         found = await self.store.find_message(
             user_id=message.from_user.id, user_chat_message_id=message.reply_to_message.message_id
         )
-        if found is None or found.group_message_id is None or found.agent_chat_id is not None:
-            return None  # none, or its copy is in a workspace: no message of the group
+        if found is None or found.group_message_id is None or found.agent_chat_id != agent_chat_id:
+            return None
         return ReplyParameters(message_id=found.group_message_id, allow_sending_without_reply=True)
 
     async def private_reply_target(

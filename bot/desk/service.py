@@ -436,15 +436,7 @@ class Desk(DeskLookups, EditMirror):
                     )
                 ]
             for copy in sent:
-                await self.store.record_message(
-                    ticket.id,
-                    "out",
-                    copy.message_id,
-                    message.message_id,
-                    thread_id=message.message_thread_id,
-                    kind=message_kind(message),
-                    agent_chat_id=agent_chat_of(message),
-                )
+                await self._record_out(ticket, message, copy.message_id)
 
     async def _album_out(self, messages: list[Message], ticket_id: int) -> None:
         async with self.relay.in_order(ticket_id, "out"):
@@ -454,15 +446,20 @@ class Desk(DeskLookups, EditMirror):
             media = [m for m in map(input_media, messages) if m is not None]
             sent = await self.bot.send_media_group(ticket.user_id, media)
             for msg, copy in zip(messages, sent, strict=False):
-                await self.store.record_message(
-                    ticket.id,
-                    "out",
-                    copy.message_id,
-                    msg.message_id,
-                    thread_id=msg.message_thread_id,
-                    kind=message_kind(msg),
-                    agent_chat_id=agent_chat_of(msg),
-                )
+                await self._record_out(ticket, msg, copy.message_id)
+
+    async def _record_out(self, ticket: Ticket, message: Message, copy_id: int) -> None:
+        """An agent's message recorded with its copy in the subscriber's chat, and where the
+        agent wrote it (the group's topic, or their workspace)."""
+        await self.store.record_message(
+            ticket.id,
+            "out",
+            copy_id,
+            message.message_id,
+            thread_id=message.message_thread_id,
+            kind=message_kind(message),
+            agent_chat_id=agent_chat_of(message),
+        )
 
     def _signed(self, message: Message, body: str) -> str:
         if self.config.signature == "first_name" and message.from_user:

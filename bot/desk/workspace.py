@@ -19,7 +19,7 @@ from typing import Any
 
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message, ReplyParameters
+from aiogram.types import CallbackQuery, Message
 
 from bot.desk import views
 from bot.desk.relay import input_media, message_kind, topic_gone
@@ -107,7 +107,7 @@ async def relay_in(desk: Desk, message: Message, ticket: Ticket) -> bool:
     with the workspace's chat: its message ids mean nothing in the group."""
 
     async def copy(chat: int, thread: int) -> Any:
-        reply = await _reply_target(desk, message, chat)
+        reply = await desk.relay.group_reply_target(message, chat)
         return await desk.bot.copy_message(
             chat,
             message.chat.id,
@@ -120,28 +120,24 @@ async def relay_in(desk: Desk, message: Message, ticket: Ticket) -> bool:
     if sent is None:
         return False
     copied, workspace = sent
+    await _record_in(desk, ticket, message, copied.message_id, workspace)
+    return True
+
+
+async def _record_in(
+    desk: Desk, ticket: Ticket, message: Message, copy_id: int, workspace: Workspace
+) -> None:
+    """A subscriber's message recorded with its copy in the workspace (whose message ids
+    mean nothing in the group)."""
     await desk.store.record_message(
         ticket.id,
         "in",
         message.message_id,
-        copied.message_id,
+        copy_id,
         thread_id=workspace.thread_id,
         kind=message_kind(message),
         agent_chat_id=workspace.chat_id,
     )
-    return True
-
-
-async def _reply_target(desk: Desk, message: Message, chat: int) -> ReplyParameters | None:
-    """What the subscriber's reply points at, as its copy in the workspace ``chat``."""
-    if message.reply_to_message is None or message.from_user is None:
-        return None
-    found = await desk.store.find_message(
-        user_id=message.from_user.id, user_chat_message_id=message.reply_to_message.message_id
-    )
-    if found is None or found.agent_chat_id != chat or found.group_message_id is None:
-        return None
-    return ReplyParameters(message_id=found.group_message_id, allow_sending_without_reply=True)
 
 
 async def album_in(desk: Desk, messages: list[Message], ticket: Ticket) -> bool:
@@ -156,15 +152,7 @@ async def album_in(desk: Desk, messages: list[Message], ticket: Ticket) -> bool:
         return False
     copies, workspace = sent
     for msg, copied in zip(messages, copies, strict=False):
-        await desk.store.record_message(
-            ticket.id,
-            "in",
-            msg.message_id,
-            copied.message_id,
-            thread_id=workspace.thread_id,
-            kind=message_kind(msg),
-            agent_chat_id=workspace.chat_id,
-        )
+        await _record_in(desk, ticket, msg, copied.message_id, workspace)
     return True
 
 
