@@ -132,11 +132,13 @@ class Digest:
         passed, by no more than ``CATCH_UP``; None when none is."""
         zone = ZoneInfo(self.tz)
         local = datetime.fromtimestamp(now, zone)
-        at = local.replace(hour=self.hour, minute=0, second=0, microsecond=0).timestamp()
-        if not at <= now < at + self.CATCH_UP:
-            return None
-        window = day_before(at, self.tz)  # of the day the hour is in, past midnight too
-        return datetime.fromtimestamp(window[0], zone).date().isoformat(), window
+        for back in (0, 1):  # today's hour, or (a late one caught up past midnight) yesterday's
+            day = local - timedelta(days=back)
+            at = day.replace(hour=self.hour, minute=0, second=0, microsecond=0).timestamp()
+            if at <= now < at + self.CATCH_UP:
+                window = day_before(at, self.tz)  # the day before the one the hour is in
+                return datetime.fromtimestamp(window[0], zone).date().isoformat(), window
+        return None
 
     async def post_if_due(self) -> bool:
         """Post the digest if it is due and nobody has; whether this call posted it."""

@@ -178,3 +178,50 @@ async def test_a_digest_claimed_by_an_instance_that_died_goes_out_from_another(
     finally:
         await store.close()
     assert len(posted) == 1 and "2025-06-17" in posted[0]
+
+
+def test_a_late_hours_digest_is_caught_up_past_midnight_for_the_right_day() -> None:
+    digest = Digest(None, None, 23, "ru", TZ, SlaTargets(), WorkingHours())  # type: ignore[arg-type]
+    wednesday = DAY0 + 2 * DAY
+    assert digest.due(wednesday + 22 * 3600) is None  # 22:00: not yet
+    day, window = digest.due(wednesday + 23 * 3600 + 60)  # type: ignore[misc]
+    assert (day, window) == ("2025-06-17", (DAY0 + DAY, DAY0 + 2 * DAY))  # Tuesday's
+    late = digest.due(wednesday + DAY + 1800)  # Thursday 00:30: still Tuesday's
+    assert late == (day, window)
+    assert digest.due(wednesday + DAY + 5 * 3600 + 60) is None  # past the catch-up
+
+
+async def test_a_stop_ends_the_digest_loop_whatever_the_post_made_of_the_cancel(
+    tmp_path: Path,
+) -> None:
+    store = await _week(tmp_path / "db.sqlite3")
+    started = asyncio.Event()
+
+    async def post(text: str) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:  # as a driver on a cut connection does
+            raise RuntimeError("connection closed") from None
+
+    now = DAY0 + 2 * DAY + 8 * 3600 + 5
+    digest = Digest(
+        store,
+        post,
+        8,
+        "ru",
+        TZ,
+        SlaTargets(),
+        WorkingHours(),
+        clock=lambda: now,
+        ledger=store.digests,
+    )
+    task = asyncio.create_task(digest.run())
+    try:
+        await asyncio.wait_for(started.wait(), 5)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done == {task} and task.cancelled()
+    finally:
+        task.cancel()
+        await store.close()
