@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -92,12 +93,20 @@ async def test_it_posts_yesterday_at_the_hour(tmp_path: Path) -> None:
     assert datetime.fromtimestamp(start, ZONE).hour == 7
 
 
-def _digest(store: Store, owner: str, now: list[float], posted: list[str], fail: int = 0) -> Digest:
+def _digest(
+    store: Store,
+    owner: str,
+    now: list[float],
+    posted: list[str],
+    fail: int = 0,
+    post: Callable[[str], Awaitable[None]] | None = None,
+) -> Digest:
     """A digest at 08:00 local on ``store``'s ledger, on the clock ``now[0]``; its posts go
-    to ``posted`` (the first ``fail`` posts raise, as Telegram refusing them would)."""
+    to ``posted`` (the first ``fail`` posts raise, as Telegram refusing them would), or to
+    ``post``."""
     failures = [fail]
 
-    async def post(text: str) -> None:
+    async def record(text: str) -> None:
         if failures[0]:
             failures[0] -= 1
             raise RuntimeError("Telegram refused it")
@@ -105,7 +114,7 @@ def _digest(store: Store, owner: str, now: list[float], posted: list[str], fail:
 
     return Digest(
         store,
-        post,
+        post or record,
         8,
         "ru",
         TZ,
@@ -204,18 +213,7 @@ async def test_a_stop_ends_the_digest_loop_whatever_the_post_made_of_the_cancel(
         except asyncio.CancelledError:  # as a driver on a cut connection does
             raise RuntimeError("connection closed") from None
 
-    now = DAY0 + 2 * DAY + 8 * 3600 + 5
-    digest = Digest(
-        store,
-        post,
-        8,
-        "ru",
-        TZ,
-        SlaTargets(),
-        WorkingHours(),
-        clock=lambda: now,
-        ledger=store.digests,
-    )
+    digest = _digest(store, "a", [DAY0 + 2 * DAY + 8 * 3600 + 5], [], post=post)
     task = asyncio.create_task(digest.run())
     try:
         await asyncio.wait_for(started.wait(), 5)
