@@ -232,12 +232,13 @@ class Pacer(BaseRequestMiddleware):
         rate, _ = chat_limit(self.limits, chat_id)
         queue = self._queues.get(chat_id)
         queued = len(queue.heap) if queue is not None else 0
+        own = buckets or self.local
         if buckets is None and self.shared is not None:
             ahead = 0.0  # the bucket is the shared one: ``budget`` reads it
         else:
-            bucket = (buckets or self.local).chats.get(chat_id)
+            bucket = own.chats.get(chat_id)
             ahead = bucket.peek(self.clock()) if bucket is not None else 0.0
-        return ahead + queued / (rate * (buckets or self.local).share)
+        return ahead + queued / (rate * own.share)
 
     def spare_for(self, chat_id: int | str, buckets: Buckets | None = None) -> float:
         """How many paced calls to this chat could go now without waiting (this process's

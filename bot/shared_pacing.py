@@ -73,13 +73,24 @@ class RedisBuckets:
         self._retry_at = 0.0
         self._fallback: Buckets | None = None
 
+    def _chat_key(self, bot_id: int, chat_id: int | str) -> str:
+        return self.link.key("pace", bot_id, "chat", chat_id)
+
     def _keys(self, bot_id: int, chat_id: int | str) -> tuple[list[str], list[float]]:
         rate, burst = chat_limit(self.limits, chat_id)
-        keys = [self.link.key("pace", bot_id, "chat", chat_id), self.link.key("pace", bot_id)]
+        keys = [self._chat_key(bot_id, chat_id), self.link.key("pace", bot_id)]
         return keys, [*_gcra(rate, burst), *self._global]
 
+    def _away(self) -> bool:
+        """Redis did not answer lately: not asked again (and waited for) before the retry."""
+        return self.link.problem is not None and time.monotonic() < self._retry_at
+
+    def _failed(self, exc: BaseException) -> None:
+        self._retry_at = time.monotonic() + RETRY_EVERY
+        self.link.failed(exc)
+
     async def pace(self, bot_id: int, chat_id: int | str) -> bool:
-        if self.link.problem is not None and time.monotonic() < self._retry_at:
+        if self._away():
             return False
         keys, args = self._keys(bot_id, chat_id)
         try:
@@ -90,23 +101,21 @@ class RedisBuckets:
                     await asyncio.sleep(wait / 1_000_000)
                 keys, args = keys[reserved:], args[2 * reserved :]
         except REDIS_ERRORS as exc:
-            self._retry_at = time.monotonic() + RETRY_EVERY
-            self.link.failed(exc)
+            self._failed(exc)
             return False
         return True
 
     async def budget(self, bot_id: int, chat_id: int | str) -> tuple[float, float] | None:
         """The chat's shared bucket as every instance's sends left it: how long a call would
         wait (seconds) and how many could go at once; None while Redis does not answer."""
-        if self.link.problem is not None and time.monotonic() < self._retry_at:
-            return None  # away: not asked again (and waited for) before the next retry
+        if self._away():
+            return None
         rate, burst = chat_limit(self.limits, chat_id)
         interval, tolerance = _gcra(rate, burst)
         try:
-            now, tat = await self._peek(keys=[self.link.key("pace", bot_id, "chat", chat_id)])
+            now, tat = await self._peek(keys=[self._chat_key(bot_id, chat_id)])
         except REDIS_ERRORS as exc:
-            self._retry_at = time.monotonic() + RETRY_EVERY
-            self.link.failed(exc)
+            self._failed(exc)
             return None
         self._back()
         wait = max(0.0, tat - tolerance - now)
